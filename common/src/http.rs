@@ -1,0 +1,51 @@
+//! The HTTP types that every layer of the runtime passes around: the boxed
+//! service that paste apps and filters produce, and the request extensions
+//! that stand in for the WSGI environ keys nova's middleware reads.
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+
+/// The body type of requests and responses everywhere in the runtime.
+pub type Body = axum::body::Body;
+/// A request as the runtime hands it to an app.
+pub type Request = http::Request<Body>;
+/// A response as an app hands it back.
+pub type Response = http::Response<Body>;
+
+/// A ready-to-serve HTTP application: what a paste app factory returns and
+/// what a paste filter wraps. It never fails: errors are responses.
+pub type HttpService = tower::util::BoxCloneSyncService<Request, Response, Infallible>;
+
+/// Boxes any cloneable tower service (an axum `Router`, say) as an [`HttpService`].
+pub fn boxed<S>(service: S) -> HttpService
+where
+    S: tower::Service<Request, Response = Response, Error = Infallible>
+        + Clone
+        + Send
+        + Sync
+        + 'static,
+    S::Future: Send + 'static,
+{
+    HttpService::new(service)
+}
+
+/// WSGI's `SCRIPT_NAME`: the path prefix that a urlmap consumed before the
+/// request reached the app. The request's URI path is then the rest
+/// (`PATH_INFO`). Apps use it to build absolute links.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ScriptName(pub String);
+
+/// WSGI's `REMOTE_ADDR`: the peer of the connection, or the client named by
+/// `X-Forwarded-For` once `http_proxy_to_wsgi` trusted it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RemoteAddr(pub SocketAddr);
+
+/// The request's scheme as the client used it (`http` or `https`), possibly
+/// rewritten by `http_proxy_to_wsgi` from `X-Forwarded-Proto`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UrlScheme(pub String);
+
+/// `openstack.request_id`: the `req-<uuid>` id of this request, set by the
+/// request-id middleware before anything else runs.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RequestId(pub String);

@@ -1,0 +1,3 @@
+//! The ec2-api binary.
+
+fn main() {}

@@ -1,0 +1,3 @@
+//! The metadata-api binary.
+
+fn main() {}

@@ -1,0 +1,3 @@
+//! The osapi-compute binary.
+
+fn main() {}
