@@ -5,4 +5,19 @@
 //! Nothing here knows about any one API: each binary registers its own paste
 //! factories and renders its own errors.
 
+#![deny(unsafe_code)] // allowed only in launcher::{process, signals}, which fork and handle signals
+
+pub mod access_log;
+pub mod api;
+pub mod debugapp;
+pub mod exit;
 pub mod http;
+pub mod launcher;
+pub mod listener;
+pub mod logging;
+pub mod server;
+pub mod tls;
+pub mod config;
+pub mod cli;
+pub mod paste;
+pub mod middleware;

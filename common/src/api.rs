@@ -1,0 +1,280 @@
+//! The start-up sequence every binary shares, nova-api's for one API
+//! (nova-behaviour §1.1): parse flags and nova.conf, set up logging, load
+//! and check the API's app from api-paste.ini, bind its socket (reading back
+//! port 0), run the one-off preparation (migrations) in a short-lived child,
+//! then launch `<api>_workers` workers, or serve in-process for one.
+//!
+//! A binary describes itself with an [`ApiBinary`] and calls [`main`].
+
+use std::collections::BTreeMap;
+use std::net::TcpListener;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::future::BoxFuture;
+
+use crate::access_log::LogFormat;
+use crate::cli::ServiceArgs;
+use crate::config::{ConfigSources, NovaConf};
+use crate::exit::{EXIT_FAILURE, EXIT_OK};
+use crate::launcher::{self, ProcessLauncher, Ready, Service};
+use crate::paste::{self, AppSpec, Registry};
+use crate::server::{ServerOptions, Serving};
+use crate::http::{self, HttpService};
+use crate::middleware::healthcheck::{self, HealthcheckConfig};
+use crate::{debugapp, listener, logging, tls};
+use tower::ServiceExt;
+
+/// eventlet's default request-line limit (nova's osapi_compute and metadata).
+pub const DEFAULT_MAX_URL_LEN: usize = 8192;
+/// nova's request-line limit for the EC2 API.
+pub const EC2_MAX_URL_LEN: usize = 16384;
+
+/// Per-worker resources made by a binary (its store handle, caches): they
+/// reach its paste factories through `FactoryContext::resources`.
+pub type WorkerInit = fn(Arc<NovaConf>) -> BoxFuture<'static, anyhow::Result<::http::Extensions>>;
+
+/// One-off work before the workers start (applying migrations to the
+/// embedded database, say); it runs in a short-lived child process so the
+/// parent stays free of threads and runtimes.
+pub type Prepare = fn(Arc<NovaConf>) -> BoxFuture<'static, anyhow::Result<()>>;
+
+/// What a binary tells the runtime about itself.
+#[derive(Clone, Copy)]
+pub struct ApiBinary {
+    /// nova's name of the API: the paste app to load and the option prefix
+    /// (`osapi_compute`, `ec2`, `metadata`).
+    pub name: &'static str,
+    /// The program name, for messages.
+    pub prog: &'static str,
+    /// Request lines this long or longer are answered 414.
+    pub max_url_len: usize,
+    /// Registers the API's paste factories under nova's dotted names.
+    pub register: fn(&mut Registry),
+    /// Builds the per-worker resources.
+    pub init: WorkerInit,
+    /// Runs once before the workers start.
+    pub prepare: Option<Prepare>,
+}
+
+/// Runs the binary and returns its exit code.
+pub fn main(binary: ApiBinary, args: &ServiceArgs) -> i32 {
+    let env: Vec<(String, String)> = std::env::vars().collect();
+    let sources = args.sources(binary.name, env);
+    let loaded = match Loaded::load(&binary, &sources) {
+        Ok(loaded) => loaded,
+        Err(err) => {
+            logging::early_error(binary.prog, &format!("{err:#}"));
+            return EXIT_FAILURE;
+        }
+    };
+    let conf = &loaded.conf;
+    if let Err(err) = logging::init(conf.default.debug, conf.log_path().as_deref()) {
+        logging::early_error(binary.prog, &format!("{err:#}"));
+        return EXIT_FAILURE;
+    }
+    for warning in &loaded.warnings {
+        tracing::warn!("{warning}");
+    }
+    let listen = conf.api_listener(binary.name);
+    let (socket, local) = match listener::bind(&listen.listen, listen.port, conf.wsgi.tcp_keepidle) {
+        Ok(bound) => bound,
+        Err(err) => {
+            tracing::error!("{err}");
+            return EXIT_FAILURE;
+        }
+    };
+    tracing::info!("{} listening on {}:{}", binary.name, listen.listen, local.port());
+    if let Some(prepare) = binary.prepare {
+        let conf = loaded.conf.clone();
+        let code = launcher::process::run_in_child(move || run_blocking(prepare(conf)));
+        if code != EXIT_OK {
+            tracing::error!("{} failed to prepare its store (exit {code})", binary.name);
+            return EXIT_FAILURE;
+        }
+    }
+    let workers = listen.workers;
+    let service = ApiService {
+        binary,
+        sources,
+        loaded,
+    };
+    if workers <= 1 {
+        launcher::run_in_process(&service, &socket)
+    } else {
+        match ProcessLauncher::new(service, socket) {
+            Ok(launcher) => launcher.run(),
+            Err(err) => {
+                tracing::error!("cannot start the process launcher: {err:#}");
+                EXIT_FAILURE
+            }
+        }
+    }
+}
+
+/// Runs a future to completion on a throwaway current-thread runtime and
+/// maps the outcome to an exit code.
+fn run_blocking(work: BoxFuture<'static, anyhow::Result<()>>) -> i32 {
+    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            tracing::error!("cannot build a runtime: {err}");
+            return EXIT_FAILURE;
+        }
+    };
+    match runtime.block_on(work) {
+        Ok(()) => EXIT_OK,
+        Err(err) => {
+            tracing::error!("{err:#}");
+            EXIT_FAILURE
+        }
+    }
+}
+
+/// Everything read from nova.conf and api-paste.ini for one API: checked in
+/// the parent before any fork, inherited by every worker.
+#[derive(Clone)]
+struct Loaded {
+    conf: Arc<NovaConf>,
+    warnings: Vec<String>,
+    registry: Arc<Registry>,
+    app: AppSpec,
+    options: Arc<ServerOptions>,
+}
+
+impl Loaded {
+    fn load(binary: &ApiBinary, sources: &ConfigSources) -> anyhow::Result<Self> {
+        let (conf, warnings) = NovaConf::load(sources)?;
+        let conf = Arc::new(conf);
+        let paste_file = paste::find_paste_config(&conf.wsgi.api_paste_config, &conf.search_dirs())?;
+        let mut registry = Registry::with_builtins(&conf.api.auth_strategy);
+        debugapp::register(&mut registry);
+        (binary.register)(&mut registry);
+        let app = paste::load(&paste_file, binary.name, &paste_globals(&conf), &registry)?;
+        let tls = if conf.default.enabled_ssl_apis.iter().any(|a| a == binary.name) {
+            Some(tls::server_config(
+                conf.wsgi.ssl_cert_file.as_deref(),
+                conf.wsgi.ssl_key_file.as_deref(),
+                conf.wsgi.ssl_ca_file.as_deref(),
+            )?)
+        } else {
+            None
+        };
+        let options = ServerOptions {
+            name: binary.name.to_owned(),
+            max_url_len: binary.max_url_len,
+            max_header_line: conf.wsgi.max_header_line,
+            client_socket_timeout: seconds(conf.wsgi.client_socket_timeout),
+            keep_alive: conf.wsgi.keep_alive,
+            pool_size: conf.wsgi.default_pool_size,
+            log_format: LogFormat::parse(&conf.wsgi.wsgi_log_format),
+            tls,
+            graceful_shutdown_timeout: seconds(conf.default.graceful_shutdown_timeout),
+        };
+        Ok(Self {
+            conf,
+            warnings,
+            registry: Arc::new(registry),
+            app,
+            options: Arc::new(options),
+        })
+    }
+
+    /// Builds what a worker serves: the binary's resources, then the app.
+    async fn build(&self, binary: &ApiBinary) -> anyhow::Result<Serving> {
+        let resources = (binary.init)(self.conf.clone()).await?;
+        let app = self.app.build(&self.registry, &resources)?;
+        Ok(Serving {
+            app: with_healthcheck(app),
+            options: self.options.clone(),
+        })
+    }
+}
+
+/// Answers `GET`/`HEAD /healthcheck` in front of the paste app, whatever
+/// the paste file says: load balancers, container engines and systemd
+/// units need one health URL on every service (oslo.middleware's answer).
+fn with_healthcheck(app: HttpService) -> HttpService {
+    let check = HealthcheckConfig::default();
+    http::boxed(tower::service_fn(move |req: http::Request| {
+        let app = app.clone();
+        let check = check.clone();
+        async move {
+            let probe = req.uri().path() == healthcheck::DEFAULT_PATH
+                && matches!(*req.method(), ::http::Method::GET | ::http::Method::HEAD);
+            if probe {
+                Ok(check.respond(&req))
+            } else {
+                app.oneshot(req).await
+            }
+        }
+    }))
+}
+
+/// nova.conf values the generic paste filters read from their global conf.
+fn paste_globals(conf: &NovaConf) -> BTreeMap<String, String> {
+    BTreeMap::from([
+        ("auth_strategy".into(), conf.api.auth_strategy.clone()),
+        (
+            "max_request_body_size".into(),
+            conf.oslo_middleware.max_request_body_size.to_string(),
+        ),
+        (
+            "enable_proxy_headers_parsing".into(),
+            conf.oslo_middleware.enable_proxy_headers_parsing.to_string(),
+        ),
+    ])
+}
+
+/// oslo's convention: 0 seconds means "no limit".
+fn seconds(value: u64) -> Option<Duration> {
+    (value > 0).then(|| Duration::from_secs(value))
+}
+
+/// The launcher's view of one API.
+struct ApiService {
+    binary: ApiBinary,
+    sources: ConfigSources,
+    loaded: Loaded,
+}
+
+impl Service for ApiService {
+    fn name(&self) -> &str {
+        self.binary.name
+    }
+
+    fn workers(&self) -> usize {
+        self.loaded.conf.api_listener(self.binary.name).workers
+    }
+
+    fn graceful_shutdown_timeout(&self) -> Option<Duration> {
+        self.loaded.options.graceful_shutdown_timeout
+    }
+
+    fn reload(&mut self) -> anyhow::Result<()> {
+        let fresh = Loaded::load(&self.binary, &self.sources)?;
+        for change in self.loaded.conf.diff(&fresh.conf) {
+            tracing::info!("{change}");
+        }
+        self.loaded = fresh;
+        Ok(())
+    }
+
+    fn run_worker(&self, listener: &TcpListener, ready: Ready) -> i32 {
+        let binary = self.binary;
+        let sources = self.sources.clone();
+        let first = self.loaded.clone();
+        launcher::worker::serve_worker(
+            listener,
+            ready,
+            || async move { first.build(&binary).await },
+            move || {
+                let sources = sources.clone();
+                async move {
+                    let fresh = Loaded::load(&binary, &sources)?;
+                    fresh.build(&binary).await
+                }
+            },
+        )
+    }
+}

@@ -1,0 +1,32 @@
+//! Launching a service as oslo.service does (nova-behaviour §1.5):
+//! [`process::ProcessLauncher`] forks `workers` children that serve one
+//! inherited socket while the parent supervises them, and
+//! [`run_in_process`] serves in this process (the `ServiceLauncher`, used
+//! when one worker is asked for).
+
+pub mod notify;
+pub mod process;
+pub mod signals;
+pub mod worker;
+
+use std::net::TcpListener;
+use std::time::Duration;
+
+pub use process::ProcessLauncher;
+pub use worker::{run_in_process, Ready};
+
+/// What a launcher runs: implemented by the API glue in [`crate::api`].
+pub trait Service: Send + Sync {
+    /// The API's name, for log lines.
+    fn name(&self) -> &str;
+    /// Workers wanted now (re-read after a reload).
+    fn workers(&self) -> usize;
+    /// The drain limit for SIGTERM; `None` waits for every request.
+    fn graceful_shutdown_timeout(&self) -> Option<Duration>;
+    /// Re-reads nova.conf and api-paste.ini (SIGHUP). On error the running
+    /// configuration stays in force.
+    fn reload(&mut self) -> anyhow::Result<()>;
+    /// Serves in the calling process until told to stop, and returns the
+    /// exit code. Called in a freshly forked worker, or in-process.
+    fn run_worker(&self, listener: &TcpListener, ready: Ready) -> i32;
+}

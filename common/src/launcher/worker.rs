@@ -1,0 +1,130 @@
+//! A worker's life: its own current-thread tokio runtime (built after fork,
+//! so the parent never has one), the app built from the paste pipeline,
+//! signals (SIGTERM drain, SIGINT fast exit, SIGHUP in-place reload), and
+//! the readiness report to the parent or to systemd.
+
+use std::future::Future;
+use std::io::Write;
+use std::net::TcpListener;
+use std::os::fd::OwnedFd;
+
+use tokio::signal::unix::{signal, SignalKind};
+use tokio::sync::watch;
+
+use super::{notify, Service};
+use crate::exit::{EXIT_FAILURE, EXIT_OK, EXIT_UNHANDLED};
+use crate::server::{serve, Drain, Serving};
+
+/// How a worker tells that it serves.
+pub enum Ready {
+    /// Write one byte to the parent's readiness pipe.
+    Pipe(OwnedFd),
+    /// Send `READY=1` to systemd (the in-process launcher).
+    Systemd,
+    /// Nobody is waiting.
+    Nobody,
+}
+
+impl Ready {
+    /// Readiness through the parent's pipe.
+    pub fn pipe(fd: OwnedFd) -> Self {
+        Self::Pipe(fd)
+    }
+
+    fn report(self) {
+        match self {
+            Self::Pipe(fd) => {
+                let mut file = std::fs::File::from(fd);
+                let _ = file.write_all(b"1");
+            }
+            Self::Systemd => notify::notify("READY=1"),
+            Self::Nobody => {}
+        }
+    }
+}
+
+/// Serves in this process: the `ServiceLauncher` for one worker.
+pub fn run_in_process<S: Service>(service: &S, listener: &TcpListener) -> i32 {
+    super::signals::restore_defaults();
+    service.run_worker(listener, Ready::Systemd)
+}
+
+/// Runs one worker to completion and returns its exit code. `build` makes
+/// the first [`Serving`]; `reload` makes a new one on SIGHUP (an error keeps
+/// the running one).
+pub fn serve_worker<B, BF, R, RF>(listener: &TcpListener, ready: Ready, build: B, reload: R) -> i32
+where
+    B: FnOnce() -> BF,
+    BF: Future<Output = anyhow::Result<Serving>>,
+    R: Fn() -> RF,
+    RF: Future<Output = anyhow::Result<Serving>>,
+{
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            tracing::error!("cannot build the worker runtime: {err}");
+            return EXIT_UNHANDLED;
+        }
+    };
+    runtime.block_on(async move {
+        let serving = match build().await {
+            Ok(serving) => serving,
+            Err(err) => {
+                tracing::error!("worker failed to start: {err:#}");
+                return EXIT_UNHANDLED;
+            }
+        };
+        let listener = match listener
+            .try_clone()
+            .and_then(|l| {
+                l.set_nonblocking(true)?;
+                Ok(l)
+            })
+            .and_then(tokio::net::TcpListener::from_std)
+        {
+            Ok(listener) => listener,
+            Err(err) => {
+                tracing::error!("cannot use the inherited socket: {err}");
+                return EXIT_UNHANDLED;
+            }
+        };
+        let (Ok(mut term), Ok(mut hup), Ok(mut int)) = (
+            signal(SignalKind::terminate()),
+            signal(SignalKind::hangup()),
+            signal(SignalKind::interrupt()),
+        ) else {
+            tracing::error!("cannot install the worker's signal handlers");
+            return EXIT_UNHANDLED;
+        };
+        let (publish, current) = watch::channel(serving);
+        ready.report();
+        let stop = async move {
+            loop {
+                tokio::select! {
+                    _ = term.recv() => break,
+                    _ = int.recv() => {
+                        tracing::info!("Caught SIGINT signal, instantaneous exiting");
+                        std::process::exit(EXIT_FAILURE);
+                    }
+                    _ = hup.recv() => match reload().await {
+                        Ok(serving) => {
+                            tracing::info!("configuration reloaded");
+                            let _ = publish.send(serving);
+                        }
+                        Err(err) => tracing::error!("reload failed, keeping the running configuration: {err:#}"),
+                    },
+                }
+            }
+        };
+        match serve(listener, current, stop).await {
+            Drain::Complete => EXIT_OK,
+            Drain::TimedOut => {
+                tracing::error!("Graceful shutdown timeout exceeded, open requests were cut");
+                EXIT_FAILURE
+            }
+        }
+    })
+}

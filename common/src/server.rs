@@ -1,0 +1,284 @@
+//! The HTTP server: it takes a bound listener and a shutdown future and never
+//! binds itself (mini-redis' `server::run`). On top of hyper it applies the
+//! eventlet limits nova relied on (nova-behaviour §1.4): the request-line
+//! limit answered 414, the header-line limit answered 400, the per-socket
+//! `client_socket_timeout`, `keep_alive`, at most `default_pool_size`
+//! connections at once, TLS, the access log, `x-openstack-request-id` on
+//! every answer, and a panic catcher so that no panic reaches a client as
+//! anything but a well-formed 500.
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use futures::FutureExt;
+use http::header::{HeaderValue, CONNECTION, CONTENT_LENGTH, CONTENT_TYPE};
+use http::{Request as HttpRequest, StatusCode};
+use hyper::body::Body as _;
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::TcpListener;
+use tokio::sync::{watch, Semaphore};
+use tokio_io_timeout::TimeoutStream;
+use tower::ServiceExt;
+
+use crate::access_log::{AccessRecord, LogFormat};
+use crate::http::{Body, HttpService, RemoteAddr, RequestId, Response, ScriptName, UrlScheme};
+
+/// The response header every answer carries.
+pub const REQUEST_ID_HEADER: &str = "x-openstack-request-id";
+
+/// eventlet's limit on all header bytes of one request.
+const MAX_TOTAL_HEADERS: usize = 65536;
+
+/// Serving options that a reload may change; taken per connection.
+#[derive(Clone, Debug)]
+pub struct ServerOptions {
+    /// nova's name of the API (`osapi_compute`, `ec2`, `metadata`).
+    pub name: String,
+    /// A request line of this many bytes or more (CRLF included) gets 414.
+    pub max_url_len: usize,
+    /// A header line of this many bytes or more gets 400.
+    pub max_header_line: usize,
+    /// Inactivity limit on each socket read and write; `None` waits forever.
+    pub client_socket_timeout: Option<Duration>,
+    /// HTTP/1.1 keep-alive.
+    pub keep_alive: bool,
+    /// Connections served at once; further ones wait in the listen queue.
+    pub pool_size: usize,
+    /// The parsed `wsgi_log_format`.
+    pub log_format: LogFormat,
+    /// TLS, for an API in `enabled_ssl_apis`.
+    pub tls: Option<Arc<rustls::ServerConfig>>,
+    /// How long a SIGTERM drain may take; `None` waits for every request.
+    pub graceful_shutdown_timeout: Option<Duration>,
+}
+
+/// What a worker serves: the app built from the paste pipeline and the
+/// options in effect. A reload publishes a new one; open connections keep
+/// the one they started with.
+#[derive(Clone)]
+pub struct Serving {
+    /// The paste app.
+    pub app: HttpService,
+    /// The serving options.
+    pub options: Arc<ServerOptions>,
+}
+
+/// How a drain ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Drain {
+    /// Every accepted connection finished.
+    Complete,
+    /// `graceful_shutdown_timeout` passed with connections still open; they
+    /// were cut.
+    TimedOut,
+}
+
+/// Accepts connections on `listener` until `shutdown` resolves, then stops
+/// accepting and lets open connections finish for at most the current
+/// `graceful_shutdown_timeout`.
+pub async fn serve(
+    listener: TcpListener,
+    serving: watch::Receiver<Serving>,
+    shutdown: impl Future<Output = ()>,
+) -> Drain {
+    let pool = Arc::new(Semaphore::new(serving.borrow().options.pool_size.max(1)));
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    tokio::pin!(shutdown);
+    loop {
+        // Waiting for a pool slot before accept() is the back-pressure:
+        // beyond `default_pool_size`, connections queue in the kernel.
+        let permit = tokio::select! {
+            permit = pool.clone().acquire_owned() => permit.expect("the pool is never closed"),
+            () = &mut shutdown => break,
+        };
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(err) => {
+                    // EMFILE and friends: back off instead of spinning.
+                    tracing::warn!("accept failed: {err}");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let current = serving.borrow().clone();
+        let watcher = graceful.watcher();
+        tokio::spawn(async move {
+            let _permit = permit;
+            serve_connection(stream, peer, current, watcher).await;
+        });
+    }
+    drop(listener);
+    let drain_timeout = serving.borrow().options.graceful_shutdown_timeout;
+    match drain_timeout {
+        Some(limit) => match tokio::time::timeout(limit, graceful.shutdown()).await {
+            Ok(()) => Drain::Complete,
+            Err(_) => Drain::TimedOut,
+        },
+        None => {
+            graceful.shutdown().await;
+            Drain::Complete
+        }
+    }
+}
+
+async fn serve_connection(
+    stream: tokio::net::TcpStream,
+    peer: SocketAddr,
+    serving: Serving,
+    watcher: hyper_util::server::graceful::Watcher,
+) {
+    let _ = stream.set_nodelay(true);
+    let mut stream = TimeoutStream::new(stream);
+    stream.set_read_timeout(serving.options.client_socket_timeout);
+    stream.set_write_timeout(serving.options.client_socket_timeout);
+    let stream = Box::pin(stream);
+    match serving.options.tls.clone() {
+        Some(tls) => {
+            let acceptor = tokio_rustls::TlsAcceptor::from(tls);
+            let handshake_limit = serving
+                .options
+                .client_socket_timeout
+                .unwrap_or(Duration::from_secs(60));
+            match tokio::time::timeout(handshake_limit, acceptor.accept(stream)).await {
+                Ok(Ok(tls_stream)) => run_http(tls_stream, peer, "https", serving, watcher).await,
+                Ok(Err(err)) => tracing::debug!("TLS handshake with {peer} failed: {err}"),
+                Err(_) => tracing::debug!("TLS handshake with {peer} timed out"),
+            }
+        }
+        None => run_http(stream, peer, "http", serving, watcher).await,
+    }
+}
+
+async fn run_http<IO>(
+    io: IO,
+    peer: SocketAddr,
+    scheme: &'static str,
+    serving: Serving,
+    watcher: hyper_util::server::graceful::Watcher,
+) where
+    IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let options = serving.options.clone();
+    let service = hyper::service::service_fn(move |req: HttpRequest<Incoming>| {
+        let serving = serving.clone();
+        async move { Ok::<_, Infallible>(handle(req.map(Body::new), peer, scheme, serving).await) }
+    });
+    let mut builder = hyper::server::conn::http1::Builder::new();
+    builder
+        .timer(TokioTimer::new())
+        .keep_alive(options.keep_alive)
+        .header_read_timeout(options.client_socket_timeout)
+        .max_buf_size((options.max_url_len + MAX_TOTAL_HEADERS).max(8192) * 2);
+    let conn = builder.serve_connection(TokioIo::new(io), service);
+    if let Err(err) = watcher.watch(conn).await {
+        tracing::debug!("connection from {peer} ended: {err}");
+    }
+}
+
+/// Serves one request: the eventlet limits, then the app, then the log line.
+async fn handle(mut req: crate::http::Request, peer: SocketAddr, scheme: &str, serving: Serving) -> Response {
+    let started = Instant::now();
+    let options = &serving.options;
+    let request_line = request_line(&req);
+    let request_id = format!("req-{}", uuid::Uuid::new_v4());
+    let mut response = if request_line.len() + 2 >= options.max_url_len {
+        raw_error(StatusCode::URI_TOO_LONG)
+    } else if let Some(status) = header_violation(&req, options.max_header_line) {
+        raw_error(status)
+    } else {
+        let ext = req.extensions_mut();
+        ext.insert(RemoteAddr(peer));
+        ext.insert(UrlScheme(scheme.to_owned()));
+        ext.insert(ScriptName::default());
+        ext.insert(RequestId(request_id.clone()));
+        match AssertUnwindSafe(serving.app.clone().oneshot(req)).catch_unwind().await {
+            Ok(Ok(response)) => response,
+            Ok(Err(never)) => match never {},
+            Err(panic) => {
+                let what = panic
+                    .downcast_ref::<&str>()
+                    .map(|s| (*s).to_owned())
+                    .or_else(|| panic.downcast_ref::<String>().cloned())
+                    .unwrap_or_default();
+                tracing::error!("{request_id} unhandled panic in the app: {what}");
+                internal_error()
+            }
+        }
+    };
+    if !response.headers().contains_key(REQUEST_ID_HEADER) {
+        if let Ok(value) = HeaderValue::from_str(&request_id) {
+            response.headers_mut().insert(REQUEST_ID_HEADER, value);
+        }
+    }
+    let record = AccessRecord {
+        client_ip: peer.ip().to_string(),
+        client_port: peer.port(),
+        request_line,
+        status_code: response.status().as_u16(),
+        body_length: body_length(&response),
+        wall_seconds: started.elapsed().as_secs_f64(),
+    };
+    tracing::info!(target: "wsgi", "{}", options.log_format.render(&record));
+    response
+}
+
+/// The request line as the client sent it, without its CRLF.
+fn request_line(req: &crate::http::Request) -> String {
+    let target = match req.uri().path_and_query() {
+        Some(pq) if req.uri().scheme().is_none() => pq.as_str().to_owned(),
+        _ => req.uri().to_string(),
+    };
+    format!("{} {} {:?}", req.method(), target, req.version())
+}
+
+/// eventlet's header checks: one line too long, or all of them together.
+fn header_violation(req: &crate::http::Request, max_header_line: usize) -> Option<StatusCode> {
+    let mut total = 0;
+    for (name, value) in req.headers() {
+        let line = name.as_str().len() + 2 + value.len() + 2;
+        if line >= max_header_line {
+            return Some(StatusCode::BAD_REQUEST);
+        }
+        total += line;
+    }
+    (total > MAX_TOTAL_HEADERS).then_some(StatusCode::BAD_REQUEST)
+}
+
+/// The bare answer eventlet gives before the app runs: no body, and the
+/// connection closed.
+fn raw_error(status: StatusCode) -> Response {
+    let mut response = Response::new(Body::empty());
+    *response.status_mut() = status;
+    response.headers_mut().insert(CONNECTION, HeaderValue::from_static("close"));
+    response.headers_mut().insert(CONTENT_LENGTH, HeaderValue::from_static("0"));
+    response
+}
+
+/// eventlet's answer when the app fails before sending headers.
+fn internal_error() -> Response {
+    let mut response = raw_error(StatusCode::INTERNAL_SERVER_ERROR);
+    response
+        .headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static("text/plain"));
+    response
+}
+
+fn body_length(response: &Response) -> u64 {
+    response.body().size_hint().exact().unwrap_or_else(|| {
+        response
+            .headers()
+            .get(CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0)
+    })
+}
