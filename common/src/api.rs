@@ -11,7 +11,7 @@ use std::net::TcpListener;
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures::future::BoxFuture;
+use futures::future::{BoxFuture, LocalBoxFuture};
 
 use crate::access_log::LogFormat;
 use crate::cli::ServiceArgs;
@@ -37,7 +37,7 @@ pub type WorkerInit = fn(Arc<NovaConf>) -> BoxFuture<'static, anyhow::Result<::h
 /// One-off work before the workers start (applying migrations to the
 /// embedded database, say); it runs in a short-lived child process so the
 /// parent stays free of threads and runtimes.
-pub type Prepare = fn(Arc<NovaConf>) -> BoxFuture<'static, anyhow::Result<()>>;
+pub type Prepare = fn(Arc<NovaConf>) -> LocalBoxFuture<'static, anyhow::Result<()>>;
 
 /// What a binary tells the runtime about itself.
 #[derive(Clone, Copy)]
@@ -114,7 +114,7 @@ pub fn main(binary: ApiBinary, args: &ServiceArgs) -> i32 {
 
 /// Runs a future to completion on a throwaway current-thread runtime and
 /// maps the outcome to an exit code.
-fn run_blocking(work: BoxFuture<'static, anyhow::Result<()>>) -> i32 {
+fn run_blocking(work: LocalBoxFuture<'static, anyhow::Result<()>>) -> i32 {
     let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
         Ok(runtime) => runtime,
         Err(err) => {

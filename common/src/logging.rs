@@ -56,6 +56,7 @@ pub fn init(debug: bool, log_file: Option<&Path>) -> anyhow::Result<()> {
     });
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(false)
         .event_format(OsloFormat);
     let result = match log_file {
         Some(path) => {

@@ -111,7 +111,8 @@ impl<S: Service> ProcessLauncher<S> {
         }
     }
 
-    /// Forks one worker; in the child this never returns.
+    /// Forks one worker to replace one that died or to add one, under
+    /// oslo's "forking too fast" limit against fork storms.
     fn start_child(&mut self) -> Option<Pid> {
         if self.forktimes.len() > self.workers {
             let oldest = self.forktimes[0];
@@ -122,6 +123,11 @@ impl<S: Service> ProcessLauncher<S> {
             self.forktimes.pop_front();
         }
         self.forktimes.push_back(Instant::now());
+        self.fork_worker()
+    }
+
+    /// Forks one worker; in the child this never returns.
+    fn fork_worker(&mut self) -> Option<Pid> {
         let (ready_read, ready_write) = match nix::unistd::pipe2(OFlag::O_CLOEXEC) {
             Ok(pipe) => pipe,
             Err(err) => {
@@ -252,7 +258,8 @@ impl<S: Service> ProcessLauncher<S> {
         self.workers = self.service.workers().max(1);
         let old: Vec<Pid> = self.children.keys().copied().collect();
         for pid in old {
-            if let Some(new) = self.start_child() {
+            // A deliberate replacement, not a crash loop: no rate limit.
+            if let Some(new) = self.fork_worker() {
                 self.wait_ready(new);
             }
             let _ = kill(pid, Signal::SIGTERM);
