@@ -16,7 +16,8 @@ fn target_of_line_length(len: usize) -> String {
 
 #[test]
 fn ec2_request_line_limit_is_16384() {
-    let mut ec2 = NovaProcess::start(&TestConf::new(), &["--workers", "1"]);
+    let conf = TestConf::new().stock_paste("nova-2013.2-havana.ini");
+    let mut ec2 = NovaProcess::start(&conf, &["--workers", "1"]);
     let port = ec2.port();
     assert_eq!(http_get(port, &target_of_line_length(16385)).0, 414);
     assert_ne!(http_get(port, &target_of_line_length(16000)).0, 414);
