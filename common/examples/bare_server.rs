@@ -15,10 +15,15 @@ fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().collect();
     let port: u16 = args.get(1).map(|p| p.parse()).transpose()?.unwrap_or(0);
     let body = std::fs::read(args.get(2).ok_or_else(|| anyhow::anyhow!("body file"))?)?;
-    let content_type = args.get(3).cloned().unwrap_or_else(|| "application/json".into());
+    let content_type = args
+        .get(3)
+        .cloned()
+        .unwrap_or_else(|| "application/json".into());
     let threads: usize = args.get(4).map(|t| t.parse()).transpose()?.unwrap_or(1);
     let runtime = if threads <= 1 {
-        tokio::runtime::Builder::new_current_thread().enable_all().build()?
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?
     } else {
         tokio::runtime::Builder::new_multi_thread()
             .worker_threads(threads)
@@ -31,8 +36,12 @@ fn main() -> anyhow::Result<()> {
             let content_type = content_type.clone();
             async move { ([(CONTENT_TYPE, content_type)], body) }
         }));
-        let listener = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], port))).await?;
-        println!("bare listening on 127.0.0.1:{}", listener.local_addr()?.port());
+        let listener =
+            tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], port))).await?;
+        println!(
+            "bare listening on 127.0.0.1:{}",
+            listener.local_addr()?.port()
+        );
         axum::serve(listener, app).await?;
         anyhow::Ok(())
     })

@@ -8,7 +8,10 @@ use common::api::{ApiBinary, DEFAULT_MAX_URL_LEN};
 use common::cli::ServiceArgs;
 
 #[derive(Parser)]
-#[command(name = "debug-service", about = "The nova-api runtime serving paste's debug apps")]
+#[command(
+    name = "debug-service",
+    about = "The nova-api runtime serving paste's debug apps"
+)]
 struct Cli {
     #[command(flatten)]
     service: ServiceArgs,

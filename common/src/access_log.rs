@@ -25,7 +25,10 @@ pub struct AccessRecord {
 #[derive(Debug, Clone, PartialEq)]
 enum Piece {
     Literal(String),
-    Field { name: String, precision: Option<usize> },
+    Field {
+        name: String,
+        precision: Option<usize>,
+    },
 }
 
 /// A parsed `wsgi_log_format`, ready to render records.
@@ -81,7 +84,9 @@ impl LogFormat {
                     let _ = match name.as_str() {
                         "client_ip" => write!(out, "{}", record.client_ip),
                         "client_port" => write!(out, "{}", record.client_port),
-                        "date_time" => write!(out, "{}", chrono::Local::now().format("%d/%b/%Y %H:%M:%S")),
+                        "date_time" => {
+                            write!(out, "{}", chrono::Local::now().format("%d/%b/%Y %H:%M:%S"))
+                        }
                         "request_line" => write!(out, "{}", record.request_line),
                         "status_code" => write!(out, "{}", record.status_code),
                         "body_length" => write!(out, "{}", record.body_length),

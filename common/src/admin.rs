@@ -26,7 +26,10 @@ where
     };
     // Admin commands log to stderr only; their output is on stdout.
     let _ = logging::init(conf.default.debug, None);
-    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
         Ok(runtime) => runtime,
         Err(err) => {
             logging::early_error(prog, &err);

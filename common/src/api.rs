@@ -17,11 +17,11 @@ use crate::access_log::LogFormat;
 use crate::cli::ServiceArgs;
 use crate::config::{ConfigSources, NovaConf};
 use crate::exit::{EXIT_FAILURE, EXIT_OK};
+use crate::http::{self, HttpService};
 use crate::launcher::{self, ProcessLauncher, Ready, Service};
+use crate::middleware::healthcheck::{self, HealthcheckConfig};
 use crate::paste::{self, AppSpec, Registry};
 use crate::server::{ServerOptions, Serving};
-use crate::http::{self, HttpService};
-use crate::middleware::healthcheck::{self, HealthcheckConfig};
 use crate::{debugapp, listener, logging, tls};
 use tower::ServiceExt;
 
@@ -77,14 +77,20 @@ pub fn main(binary: ApiBinary, args: &ServiceArgs) -> i32 {
         tracing::warn!("{warning}");
     }
     let listen = conf.api_listener(binary.name);
-    let (socket, local) = match listener::bind(&listen.listen, listen.port, conf.wsgi.tcp_keepidle) {
+    let (socket, local) = match listener::bind(&listen.listen, listen.port, conf.wsgi.tcp_keepidle)
+    {
         Ok(bound) => bound,
         Err(err) => {
             tracing::error!("{err}");
             return EXIT_FAILURE;
         }
     };
-    tracing::info!("{} listening on {}:{}", binary.name, listen.listen, local.port());
+    tracing::info!(
+        "{} listening on {}:{}",
+        binary.name,
+        listen.listen,
+        local.port()
+    );
     if let Some(prepare) = binary.prepare {
         let conf = loaded.conf.clone();
         let code = launcher::process::run_in_child(move || run_blocking(prepare(conf)));
@@ -115,7 +121,10 @@ pub fn main(binary: ApiBinary, args: &ServiceArgs) -> i32 {
 /// Runs a future to completion on a throwaway current-thread runtime and
 /// maps the outcome to an exit code.
 fn run_blocking(work: LocalBoxFuture<'static, anyhow::Result<()>>) -> i32 {
-    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
         Ok(runtime) => runtime,
         Err(err) => {
             tracing::error!("cannot build a runtime: {err}");
@@ -146,12 +155,18 @@ impl Loaded {
     fn load(binary: &ApiBinary, sources: &ConfigSources) -> anyhow::Result<Self> {
         let (conf, warnings) = NovaConf::load(sources)?;
         let conf = Arc::new(conf);
-        let paste_file = paste::find_paste_config(&conf.wsgi.api_paste_config, &conf.search_dirs())?;
+        let paste_file =
+            paste::find_paste_config(&conf.wsgi.api_paste_config, &conf.search_dirs())?;
         let mut registry = Registry::with_builtins(&conf.api.auth_strategy);
         debugapp::register(&mut registry);
         (binary.register)(&mut registry);
         let app = paste::load(&paste_file, binary.name, &paste_globals(&conf), &registry)?;
-        let tls = if conf.default.enabled_ssl_apis.iter().any(|a| a == binary.name) {
+        let tls = if conf
+            .default
+            .enabled_ssl_apis
+            .iter()
+            .any(|a| a == binary.name)
+        {
             Some(tls::server_config(
                 conf.wsgi.ssl_cert_file.as_deref(),
                 conf.wsgi.ssl_key_file.as_deref(),
@@ -221,7 +236,9 @@ fn paste_globals(conf: &NovaConf) -> BTreeMap<String, String> {
         ),
         (
             "enable_proxy_headers_parsing".into(),
-            conf.oslo_middleware.enable_proxy_headers_parsing.to_string(),
+            conf.oslo_middleware
+                .enable_proxy_headers_parsing
+                .to_string(),
         ),
     ])
 }

@@ -18,9 +18,9 @@ pub fn register(registry: &mut Registry) {
     });
     registry.register_app("egg:Paste#slow", |ctx: &FactoryContext<'_>| {
         let delay: f64 = match ctx.local_conf.get("delay") {
-            Some(value) => value
-                .parse()
-                .map_err(|_| anyhow::anyhow!("[{}] delay = {value:?} is not a number", ctx.section))?,
+            Some(value) => value.parse().map_err(|_| {
+                anyhow::anyhow!("[{}] delay = {value:?} is not a number", ctx.section)
+            })?,
             None => 1.0,
         };
         Ok(make(Duration::from_secs_f64(delay.max(0.0))))
@@ -36,9 +36,10 @@ fn make(delay: Duration) -> HttpService {
         };
         let mut response = Response::new(Body::from(text));
         *response.status_mut() = status;
-        response
-            .headers_mut()
-            .insert(http::header::CONTENT_TYPE, http::HeaderValue::from_static("text/plain"));
+        response.headers_mut().insert(
+            http::header::CONTENT_TYPE,
+            http::HeaderValue::from_static("text/plain"),
+        );
         Ok::<_, std::convert::Infallible>(response)
     }))
 }

@@ -8,6 +8,7 @@
 #![deny(unsafe_code)] // allowed only in launcher::{process, signals}, which fork and handle signals
 
 pub mod access_log;
+pub mod admin;
 pub mod api;
 pub mod debugapp;
 pub mod exit;

@@ -39,7 +39,11 @@ pub enum BindError {
 }
 
 /// Binds `host:port` and returns the listener with its real local address.
-pub fn bind(host: &str, port: u16, tcp_keepidle: u64) -> Result<(TcpListener, SocketAddr), BindError> {
+pub fn bind(
+    host: &str,
+    port: u16,
+    tcp_keepidle: u64,
+) -> Result<(TcpListener, SocketAddr), BindError> {
     let addr = resolve(host, port)?;
     let bind_err = |source| BindError::Bind {
         host: host.to_owned(),
@@ -109,7 +113,11 @@ mod tests {
         // SO_REUSEADDR does not allow two listeners on one port.
         let err = bind("127.0.0.1", addr.port(), 600).expect_err("second bind");
         assert_eq!(
-            err.to_string().split(':').take(2).collect::<Vec<_>>().join(":"),
+            err.to_string()
+                .split(':')
+                .take(2)
+                .collect::<Vec<_>>()
+                .join(":"),
             format!("Could not bind to 127.0.0.1:{}", addr.port())
         );
     }

@@ -185,7 +185,12 @@ async fn run_http<IO>(
 }
 
 /// Serves one request: the eventlet limits, then the app, then the log line.
-async fn handle(mut req: crate::http::Request, peer: SocketAddr, scheme: &str, serving: Serving) -> Response {
+async fn handle(
+    mut req: crate::http::Request,
+    peer: SocketAddr,
+    scheme: &str,
+    serving: Serving,
+) -> Response {
     let started = Instant::now();
     let options = &serving.options;
     let request_line = request_line(&req);
@@ -200,7 +205,10 @@ async fn handle(mut req: crate::http::Request, peer: SocketAddr, scheme: &str, s
         ext.insert(UrlScheme(scheme.to_owned()));
         ext.insert(ScriptName::default());
         ext.insert(RequestId(request_id.clone()));
-        match AssertUnwindSafe(serving.app.clone().oneshot(req)).catch_unwind().await {
+        match AssertUnwindSafe(serving.app.clone().oneshot(req))
+            .catch_unwind()
+            .await
+        {
             Ok(Ok(response)) => response,
             Ok(Err(never)) => match never {},
             Err(panic) => {
@@ -258,8 +266,12 @@ fn header_violation(req: &crate::http::Request, max_header_line: usize) -> Optio
 fn raw_error(status: StatusCode) -> Response {
     let mut response = Response::new(Body::empty());
     *response.status_mut() = status;
-    response.headers_mut().insert(CONNECTION, HeaderValue::from_static("close"));
-    response.headers_mut().insert(CONTENT_LENGTH, HeaderValue::from_static("0"));
+    response
+        .headers_mut()
+        .insert(CONNECTION, HeaderValue::from_static("close"));
+    response
+        .headers_mut()
+        .insert(CONTENT_LENGTH, HeaderValue::from_static("0"));
     response
 }
 

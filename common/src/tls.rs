@@ -45,7 +45,11 @@ pub fn server_config(
     key_file: Option<&str>,
     ca_file: Option<&str>,
 ) -> Result<Arc<ServerConfig>, TlsError> {
-    for (kind, path) in [("cert_file", cert_file), ("ca_file", ca_file), ("key_file", key_file)] {
+    for (kind, path) in [
+        ("cert_file", cert_file),
+        ("ca_file", ca_file),
+        ("key_file", key_file),
+    ] {
         if let Some(path) = path {
             if !Path::new(path).exists() {
                 return Err(TlsError::NotFound {
@@ -60,14 +64,17 @@ pub fn server_config(
     };
     let certs = load_certs("cert_file", cert_file)?;
     let key = load_key(key_file)?;
-    let builder = ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
-        .with_safe_default_protocol_versions()
-        .map_err(|e| invalid("cert_file", cert_file, e))?;
+    let builder =
+        ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+            .with_safe_default_protocol_versions()
+            .map_err(|e| invalid("cert_file", cert_file, e))?;
     let builder = match ca_file {
         Some(ca_file) => {
             let mut roots = RootCertStore::empty();
             for cert in load_certs("ca_file", ca_file)? {
-                roots.add(cert).map_err(|e| invalid("ca_file", ca_file, e))?;
+                roots
+                    .add(cert)
+                    .map_err(|e| invalid("ca_file", ca_file, e))?;
             }
             let verifier = WebPkiClientVerifier::builder_with_provider(
                 Arc::new(roots),
@@ -118,14 +125,23 @@ mod tests {
 
     #[test]
     fn missing_cert_file_is_named_as_nova_names_it() {
-        let err = server_config(Some("/nonexistent/cert.pem"), Some("/nonexistent/key.pem"), None)
-            .expect_err("missing file");
-        assert_eq!(err.to_string(), "Unable to find cert_file : /nonexistent/cert.pem");
+        let err = server_config(
+            Some("/nonexistent/cert.pem"),
+            Some("/nonexistent/key.pem"),
+            None,
+        )
+        .expect_err("missing file");
+        assert_eq!(
+            err.to_string(),
+            "Unable to find cert_file : /nonexistent/cert.pem"
+        );
     }
 
     #[test]
     fn ssl_without_key_option_is_refused() {
         let err = server_config(None, None, None).expect_err("no options");
-        assert!(err.to_string().starts_with("When running server in SSL mode"));
+        assert!(err
+            .to_string()
+            .starts_with("When running server in SSL mode"));
     }
 }

@@ -59,7 +59,9 @@ const BINARY: ApiBinary = ApiBinary {
 
 /// One worker's resources: the EC2 state over the shared store.
 async fn init(conf: Arc<NovaConf>) -> anyhow::Result<http::Extensions> {
-    let options = ec2_api::config::Ec2Options::from_raw(|group, option| conf.get_str(group, option).ok().flatten())?;
+    let options = ec2_api::config::Ec2Options::from_raw(|group, option| {
+        conf.get_str(group, option).ok().flatten()
+    })?;
     let compute = compute::open::open(settings(&conf)?).await?;
     Ok(ec2_api::worker_resources(compute, options))
 }
@@ -79,7 +81,9 @@ async fn admin(conf: NovaConf, command: Command) -> anyhow::Result<()> {
     let ctx = compute::RequestContext::admin("admin", "admin");
     match action {
         CredentialsAction::Create { user, project } => {
-            let cred = compute.create_ec2_credential(&ctx, Some(&user), Some(&project)).await?;
+            let cred = compute
+                .create_ec2_credential(&ctx, Some(&user), Some(&project))
+                .await?;
             println!("access: {}\nsecret: {}", cred.access, cred.secret);
         }
         CredentialsAction::List { user } => {
@@ -95,7 +99,9 @@ fn main() {
     let cli = Cli::parse();
     let code = match cli.command {
         None => common::api::main(BINARY, &cli.service),
-        Some(command) => common::admin::run(BINARY.prog, &cli.service, BINARY.name, |conf| admin(conf, command)),
+        Some(command) => common::admin::run(BINARY.prog, &cli.service, BINARY.name, |conf| {
+            admin(conf, command)
+        }),
     };
     std::process::exit(code);
 }

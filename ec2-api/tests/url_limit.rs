@@ -11,7 +11,10 @@ use support::{http_get, NovaProcess, TestConf};
 
 /// A target that makes `GET <target> HTTP/1.1\r\n` exactly `len` bytes.
 fn target_of_line_length(len: usize) -> String {
-    format!("/?{}", "a".repeat(len - "GET ".len() - " HTTP/1.1\r\n".len() - 2))
+    format!(
+        "/?{}",
+        "a".repeat(len - "GET ".len() - " HTTP/1.1\r\n".len() - 2)
+    )
 }
 
 #[test]

@@ -9,7 +9,11 @@ use common::cli::ServiceArgs;
 use common::config::NovaConf;
 
 #[derive(Parser)]
-#[command(name = "metadata-api", version, about = "nova's metadata service (EC2 and OpenStack trees)")]
+#[command(
+    name = "metadata-api",
+    version,
+    about = "nova's metadata service (EC2 and OpenStack trees)"
+)]
 struct Cli {
     #[command(flatten)]
     service: ServiceArgs,

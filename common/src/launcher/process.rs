@@ -168,7 +168,13 @@ impl<S: Service> ProcessLauncher<S> {
         // after, in case the parent died before prctl ran.
         // SAFETY: prctl(PR_SET_PDEATHSIG) takes plain integers.
         unsafe {
-            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM as libc::c_ulong, 0, 0, 0);
+            libc::prctl(
+                libc::PR_SET_PDEATHSIG,
+                libc::SIGTERM as libc::c_ulong,
+                0,
+                0,
+                0,
+            );
         }
         if nix::unistd::getppid() != parent {
             tracing::error!("Parent process has died unexpectedly, exiting");
@@ -315,7 +321,10 @@ impl<S: Service> ProcessLauncher<S> {
     }
 
     fn take_signals(&self) -> Vec<Signal> {
-        self.signals.as_ref().map(SignalPipe::take).unwrap_or_default()
+        self.signals
+            .as_ref()
+            .map(SignalPipe::take)
+            .unwrap_or_default()
     }
 
     fn kill_all(&self, signal: Signal) {
@@ -360,4 +369,3 @@ fn unsafe_borrow(fd: std::os::fd::RawFd) -> std::os::fd::BorrowedFd<'static> {
     // every poll that uses this borrow.
     unsafe { std::os::fd::BorrowedFd::borrow_raw(fd) }
 }
-

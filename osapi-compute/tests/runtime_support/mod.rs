@@ -48,8 +48,16 @@ impl TestConf {
         conf.set("DEFAULT", "state_path", &state)
             .set("DEFAULT", "enabled_apis", "osapi_compute,ec2,metadata")
             .set("api", "auth_strategy", "noauth2")
-            .set("database", "connection", &format!("sqlite:///{state}/nova.sqlite"))
-            .set("wsgi", "api_paste_config", &format!("{state}/api-paste.ini"))
+            .set(
+                "database",
+                "connection",
+                &format!("sqlite:///{state}/nova.sqlite"),
+            )
+            .set(
+                "wsgi",
+                "api_paste_config",
+                &format!("{state}/api-paste.ini"),
+            )
             .set("DEFAULT", "osapi_compute_listen", "127.0.0.1")
             .set("DEFAULT", "ec2_listen", "127.0.0.1")
             .set("DEFAULT", "metadata_listen", "127.0.0.1")
@@ -60,7 +68,8 @@ impl TestConf {
 
     /// Sets `[group] option = value`.
     pub fn set(mut self, group: &str, option: &str, value: &str) -> Self {
-        self.options.insert((group.to_owned(), option.to_owned()), value.to_owned());
+        self.options
+            .insert((group.to_owned(), option.to_owned()), value.to_owned());
         self
     }
 
@@ -80,9 +89,13 @@ impl TestConf {
     pub fn slow_app(self, delay: f64) -> Self {
         let mut text = String::new();
         for api in ["osapi_compute", "ec2", "metadata"] {
-            text.push_str(&format!("[composite:{api}]\nuse = egg:Paste#urlmap\n/: slow\n\n"));
+            text.push_str(&format!(
+                "[composite:{api}]\nuse = egg:Paste#urlmap\n/: slow\n\n"
+            ));
         }
-        text.push_str(&format!("[app:slow]\nuse = egg:Paste#slow\ndelay = {delay}\n"));
+        text.push_str(&format!(
+            "[app:slow]\nuse = egg:Paste#slow\ndelay = {delay}\n"
+        ));
         self.paste_text(&text)
     }
 
@@ -95,7 +108,10 @@ impl TestConf {
     pub fn write(&self) -> PathBuf {
         let mut groups: BTreeMap<&str, Vec<String>> = BTreeMap::new();
         for ((group, option), value) in &self.options {
-            groups.entry(group).or_default().push(format!("{option} = {value}"));
+            groups
+                .entry(group)
+                .or_default()
+                .push(format!("{option} = {value}"));
         }
         let mut text = String::new();
         for (group, lines) in groups {
@@ -145,7 +161,9 @@ impl NovaProcess {
             std::thread::sleep(Duration::from_millis(20));
         }
         // In-process serving is ready at once; workers report to the parent.
-        wait_until(Duration::from_secs(30), || try_http_get(process.port, "/healthcheck").is_ok());
+        wait_until(Duration::from_secs(30), || {
+            try_http_get(process.port, "/healthcheck").is_ok()
+        });
         process
     }
 
@@ -153,7 +171,10 @@ impl NovaProcess {
     pub fn run_to_exit(conf: &TestConf, args: &[&str]) -> (i32, String) {
         let (mut child, log_path) = spawn(conf, args);
         let status = child.wait().expect("wait");
-        (status.code().unwrap_or(-1), std::fs::read_to_string(log_path).unwrap_or_default())
+        (
+            status.code().unwrap_or(-1),
+            std::fs::read_to_string(log_path).unwrap_or_default(),
+        )
     }
 
     /// The port read back from the log.
@@ -249,7 +270,9 @@ fn signal_of(status: &std::process::ExitStatus) -> i32 {
 
 fn spawn(conf: &TestConf, args: &[&str]) -> (Child, PathBuf) {
     let conf_path = conf.write();
-    let log_path = conf.dir().join(format!("service-{}.log", std::process::id()));
+    let log_path = conf
+        .dir()
+        .join(format!("service-{}.log", std::process::id()));
     let log = File::create(&log_path).expect("log file");
     let child = Command::new(binary())
         .arg("--config-file")
@@ -275,7 +298,10 @@ pub fn wait_until(limit: Duration, mut ok: impl FnMut() -> bool) {
 
 /// kill(2).
 pub fn kill(pid: i32, signal: i32) {
-    let _ = Command::new("kill").arg(format!("-{signal}")).arg(pid.to_string()).status();
+    let _ = Command::new("kill")
+        .arg(format!("-{signal}"))
+        .arg(pid.to_string())
+        .status();
 }
 
 /// GET over a fresh connection; panics on I/O errors.
@@ -285,16 +311,25 @@ pub fn http_get(port: u16, target: &str) -> (u16, String) {
 
 /// GET over a fresh connection.
 pub fn try_http_get(port: u16, target: &str) -> std::io::Result<(u16, String)> {
-    exchange(port, &format!("GET {target} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"))
+    exchange(
+        port,
+        &format!("GET {target} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"),
+    )
 }
 
 /// Any method with a body; panics on I/O errors.
 pub fn http_request(port: u16, method: &str, target: &str, body: &str) -> (u16, String) {
-    try_http_request(port, method, target, body).unwrap_or_else(|e| panic!("{method} {target}: {e}"))
+    try_http_request(port, method, target, body)
+        .unwrap_or_else(|e| panic!("{method} {target}: {e}"))
 }
 
 /// Any method with a body.
-pub fn try_http_request(port: u16, method: &str, target: &str, body: &str) -> std::io::Result<(u16, String)> {
+pub fn try_http_request(
+    port: u16,
+    method: &str,
+    target: &str,
+    body: &str,
+) -> std::io::Result<(u16, String)> {
     exchange(
         port,
         &format!(
@@ -312,7 +347,9 @@ pub fn raw_status(port: u16, request: &str) -> u16 {
 /// Sends raw bytes and returns the whole response head and body as text.
 pub fn raw_response(port: u16, request: &str) -> String {
     let mut stream = TcpStream::connect(("127.0.0.1", port)).expect("connect");
-    stream.set_read_timeout(Some(Duration::from_secs(30))).expect("timeout");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .expect("timeout");
     stream.write_all(request.as_bytes()).expect("write");
     let mut out = Vec::new();
     let _ = stream.read_to_end(&mut out);
@@ -331,6 +368,9 @@ fn exchange(port: u16, request: &str) -> std::io::Result<(u16, String)> {
         .nth(1)
         .and_then(|s| s.parse().ok())
         .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "no status line"))?;
-    let body = text.split_once("\r\n\r\n").map(|(_, b)| b.to_owned()).unwrap_or_default();
+    let body = text
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_owned())
+        .unwrap_or_default();
     Ok((status, body))
 }

@@ -1,0 +1,139 @@
+//! oslo.middleware's `RequestId` (and nova's `ComputeReqIdMiddleware`, the
+//! same with the compat header `x-compute-request-id`): every request gets a
+//! `req-<uuid4>` id in its extensions, and every response carries it.
+
+use http::HeaderValue;
+
+use crate::http::{HttpService, RequestId};
+use crate::middleware::{call, filter_fn, wrap};
+use crate::paste::Filter;
+
+/// The response header oslo always sets.
+pub const OPENSTACK_REQUEST_ID: &str = "x-openstack-request-id";
+/// nova's compat header.
+pub const COMPUTE_REQUEST_ID: &str = "x-compute-request-id";
+
+/// `openstack.global_request_id`: a caller-supplied
+/// `X-Openstack-Request-Id` of the right form (`req-<uuid>`), kept for
+/// logging and for passing on to other services; it never replaces the
+/// request's own id.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GlobalRequestId(pub String);
+
+/// A new `req-<uuid4>` id.
+pub fn generate() -> String {
+    format!("req-{}", uuid::Uuid::new_v4())
+}
+
+/// Whether `id` matches oslo's `^req-[a-f0-9]{8}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{12}$`.
+pub fn is_request_id(id: &str) -> bool {
+    let Some(uuid) = id.strip_prefix("req-") else {
+        return false;
+    };
+    let groups: Vec<&str> = uuid.split('-').collect();
+    groups.len() == 5
+        && groups.iter().zip([8, 4, 4, 4, 12]).all(|(g, len)| {
+            g.len() == len && g.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+        })
+}
+
+/// The request-id filter, adding `compat_headers` beside
+/// `x-openstack-request-id`.
+pub fn filter(compat_headers: &'static [&'static str]) -> Filter {
+    filter_fn(move |inner| layer(inner, compat_headers))
+}
+
+/// Wraps `inner`. A [`RequestId`] already in the request (the server sets
+/// one before the app runs, for its access log) is kept so that the log and
+/// the response agree; otherwise a new id is generated, as oslo does.
+pub fn layer(inner: HttpService, compat_headers: &'static [&'static str]) -> HttpService {
+    wrap(inner, move |inner, mut req| async move {
+        let global = req
+            .headers()
+            .get("x-openstack-request-id")
+            .and_then(|v| v.to_str().ok())
+            .filter(|v| is_request_id(v))
+            .map(|v| GlobalRequestId(v.to_string()));
+        if let Some(global) = global {
+            req.extensions_mut().insert(global);
+        }
+        let id = match req.extensions().get::<RequestId>() {
+            Some(id) => id.0.clone(),
+            None => {
+                let id = generate();
+                req.extensions_mut().insert(RequestId(id.clone()));
+                id
+            }
+        };
+        let mut resp = call(inner, req).await;
+        if let Ok(value) = HeaderValue::from_str(&id) {
+            for name in std::iter::once(&OPENSTACK_REQUEST_ID).chain(compat_headers) {
+                if !resp.headers().contains_key(*name) {
+                    resp.headers_mut().insert(*name, value.clone());
+                }
+            }
+        }
+        resp
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::http::{Body, Request};
+    use crate::middleware::testing::{echo, send};
+
+    #[tokio::test]
+    async fn every_response_gets_a_fresh_req_uuid_id_in_both_headers() {
+        let service = filter(&[COMPUTE_REQUEST_ID])(echo());
+        let resp = send(&service, Request::new(Body::empty())).await;
+        let id = resp.headers()[OPENSTACK_REQUEST_ID]
+            .to_str()
+            .unwrap()
+            .to_string();
+        assert!(is_request_id(&id), "{id}");
+        assert_eq!(resp.headers()[COMPUTE_REQUEST_ID], id.as_str());
+        assert_eq!(resp.headers()["x-seen-request-id"], id.as_str());
+        let again = send(&service, Request::new(Body::empty())).await;
+        assert_ne!(again.headers()[OPENSTACK_REQUEST_ID], id.as_str());
+    }
+
+    #[tokio::test]
+    async fn inbound_id_is_only_a_global_request_id() {
+        let inbound = "req-12345678-1234-1234-1234-123456789abc";
+        let inner = crate::http::boxed(tower::service_fn(|req: Request| async move {
+            let global = req
+                .extensions()
+                .get::<GlobalRequestId>()
+                .map(|g| g.0.clone())
+                .unwrap_or_default();
+            Ok::<_, std::convert::Infallible>(http::Response::new(Body::from(global)))
+        }));
+        let service = filter(&[])(inner);
+        let req = http::Request::builder()
+            .header("X-Openstack-Request-Id", inbound)
+            .body(Body::empty())
+            .unwrap();
+        let resp = send(&service, req).await;
+        assert_ne!(resp.headers()[OPENSTACK_REQUEST_ID], inbound);
+        assert!(resp.headers().get(COMPUTE_REQUEST_ID).is_none());
+        assert_eq!(crate::middleware::testing::text(resp).await, inbound);
+
+        let req = http::Request::builder()
+            .header("X-Openstack-Request-Id", "req-bogus")
+            .body(Body::empty())
+            .unwrap();
+        assert_eq!(
+            crate::middleware::testing::text(send(&service, req).await).await,
+            ""
+        );
+    }
+
+    #[test]
+    fn request_id_format_is_checked_exactly() {
+        assert!(is_request_id("req-12345678-1234-1234-1234-123456789abc"));
+        assert!(!is_request_id("req-12345678-1234-1234-1234-123456789ABC"));
+        assert!(!is_request_id("12345678-1234-1234-1234-123456789abc"));
+        assert!(!is_request_id("req-12345678-1234-1234-1234-123456789abc-"));
+    }
+}

@@ -1,0 +1,295 @@
+//! The `[ec2]` option group: how the EC2 API authenticates, checks request
+//! times and describes itself, with nova's Havana option names and defaults.
+//!
+//! nova kept these options in `[DEFAULT]`; we read `[ec2]` first and fall back
+//! to `[DEFAULT]` so that an operator's Havana `nova.conf` keeps working.
+
+use std::fmt;
+
+/// How the EC2 API authenticates requests when the paste pipeline leaves the
+/// choice to us (our own `ec2auth` filter).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AuthMode {
+    /// nova's `NoAuth`: the access key names `user[:project]`; nothing is checked.
+    NoAuth,
+    /// Signature Version 2 and 4 checked against the EC2 credentials in the store.
+    Signature,
+}
+
+impl AuthMode {
+    fn parse(value: &str) -> Option<Self> {
+        match value.trim().to_ascii_lowercase().as_str() {
+            "noauth" | "noauth2" => Some(Self::NoAuth),
+            "signature" | "keystone" => Some(Self::Signature),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for AuthMode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::NoAuth => "noauth",
+            Self::Signature => "signature",
+        })
+    }
+}
+
+/// A bad value in the `[ec2]` group (or its `[DEFAULT]` fallback).
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("invalid value {value:?} for option [{section}] {option}: {reason}")]
+pub struct ConfigError {
+    /// The section the value came from.
+    pub section: String,
+    /// The option name.
+    pub option: String,
+    /// The value as written.
+    pub value: String,
+    /// What was expected.
+    pub reason: &'static str,
+}
+
+/// The options of the EC2 API.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Ec2Options {
+    /// `[ec2] auth_mode`: `noauth` or `signature`. Unset, it follows
+    /// `auth_strategy` (`noauth`/`noauth2` → noauth, anything else → signature).
+    pub auth_mode: AuthMode,
+    /// `ec2_timestamp_expiry` (300): seconds a signed request's time may be
+    /// away from ours (either way) before it is refused with `RequestExpired`.
+    pub ec2_timestamp_expiry: u64,
+    /// `region_name` ("nova"): the region DescribeRegions and
+    /// DescribeAvailabilityZones report.
+    pub region_name: String,
+    /// `region_list` (empty): Havana's `name=host` pairs for DescribeRegions;
+    /// empty means the one region `region_name` served by this endpoint.
+    pub region_list: Vec<(String, String)>,
+    /// `ec2_host` (unset): the host advertised in region endpoints; unset, the
+    /// request's `Host` header is used.
+    pub ec2_host: Option<String>,
+    /// `ec2_port` (8773): the port advertised with `ec2_host`.
+    pub ec2_port: u16,
+    /// `ec2_scheme` ("http"): the scheme advertised in region endpoints.
+    pub ec2_scheme: String,
+    /// `ec2_path` ("/"): the path advertised with `ec2_host` (Havana served
+    /// `/services/Cloud`; Kilo and later `/`).
+    pub ec2_path: String,
+    /// `lockout_attempts` (5): failed authentications before an access key is locked out.
+    pub lockout_attempts: u32,
+    /// `lockout_minutes` (15): how long a locked-out access key stays locked.
+    pub lockout_minutes: u64,
+    /// `lockout_window` (15): minutes over which failures are counted.
+    pub lockout_window: u64,
+    /// `ec2_private_dns_show_ip` (false): report the fixed IP as `privateDnsName`.
+    pub ec2_private_dns_show_ip: bool,
+    /// `ec2_strict_validation` (true): the Validator refuses malformed ids.
+    pub ec2_strict_validation: bool,
+    /// `keystone_ec2_url`: kept for the Keystone mode; signatures are checked
+    /// against the local store until that mode exists.
+    pub keystone_ec2_url: String,
+    /// `max_request_body_size` (114688, oslo.middleware's default): the largest
+    /// form body accepted.
+    pub max_request_body_size: usize,
+}
+
+impl Default for Ec2Options {
+    fn default() -> Self {
+        Self {
+            auth_mode: AuthMode::Signature,
+            ec2_timestamp_expiry: 300,
+            region_name: "nova".into(),
+            region_list: Vec::new(),
+            ec2_host: None,
+            ec2_port: 8773,
+            ec2_scheme: "http".into(),
+            ec2_path: "/".into(),
+            lockout_attempts: 5,
+            lockout_minutes: 15,
+            lockout_window: 15,
+            ec2_private_dns_show_ip: false,
+            ec2_strict_validation: true,
+            keystone_ec2_url: "http://localhost:5000/v3/ec2tokens".into(),
+            max_request_body_size: 114_688,
+        }
+    }
+}
+
+impl Ec2Options {
+    /// Builds the options from a raw lookup `get(section, option)`; each option
+    /// is read from `[ec2]` first, then from `[DEFAULT]` (nova's place for them).
+    pub fn from_raw(get: impl Fn(&str, &str) -> Option<String>) -> Result<Self, ConfigError> {
+        let mut o = Self::default();
+        let lookup = |option: &str| -> Option<(String, String)> {
+            for section in ["ec2", "DEFAULT"] {
+                if let Some(v) = get(section, option) {
+                    return Some((section.to_string(), v));
+                }
+            }
+            None
+        };
+        let err = |(section, value): (String, String), option: &str, reason| ConfigError {
+            section,
+            option: option.to_string(),
+            value,
+            reason,
+        };
+        macro_rules! num {
+            ($field:ident, $ty:ty) => {
+                if let Some(found) = lookup(stringify!($field)) {
+                    o.$field = found.1.trim().parse::<$ty>().map_err(|_| {
+                        err(found.clone(), stringify!($field), "expected an integer")
+                    })?;
+                }
+            };
+        }
+        macro_rules! boolean {
+            ($field:ident) => {
+                if let Some(found) = lookup(stringify!($field)) {
+                    o.$field = parse_bool(&found.1).ok_or_else(|| {
+                        err(found.clone(), stringify!($field), "expected a boolean")
+                    })?;
+                }
+            };
+        }
+        num!(ec2_timestamp_expiry, u64);
+        num!(ec2_port, u16);
+        num!(lockout_attempts, u32);
+        num!(lockout_minutes, u64);
+        num!(lockout_window, u64);
+        num!(max_request_body_size, usize);
+        boolean!(ec2_private_dns_show_ip);
+        boolean!(ec2_strict_validation);
+        if let Some((_, v)) = lookup("region_name") {
+            o.region_name = v.trim().to_string();
+        }
+        if let Some((_, v)) = lookup("ec2_host") {
+            let v = v.trim();
+            o.ec2_host = (!v.is_empty()).then(|| v.to_string());
+        }
+        if let Some((_, v)) = lookup("ec2_scheme") {
+            o.ec2_scheme = v.trim().to_string();
+        }
+        if let Some((_, v)) = lookup("ec2_path") {
+            o.ec2_path = v.trim().to_string();
+        }
+        if let Some((_, v)) = lookup("keystone_ec2_url") {
+            o.keystone_ec2_url = v.trim().to_string();
+        }
+        if let Some(found) = lookup("region_list") {
+            let mut list = Vec::new();
+            for entry in found.1.split(',').map(str::trim).filter(|e| !e.is_empty()) {
+                let (name, host) = entry
+                    .split_once('=')
+                    .ok_or_else(|| err(found.clone(), "region_list", "expected name=host pairs"))?;
+                list.push((name.trim().to_string(), host.trim().to_string()));
+            }
+            o.region_list = list;
+        }
+        o.auth_mode = match get("ec2", "auth_mode") {
+            Some(v) => AuthMode::parse(&v).ok_or_else(|| {
+                err(
+                    ("ec2".into(), v.clone()),
+                    "auth_mode",
+                    "expected noauth or signature",
+                )
+            })?,
+            None => get("api", "auth_strategy")
+                .or_else(|| get("DEFAULT", "auth_strategy"))
+                .and_then(|v| AuthMode::parse(&v))
+                .unwrap_or(AuthMode::Signature),
+        };
+        Ok(o)
+    }
+}
+
+fn parse_bool(v: &str) -> Option<bool> {
+    match v.trim().to_ascii_lowercase().as_str() {
+        "true" | "1" | "yes" | "on" => Some(true),
+        "false" | "0" | "no" | "off" => Some(false),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+
+    fn from(pairs: &[(&str, &str, &str)]) -> Result<Ec2Options, ConfigError> {
+        let map: HashMap<(String, String), String> = pairs
+            .iter()
+            .map(|(s, o, v)| ((s.to_string(), o.to_string()), v.to_string()))
+            .collect();
+        Ec2Options::from_raw(|s, o| map.get(&(s.to_string(), o.to_string())).cloned())
+    }
+
+    #[test]
+    fn defaults_are_novas() {
+        let o = from(&[]).unwrap();
+        assert_eq!(o.ec2_timestamp_expiry, 300);
+        assert_eq!(o.lockout_attempts, 5);
+        assert_eq!(o.region_name, "nova");
+        assert_eq!(o.auth_mode, AuthMode::Signature);
+    }
+
+    #[test]
+    fn ec2_group_wins_over_default_group() {
+        let o = from(&[
+            ("DEFAULT", "ec2_timestamp_expiry", "60"),
+            ("ec2", "ec2_timestamp_expiry", "120"),
+        ])
+        .unwrap();
+        assert_eq!(o.ec2_timestamp_expiry, 120);
+        let o = from(&[("DEFAULT", "ec2_timestamp_expiry", "60")]).unwrap();
+        assert_eq!(o.ec2_timestamp_expiry, 60);
+    }
+
+    #[test]
+    fn auth_mode_follows_auth_strategy_unless_set() {
+        assert_eq!(
+            from(&[("api", "auth_strategy", "noauth2")])
+                .unwrap()
+                .auth_mode,
+            AuthMode::NoAuth
+        );
+        assert_eq!(
+            from(&[("DEFAULT", "auth_strategy", "noauth")])
+                .unwrap()
+                .auth_mode,
+            AuthMode::NoAuth
+        );
+        assert_eq!(
+            from(&[
+                ("DEFAULT", "auth_strategy", "noauth"),
+                ("ec2", "auth_mode", "signature")
+            ])
+            .unwrap()
+            .auth_mode,
+            AuthMode::Signature
+        );
+    }
+
+    #[test]
+    fn bad_value_names_section_option_and_value() {
+        let e = from(&[("ec2", "lockout_attempts", "many")]).unwrap_err();
+        assert_eq!(e.section, "ec2");
+        assert_eq!(e.option, "lockout_attempts");
+        assert_eq!(e.value, "many");
+        let e = from(&[("ec2", "auth_mode", "magic")]).unwrap_err();
+        assert_eq!(e.option, "auth_mode");
+    }
+
+    #[test]
+    fn region_list_parses_pairs() {
+        let o = from(&[("DEFAULT", "region_list", "one=10.0.0.1, two=10.0.0.2")]).unwrap();
+        assert_eq!(
+            o.region_list,
+            vec![
+                ("one".into(), "10.0.0.1".into()),
+                ("two".into(), "10.0.0.2".into())
+            ]
+        );
+        assert!(from(&[("DEFAULT", "region_list", "broken")]).is_err());
+    }
+}

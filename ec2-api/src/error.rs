@@ -1,0 +1,288 @@
+//! The EC2 API's errors and the one place they become responses.
+//!
+//! Error policy: everything a request can run into is an [`Ec2Error`];
+//! domain errors from `compute` are mapped into it at the action that knows
+//! which EC2 code fits. [`Ec2Error::to_response`] is the only code that
+//! renders an error body (`<Response><Errors><Error>…`); an unexpected
+//! failure is logged with its details and answered as a bare 500
+//! `InternalError`.
+
+use axum::body::Body;
+use http::{header, StatusCode};
+
+use crate::xml::Xml;
+
+/// Everything that can go wrong with an EC2 request, as AWS names it.
+#[derive(Debug, thiserror::Error)]
+pub enum Ec2Error {
+    /// The `Action` names nothing we implement.
+    #[error("The action {0} is not valid for this web service.")]
+    InvalidAction(String),
+    /// A required parameter is absent or empty.
+    #[error("The request must contain the parameter {0}")]
+    MissingParameter(String),
+    /// A parameter's value is not acceptable.
+    #[error("{0}")]
+    InvalidParameterValue(String),
+    /// Parameters that cannot be used together.
+    #[error("{0}")]
+    InvalidParameterCombination(String),
+    /// The request as a whole is not acceptable.
+    #[error("{0}")]
+    InvalidRequest(String),
+    /// An instance id that is well-formed but names no instance of the caller.
+    #[error("The instance ID '{0}' does not exist")]
+    InstanceNotFound(String),
+    /// An instance id that is not `i-` and hex.
+    #[error("Invalid id: \"{0}\"")]
+    InstanceMalformed(String),
+    /// An image id that names no image.
+    #[error("The image id '[{0}]' does not exist")]
+    ImageNotFound(String),
+    /// An image id that is not `ami-`/`aki-`/`ari-` and hex.
+    #[error("Invalid id: \"{0}\" (expecting \"ami-...\")")]
+    ImageMalformed(String),
+    /// A key pair name already in use.
+    #[error("The keypair '{0}' already exists.")]
+    KeyPairDuplicate(String),
+    /// A key pair name that names no key pair.
+    #[error("The key pair '{0}' does not exist")]
+    KeyPairNotFound(String),
+    /// Key material that is not a public key we can read.
+    #[error("Key is not in valid OpenSSH public key format")]
+    KeyFormat,
+    /// A security group that does not exist.
+    #[error("The security group '{0}' does not exist")]
+    GroupNotFound(String),
+    /// The quota on instances (or cores, RAM) is exhausted.
+    #[error("{0}")]
+    InstanceLimitExceeded(String),
+    /// Another quota is exhausted.
+    #[error("{0}")]
+    ResourceLimitExceeded(String),
+    /// No usable credentials (unknown access key, none given).
+    #[error("{0}")]
+    AuthFailure(String),
+    /// A signature that does not match the one we compute.
+    #[error("The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.")]
+    SignatureDoesNotMatch,
+    /// A request time outside the accepted window.
+    #[error("{0}")]
+    RequestExpired(String),
+    /// An access key locked out after too many failures.
+    #[error("Too many failed authentications.")]
+    LockedOut,
+    /// An instance in a state that does not allow the action.
+    #[error("{0}")]
+    IncorrectInstanceState(String),
+    /// A resource (not an instance) in a state that does not allow the action.
+    #[error("{0}")]
+    IncorrectState(String),
+    /// The instance is protected against this action (`disableApiTermination`).
+    #[error("{0}")]
+    OperationNotPermitted(String),
+    /// A resource id of no kind this API knows (CreateTags on a volume, say).
+    #[error("The ID '{0}' is not valid")]
+    InvalidId(String),
+    /// The caller may not perform this action.
+    #[error("You are not authorized to perform this operation.")]
+    UnauthorizedOperation,
+    /// `DryRun=true` on a request that would have succeeded.
+    #[error("Request would have succeeded, but DryRun flag is set.")]
+    DryRunOperation,
+    /// Something the API deliberately does not do.
+    #[error("{0}")]
+    UnsupportedOperation(String),
+    /// A form body over `max_request_body_size`.
+    #[error("Request body too large")]
+    RequestEntityTooLarge,
+    /// Anything unexpected: the text is logged, never sent.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+/// The message every 500 answer carries instead of internal details.
+pub const INTERNAL_MESSAGE: &str = "An internal error has occurred";
+
+impl Ec2Error {
+    /// The AWS error code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::InvalidAction(_) => "InvalidAction",
+            Self::MissingParameter(_) => "MissingParameter",
+            Self::InvalidParameterValue(_) => "InvalidParameterValue",
+            Self::InvalidParameterCombination(_) => "InvalidParameterCombination",
+            Self::InvalidRequest(_) => "InvalidRequest",
+            Self::InstanceNotFound(_) => "InvalidInstanceID.NotFound",
+            Self::InstanceMalformed(_) => "InvalidInstanceID.Malformed",
+            Self::ImageNotFound(_) => "InvalidAMIID.NotFound",
+            Self::ImageMalformed(_) => "InvalidAMIID.Malformed",
+            Self::KeyPairDuplicate(_) => "InvalidKeyPair.Duplicate",
+            Self::KeyPairNotFound(_) => "InvalidKeyPair.NotFound",
+            Self::KeyFormat => "InvalidKey.Format",
+            Self::GroupNotFound(_) => "InvalidGroup.NotFound",
+            Self::InstanceLimitExceeded(_) => "InstanceLimitExceeded",
+            Self::ResourceLimitExceeded(_) => "ResourceLimitExceeded",
+            Self::AuthFailure(_) | Self::LockedOut => "AuthFailure",
+            Self::SignatureDoesNotMatch => "SignatureDoesNotMatch",
+            Self::RequestExpired(_) => "RequestExpired",
+            Self::IncorrectInstanceState(_) => "IncorrectInstanceState",
+            Self::IncorrectState(_) => "IncorrectState",
+            Self::UnauthorizedOperation => "UnauthorizedOperation",
+            Self::OperationNotPermitted(_) => "OperationNotPermitted",
+            Self::InvalidId(_) => "InvalidID",
+            Self::DryRunOperation => "DryRunOperation",
+            Self::UnsupportedOperation(_) => "UnsupportedOperation",
+            Self::RequestEntityTooLarge => "RequestEntityTooLarge",
+            Self::Internal(_) => "InternalError",
+        }
+    }
+
+    /// The HTTP status AWS answers this error with.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Self::AuthFailure(_) => StatusCode::UNAUTHORIZED,
+            Self::SignatureDoesNotMatch | Self::UnauthorizedOperation | Self::LockedOut => {
+                StatusCode::FORBIDDEN
+            }
+            Self::DryRunOperation => StatusCode::PRECONDITION_FAILED,
+            Self::RequestEntityTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            _ => StatusCode::BAD_REQUEST,
+        }
+    }
+
+    /// The message sent to the client (never internal details).
+    pub fn message(&self) -> String {
+        match self {
+            Self::Internal(_) => INTERNAL_MESSAGE.to_string(),
+            other => other.to_string(),
+        }
+    }
+
+    /// Renders the error as EC2's XML error document: the one place an error
+    /// becomes a response.
+    pub fn to_response(&self, request_id: &str) -> http::Response<Body> {
+        if let Self::Internal(detail) = self {
+            tracing::error!(request_id, detail = %detail, "EC2 request failed unexpectedly");
+        } else {
+            tracing::debug!(request_id, code = self.code(), message = %self, "EC2 request refused");
+        }
+        let mut x = Xml::new();
+        x.elem("Response", |x| {
+            x.elem("Errors", |x| {
+                x.elem("Error", |x| {
+                    x.text("Code", self.code());
+                    x.text("Message", &self.message());
+                });
+            });
+            x.text("RequestID", request_id);
+        });
+        http::Response::builder()
+            .status(self.status())
+            .header(header::CONTENT_TYPE, "text/xml")
+            .body(Body::from(x.finish()))
+            .unwrap_or_else(|_| http::Response::new(Body::empty()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use http_body_util::BodyExt;
+
+    use super::*;
+
+    async fn body_of(e: Ec2Error) -> (StatusCode, String) {
+        let r = e.to_response("req-42");
+        let status = r.status();
+        let bytes = r.into_body().collect().await.unwrap().to_bytes();
+        (status, String::from_utf8(bytes.to_vec()).unwrap())
+    }
+
+    #[tokio::test]
+    async fn codes_and_statuses_match_aws() {
+        let cases: Vec<(Ec2Error, &str, u16)> = vec![
+            (Ec2Error::InvalidAction("Foo".into()), "InvalidAction", 400),
+            (
+                Ec2Error::MissingParameter("ImageId".into()),
+                "MissingParameter",
+                400,
+            ),
+            (
+                Ec2Error::InvalidParameterValue("x".into()),
+                "InvalidParameterValue",
+                400,
+            ),
+            (
+                Ec2Error::InstanceNotFound("i-1".into()),
+                "InvalidInstanceID.NotFound",
+                400,
+            ),
+            (
+                Ec2Error::InstanceMalformed("x".into()),
+                "InvalidInstanceID.Malformed",
+                400,
+            ),
+            (
+                Ec2Error::ImageNotFound("ami-1".into()),
+                "InvalidAMIID.NotFound",
+                400,
+            ),
+            (
+                Ec2Error::KeyPairDuplicate("k".into()),
+                "InvalidKeyPair.Duplicate",
+                400,
+            ),
+            (
+                Ec2Error::KeyPairNotFound("k".into()),
+                "InvalidKeyPair.NotFound",
+                400,
+            ),
+            (
+                Ec2Error::InstanceLimitExceeded("q".into()),
+                "InstanceLimitExceeded",
+                400,
+            ),
+            (Ec2Error::AuthFailure("a".into()), "AuthFailure", 401),
+            (
+                Ec2Error::SignatureDoesNotMatch,
+                "SignatureDoesNotMatch",
+                403,
+            ),
+            (Ec2Error::RequestExpired("t".into()), "RequestExpired", 400),
+            (
+                Ec2Error::IncorrectInstanceState("s".into()),
+                "IncorrectInstanceState",
+                400,
+            ),
+            (Ec2Error::IncorrectState("s".into()), "IncorrectState", 400),
+            (
+                Ec2Error::UnauthorizedOperation,
+                "UnauthorizedOperation",
+                403,
+            ),
+            (Ec2Error::Internal("db down".into()), "InternalError", 500),
+        ];
+        for (e, code, status) in cases {
+            let (s, body) = body_of(e).await;
+            assert_eq!(s.as_u16(), status, "{code}");
+            assert!(body.contains(&format!("<Code>{code}</Code>")), "{body}");
+        }
+    }
+
+    #[tokio::test]
+    async fn internal_error_hides_its_detail() {
+        let (_, body) = body_of(Ec2Error::Internal("secret sql text".into())).await;
+        assert!(!body.contains("secret"));
+        assert!(body.contains(INTERNAL_MESSAGE));
+    }
+
+    #[tokio::test]
+    async fn error_document_is_escaped_and_well_formed() {
+        let (_, body) = body_of(Ec2Error::InstanceNotFound("i-<x>&".into())).await;
+        assert_eq!(
+            body,
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Response><Errors><Error><Code>InvalidInstanceID.NotFound</Code><Message>The instance ID &apos;i-&lt;x&gt;&amp;&apos; does not exist</Message></Error></Errors><RequestID>req-42</RequestID></Response>"
+        );
+    }
+}

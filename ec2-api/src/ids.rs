@@ -1,0 +1,64 @@
+//! EC2 ids as nova made them: `i-%08x` for instances, `ami-%08x` (`aki-`,
+//! `ari-` for kernels and ramdisks) for images, from the integer ids of
+//! compute's EC2 id mapping.
+
+/// `i-%08x`.
+pub fn instance_ec2_id(id: i64) -> String {
+    format!("i-{id:08x}")
+}
+
+/// `ami-%08x` (or `aki-`/`ari-` for the given kind prefix).
+pub fn image_ec2_id(prefix: &str, id: i64) -> String {
+    format!("{prefix}-{id:08x}")
+}
+
+fn parse_hex_id(value: &str, prefixes: &[&str]) -> Option<i64> {
+    let (prefix, hex) = value.split_once('-')?;
+    if !prefixes.contains(&prefix)
+        || hex.is_empty()
+        || hex.len() > 16
+        || !hex.bytes().all(|b| b.is_ascii_hexdigit())
+    {
+        return None;
+    }
+    i64::from_str_radix(hex, 16).ok()
+}
+
+/// The integer id of `i-…`, `None` when malformed.
+pub fn parse_instance_id(value: &str) -> Option<i64> {
+    parse_hex_id(value, &["i"])
+}
+
+/// The integer id of `ami-…`/`aki-…`/`ari-…`, `None` when malformed.
+pub fn parse_image_id(value: &str) -> Option<i64> {
+    parse_hex_id(value, &["ami", "aki", "ari"])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_round_trip_in_novas_format() {
+        assert_eq!(instance_ec2_id(1), "i-00000001");
+        assert_eq!(image_ec2_id("ami", 0x2a), "ami-0000002a");
+        assert_eq!(parse_instance_id("i-0000002a"), Some(42));
+        assert_eq!(parse_image_id("ami-00000001"), Some(1));
+        assert_eq!(parse_image_id("aki-00000001"), Some(1));
+    }
+
+    #[test]
+    fn malformed_ids_are_refused() {
+        for bad in [
+            "",
+            "i-",
+            "x-00000001",
+            "i-zz",
+            "i-1234567890abcdef01",
+            "ami-00000001",
+        ] {
+            assert_eq!(parse_instance_id(bad), None, "{bad}");
+        }
+        assert_eq!(parse_image_id("i-00000001"), None);
+    }
+}

@@ -1,0 +1,238 @@
+//! The compute domain as the metadata service reads it: instances by fixed
+//! IP or uuid turned into [`InstanceView`] snapshots, and the password,
+//! all with an admin context (the service has already decided who asks).
+
+use std::collections::BTreeMap;
+use std::net::{IpAddr, Ipv4Addr};
+
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+use futures::future::BoxFuture;
+use futures::FutureExt;
+use sha2::{Digest, Sha256};
+
+use compute::{Compute, Instance, RequestContext};
+
+use crate::instance::{
+    InstanceSource, InstanceView, KeypairView, SourceError, SubnetView, VifView,
+};
+
+/// [`InstanceSource`] over the shared compute domain.
+#[derive(Debug, Clone)]
+pub struct ComputeSource {
+    compute: Compute,
+    ctx: RequestContext,
+}
+
+impl ComputeSource {
+    /// A source reading `compute` with admin rights.
+    pub fn new(compute: Compute) -> ComputeSource {
+        ComputeSource {
+            compute,
+            ctx: RequestContext::admin("nova-metadata", "service"),
+        }
+    }
+
+    async fn view(&self, instance: Instance) -> Result<InstanceView, SourceError> {
+        let image = self
+            .compute
+            .get_image(&self.ctx, &instance.image_ref)
+            .await
+            .ok();
+        let ec2_ami_id = image
+            .as_ref()
+            .map(|i| i.ec2_id())
+            .unwrap_or_else(|| "ami-00000000".to_owned());
+        let mut kernel = None;
+        let mut ramdisk = None;
+        if let Some(image) = &image {
+            for (property, slot) in [("kernel_id", &mut kernel), ("ramdisk_id", &mut ramdisk)] {
+                if let Some(uuid) = image.properties.get(property).and_then(|v| v.as_str()) {
+                    if let Ok(found) = self.compute.get_image(&self.ctx, uuid).await {
+                        *slot = Some(found.ec2_id());
+                    }
+                }
+            }
+        }
+        let keypair = match (&instance.key_name, &instance.key_data) {
+            (Some(name), Some(data)) => {
+                // The key was copied onto the instance at boot; the keypair
+                // record (when it still exists) only tells its type.
+                let kind = match self
+                    .compute
+                    .get_keypair(&self.ctx, name, Some(&instance.user_id))
+                    .await
+                {
+                    Ok(kp) => kp.key_type.as_str().to_owned(),
+                    Err(_) if data.starts_with("-----BEGIN CERTIFICATE") => "x509".to_owned(),
+                    Err(_) => "ssh".to_owned(),
+                };
+                Some(KeypairView {
+                    name: name.clone(),
+                    kind,
+                    public_key: data.clone(),
+                })
+            }
+            _ => None,
+        };
+        let user_data = instance.user_data.as_ref().map(|b64| {
+            let compact: String = b64.chars().filter(|c| !c.is_whitespace()).collect();
+            STANDARD
+                .decode(compact.as_bytes())
+                .unwrap_or_else(|_| b64.as_bytes().to_vec())
+        });
+        let mut bdm = BTreeMap::new();
+        bdm.insert("ami".to_owned(), "vda".to_owned());
+        bdm.insert("root".to_owned(), "/dev/vda".to_owned());
+        if instance.flavor.ephemeral > 0 {
+            bdm.insert("ephemeral0".to_owned(), "/dev/vdb".to_owned());
+        }
+        if instance.flavor.swap > 0 {
+            let dev = if instance.flavor.ephemeral > 0 {
+                "/dev/vdc"
+            } else {
+                "/dev/vdb"
+            };
+            bdm.insert("swap".to_owned(), dev.to_owned());
+        }
+        let vifs = instance
+            .fixed_ip
+            .map(|ip| vec![self.vif(&instance, ip)])
+            .unwrap_or_default();
+        Ok(InstanceView {
+            ec2_instance_id: instance.ec2_id(),
+            ec2_ami_id,
+            ec2_kernel_id: kernel,
+            ec2_ramdisk_id: ramdisk,
+            keypair,
+            user_data,
+            block_device_mapping: bdm,
+            vifs,
+            fixed_ips: instance.fixed_ip.iter().map(Ipv4Addr::to_string).collect(),
+            floating_ips: Vec::new(),
+            // Instances are booted into the project's default group.
+            security_groups: vec!["default".to_owned()],
+            boot_roles: String::new(),
+            uuid: instance.uuid,
+            project_id: instance.project_id,
+            name: instance.name,
+            hostname: instance.hostname,
+            launch_index: instance.launch_index,
+            reservation_id: instance.reservation_id,
+            availability_zone: Some(instance.availability_zone),
+            image_ref: instance.image_ref,
+            flavor_name: instance.flavor.name,
+            key_name: instance.key_name,
+            key_data: instance.key_data,
+            user_data_b64: instance.user_data,
+            metadata: instance.metadata,
+        })
+    }
+
+    /// The instance's one port on the simulated flat network: the gateway
+    /// is the range's first address, as the compute domain allocates it.
+    fn vif(&self, instance: &Instance, ip: Ipv4Addr) -> VifView {
+        let net = self.compute.config().fixed_ip_range;
+        let gateway = net.hosts().next().map(|g| g.to_string());
+        VifView {
+            id: pseudo_uuid(&format!("port:{}:{}", instance.uuid, instance.mac_address)),
+            devname: None,
+            mac: instance.mac_address.clone(),
+            mtu: Some(1500),
+            network_id: pseudo_uuid(&format!("network:{net}")),
+            ipv4: Some(SubnetView {
+                address: IpAddr::V4(ip),
+                netmask: net.netmask().to_string(),
+                gateway,
+                dns: Vec::new(),
+                dhcp: false,
+            }),
+            ipv6: None,
+        }
+    }
+}
+
+/// A stable uuid-shaped id derived from `seed` (ports and networks have no
+/// ids of their own in the simulated network).
+fn pseudo_uuid(seed: &str) -> String {
+    let h = hex::encode(Sha256::digest(seed.as_bytes()));
+    format!(
+        "{}-{}-{}-{}-{}",
+        &h[0..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..32]
+    )
+}
+
+fn source_error(e: compute::Error) -> SourceError {
+    match e {
+        compute::Error::NotFound { .. } => SourceError::NotFound,
+        other => SourceError::Backend(other.to_string()),
+    }
+}
+
+impl InstanceSource for ComputeSource {
+    fn by_address(
+        &self,
+        address: IpAddr,
+    ) -> BoxFuture<'_, Result<Option<InstanceView>, SourceError>> {
+        async move {
+            let IpAddr::V4(v4) = address.to_canonical() else {
+                return Ok(None);
+            };
+            match self.compute.get_instance_by_fixed_ip(&self.ctx, v4).await {
+                Ok(instance) => self.view(instance).await.map(Some),
+                Err(compute::Error::NotFound { .. }) => Ok(None),
+                Err(e) => Err(source_error(e)),
+            }
+        }
+        .boxed()
+    }
+
+    fn by_uuid<'a>(
+        &'a self,
+        uuid: &'a str,
+    ) -> BoxFuture<'a, Result<Option<InstanceView>, SourceError>> {
+        async move {
+            match self.compute.get_instance(&self.ctx, uuid).await {
+                Ok(instance) => self.view(instance).await.map(Some),
+                Err(compute::Error::NotFound { .. }) => Ok(None),
+                // A malformed id is simply no instance to the metadata service.
+                Err(compute::Error::Invalid(_)) => Ok(None),
+                Err(e) => Err(source_error(e)),
+            }
+        }
+        .boxed()
+    }
+
+    fn password<'a>(&'a self, uuid: &'a str) -> BoxFuture<'a, Result<Option<String>, SourceError>> {
+        async move {
+            self.compute
+                .get_instance_password(&self.ctx, uuid)
+                .await
+                .map_err(source_error)
+        }
+        .boxed()
+    }
+
+    fn set_password<'a>(
+        &'a self,
+        uuid: &'a str,
+        password: &'a str,
+    ) -> BoxFuture<'a, Result<bool, SourceError>> {
+        async move {
+            match self
+                .compute
+                .set_instance_password(&self.ctx, uuid, password)
+                .await
+            {
+                Ok(()) => Ok(true),
+                Err(compute::Error::Conflict(_)) => Ok(false),
+                Err(e) => Err(source_error(e)),
+            }
+        }
+        .boxed()
+    }
+}

@@ -1,0 +1,74 @@
+//! Caching per `[api] metadata_cache_expiration`: a change is visible once
+//! the entry expires, never later; 0 disables the cache.
+
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use crate::support::*;
+
+const ID: &str = "/openstack/latest/meta_data.json";
+
+#[tokio::test]
+async fn a_change_shows_once_the_cache_expires() {
+    let compute = compute_with_sample();
+    let mut c = config();
+    c.api.metadata_cache_expiration = 1;
+    let svc = service(c, compute.clone());
+    assert_eq!(
+        get(ID).from(FIXED_IP).send(&svc).await.json()["name"],
+        "vm1"
+    );
+    let mut renamed = sample_instance();
+    renamed.name = "renamed".to_owned();
+    compute.put(renamed);
+    // Within the expiration the cached snapshot is served...
+    assert_eq!(
+        get(ID).from(FIXED_IP).send(&svc).await.json()["name"],
+        "vm1"
+    );
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    // ...and never after it.
+    assert_eq!(
+        get(ID).from(FIXED_IP).send(&svc).await.json()["name"],
+        "renamed"
+    );
+}
+
+#[tokio::test]
+async fn cached_reads_do_not_reach_the_store() {
+    let compute = compute_with_sample();
+    let mut c = config();
+    c.api.metadata_cache_expiration = 15;
+    let svc = service(c, compute.clone());
+    for _ in 0..5 {
+        get("/latest/meta-data/instance-id")
+            .from(FIXED_IP)
+            .send(&svc)
+            .await;
+    }
+    assert_eq!(compute.lookups.load(Ordering::SeqCst), 1);
+}
+
+#[tokio::test]
+async fn zero_expiration_reads_the_store_every_time() {
+    let compute = compute_with_sample();
+    let svc = service(config(), compute.clone());
+    get(ID).from(FIXED_IP).send(&svc).await;
+    let mut renamed = sample_instance();
+    renamed.name = "renamed".to_owned();
+    compute.put(renamed);
+    assert_eq!(
+        get(ID).from(FIXED_IP).send(&svc).await.json()["name"],
+        "renamed"
+    );
+    assert_eq!(compute.lookups.load(Ordering::SeqCst), 2);
+}
+
+#[tokio::test]
+async fn a_deleted_instance_disappears_once_uncached() {
+    let compute = compute_with_sample();
+    let svc = service(config(), compute.clone());
+    compute.delete(UUID);
+    let a = get(ID).from(FIXED_IP).send(&svc).await;
+    assert_eq!(a.status, axum::http::StatusCode::NOT_FOUND);
+}
