@@ -1,1 +1,96 @@
-//! The shared compute domain: the state store (SQLite default, PostgreSQL), the instance lifecycle, quotas and ids. It knows nothing about HTTP.
+//! The shared compute domain: the state store (SQLite default, PostgreSQL),
+//! the instance lifecycle, quotas and ids. It knows nothing about HTTP.
+//!
+//! # Map
+//!
+//! | module | holds |
+//! |---|---|
+//! | [`store`] | [`Store`]: one interface over SQLite and PostgreSQL (how SQL is written once for both), URL parsing, [`store::migrate`] |
+//! | [`compute`] | [`Compute`]: the facade every API holds; its operations live in the modules below |
+//! | [`context`] | [`RequestContext`]: who calls; every operation is scoped by it |
+//! | [`config`] | [`ComputeConfig`], [`QuotaLimits`]: nova's `[quota]` defaults, zones, simulated hosts, delays, IP range |
+//! | [`error`] | [`Error`]: the one error type, with nova's messages |
+//! | [`instance`] | [`Instance`]: create (quota + fixed IP, atomic), get, list with filters/sort/paging, update, metadata, tags, password, console |
+//! | [`lifecycle`] | the simulated driver: stop/start/reboot/pause/suspend/rebuild/resize/delete/lock, lazy state advance, injected failures |
+//! | [`states`] | vm_state / task_state / power_state, API `status` and EC2 state mappings |
+//! | [`actions`] | os-instance-actions records and events |
+//! | [`flavor`] | flavors, extra specs, access lists |
+//! | [`keypair`], [`keys`] | keypairs (ssh, x509; import and generation; nova fingerprints) |
+//! | [`image`] | the image catalogue (`ami-%08x` ids) |
+//! | [`quota`] | limits per project and usage from live rows |
+//! | [`ec2`] | EC2 ids and EC2 credentials |
+//! | [`infra`] | availability zones, services, hypervisors, usage reports |
+//! | [`seed`] | default flavors and cirros image, seed files |
+//! | [`validate`] | input rules shared by all operations |
+//! | [`open`] | opening the domain from nova.conf options: `open`, `db sync`, start-up preparation |
+//!
+//! # Use
+//!
+//! ```no_run
+//! # async fn demo() -> compute::Result<()> {
+//! use compute::{Compute, ComputeConfig, CreateInstance, RequestContext, Store, StoreOptions};
+//! let store = Store::connect("sqlite:////var/lib/nova/nova.sqlite", StoreOptions::default()).await?;
+//! store.migrate().await?;
+//! let compute = Compute::new(store, ComputeConfig::default());
+//! let ctx = RequestContext::new("alice", "project-a");
+//! let created = compute
+//!     .create_instances(&ctx, CreateInstance {
+//!         name: "vm1".into(),
+//!         flavor_id: "1".into(),
+//!         image_ref: compute::CIRROS_IMAGE_UUID.into(),
+//!         ..Default::default()
+//!     })
+//!     .await?;
+//! let vm = compute.stop_instance(&ctx, &created.instances[0].uuid).await?;
+//! println!("{} is {}", vm.uuid, vm.status());
+//! # Ok(()) }
+//! ```
+//!
+//! **Invariant:** nothing here knows about HTTP, nova.conf files or the
+//! `common` crate; the APIs turn [`Error`] into their own wire formats.
+
+#![forbid(unsafe_code)]
+
+pub mod actions;
+pub mod compute;
+pub mod config;
+pub mod context;
+pub mod ec2;
+pub mod error;
+pub mod flavor;
+pub mod image;
+pub mod infra;
+pub mod instance;
+pub mod keypair;
+pub mod keys;
+pub mod lifecycle;
+pub mod open;
+pub mod quota;
+pub mod seed;
+pub mod states;
+pub mod store;
+pub mod validate;
+
+pub use actions::{InstanceAction, InstanceActionEvent};
+pub use compute::Compute;
+pub use config::{ComputeConfig, QuotaLimits, SimHost, QUOTA_RESOURCES};
+pub use context::{new_request_id, RequestContext};
+pub use ec2::{ec2_image_id, ec2_instance_id, parse_ec2_id, Ec2Credential};
+pub use error::{Error, Kind, Result};
+pub use flavor::{Flavor, FlavorFilter, NewFlavor};
+pub use image::{Image, ImageFilter, NewImage};
+pub use infra::{
+    AvailabilityZone, Hypervisor, ServerUsage, Service, ServiceUpdate, TenantUsage, ZoneHost,
+    ZoneService,
+};
+pub use instance::{
+    CreateInstance, CreatedInstances, FlavorSnapshot, Instance, InstanceFault, InstanceFilter,
+    SortDir, SortKey, UpdateInstance,
+};
+pub use keypair::{KeyType, Keypair, NewKeypair};
+pub use lifecycle::{RebuildInstance, FAIL_EXTRA_SPEC, FAIL_METADATA_KEY};
+pub use quota::QuotaUsage;
+pub use seed::{Seed, SeedReport, CIRROS_IMAGE_NAME, CIRROS_IMAGE_UUID, DEFAULT_FLAVORS};
+pub use states::{api_status, ec2_state, vm_states_for_status, PowerState, TaskState, VmState};
+pub use store::migrate::{MigrationReport, LATEST_SCHEMA_VERSION};
+pub use store::{DatabaseUrl, Engine, Store, StoreOptions};

@@ -1,0 +1,258 @@
+//! The one error type of the compute domain, with nova's messages.
+//!
+//! Error policy: every public operation returns `Result<T, compute::Error>`.
+//! The variants are what callers match on; each API crate turns them into
+//! its own wire format in one place (nova JSON fault, EC2 XML, metadata
+//! text). The `Display` text of a client-facing variant is nova's own
+//! message and is safe to show; [`Error::Store`] and [`Error::Internal`]
+//! carry internal details that must be logged, never shown.
+
+use std::fmt;
+
+/// What kind of thing was not found, duplicated or refused.
+///
+/// The API crates use it to pick their error codes (for instance EC2's
+/// `InvalidInstanceID.NotFound` versus `InvalidKeyPair.NotFound`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Kind {
+    /// A server (instance).
+    Instance,
+    /// A flavor.
+    Flavor,
+    /// A keypair.
+    Keypair,
+    /// An image.
+    Image,
+    /// An instance action (os-instance-actions).
+    InstanceAction,
+    /// A metadata key of an instance.
+    MetadataKey,
+    /// A flavor extra spec key.
+    ExtraSpec,
+    /// A flavor access entry.
+    FlavorAccess,
+    /// A tag of an instance.
+    Tag,
+    /// An EC2 credential.
+    Ec2Credential,
+    /// A service (os-services).
+    Service,
+    /// A hypervisor (os-hypervisors).
+    Hypervisor,
+    /// A compute host.
+    Host,
+    /// An availability zone.
+    AvailabilityZone,
+}
+
+impl Kind {
+    /// The human name nova uses in its messages ("Instance", "Flavor", ...).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Instance => "Instance",
+            Kind::Flavor => "Flavor",
+            Kind::Keypair => "Keypair",
+            Kind::Image => "Image",
+            Kind::InstanceAction => "Action",
+            Kind::MetadataKey => "Metadata key",
+            Kind::ExtraSpec => "Flavor extra spec",
+            Kind::FlavorAccess => "Flavor access",
+            Kind::Tag => "Tag",
+            Kind::Ec2Credential => "EC2 credential",
+            Kind::Service => "Service",
+            Kind::Hypervisor => "Hypervisor",
+            Kind::Host => "Compute host",
+            Kind::AvailabilityZone => "Availability zone",
+        }
+    }
+}
+
+impl fmt::Display for Kind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Every error of the compute domain.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The thing does not exist, or is not visible to the caller (nova
+    /// answers 404 for both, so another project's server is "not found").
+    #[error("{}", not_found_message(*kind, id))]
+    NotFound {
+        /// What was looked up.
+        kind: Kind,
+        /// The id or name that was asked for.
+        id: String,
+    },
+
+    /// An action is not allowed in the instance's current state (nova's
+    /// `InstanceInvalidState`, shown as 409 by the compute API and as
+    /// `IncorrectState` by EC2).
+    #[error("Cannot '{action}' instance {uuid} while it is in {attr} {state}")]
+    InvalidState {
+        /// The action asked for, as nova names it (`stop`, `reboot`, ...).
+        action: String,
+        /// The instance uuid.
+        uuid: String,
+        /// Which state attribute blocks it: `vm_state` or `task_state`.
+        attr: &'static str,
+        /// The value of that attribute.
+        state: String,
+    },
+
+    /// The instance is locked and the caller may not act on it (409).
+    #[error("Instance {uuid} is locked")]
+    Locked {
+        /// The instance uuid.
+        uuid: String,
+    },
+
+    /// A quota would be exceeded (nova's `OverQuota` family: 403 for
+    /// servers, 413/403 for others; EC2 `ResourceLimitExceeded`).
+    #[error("{message}")]
+    QuotaExceeded {
+        /// The quota resource (`instances`, `cores`, `ram`, `key_pairs`,
+        /// `metadata_items`, ...); several joined with ", " for servers.
+        resource: String,
+        /// How many were asked for.
+        requested: i64,
+        /// How many are in use already.
+        used: i64,
+        /// The limit.
+        allowed: i64,
+        /// nova's message for this case.
+        message: String,
+    },
+
+    /// The thing exists already (a keypair or flavor name, a flavor id).
+    #[error("{message}")]
+    Duplicate {
+        /// What kind of thing.
+        kind: Kind,
+        /// The name or id that clashed.
+        name: String,
+        /// nova's message ("Key pair 'k' already exists.").
+        message: String,
+    },
+
+    /// A request that conflicts with the current state other than an
+    /// instance state (e.g. the metadata password is set already; the
+    /// fixed IP range is exhausted) (409).
+    #[error("{0}")]
+    Conflict(String),
+
+    /// Bad input: a value failed validation here (400 / EC2
+    /// `InvalidParameterValue`). The message names the field.
+    #[error("{0}")]
+    Invalid(String),
+
+    /// The caller is not allowed to do this (policy: admin only) (403).
+    #[error("{0}")]
+    Forbidden(String),
+
+    /// A `[database] connection` URL that names no engine we have.
+    #[error("unsupported database URL '{url}': expected sqlite:///relative/path, sqlite:////absolute/path, sqlite:// (in memory), postgresql://, postgresql+psycopg2:// or postgres://")]
+    UnsupportedUrl {
+        /// The URL as given, with any password replaced by `***`.
+        url: String,
+    },
+
+    /// The database was migrated by a newer release than this one.
+    #[error("the database schema is at version {found}, newer than the latest this release knows ({supported}); upgrade nova-api-rs or point it at another database")]
+    SchemaTooNew {
+        /// The version found in the database.
+        found: i64,
+        /// The newest version this build knows.
+        supported: i64,
+    },
+
+    /// The database has not been migrated (no schema at all).
+    #[error("the database has no schema: run the db sync command first")]
+    SchemaMissing,
+
+    /// A database error. Internal: log it, answer 500 without the text.
+    #[error("database error: {0}")]
+    Store(#[from] sqlx::Error),
+
+    /// Any other internal failure. Internal: log it, answer 500.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+fn not_found_message(kind: Kind, id: &str) -> String {
+    match kind {
+        Kind::Keypair => format!("Keypair {id} not found"),
+        Kind::MetadataKey => format!("Metadata item was not found: {id}"),
+        Kind::ExtraSpec => format!("Flavor has no extra specs with key {id}."),
+        Kind::Tag => format!("Tag {id} could not be found."),
+        Kind::InstanceAction => format!("Action for request_id {id} not found"),
+        Kind::FlavorAccess => format!("Flavor access not found for {id}."),
+        Kind::Host => format!("Compute host {id} could not be found."),
+        other => format!("{other} {id} could not be found."),
+    }
+}
+
+impl Error {
+    /// A [`Error::NotFound`] of `kind` for `id`.
+    pub fn not_found(kind: Kind, id: impl Into<String>) -> Self {
+        Error::NotFound {
+            kind,
+            id: id.into(),
+        }
+    }
+
+    /// An [`Error::Invalid`] with `msg`.
+    pub fn invalid(msg: impl Into<String>) -> Self {
+        Error::Invalid(msg.into())
+    }
+
+    /// True for errors whose text is internal ([`Error::Store`],
+    /// [`Error::Internal`] and the start-up errors): log, do not show.
+    pub fn is_internal(&self) -> bool {
+        matches!(
+            self,
+            Error::Store(_)
+                | Error::Internal(_)
+                | Error::UnsupportedUrl { .. }
+                | Error::SchemaTooNew { .. }
+                | Error::SchemaMissing
+        )
+    }
+
+    pub(crate) fn quota(resource: &str, requested: i64, used: i64, allowed: i64) -> Self {
+        let message = match resource {
+            "key_pairs" => "Quota exceeded, too many key pairs.".to_string(),
+            "metadata_items" => format!("Maximum number of metadata items exceeds {allowed}"),
+            _ => format!(
+                "Quota exceeded for {resource}: Requested {requested}, but already used {used} of {allowed} {resource}"
+            ),
+        };
+        Error::QuotaExceeded {
+            resource: resource.to_string(),
+            requested,
+            used,
+            allowed,
+            message,
+        }
+    }
+
+    pub(crate) fn duplicate(kind: Kind, name: impl Into<String>) -> Self {
+        let name = name.into();
+        let message = match kind {
+            Kind::Keypair => format!("Key pair '{name}' already exists."),
+            Kind::Flavor => format!("Flavor with name {name} already exists."),
+            Kind::FlavorAccess => format!("Flavor access already exists for {name}."),
+            Kind::Image => format!("Image {name} already exists."),
+            other => format!("{other} {name} already exists."),
+        };
+        Error::Duplicate {
+            kind,
+            name,
+            message,
+        }
+    }
+}
+
+/// The result type of the compute domain.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,141 @@
+//! Versioned schema migrations, embedded in the binary.
+//!
+//! Each migration has one SQL script per engine. Applied versions are
+//! recorded in a `schema_version` table; [`Store::migrate`] applies the
+//! missing ones under the store's write lock (so several processes may run
+//! it at once), does nothing when the schema is current, and refuses a
+//! database whose schema is newer than this build ([`Error::SchemaTooNew`]).
+
+use super::{Engine, Store, Tx};
+use crate::{Error, Result};
+
+/// One schema version.
+struct Migration {
+    version: i64,
+    description: &'static str,
+    sqlite: &'static str,
+    postgres: &'static str,
+}
+
+const MIGRATIONS: &[Migration] = &[Migration {
+    version: 1,
+    description: "initial schema",
+    sqlite: include_str!("../../migrations/sqlite/0001_initial.sql"),
+    postgres: include_str!("../../migrations/postgres/0001_initial.sql"),
+}];
+
+/// The newest schema version this build knows.
+pub const LATEST_SCHEMA_VERSION: i64 = 1;
+
+/// What [`Store::migrate`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MigrationReport {
+    /// The schema version before (0: an empty database).
+    pub from_version: i64,
+    /// The schema version after.
+    pub to_version: i64,
+    /// Whether the default flavors and image were seeded.
+    pub seeded: bool,
+}
+
+const CREATE_VERSION_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_version (\
+    version BIGINT PRIMARY KEY, description TEXT NOT NULL, applied_at BIGINT NOT NULL)";
+
+impl Store {
+    /// Brings the schema to [`LATEST_SCHEMA_VERSION`] (idempotent) and, on
+    /// the first migration of an empty database, seeds the defaults unless
+    /// [`super::StoreOptions::seed_defaults`] is off. This is the `db sync`
+    /// admin command.
+    pub async fn migrate(&self) -> Result<MigrationReport> {
+        let mut tx = self.begin_locked("nova-api-rs:migrate").await?;
+        tx.execute(CREATE_VERSION_TABLE, vec![]).await?;
+        let from = current_version(&mut tx).await?;
+        if from > LATEST_SCHEMA_VERSION {
+            return Err(Error::SchemaTooNew {
+                found: from,
+                supported: LATEST_SCHEMA_VERSION,
+            });
+        }
+        for m in MIGRATIONS.iter().filter(|m| m.version > from) {
+            let sql = match self.engine() {
+                Engine::Sqlite => m.sqlite,
+                Engine::Postgres => m.postgres,
+            };
+            tx.execute_script(sql).await?;
+            tx.execute(
+                "INSERT INTO schema_version (version, description, applied_at) VALUES ($1, $2, $3)",
+                super::args![m.version, m.description, super::now_micros()],
+            )
+            .await?;
+            tracing::info!(
+                version = m.version,
+                description = m.description,
+                "applied schema migration"
+            );
+        }
+        let seeded = from == 0 && self.options().seed_defaults;
+        if seeded {
+            crate::seed::seed_defaults(&mut tx).await?;
+        }
+        tx.commit().await?;
+        Ok(MigrationReport {
+            from_version: from,
+            to_version: LATEST_SCHEMA_VERSION,
+            seeded,
+        })
+    }
+
+    /// The schema version of the database (0 when it has none).
+    pub async fn schema_version(&self) -> Result<i64> {
+        let exists: (i64,) = match self.engine() {
+            Engine::Sqlite => {
+                self.fetch_one(
+                    "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'",
+                    vec![],
+                )
+                .await?
+            }
+            Engine::Postgres => {
+                self.fetch_one(
+                    "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = current_schema() AND table_name = 'schema_version'",
+                    vec![],
+                )
+                .await?
+            }
+        };
+        if exists.0 == 0 {
+            return Ok(0);
+        }
+        let (v,): (i64,) = self
+            .fetch_one(
+                "SELECT CAST(COALESCE(MAX(version), 0) AS BIGINT) FROM schema_version",
+                vec![],
+            )
+            .await?;
+        Ok(v)
+    }
+
+    /// Fails unless the schema is exactly the one this build knows:
+    /// [`Error::SchemaMissing`] for an empty database, [`Error::SchemaTooNew`]
+    /// for a newer one. Binaries that do not migrate on start call this.
+    pub async fn check_schema(&self) -> Result<()> {
+        match self.schema_version().await? {
+            0 => Err(Error::SchemaMissing),
+            v if v > LATEST_SCHEMA_VERSION => Err(Error::SchemaTooNew { found: v, supported: LATEST_SCHEMA_VERSION }),
+            v if v < LATEST_SCHEMA_VERSION => Err(Error::Internal(format!(
+                "the database schema is at version {v}, older than {LATEST_SCHEMA_VERSION}: run the db sync command"
+            ))),
+            _ => Ok(()),
+        }
+    }
+}
+
+async fn current_version(tx: &mut Tx) -> Result<i64> {
+    let (v,): (i64,) = tx
+        .fetch_one(
+            "SELECT CAST(COALESCE(MAX(version), 0) AS BIGINT) FROM schema_version",
+            vec![],
+        )
+        .await?;
+    Ok(v)
+}

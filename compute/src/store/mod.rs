@@ -1,0 +1,527 @@
+//! The state store: one interface over two engines, SQLite and PostgreSQL.
+//!
+//! How SQL is written once for both engines: every statement uses `$N`
+//! placeholders (PostgreSQL's syntax, which SQLite also accepts) and only
+//! SQL both engines understand (`INSERT ... RETURNING`, `ON CONFLICT`,
+//! `CAST(... AS BIGINT)`, `TRUE`/`FALSE`). Arguments travel as a list of
+//! [`Arg`] values and rows are decoded by `sqlx::FromRow` structs whose
+//! field types both drivers decode (`i64`, `String`, `bool`, `f64`,
+//! `Option`s of those). [`Store`] and [`Tx`] dispatch each call to the
+//! engine's own pool, so there is no `sqlx::Any` translation layer and
+//! each engine keeps its own connection options. Only the DDL of the
+//! migrations differs per engine (`migrations/sqlite`, `migrations/postgres`).
+//!
+//! Times are stored as `BIGINT` microseconds since the Unix epoch (UTC) on
+//! both engines, so comparisons and ordering are plain integer ones.
+
+pub mod migrate;
+pub mod url;
+
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgRow};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
+};
+use sqlx::{FromRow, PgPool, Postgres, Sqlite, SqlitePool};
+
+pub use self::url::DatabaseUrl;
+use crate::{Error, Result};
+
+/// Which engine a [`Store`] runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Engine {
+    /// Embedded SQLite (a file, or memory).
+    Sqlite,
+    /// A PostgreSQL server.
+    Postgres,
+}
+
+/// How to connect. One [`Store`] (and so one pool) per worker process.
+#[derive(Debug, Clone)]
+pub struct StoreOptions {
+    /// Most connections this process keeps open (per worker; default 5).
+    pub max_connections: u32,
+    /// How long to wait for a free connection before failing (30 s).
+    pub acquire_timeout: Duration,
+    /// SQLite only: how long a writer waits for another writer's lock
+    /// before giving up (30 s). Other processes may hold it briefly.
+    pub busy_timeout: Duration,
+    /// Seed nova's classic flavors and the cirros image on the first
+    /// migration (true). Operators turn it off in the config.
+    pub seed_defaults: bool,
+}
+
+impl Default for StoreOptions {
+    fn default() -> Self {
+        StoreOptions {
+            max_connections: 5,
+            acquire_timeout: Duration::from_secs(30),
+            busy_timeout: Duration::from_secs(30),
+            seed_defaults: true,
+        }
+    }
+}
+
+impl StoreOptions {
+    /// Reads oslo.db's `[database] max_pool_size` (connections per worker)
+    /// and `pool_timeout` (seconds), and `[simulator] seed_defaults`
+    /// (true/false) through `get(section, option)`. A bad value is an
+    /// [`Error::Invalid`] naming section, option and value.
+    pub fn from_raw(get: impl Fn(&str, &str) -> Option<String>) -> Result<Self> {
+        let bad = |s: &str, o: &str, v: &str| {
+            Error::Invalid(format!("invalid value '{v}' for option [{s}] {o}"))
+        };
+        let mut opts = StoreOptions::default();
+        if let Some(v) = get("database", "max_pool_size") {
+            opts.max_connections = v
+                .trim()
+                .parse::<u32>()
+                .ok()
+                .filter(|n| *n > 0)
+                .ok_or_else(|| bad("database", "max_pool_size", &v))?;
+        }
+        if let Some(v) = get("database", "pool_timeout") {
+            let secs = v
+                .trim()
+                .parse::<u64>()
+                .map_err(|_| bad("database", "pool_timeout", &v))?;
+            opts.acquire_timeout = Duration::from_secs(secs);
+        }
+        if let Some(v) = get("simulator", "seed_defaults") {
+            opts.seed_defaults = match v.trim().to_ascii_lowercase().as_str() {
+                "true" | "yes" | "on" | "1" => true,
+                "false" | "no" | "off" | "0" => false,
+                _ => return Err(bad("simulator", "seed_defaults", &v)),
+            };
+        }
+        Ok(opts)
+    }
+}
+
+#[derive(Debug)]
+pub(crate) enum Db {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+#[derive(Debug)]
+struct Inner {
+    db: Db,
+    options: StoreOptions,
+}
+
+/// A connection pool to the state database. Cheap to clone (shared).
+#[derive(Debug, Clone)]
+pub struct Store {
+    inner: Arc<Inner>,
+}
+
+/// One argument of a statement (see the module doc).
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Arg {
+    Int(i64),
+    OptInt(Option<i64>),
+    Text(String),
+    OptText(Option<String>),
+    Bool(bool),
+    Float(f64),
+}
+
+impl From<i64> for Arg {
+    fn from(v: i64) -> Self {
+        Arg::Int(v)
+    }
+}
+impl From<Option<i64>> for Arg {
+    fn from(v: Option<i64>) -> Self {
+        Arg::OptInt(v)
+    }
+}
+impl From<String> for Arg {
+    fn from(v: String) -> Self {
+        Arg::Text(v)
+    }
+}
+impl From<&String> for Arg {
+    fn from(v: &String) -> Self {
+        Arg::Text(v.clone())
+    }
+}
+impl From<&str> for Arg {
+    fn from(v: &str) -> Self {
+        Arg::Text(v.to_string())
+    }
+}
+impl From<Option<String>> for Arg {
+    fn from(v: Option<String>) -> Self {
+        Arg::OptText(v)
+    }
+}
+impl From<Option<&str>> for Arg {
+    fn from(v: Option<&str>) -> Self {
+        Arg::OptText(v.map(str::to_string))
+    }
+}
+impl From<&Option<String>> for Arg {
+    fn from(v: &Option<String>) -> Self {
+        Arg::OptText(v.clone())
+    }
+}
+impl From<bool> for Arg {
+    fn from(v: bool) -> Self {
+        Arg::Bool(v)
+    }
+}
+impl From<f64> for Arg {
+    fn from(v: f64) -> Self {
+        Arg::Float(v)
+    }
+}
+
+/// `args![a, b, c]` builds a `Vec<Arg>`.
+macro_rules! args {
+    () => { Vec::<$crate::store::Arg>::new() };
+    ($($a:expr),+ $(,)?) => { vec![$($crate::store::Arg::from($a)),+] };
+}
+pub(crate) use args;
+
+/// Binds a list of [`Arg`]s to a query of either engine.
+macro_rules! bind_all {
+    ($q:expr, $args:expr) => {{
+        let mut q = $q;
+        for a in $args {
+            q = match a {
+                Arg::Int(v) => q.bind(v),
+                Arg::OptInt(v) => q.bind(v),
+                Arg::Text(v) => q.bind(v),
+                Arg::OptText(v) => q.bind(v),
+                Arg::Bool(v) => q.bind(v),
+                Arg::Float(v) => q.bind(v),
+            };
+        }
+        q
+    }};
+}
+
+/// A row type both engines decode.
+pub(crate) trait Record:
+    for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow> + Send + Unpin
+{
+}
+impl<T> Record for T where
+    T: for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow> + Send + Unpin
+{
+}
+
+impl Store {
+    /// Connects to the database named by a nova `[database] connection`
+    /// URL (see [`DatabaseUrl`]). Does not migrate: call [`Store::migrate`].
+    ///
+    /// SQLite files are opened in WAL mode with `busy_timeout`, foreign keys
+    /// on and `synchronous=NORMAL`; several processes may share one file.
+    /// The file is created when missing (its directory must exist).
+    pub async fn connect(url: &str, options: StoreOptions) -> Result<Store> {
+        let db = match DatabaseUrl::parse(url)? {
+            DatabaseUrl::SqliteFile(path) => {
+                let opts = SqliteConnectOptions::new()
+                    .filename(&path)
+                    .create_if_missing(true)
+                    .journal_mode(SqliteJournalMode::Wal)
+                    .synchronous(SqliteSynchronous::Normal)
+                    .busy_timeout(options.busy_timeout)
+                    .foreign_keys(true);
+                let pool = SqlitePoolOptions::new()
+                    .max_connections(options.max_connections.max(1))
+                    .acquire_timeout(options.acquire_timeout)
+                    .connect_with(opts)
+                    .await?;
+                Db::Sqlite(pool)
+            }
+            DatabaseUrl::SqliteMemory => {
+                // sqlx names each in-memory database uniquely with a shared
+                // cache, so every connection of this pool sees the same one;
+                // the pool must never drop its last connection or the
+                // database goes with it.
+                let opts = SqliteConnectOptions::from_str("sqlite::memory:")?
+                    .busy_timeout(options.busy_timeout)
+                    .foreign_keys(true);
+                let pool = SqlitePoolOptions::new()
+                    .max_connections(options.max_connections.max(1))
+                    .min_connections(1)
+                    .idle_timeout(None)
+                    .max_lifetime(None)
+                    .acquire_timeout(options.acquire_timeout)
+                    .connect_with(opts)
+                    .await?;
+                Db::Sqlite(pool)
+            }
+            DatabaseUrl::Postgres(pg) => {
+                let opts = PgConnectOptions::from_str(&pg)?;
+                let pool = PgPoolOptions::new()
+                    .max_connections(options.max_connections.max(1))
+                    .acquire_timeout(options.acquire_timeout)
+                    .connect_with(opts)
+                    .await?;
+                Db::Postgres(pool)
+            }
+        };
+        Ok(Store {
+            inner: Arc::new(Inner { db, options }),
+        })
+    }
+
+    /// The engine this store runs on.
+    pub fn engine(&self) -> Engine {
+        match self.inner.db {
+            Db::Sqlite(_) => Engine::Sqlite,
+            Db::Postgres(_) => Engine::Postgres,
+        }
+    }
+
+    /// The options it was opened with.
+    pub fn options(&self) -> &StoreOptions {
+        &self.inner.options
+    }
+
+    /// Closes every connection of the pool (waits for borrowed ones).
+    pub async fn close(&self) {
+        match &self.inner.db {
+            Db::Sqlite(p) => p.close().await,
+            Db::Postgres(p) => p.close().await,
+        }
+    }
+
+    pub(crate) async fn fetch_all<T: Record>(&self, sql: &str, args: Vec<Arg>) -> Result<Vec<T>> {
+        Ok(match &self.inner.db {
+            Db::Sqlite(p) => {
+                bind_all!(sqlx::query_as::<Sqlite, T>(sql), args)
+                    .fetch_all(p)
+                    .await?
+            }
+            Db::Postgres(p) => {
+                bind_all!(sqlx::query_as::<Postgres, T>(sql), args)
+                    .fetch_all(p)
+                    .await?
+            }
+        })
+    }
+
+    pub(crate) async fn fetch_optional<T: Record>(
+        &self,
+        sql: &str,
+        args: Vec<Arg>,
+    ) -> Result<Option<T>> {
+        Ok(match &self.inner.db {
+            Db::Sqlite(p) => {
+                bind_all!(sqlx::query_as::<Sqlite, T>(sql), args)
+                    .fetch_optional(p)
+                    .await?
+            }
+            Db::Postgres(p) => {
+                bind_all!(sqlx::query_as::<Postgres, T>(sql), args)
+                    .fetch_optional(p)
+                    .await?
+            }
+        })
+    }
+
+    pub(crate) async fn fetch_one<T: Record>(&self, sql: &str, args: Vec<Arg>) -> Result<T> {
+        Ok(match &self.inner.db {
+            Db::Sqlite(p) => {
+                bind_all!(sqlx::query_as::<Sqlite, T>(sql), args)
+                    .fetch_one(p)
+                    .await?
+            }
+            Db::Postgres(p) => {
+                bind_all!(sqlx::query_as::<Postgres, T>(sql), args)
+                    .fetch_one(p)
+                    .await?
+            }
+        })
+    }
+
+    /// Runs one statement in autocommit mode; returns the rows affected.
+    pub(crate) async fn execute(&self, sql: &str, args: Vec<Arg>) -> Result<u64> {
+        Ok(match &self.inner.db {
+            Db::Sqlite(p) => bind_all!(sqlx::query::<Sqlite>(sql), args)
+                .execute(p)
+                .await?
+                .rows_affected(),
+            Db::Postgres(p) => bind_all!(sqlx::query::<Postgres>(sql), args)
+                .execute(p)
+                .await?
+                .rows_affected(),
+        })
+    }
+
+    /// Begins a write transaction that holds the write lock named `key`
+    /// until commit: on SQLite `BEGIN IMMEDIATE` (the database's single
+    /// writer lock, across processes); on PostgreSQL a transaction-scoped
+    /// advisory lock on a hash of `key` (across hosts). Checks that read
+    /// then write (quotas, IP allocation) run under it.
+    pub(crate) async fn begin_locked(&self, key: &str) -> Result<Tx> {
+        match &self.inner.db {
+            Db::Sqlite(p) => Ok(Tx::Sqlite(p.begin_with("BEGIN IMMEDIATE").await?)),
+            Db::Postgres(p) => {
+                let mut tx = p.begin().await?;
+                sqlx::query("SELECT pg_advisory_xact_lock($1)")
+                    .bind(lock_id(key))
+                    .execute(&mut *tx)
+                    .await?;
+                Ok(Tx::Postgres(tx))
+            }
+        }
+    }
+}
+
+/// The advisory lock id of `key`: the first 8 bytes of its SHA-256.
+fn lock_id(key: &str) -> i64 {
+    use sha2::Digest;
+    let d = sha2::Sha256::digest(key.as_bytes());
+    i64::from_be_bytes(d[..8].try_into().expect("8 bytes"))
+}
+
+/// An open write transaction (see [`Store::begin_locked`]). Dropped
+/// without [`Tx::commit`] it rolls back.
+pub(crate) enum Tx {
+    Sqlite(sqlx::Transaction<'static, Sqlite>),
+    Postgres(sqlx::Transaction<'static, Postgres>),
+}
+
+impl Tx {
+    pub(crate) async fn fetch_all<T: Record>(
+        &mut self,
+        sql: &str,
+        args: Vec<Arg>,
+    ) -> Result<Vec<T>> {
+        Ok(match self {
+            Tx::Sqlite(c) => {
+                bind_all!(sqlx::query_as::<Sqlite, T>(sql), args)
+                    .fetch_all(&mut **c)
+                    .await?
+            }
+            Tx::Postgres(c) => {
+                bind_all!(sqlx::query_as::<Postgres, T>(sql), args)
+                    .fetch_all(&mut **c)
+                    .await?
+            }
+        })
+    }
+
+    pub(crate) async fn fetch_one<T: Record>(&mut self, sql: &str, args: Vec<Arg>) -> Result<T> {
+        Ok(match self {
+            Tx::Sqlite(c) => {
+                bind_all!(sqlx::query_as::<Sqlite, T>(sql), args)
+                    .fetch_one(&mut **c)
+                    .await?
+            }
+            Tx::Postgres(c) => {
+                bind_all!(sqlx::query_as::<Postgres, T>(sql), args)
+                    .fetch_one(&mut **c)
+                    .await?
+            }
+        })
+    }
+
+    pub(crate) async fn execute(&mut self, sql: &str, args: Vec<Arg>) -> Result<u64> {
+        Ok(match self {
+            Tx::Sqlite(c) => bind_all!(sqlx::query::<Sqlite>(sql), args)
+                .execute(&mut **c)
+                .await?
+                .rows_affected(),
+            Tx::Postgres(c) => bind_all!(sqlx::query::<Postgres>(sql), args)
+                .execute(&mut **c)
+                .await?
+                .rows_affected(),
+        })
+    }
+
+    /// Runs several `;`-separated statements without arguments (DDL).
+    pub(crate) async fn execute_script(&mut self, sql: &str) -> Result<()> {
+        match self {
+            Tx::Sqlite(c) => {
+                sqlx::raw_sql(sql).execute(&mut **c).await?;
+            }
+            Tx::Postgres(c) => {
+                sqlx::raw_sql(sql).execute(&mut **c).await?;
+            }
+        }
+        Ok(())
+    }
+
+    pub(crate) async fn commit(self) -> Result<()> {
+        match self {
+            Tx::Sqlite(c) => c.commit().await?,
+            Tx::Postgres(c) => c.commit().await?,
+        }
+        Ok(())
+    }
+}
+
+/// True when `err` is a unique-constraint violation.
+pub(crate) fn is_unique_violation(err: &Error) -> bool {
+    matches!(err, Error::Store(sqlx::Error::Database(e)) if e.is_unique_violation())
+}
+
+/// Now, in the store's time unit (microseconds since the epoch, UTC).
+pub(crate) fn now_micros() -> i64 {
+    chrono::Utc::now().timestamp_micros()
+}
+
+/// A stored time back as a `DateTime<Utc>`.
+pub(crate) fn from_micros(us: i64) -> chrono::DateTime<chrono::Utc> {
+    chrono::DateTime::from_timestamp_micros(us).unwrap_or_default()
+}
+
+/// An optional stored time back as a `DateTime<Utc>`.
+pub(crate) fn from_micros_opt(us: Option<i64>) -> Option<chrono::DateTime<chrono::Utc>> {
+    us.map(from_micros)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn options_read_oslo_db_pool_settings() {
+        let o = StoreOptions::from_raw(|s, k| match (s, k) {
+            ("database", "max_pool_size") => Some("12".into()),
+            ("simulator", "seed_defaults") => Some("False".into()),
+            _ => None,
+        })
+        .unwrap();
+        assert_eq!((o.max_connections, o.seed_defaults), (12, false));
+        let err = StoreOptions::from_raw(|s, k| {
+            (s == "database" && k == "max_pool_size").then(|| "lots".into())
+        })
+        .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "invalid value 'lots' for option [database] max_pool_size"
+        );
+    }
+
+    #[tokio::test]
+    async fn in_memory_database_is_shared_by_the_pool() {
+        let store = Store::connect(
+            "sqlite://",
+            StoreOptions {
+                max_connections: 3,
+                ..StoreOptions::default()
+            },
+        )
+        .await
+        .unwrap();
+        store.migrate().await.unwrap();
+        // Several connections at once must all see the one migrated database.
+        let (a, b, c) = tokio::join!(
+            store.schema_version(),
+            store.schema_version(),
+            store.schema_version()
+        );
+        assert_eq!((a.unwrap(), b.unwrap(), c.unwrap()), (1, 1, 1));
+    }
+}
