@@ -73,6 +73,14 @@ pub struct ServiceArgs {
     pub debug: bool,
 }
 
+/// Parses the process's arguments into a binary's parser `T` (which
+/// flattens [`ServiceArgs`]), with `--help` naming `api`'s own default port.
+pub fn parse<T: clap::Parser>(api: &str) -> T {
+    let command = ServiceArgs::with_api_defaults(T::command(), api);
+    let matches = command.get_matches();
+    T::from_arg_matches(&matches).unwrap_or_else(|err| err.exit())
+}
+
 impl ServiceArgs {
     /// Rewrites `--help` of `cmd` (a parser that flattens [`ServiceArgs`])
     /// with the fallback port of `api`, e.g. "[default: from nova.conf,

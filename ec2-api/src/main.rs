@@ -96,7 +96,7 @@ async fn admin(conf: NovaConf, command: Command) -> anyhow::Result<()> {
 }
 
 fn main() {
-    let cli = Cli::parse();
+    let cli: Cli = common::cli::parse(BINARY.name);
     let code = match cli.command {
         None => common::api::main(BINARY, &cli.service),
         Some(command) => common::admin::run(BINARY.prog, &cli.service, BINARY.name, |conf| {

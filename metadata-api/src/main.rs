@@ -48,6 +48,6 @@ fn settings(conf: &NovaConf) -> compute::Result<compute::open::Settings> {
 }
 
 fn main() {
-    let cli = Cli::parse();
+    let cli: Cli = common::cli::parse(BINARY.name);
     std::process::exit(common::api::main(BINARY, &cli.service));
 }

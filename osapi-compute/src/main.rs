@@ -113,7 +113,7 @@ async fn db(conf: NovaConf, action: DbAction) -> anyhow::Result<()> {
 }
 
 fn main() {
-    let cli = Cli::parse();
+    let cli: Cli = common::cli::parse(BINARY.name);
     let code = match cli.command {
         None => common::api::main(BINARY, &cli.service),
         Some(Command::Db { action }) => {

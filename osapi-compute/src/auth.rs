@@ -1,0 +1,134 @@
+//! nova's `noauth2` filter (`nova.api.openstack.auth:NoAuthMiddleware`):
+//! trusts an `X-Auth-Token: user:project` header, and without a token
+//! answers 204 with a token and the management URL, as nova does.
+
+use axum::http::{HeaderValue, StatusCode};
+use common::http::{boxed, HttpService, Request, Response};
+use tower::ServiceExt;
+
+/// Builds the caller's context from a `user:project` token: the project
+/// defaults to the user; only the user `admin` is an admin.
+///
+/// nova's noauth2 contexts carry no roles at all, which its new policy
+/// defaults would read as "no access"; here every caller gets `member` and
+/// `reader` (and `admin` for the admin user) so that project members can use
+/// their own servers, which is what noauth2 deployments expect.
+pub fn context_from_token(token: &str, request_id: Option<&str>) -> compute::RequestContext {
+    let (user, project) = match token.split_once(':') {
+        Some((user, project)) if !project.is_empty() => (user, project),
+        Some((user, _)) => (user, user),
+        None => (token, token),
+    };
+    let mut ctx = if user == "admin" {
+        compute::RequestContext::admin(user, project)
+    } else {
+        compute::RequestContext::new(user, project)
+    };
+    for role in ["reader"] {
+        if !ctx.roles.iter().any(|r| r == role) {
+            ctx.roles.push(role.to_string());
+        }
+    }
+    if let Some(id) = request_id {
+        ctx = ctx.with_request_id(id);
+    }
+    ctx
+}
+
+/// The full URL of the request (`req.url`): scheme, host, script name, path
+/// and query.
+fn request_url(request: &Request) -> String {
+    let scheme = request
+        .extensions()
+        .get::<common::http::UrlScheme>()
+        .map(|s| s.0.clone())
+        .unwrap_or_else(|| "http".into());
+    let host = request
+        .headers()
+        .get(axum::http::header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("localhost");
+    let script = request
+        .extensions()
+        .get::<common::http::ScriptName>()
+        .map(|s| s.0.clone())
+        .unwrap_or_default();
+    let path_and_query = request
+        .uri()
+        .path_and_query()
+        .map(|p| p.as_str())
+        .unwrap_or("");
+    format!("{scheme}://{host}{script}{path_and_query}")
+}
+
+fn header<'a>(request: &'a Request, name: &str) -> Option<&'a str> {
+    request.headers().get(name).and_then(|v| v.to_str().ok())
+}
+
+/// Wraps `inner` in nova's noauth2 filter.
+pub fn noauth2(inner: HttpService) -> HttpService {
+    boxed(tower::service_fn(move |mut request: Request| {
+        let inner = inner.clone();
+        async move {
+            let Some(token) = header(&request, "X-Auth-Token").map(str::to_string) else {
+                let user = header(&request, "X-Auth-User")
+                    .unwrap_or("admin")
+                    .to_string();
+                let project = header(&request, "X-Auth-Project-Id")
+                    .unwrap_or("admin")
+                    .to_string();
+                let url = format!(
+                    "{}/{}",
+                    request_url(&request).trim_end_matches('/'),
+                    project
+                );
+                let mut response = Response::new(common::http::Body::empty());
+                *response.status_mut() = StatusCode::NO_CONTENT;
+                let headers = response.headers_mut();
+                if let Ok(v) = HeaderValue::from_str(&format!("{user}:{project}")) {
+                    headers.insert("X-Auth-Token", v);
+                }
+                if let Ok(v) = HeaderValue::from_str(&url) {
+                    headers.insert("X-Server-Management-Url", v);
+                }
+                headers.insert(
+                    axum::http::header::CONTENT_TYPE,
+                    HeaderValue::from_static("text/plain; charset=UTF-8"),
+                );
+                return Ok(response);
+            };
+            let request_id = request
+                .extensions()
+                .get::<common::http::RequestId>()
+                .map(|r| r.0.clone());
+            let ctx = context_from_token(&token, request_id.as_deref());
+            request.extensions_mut().insert(ctx);
+            inner.oneshot(request).await
+        }
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn token_parsing_follows_nova() {
+        let ctx = context_from_token("alice:proj1", None);
+        assert_eq!(
+            (ctx.user_id.as_str(), ctx.project_id.as_str(), ctx.is_admin),
+            ("alice", "proj1", false)
+        );
+        let ctx = context_from_token("admin", None);
+        assert_eq!(
+            (ctx.user_id.as_str(), ctx.project_id.as_str(), ctx.is_admin),
+            ("admin", "admin", true)
+        );
+        let ctx = context_from_token("bob:", Some("req-1"));
+        assert_eq!(
+            (ctx.project_id.as_str(), ctx.request_id.as_str()),
+            ("bob", "req-1")
+        );
+        assert!(!context_from_token("administrator:admin", None).is_admin);
+    }
+}

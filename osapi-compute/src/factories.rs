@@ -1,0 +1,85 @@
+//! The paste factories of the compute API under nova's dotted names, so
+//! that nova's stock api-paste.ini loads unchanged, plus the two extra apps
+//! (Identity v3, Image v2) a noauth2 deployment can mount beside it.
+//!
+//! Apps find their state in the worker's resources: the binary puts one
+//! [`ApiState`] there (see [`resources`]).
+
+use anyhow::Context as _;
+use common::paste::{FactoryContext, Filter, Registry};
+
+use crate::state::ApiState;
+
+/// nova's `FaultWrapper` filter.
+pub const FAULTWRAP: &str = "nova.api.openstack:FaultWrapper.factory";
+/// nova's `noauth2` filter.
+pub const NOAUTH2: &str = "nova.api.openstack.auth:NoAuthMiddleware.factory";
+/// nova's `legacy_v2_compatible` filter.
+pub const LEGACY_V2: &str = "nova.api.openstack:LegacyV2CompatibleWrapper.factory";
+/// nova's `request_log` filter.
+pub const REQUEST_LOG: &str = "nova.api.openstack.requestlog:RequestLog.factory";
+/// The API app.
+pub const API_ROUTER: &str = "nova.api.openstack.compute:APIRouterV21.factory";
+/// The root version app.
+pub const VERSIONS: &str = "nova.api.openstack.compute.versions:Versions.factory";
+/// The `/v2.1` and `/v2` version app.
+pub const VERSIONS_V2: &str = "nova.api.openstack.compute.versions:VersionsV2.factory";
+/// The built-in Identity v3 app (not part of nova).
+pub const IDENTITY: &str = "nova_api_rs.osapi_compute.identity:IdentityV3.factory";
+/// The built-in read-only Image v2 app (not part of nova).
+pub const IMAGE_V2: &str = "nova_api_rs.osapi_compute.image_v2:ImageV2.factory";
+
+/// The worker resources the factories read: the API state.
+pub fn resources(state: ApiState) -> http::Extensions {
+    let mut extensions = http::Extensions::new();
+    extensions.insert(state);
+    extensions
+}
+
+fn state(ctx: &FactoryContext<'_>) -> anyhow::Result<ApiState> {
+    ctx.resources.get::<ApiState>().cloned().with_context(|| {
+        format!(
+            "[{}] needs the compute API state among the worker resources",
+            ctx.section
+        )
+    })
+}
+
+fn filter(f: fn(common::http::HttpService) -> common::http::HttpService) -> Filter {
+    Box::new(f)
+}
+
+/// Registers every factory above in `registry`.
+pub fn register_factories(registry: &mut Registry) {
+    registry.register_filter(FAULTWRAP, |_| Ok(filter(crate::middleware::fault_wrapper)));
+    registry.register_filter(NOAUTH2, |_| Ok(filter(crate::auth::noauth2)));
+    registry.register_filter(LEGACY_V2, |_| {
+        Ok(filter(crate::middleware::legacy_v2_compatible))
+    });
+    registry.register_filter(REQUEST_LOG, |_| Ok(filter(crate::middleware::request_log)));
+    registry.register_app(API_ROUTER, |ctx| Ok(crate::router::api_app(state(ctx)?)));
+    registry.register_app(VERSIONS, |ctx| {
+        let prefix = state(ctx)
+            .ok()
+            .and_then(|s| s.config.compute_link_prefix.clone());
+        Ok(crate::router::versions_app(prefix))
+    });
+    registry.register_app(VERSIONS_V2, |ctx| {
+        let prefix = state(ctx)
+            .ok()
+            .and_then(|s| s.config.compute_link_prefix.clone());
+        Ok(crate::router::version_v2_app(prefix))
+    });
+    registry.register_app(IDENTITY, |ctx| {
+        let options =
+            crate::identity::IdentityOptions::from_raw(|key| ctx.conf(key).map(str::to_string))?;
+        Ok(common::http::boxed(crate::identity::identity_router(
+            options,
+        )))
+    });
+    registry.register_app(IMAGE_V2, |ctx| {
+        Ok(common::http::boxed(crate::image_v2::image_router(state(
+            ctx,
+        )?)))
+    });
+}

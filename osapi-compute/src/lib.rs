@@ -1,0 +1,45 @@
+//! The OpenStack Compute API v2.1 (nova's `osapi_compute`) as a library: the
+//! version documents, microversions, nova's paste filters and apps, and the
+//! resources, mapped onto the `compute` domain.
+//!
+//! # Map
+//!
+//! | module | holds |
+//! |---|---|
+//! | [`state`] | [`state::ApiState`], shared by every handler |
+//! | [`config`] | the `[api]` options |
+//! | [`fault`] | [`fault::ApiError`]: the one place errors become nova faults |
+//! | [`microversion`] | negotiation and the [`microversion::ApiVersion`] extractor |
+//! | [`context`] | the [`context::Context`] extractor (the caller) |
+//! | [`links`] | `self`/`bookmark`/`next` links, `limit`/`marker` |
+//! | [`validation`] | JSON-schema-style body validation with nova's messages |
+//! | [`versions`] | `GET /`, `GET /v2.1`, `GET /v2` |
+//! | [`auth`] | the `noauth2` filter |
+//! | [`middleware`] | `faultwrap`, `legacy_v2_compatible`, `request_log` |
+//! | [`router`] | the API app (`APIRouterV21`): project prefix, media types, routes |
+//! | [`servers`] | `/servers` and everything under it |
+//! | [`resources`] | flavors, keypairs, limits, quotas, zones, hypervisors, services, usage, images |
+//! | [`factories`] | the paste factories under nova's dotted names |
+//! | [`identity`], [`image_v2`] | the small Identity v3 and Image v2 apps of a noauth2 deployment |
+//!
+//! **Architecture Invariant:** handlers never build error bodies; they
+//! return [`fault::ApiError`] (or a `compute::Error`, converted in `fault`).
+
+#![forbid(unsafe_code)]
+
+pub mod auth;
+pub mod config;
+pub mod context;
+pub mod factories;
+pub mod fault;
+pub mod identity;
+pub mod image_v2;
+pub mod links;
+pub mod microversion;
+pub mod middleware;
+pub mod resources;
+pub mod router;
+pub mod servers;
+pub mod state;
+pub mod validation;
+pub mod versions;

@@ -1,0 +1,250 @@
+//! Microversion negotiation: nova's `OpenStack-API-Version: compute X.Y` and
+//! legacy `X-OpenStack-Nova-API-Version` headers, the [`ApiVersion`]
+//! extractor handlers use, and the response headers every versioned answer
+//! carries.
+
+use std::convert::Infallible;
+use std::fmt;
+
+use axum::extract::{FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+
+use crate::fault::ApiError;
+
+/// The standard microversion header.
+pub const API_VERSION_HEADER: &str = "OpenStack-API-Version";
+/// nova's legacy microversion header.
+pub const LEGACY_API_VERSION_HEADER: &str = "X-OpenStack-Nova-API-Version";
+
+/// A compute API microversion `major.minor`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ApiVersion {
+    /// Always 2 for the v2.1 API.
+    pub major: u32,
+    /// The microversion number.
+    pub minor: u32,
+}
+
+/// The lowest microversion served (`DEFAULT_API_VERSION` too).
+pub const MIN_VERSION: ApiVersion = ApiVersion { major: 2, minor: 1 };
+/// The highest microversion served (nova 2025.1's maximum).
+pub const MAX_VERSION: ApiVersion = ApiVersion {
+    major: 2,
+    minor: 100,
+};
+
+impl ApiVersion {
+    /// A version `major.minor`.
+    pub const fn new(major: u32, minor: u32) -> Self {
+        ApiVersion { major, minor }
+    }
+
+    /// True when this version is `major.minor` or later.
+    pub fn at_least(&self, major: u32, minor: u32) -> bool {
+        *self >= ApiVersion::new(major, minor)
+    }
+
+    /// True when this version is `major.minor` or earlier.
+    pub fn at_most(&self, major: u32, minor: u32) -> bool {
+        *self <= ApiVersion::new(major, minor)
+    }
+
+    /// Parses `X.Y` with nova's rule (`^([1-9]\d*)\.([1-9]\d*|0)$`) or
+    /// `latest`; the error is nova's 400 message.
+    pub fn parse(text: &str) -> Result<Self, ApiError> {
+        let text = text.trim();
+        if text.eq_ignore_ascii_case("latest") {
+            return Ok(MAX_VERSION);
+        }
+        let invalid = || {
+            ApiError::BadRequest(format!(
+                "API Version String {text} is of invalid format. Must be of format MajorNum.MinorNum."
+            ))
+        };
+        let (major, minor) = text.split_once('.').ok_or_else(invalid)?;
+        let number = |s: &str, zero_ok: bool| -> Option<u32> {
+            if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
+                return None;
+            }
+            if s.starts_with('0') && !(zero_ok && s == "0") {
+                return None;
+            }
+            s.parse().ok()
+        };
+        let major = number(major, false).ok_or_else(invalid)?;
+        let minor = number(minor, true).ok_or_else(invalid)?;
+        Ok(ApiVersion { major, minor })
+    }
+
+    /// Reads the requested version from the headers: the last `compute`
+    /// entry of `OpenStack-API-Version`, else the last element of the legacy
+    /// header, else 2.1. Out of range is nova's 406.
+    pub fn from_headers(headers: &HeaderMap) -> Result<Self, ApiError> {
+        let requested = requested_version_text(headers);
+        let version = match requested {
+            None => return Ok(MIN_VERSION),
+            Some(text) => ApiVersion::parse(&text)?,
+        };
+        if version < MIN_VERSION || version > MAX_VERSION {
+            return Err(ApiError::NotAcceptable(format!(
+                "Version {version} is not supported by the API. Minimum is {MIN_VERSION} and maximum is {MAX_VERSION}."
+            )));
+        }
+        Ok(version)
+    }
+}
+
+/// The raw version text the client asked for, as microversion-parse finds it.
+fn requested_version_text(headers: &HeaderMap) -> Option<String> {
+    let folded = |name: &str| -> Option<String> {
+        let values: Vec<&str> = headers
+            .get_all(name)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .collect();
+        (!values.is_empty()).then(|| values.join(","))
+    };
+    if let Some(value) = folded(API_VERSION_HEADER) {
+        let mut found = None;
+        for entry in value.split(',') {
+            let mut words = entry.split_whitespace();
+            if let (Some(service), Some(version)) = (words.next(), words.next()) {
+                if service.eq_ignore_ascii_case("compute") {
+                    found = Some(version.to_string());
+                }
+            }
+        }
+        if found.is_some() {
+            return found;
+        }
+    }
+    folded(LEGACY_API_VERSION_HEADER)
+        .and_then(|v| v.split(',').next_back().map(|s| s.trim().to_string()))
+}
+
+impl fmt::Display for ApiVersion {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}.{}", self.major, self.minor)
+    }
+}
+
+/// Marks a request that came through `LegacyV2CompatibleWrapper` (`/v2`):
+/// no negotiation, no version headers, relaxed body validation.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct LegacyV2;
+
+impl<S: Send + Sync> FromRequestParts<S> for ApiVersion {
+    type Rejection = Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        Ok(parts
+            .extensions
+            .get::<ApiVersion>()
+            .copied()
+            .unwrap_or(MIN_VERSION))
+    }
+}
+
+/// Adds nova's version headers and `Vary` entries to a response.
+pub fn add_version_headers(headers: &mut HeaderMap, version: ApiVersion) {
+    if let Ok(value) = HeaderValue::from_str(&format!("compute {version}")) {
+        headers.insert(API_VERSION_HEADER, value);
+    }
+    if let Ok(value) = HeaderValue::from_str(&version.to_string()) {
+        headers.insert(LEGACY_API_VERSION_HEADER, value);
+    }
+    headers.append(
+        axum::http::header::VARY,
+        HeaderValue::from_static(API_VERSION_HEADER),
+    );
+    headers.append(
+        axum::http::header::VARY,
+        HeaderValue::from_static(LEGACY_API_VERSION_HEADER),
+    );
+}
+
+/// axum middleware for the API router: negotiates the version (400/406 as
+/// nova, without version headers), stores it in the request extensions and
+/// echoes it on the response. Legacy v2 requests are served at 2.1 silently.
+pub async fn negotiate(mut request: Request, next: Next) -> Response {
+    if request.extensions().get::<LegacyV2>().is_some() {
+        request.extensions_mut().insert(MIN_VERSION);
+        return next.run(request).await;
+    }
+    let version = match ApiVersion::from_headers(request.headers()) {
+        Ok(version) => version,
+        Err(err) => return err.into_response(),
+    };
+    request.extensions_mut().insert(version);
+    let mut response = next.run(request).await;
+    add_version_headers(response.headers_mut(), version);
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(pairs: &[(&str, &str)]) -> HeaderMap {
+        let mut map = HeaderMap::new();
+        for (k, v) in pairs {
+            map.append(
+                axum::http::HeaderName::from_bytes(k.as_bytes()).unwrap(),
+                HeaderValue::from_str(v).unwrap(),
+            );
+        }
+        map
+    }
+
+    #[test]
+    fn parse_accepts_nova_forms_and_rejects_others() {
+        assert_eq!(ApiVersion::parse("2.47").unwrap(), ApiVersion::new(2, 47));
+        assert_eq!(ApiVersion::parse("2.0").unwrap(), ApiVersion::new(2, 0));
+        assert_eq!(ApiVersion::parse("latest").unwrap(), MAX_VERSION);
+        for bad in ["2", "2.", ".1", "02.1", "2.01", "a.b", "2.1.1", ""] {
+            assert!(ApiVersion::parse(bad).is_err(), "{bad} accepted");
+        }
+    }
+
+    #[test]
+    fn standard_header_wins_and_last_compute_entry_counts() {
+        let h = headers(&[
+            (
+                "OpenStack-API-Version",
+                "volume 3.1, compute 2.10, COMPUTE 2.20",
+            ),
+            ("X-OpenStack-Nova-API-Version", "2.5"),
+        ]);
+        assert_eq!(
+            ApiVersion::from_headers(&h).unwrap(),
+            ApiVersion::new(2, 20)
+        );
+    }
+
+    #[test]
+    fn legacy_header_used_when_standard_names_no_compute() {
+        let h = headers(&[
+            ("OpenStack-API-Version", "volume 3.1"),
+            ("X-OpenStack-Nova-API-Version", "2.3, 2.7"),
+        ]);
+        assert_eq!(ApiVersion::from_headers(&h).unwrap(), ApiVersion::new(2, 7));
+        assert_eq!(
+            ApiVersion::from_headers(&HeaderMap::new()).unwrap(),
+            MIN_VERSION
+        );
+    }
+
+    #[test]
+    fn out_of_range_is_406_with_nova_message() {
+        let err = ApiVersion::from_headers(&headers(&[("OpenStack-API-Version", "compute 2.101")]))
+            .unwrap_err();
+        assert_eq!(err.status().as_u16(), 406);
+        assert_eq!(
+            err.client_message(),
+            "Version 2.101 is not supported by the API. Minimum is 2.1 and maximum is 2.100."
+        );
+    }
+}

@@ -1,0 +1,197 @@
+//! nova's API filters other than auth: `FaultWrapper` (panics and internal
+//! errors become a well-formed `computeFault`), `LegacyV2CompatibleWrapper`
+//! (the `/v2` mode) and `RequestLog` (one INFO line per request).
+
+use std::panic::AssertUnwindSafe;
+use std::time::Instant;
+
+use axum::http::{header, HeaderValue, StatusCode};
+use common::http::{boxed, HttpService, Request, Response};
+use futures::FutureExt;
+use tower::ServiceExt;
+
+use crate::fault::{fault_response, UNEXPECTED_ERROR};
+use crate::microversion::{LegacyV2, API_VERSION_HEADER, LEGACY_API_VERSION_HEADER};
+
+fn is_json(response: &Response) -> bool {
+    response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("json"))
+}
+
+/// `nova.api.openstack:FaultWrapper`: a panic below becomes a 500
+/// `computeFault` (the panic is logged, not shown); a bare 413 or 500 from a
+/// generic filter below (sizelimit, say) is re-rendered as nova's fault.
+pub fn fault_wrapper(inner: HttpService) -> HttpService {
+    boxed(tower::service_fn(move |request: Request| {
+        let inner = inner.clone();
+        async move {
+            let uri = request.uri().clone();
+            let outcome = AssertUnwindSafe(inner.oneshot(request))
+                .catch_unwind()
+                .await;
+            let response = match outcome {
+                Ok(Ok(response)) => response,
+                Ok(Err(never)) => match never {},
+                Err(panic) => {
+                    let what = panic
+                        .downcast_ref::<&str>()
+                        .map(|s| s.to_string())
+                        .or_else(|| panic.downcast_ref::<String>().cloned())
+                        .unwrap_or_default();
+                    tracing::error!(%uri, panic = %what, "Caught error: request handler panicked");
+                    tracing::info!("{uri} returned with HTTP 500");
+                    return Ok(fault_response(
+                        StatusCode::INTERNAL_SERVER_ERROR,
+                        UNEXPECTED_ERROR,
+                    ));
+                }
+            };
+            let status = response.status();
+            if !is_json(&response) {
+                if status == StatusCode::PAYLOAD_TOO_LARGE {
+                    return Ok(fault_response(status, "Request is too large."));
+                }
+                if status == StatusCode::INTERNAL_SERVER_ERROR {
+                    return Ok(fault_response(status, UNEXPECTED_ERROR));
+                }
+            }
+            Ok(response)
+        }
+    }))
+}
+
+/// `nova.api.openstack:LegacyV2CompatibleWrapper`: requests under `/v2` are
+/// served as 2.1 without negotiation, and answers carry no version headers.
+pub fn legacy_v2_compatible(inner: HttpService) -> HttpService {
+    boxed(tower::service_fn(move |mut request: Request| {
+        let inner = inner.clone();
+        async move {
+            request.headers_mut().remove(API_VERSION_HEADER);
+            request.headers_mut().remove(LEGACY_API_VERSION_HEADER);
+            request.extensions_mut().insert(LegacyV2);
+            let mut response = inner.oneshot(request).await?;
+            let headers = response.headers_mut();
+            headers.remove(API_VERSION_HEADER);
+            headers.remove(LEGACY_API_VERSION_HEADER);
+            let vary: Vec<HeaderValue> = headers
+                .get_all(header::VARY)
+                .iter()
+                .filter(|v| {
+                    let v = v.to_str().unwrap_or("");
+                    !v.eq_ignore_ascii_case(API_VERSION_HEADER)
+                        && !v.eq_ignore_ascii_case(LEGACY_API_VERSION_HEADER)
+                })
+                .cloned()
+                .collect();
+            headers.remove(header::VARY);
+            for v in vary {
+                headers.append(header::VARY, v);
+            }
+            Ok(response)
+        }
+    }))
+}
+
+/// `nova.api.openstack.requestlog:RequestLog`: one INFO line per request in
+/// nova's format (`REMOTE_ADDR "METHOD URI" status: N len: N microversion: X time: T`).
+pub fn request_log(inner: HttpService) -> HttpService {
+    boxed(tower::service_fn(move |request: Request| {
+        let inner = inner.clone();
+        async move {
+            let start = Instant::now();
+            let remote = request
+                .extensions()
+                .get::<common::http::RemoteAddr>()
+                .map(|r| r.0.ip().to_string())
+                .unwrap_or_else(|| "-".into());
+            let method = request.method().clone();
+            let script = request
+                .extensions()
+                .get::<common::http::ScriptName>()
+                .map(|s| s.0.clone())
+                .unwrap_or_default();
+            let uri = format!(
+                "{script}{}",
+                request
+                    .uri()
+                    .path_and_query()
+                    .map(|p| p.as_str())
+                    .unwrap_or("/")
+            );
+            let response = inner.oneshot(request).await?;
+            let len = response
+                .headers()
+                .get(header::CONTENT_LENGTH)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("0")
+                .to_string();
+            let microversion = response
+                .headers()
+                .get(LEGACY_API_VERSION_HEADER)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("-")
+                .to_string();
+            tracing::info!(
+                "{remote} \"{method} {uri}\" status: {} len: {len} microversion: {microversion} time: {:.6}",
+                response.status().as_u16(),
+                start.elapsed().as_secs_f64()
+            );
+            Ok(response)
+        }
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http_body_util::BodyExt;
+
+    fn panicking() -> HttpService {
+        boxed(tower::service_fn(|_req: Request| async move {
+            if true {
+                panic!("secret internal detail");
+            }
+            Ok::<Response, std::convert::Infallible>(Response::new(common::http::Body::empty()))
+        }))
+    }
+
+    async fn body(response: Response) -> serde_json::Value {
+        let bytes = response.into_body().collect().await.unwrap().to_bytes();
+        serde_json::from_slice(&bytes).unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_panic_becomes_compute_fault_without_detail() {
+        let service = fault_wrapper(panicking());
+        let response = service
+            .oneshot(Request::new(common::http::Body::empty()))
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        let body = body(response).await;
+        assert_eq!(body["computeFault"]["code"], 500);
+        assert_eq!(body["computeFault"]["message"], UNEXPECTED_ERROR);
+        assert!(!body.to_string().contains("secret"));
+    }
+
+    #[tokio::test]
+    async fn a_bare_413_becomes_over_limit() {
+        let inner = boxed(tower::service_fn(|_req: Request| async move {
+            let mut response = Response::new(common::http::Body::from("too big"));
+            *response.status_mut() = StatusCode::PAYLOAD_TOO_LARGE;
+            Ok::<_, std::convert::Infallible>(response)
+        }));
+        let response = fault_wrapper(inner)
+            .oneshot(Request::new(common::http::Body::empty()))
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
+        assert_eq!(
+            body(response).await,
+            serde_json::json!({"overLimit": {"code": 413, "message": "Request is too large."}})
+        );
+    }
+}

@@ -1,0 +1,789 @@
+//! `/flavors` (list, detail, show, admin create/update/delete),
+//! `/flavors/{id}/os-extra_specs` and `/flavors/{id}/os-flavor-access` with
+//! the `addTenantAccess`/`removeTenantAccess` actions, as nova's
+//! `flavors`, `flavors_extraspecs` and `flavor_access` controllers.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use serde_json::{json, Map, Value};
+
+use crate::context::Context;
+use crate::fault::ApiError;
+use crate::links::{Page, RequestUrls};
+use crate::microversion::ApiVersion;
+use crate::resources::validation::{self, field_error, py_repr};
+use crate::resources::{domain, json_response, version_not_found, JsonBody};
+use crate::state::ApiState;
+
+/// nova's `VALID_SORT_KEYS` for flavors (2.1-2.101).
+const SORT_KEYS: &[&str] = &[
+    "created_at",
+    "description",
+    "disabled",
+    "ephemeral_gb",
+    "flavorid",
+    "id",
+    "is_public",
+    "memory_mb",
+    "name",
+    "root_gb",
+    "rxtx_factor",
+    "swap",
+    "updated_at",
+    "vcpus_weight",
+    "vcpus",
+];
+/// The list query parameters nova's schema names (enforced from 2.75).
+const LIST_PARAMS: &[&str] = &[
+    "limit",
+    "marker",
+    "is_public",
+    "minRam",
+    "minDisk",
+    "sort_key",
+    "sort_dir",
+];
+/// `db.MAX_INT`: the largest value of an integer column.
+const MAX_INT: i64 = 0x7FFF_FFFF;
+/// The flavor id pattern of nova's create schema (no lookaround in Rust's
+/// regex, so the leading/trailing space rule is checked separately).
+const ID_PATTERN: &str = "^(?! )[a-zA-Z0-9. _-]+(?<! )$";
+
+/// The flavor routes.
+pub fn routes() -> Router<ApiState> {
+    Router::new()
+        .route("/flavors", get(index).post(create))
+        .route("/flavors/detail", get(detail))
+        .route("/flavors/{id}", get(show).put(update).delete(delete))
+        .route("/flavors/{id}/action", axum::routing::post(action))
+        .route("/flavors/{id}/os-flavor-access", get(access_list))
+        .route(
+            "/flavors/{id}/os-extra_specs",
+            get(extra_specs_index).post(extra_specs_create),
+        )
+        .route(
+            "/flavors/{id}/os-extra_specs/{key}",
+            get(extra_spec_show)
+                .put(extra_spec_update)
+                .delete(extra_spec_delete),
+        )
+}
+
+/// Policy names of nova's flavor policies.
+mod policy {
+    pub const CREATE: &str = "os_compute_api:os-flavor-manage:create";
+    pub const UPDATE: &str = "os_compute_api:os-flavor-manage:update";
+    pub const DELETE: &str = "os_compute_api:os-flavor-manage:delete";
+    pub const SPECS_CREATE: &str = "os_compute_api:os-flavor-extra-specs:create";
+    pub const SPECS_UPDATE: &str = "os_compute_api:os-flavor-extra-specs:update";
+    pub const SPECS_DELETE: &str = "os_compute_api:os-flavor-extra-specs:delete";
+    pub const ACCESS: &str = "os_compute_api:os-flavor-access";
+    pub const ACCESS_ADD: &str = "os_compute_api:os-flavor-access:add_tenant_access";
+    pub const ACCESS_REMOVE: &str = "os_compute_api:os-flavor-access:remove_tenant_access";
+}
+
+/// The full view of a flavor (`show`/`detail`), per microversion.
+pub fn flavor_view(
+    urls: &RequestUrls,
+    version: ApiVersion,
+    flavor: &compute::Flavor,
+    with_specs: bool,
+) -> Value {
+    let mut body = Map::new();
+    body.insert("id".into(), json!(flavor.id));
+    body.insert("name".into(), json!(flavor.name));
+    body.insert("ram".into(), json!(flavor.ram));
+    body.insert("disk".into(), json!(flavor.disk));
+    // Before 2.75 a zero swap is the empty string (nova's `swap or ""`).
+    let swap = if flavor.swap == 0 && !version.at_least(2, 75) {
+        json!("")
+    } else {
+        json!(flavor.swap)
+    };
+    body.insert("swap".into(), swap);
+    body.insert("OS-FLV-EXT-DATA:ephemeral".into(), json!(flavor.ephemeral));
+    body.insert("OS-FLV-DISABLED:disabled".into(), json!(flavor.disabled));
+    body.insert("vcpus".into(), json!(flavor.vcpus));
+    body.insert("os-flavor-access:is_public".into(), json!(flavor.is_public));
+    body.insert("rxtx_factor".into(), json!(flavor.rxtx_factor));
+    body.insert("links".into(), urls.links("flavors", &flavor.id));
+    if version.at_least(2, 55) {
+        body.insert("description".into(), json!(flavor.description));
+    }
+    if with_specs && version.at_least(2, 61) {
+        body.insert("extra_specs".into(), json!(flavor.extra_specs));
+    }
+    Value::Object(body)
+}
+
+fn brief_view(urls: &RequestUrls, version: ApiVersion, flavor: &compute::Flavor) -> Value {
+    let mut body = Map::new();
+    body.insert("id".into(), json!(flavor.id));
+    body.insert("name".into(), json!(flavor.name));
+    body.insert("links".into(), urls.links("flavors", &flavor.id));
+    if version.at_least(2, 55) {
+        body.insert("description".into(), json!(flavor.description));
+    }
+    Value::Object(body)
+}
+
+/// nova's `strutils.bool_from_string(strict=True)`.
+fn strict_bool(text: &str) -> Option<bool> {
+    match text.trim().to_ascii_lowercase().as_str() {
+        "1" | "t" | "true" | "on" | "y" | "yes" => Some(true),
+        "0" | "f" | "false" | "off" | "n" | "no" => Some(false),
+        _ => None,
+    }
+}
+
+/// Reads the list filters as nova's `_get_flavors`.
+fn list_query(
+    ctx: &compute::RequestContext,
+    urls: &RequestUrls,
+    version: ApiVersion,
+) -> Result<compute::FlavorFilter, ApiError> {
+    if version.at_least(2, 75) {
+        validation::reject_unknown_query(&urls.query, LIST_PARAMS)?;
+    }
+    let page = Page::from_urls(urls)?;
+    let sort_key = match urls.param("sort_key") {
+        None | Some("") => "flavorid".to_string(),
+        Some(key) if SORT_KEYS.contains(&key) => key.to_string(),
+        Some(key) => {
+            let all: Vec<String> = SORT_KEYS.iter().map(|k| format!("'{k}'")).collect();
+            return Err(validation::query_error(
+                "sort_key",
+                key,
+                format!("'{key}' is not one of [{}]", all.join(", ")),
+            ));
+        }
+    };
+    let sort_desc = match urls.param("sort_dir") {
+        None | Some("") | Some("asc") => false,
+        Some("desc") => true,
+        Some(dir) => {
+            return Err(validation::query_error(
+                "sort_dir",
+                dir,
+                format!("'{dir}' is not one of ['asc', 'desc']"),
+            ))
+        }
+    };
+    // Only admins may see private flavors they have no access to; for them
+    // `is_public` picks public (default), private (false) or all ("none").
+    let is_public =
+        if ctx.is_admin {
+            match urls.param("is_public") {
+                None => Some(true),
+                Some(v) if v.eq_ignore_ascii_case("none") => None,
+                Some(v) => Some(strict_bool(v).ok_or_else(|| {
+                    ApiError::BadRequest(format!("Invalid is_public filter [{v}]"))
+                })?),
+            }
+        } else {
+            // Everyone else sees the public flavors and the private ones their
+            // project was given access to (nova's DB query does the same).
+            None
+        };
+    let min = |name: &str| -> Result<Option<i64>, ApiError> {
+        match urls.param(name) {
+            None => Ok(None),
+            Some(v) => v
+                .trim()
+                .parse::<i64>()
+                .map(Some)
+                .map_err(|_| ApiError::BadRequest(format!("Invalid {name} filter [{v}]"))),
+        }
+    };
+    Ok(compute::FlavorFilter {
+        is_public,
+        min_ram: min("minRam")?,
+        min_disk: min("minDisk")?,
+        sort_key: Some(store_sort_key(&sort_key).to_string()),
+        sort_desc,
+        limit: Some(page.limit),
+        marker: page.marker,
+    })
+}
+
+/// The store's column for a sort key nova accepts. `vcpus_weight` is never
+/// set and `updated_at` rarely, so they order as nova's NULL columns do:
+/// by creation.
+fn store_sort_key(key: &str) -> &str {
+    match key {
+        "vcpus_weight" => "id",
+        "updated_at" => "created_at",
+        other => other,
+    }
+}
+
+async fn list(
+    state: &ApiState,
+    ctx: &compute::RequestContext,
+    urls: &RequestUrls,
+    version: ApiVersion,
+) -> Result<Vec<compute::Flavor>, ApiError> {
+    let query = list_query(ctx, urls, version)?;
+    // An unknown marker is the store's 400 "marker [x] not found", as nova's.
+    state
+        .compute
+        .list_flavors(ctx, &query)
+        .await
+        .map_err(domain)
+}
+
+fn with_links(
+    urls: &RequestUrls,
+    collection: &str,
+    key: &str,
+    items: Vec<Value>,
+    last_id: Option<&str>,
+) -> Value {
+    let count = items.len();
+    let mut body = Map::new();
+    body.insert(key.into(), Value::Array(items));
+    if let Some(links) = urls.collection_links(collection, count, last_id) {
+        body.insert(format!("{key}_links"), links);
+    }
+    Value::Object(body)
+}
+
+async fn index(
+    State(state): State<ApiState>,
+    Context(ctx): Context,
+    version: ApiVersion,
+    urls: RequestUrls,
+) -> Result<Response, ApiError> {
+    let flavors = list(&state, &ctx, &urls, version).await?;
+    let items = flavors
+        .iter()
+        .map(|f| brief_view(&urls, version, f))
+        .collect();
+    let last = flavors.last().map(|f| f.id.as_str());
+    Ok(json_response(
+        StatusCode::OK,
+        with_links(&urls, "flavors", "flavors", items, last),
+    ))
+}
+
+async fn detail(
+    State(state): State<ApiState>,
+    Context(ctx): Context,
+    version: ApiVersion,
+    urls: RequestUrls,
+) -> Result<Response, ApiError> {
+    let flavors = list(&state, &ctx, &urls, version).await?;
+    let items = flavors
+        .iter()
+        .map(|f| flavor_view(&urls, version, f, true))
+        .collect();
+    let last = flavors.last().map(|f| f.id.as_str());
+    Ok(json_response(
+        StatusCode::OK,
+        with_links(&urls, "flavors/detail", "flavors", items, last),
+    ))
+}
+
+async fn show(
+    State(state): State<ApiState>,
+    Context(ctx): Context,
+    version: ApiVersion,
+    urls: RequestUrls,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let flavor = state.compute.get_flavor(&ctx, &id).await.map_err(domain)?;
+    Ok(json_response(
+        StatusCode::OK,
+        json!({"flavor": flavor_view(&urls, version, &flavor, true)}),
+    ))
+}
+
+/// Validates a create body against nova's schema for `version`.
+fn parse_create(body: &Value, version: ApiVersion) -> Result<compute::NewFlavor, ApiError> {
+    let flavor = validation::wrapper(body, "flavor")?;
+    let whole = &body["flavor"];
+    let mut allowed = vec![
+        "name",
+        "id",
+        "ram",
+        "vcpus",
+        "disk",
+        "OS-FLV-EXT-DATA:ephemeral",
+        "swap",
+        "rxtx_factor",
+        "os-flavor-access:is_public",
+    ];
+    if version.at_least(2, 55) {
+        allowed.push("description");
+    }
+    validation::required(flavor, &["name", "ram", "vcpus", "disk"], "flavor", whole)?;
+    validation::no_additional(flavor, &allowed, Some(("flavor", whole)))?;
+    let name = validation::name("name", &flavor["name"])?;
+    let flavorid = match flavor.get("id") {
+        None | Some(Value::Null) => None,
+        Some(value @ Value::String(s)) => {
+            if s.is_empty() {
+                return Err(field_error(
+                    "id",
+                    value,
+                    format!("{} should be non-empty", py_repr(value)),
+                ));
+            }
+            if s.chars().count() > 255 {
+                return Err(field_error(
+                    "id",
+                    value,
+                    format!("{} is too long", py_repr(value)),
+                ));
+            }
+            let chars_ok = s
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || ". _-".contains(c));
+            if !chars_ok || s.starts_with(' ') || s.ends_with(' ') {
+                return Err(field_error(
+                    "id",
+                    value,
+                    format!("{} does not match '{ID_PATTERN}'", py_repr(value)),
+                ));
+            }
+            Some(s.clone())
+        }
+        Some(Value::Number(n)) => Some(n.to_string()),
+        Some(other) => {
+            return Err(field_error(
+                "id",
+                other,
+                format!(
+                    "{} is not of type 'string', 'number', 'null'",
+                    py_repr(other)
+                ),
+            ))
+        }
+    };
+    let positive = |key: &str| validation::integer(key, &flavor[key], "^[0-9]+$", 1, MAX_INT);
+    let non_negative = |key: &str| match flavor.get(key) {
+        None => Ok(0),
+        Some(v) => validation::integer(key, v, "^[0-9]+$", 0, MAX_INT),
+    };
+    let memory_mb = positive("ram")?;
+    let vcpus = positive("vcpus")?;
+    let root_gb = non_negative("disk")?;
+    let ephemeral_gb = non_negative("OS-FLV-EXT-DATA:ephemeral")?;
+    let swap = non_negative("swap")?;
+    let rxtx_factor = match flavor.get("rxtx_factor") {
+        None => 1.0,
+        Some(value) => parse_rxtx(value)?,
+    };
+    let is_public = match flavor.get("os-flavor-access:is_public") {
+        None => true,
+        Some(v) => validation::boolean("os-flavor-access:is_public", v)?,
+    };
+    let description = match flavor.get("description") {
+        None | Some(Value::Null) => None,
+        Some(value) => Some(description(value)?),
+    };
+    Ok(compute::NewFlavor {
+        id: flavorid,
+        name,
+        vcpus,
+        ram: memory_mb,
+        disk: root_gb,
+        ephemeral: ephemeral_gb,
+        swap,
+        rxtx_factor,
+        is_public,
+        description,
+        extra_specs: Default::default(),
+    })
+}
+
+fn parse_rxtx(value: &Value) -> Result<f64, ApiError> {
+    const PATTERN: &str = r"^[0-9]+(\.[0-9]+)?$";
+    let number = match value {
+        Value::Number(n) => n.as_f64().unwrap_or(0.0),
+        Value::String(s) => {
+            let re = regex::Regex::new(PATTERN).map_err(|e| ApiError::Internal(e.to_string()))?;
+            if !re.is_match(s) {
+                return Err(field_error(
+                    "rxtx_factor",
+                    value,
+                    format!("{} does not match '{PATTERN}'", py_repr(value)),
+                ));
+            }
+            s.parse::<f64>().unwrap_or(0.0)
+        }
+        other => {
+            return Err(field_error(
+                "rxtx_factor",
+                other,
+                format!("{} is not of type 'number', 'string'", py_repr(other)),
+            ))
+        }
+    };
+    if number <= 0.0 {
+        return Err(field_error(
+            "rxtx_factor",
+            value,
+            format!(
+                "{} is less than or equal to the minimum of 0",
+                py_repr(value)
+            ),
+        ));
+    }
+    if number > 3.40282e38 {
+        return Err(field_error(
+            "rxtx_factor",
+            value,
+            format!(
+                "{} is greater than the maximum of 3.40282e+38",
+                py_repr(value)
+            ),
+        ));
+    }
+    Ok(number)
+}
+
+/// nova's flavor description: printable text of at most 65535 characters.
+fn description(value: &Value) -> Result<String, ApiError> {
+    let text = validation::string("description", value)?;
+    if text.chars().count() > 65535 {
+        return Err(field_error(
+            "description",
+            value,
+            format!("{} is too long", py_repr(value)),
+        ));
+    }
+    if text.chars().any(|c| c.is_control()) {
+        return Err(field_error(
+            "description",
+            value,
+            format!(
+                "{} does not match the printable-characters pattern",
+                py_repr(value)
+            ),
+        ));
+    }
+    Ok(text.to_string())
+}
+
+async fn create(
+    State(state): State<ApiState>,
+    context: Context,
+    version: ApiVersion,
+    urls: RequestUrls,
+    JsonBody(body): JsonBody,
+) -> Result<Response, ApiError> {
+    context.require_admin(policy::CREATE)?;
+    let new = parse_create(&body, version)?;
+    let flavor = state
+        .compute
+        .create_flavor(&context.0, new)
+        .await
+        .map_err(domain)?;
+    // nova answers 200 (not 201) for backwards compatibility.
+    Ok(json_response(
+        StatusCode::OK,
+        json!({"flavor": flavor_view(&urls, version, &flavor, true)}),
+    ))
+}
+
+async fn update(
+    State(state): State<ApiState>,
+    context: Context,
+    version: ApiVersion,
+    urls: RequestUrls,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody,
+) -> Result<Response, ApiError> {
+    if !version.at_least(2, 55) {
+        return Err(version_not_found());
+    }
+    context.require_admin(policy::UPDATE)?;
+    let flavor = validation::wrapper(&body, "flavor")?;
+    let whole = &body["flavor"];
+    validation::required(flavor, &["description"], "flavor", whole)?;
+    validation::no_additional(flavor, &["description"], Some(("flavor", whole)))?;
+    let text = match &flavor["description"] {
+        Value::Null => None,
+        value => Some(description(value)?),
+    };
+    let flavor = state
+        .compute
+        .update_flavor_description(&context.0, &id, text)
+        .await
+        .map_err(domain)?;
+    Ok(json_response(
+        StatusCode::OK,
+        json!({"flavor": flavor_view(&urls, version, &flavor, true)}),
+    ))
+}
+
+async fn delete(
+    State(state): State<ApiState>,
+    context: Context,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    context.require_admin(policy::DELETE)?;
+    state
+        .compute
+        .delete_flavor(&context.0, &id)
+        .await
+        .map_err(domain)?;
+    // nova answers 202 for backwards compatibility.
+    Ok(StatusCode::ACCEPTED.into_response())
+}
+
+fn access_view(flavor_id: &str, projects: &[String]) -> Value {
+    let items: Vec<Value> = projects
+        .iter()
+        .map(|p| json!({"flavor_id": flavor_id, "tenant_id": p}))
+        .collect();
+    json!({ "flavor_access": items })
+}
+
+async fn access_list(
+    State(state): State<ApiState>,
+    context: Context,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    context.require_admin(policy::ACCESS)?;
+    let flavor = state
+        .compute
+        .get_flavor(&context.0, &id)
+        .await
+        .map_err(domain)?;
+    if flavor.is_public {
+        return Err(ApiError::NotFound(
+            "Access list not available for public flavors.".into(),
+        ));
+    }
+    let projects = state
+        .compute
+        .list_flavor_access(&context.0, &id)
+        .await
+        .map_err(domain)?;
+    Ok(json_response(
+        StatusCode::OK,
+        access_view(&flavor.id, &projects),
+    ))
+}
+
+/// The tenant of an access action body `{"<action>": {"tenant": "..."}}`.
+fn access_tenant(body: &Value, action: &str) -> Result<String, ApiError> {
+    let inner = validation::wrapper(body, action)?;
+    let whole = &body[action];
+    validation::required(inner, &["tenant"], action, whole)?;
+    validation::no_additional(inner, &["tenant"], Some((action, whole)))?;
+    let value = &inner["tenant"];
+    let tenant = validation::string("tenant", value)?;
+    if tenant.is_empty() {
+        return Err(field_error(
+            "tenant",
+            value,
+            format!("{} should be non-empty", py_repr(value)),
+        ));
+    }
+    if tenant.chars().count() > 255 {
+        return Err(field_error(
+            "tenant",
+            value,
+            format!("{} is too long", py_repr(value)),
+        ));
+    }
+    Ok(tenant.to_string())
+}
+
+async fn action(
+    State(state): State<ApiState>,
+    context: Context,
+    version: ApiVersion,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody,
+) -> Result<Response, ApiError> {
+    let name = body
+        .as_object()
+        .and_then(|o| o.keys().next().cloned())
+        .ok_or_else(|| ApiError::BadRequest("Malformed request body".into()))?;
+    match name.as_str() {
+        "addTenantAccess" => {
+            context.require_admin(policy::ACCESS_ADD)?;
+            let tenant = access_tenant(&body, "addTenantAccess")?;
+            let flavor = state
+                .compute
+                .get_flavor(&context.0, &id)
+                .await
+                .map_err(domain)?;
+            if flavor.is_public && version.at_least(2, 7) {
+                return Err(ApiError::Conflict(
+                    "Can not add access to a public flavor.".into(),
+                ));
+            }
+            let projects = state
+                .compute
+                .add_flavor_access(&context.0, &id, &tenant)
+                .await
+                .map_err(|err| match err {
+                    compute::Error::Duplicate { .. } => ApiError::Conflict(format!(
+                        "Flavor access already exists for flavor {id} and project {tenant} combination."
+                    )),
+                    other => domain(other),
+                })?;
+            Ok(json_response(
+                StatusCode::OK,
+                access_view(&flavor.id, &projects),
+            ))
+        }
+        "removeTenantAccess" => {
+            context.require_admin(policy::ACCESS_REMOVE)?;
+            let tenant = access_tenant(&body, "removeTenantAccess")?;
+            let flavor = state
+                .compute
+                .get_flavor(&context.0, &id)
+                .await
+                .map_err(domain)?;
+            let projects = state
+                .compute
+                .remove_flavor_access(&context.0, &id, &tenant)
+                .await
+                .map_err(|err| match err {
+                    compute::Error::NotFound {
+                        kind: compute::Kind::FlavorAccess,
+                        ..
+                    } => ApiError::NotFound(format!(
+                        "Flavor access not found for {id} / {tenant} combination."
+                    )),
+                    other => domain(other),
+                })?;
+            Ok(json_response(
+                StatusCode::OK,
+                access_view(&flavor.id, &projects),
+            ))
+        }
+        other => Err(ApiError::BadRequest(format!(
+            "There is no such action: {other}"
+        ))),
+    }
+}
+
+fn no_such_spec(flavor_id: &str, key: &str) -> ApiError {
+    ApiError::NotFound(format!(
+        "Flavor {flavor_id} has no extra specs with key {key}."
+    ))
+}
+
+async fn extra_specs_index(
+    State(state): State<ApiState>,
+    Context(ctx): Context,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let flavor = state.compute.get_flavor(&ctx, &id).await.map_err(domain)?;
+    Ok(json_response(
+        StatusCode::OK,
+        json!({"extra_specs": flavor.extra_specs}),
+    ))
+}
+
+async fn extra_spec_show(
+    State(state): State<ApiState>,
+    Context(ctx): Context,
+    Path((id, key)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    let flavor = state.compute.get_flavor(&ctx, &id).await.map_err(domain)?;
+    let value = flavor
+        .extra_specs
+        .get(&key)
+        .ok_or_else(|| no_such_spec(&id, &key))?;
+    Ok(json_response(StatusCode::OK, json!({ key: value })))
+}
+
+async fn extra_specs_create(
+    State(state): State<ApiState>,
+    context: Context,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody,
+) -> Result<Response, ApiError> {
+    context.require_admin(policy::SPECS_CREATE)?;
+    let outer = body.as_object().ok_or_else(|| {
+        ApiError::BadRequest(format!("{} is not of type 'object'", py_repr(&body)))
+    })?;
+    let specs_value = outer
+        .get("extra_specs")
+        .ok_or_else(|| ApiError::BadRequest("'extra_specs' is a required property".into()))?;
+    validation::no_additional(outer, &["extra_specs"], None)?;
+    let specs = validation::metadata_map("extra_specs", specs_value, true)?;
+    state
+        .compute
+        .get_flavor(&context.0, &id)
+        .await
+        .map_err(domain)?;
+    state
+        .compute
+        .set_flavor_extra_specs(&context.0, &id, specs.into_iter().collect())
+        .await
+        .map_err(domain)?;
+    // nova echoes the request body (numbers become strings in the store,
+    // but the answer is the body as sent).
+    Ok(json_response(StatusCode::OK, body))
+}
+
+async fn extra_spec_update(
+    State(state): State<ApiState>,
+    context: Context,
+    Path((id, key)): Path<(String, String)>,
+    JsonBody(body): JsonBody,
+) -> Result<Response, ApiError> {
+    context.require_admin(policy::SPECS_UPDATE)?;
+    let object = body.as_object().ok_or_else(|| {
+        ApiError::BadRequest(format!("{} is not of type 'object'", py_repr(&body)))
+    })?;
+    if object.is_empty() {
+        return Err(ApiError::BadRequest(format!(
+            "{} should be non-empty",
+            py_repr(&body)
+        )));
+    }
+    if object.len() > 1 {
+        return Err(ApiError::BadRequest(format!(
+            "{} has too many properties",
+            py_repr(&body)
+        )));
+    }
+    let specs = validation::metadata_map("extra_specs", &body, true)?;
+    if !object.contains_key(&key) {
+        return Err(ApiError::BadRequest("Request body and URI mismatch".into()));
+    }
+    state
+        .compute
+        .get_flavor(&context.0, &id)
+        .await
+        .map_err(domain)?;
+    state
+        .compute
+        .set_flavor_extra_specs(&context.0, &id, specs.into_iter().collect())
+        .await
+        .map_err(domain)?;
+    Ok(json_response(StatusCode::OK, body))
+}
+
+async fn extra_spec_delete(
+    State(state): State<ApiState>,
+    context: Context,
+    Path((id, key)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    context.require_admin(policy::SPECS_DELETE)?;
+    state
+        .compute
+        .delete_flavor_extra_spec(&context.0, &id, &key)
+        .await
+        .map_err(|err| match err {
+            compute::Error::NotFound {
+                kind: compute::Kind::ExtraSpec,
+                ..
+            } => no_such_spec(&id, &key),
+            other => domain(other),
+        })?;
+    Ok(StatusCode::OK.into_response())
+}

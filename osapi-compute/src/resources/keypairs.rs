@@ -1,0 +1,321 @@
+//! `/os-keypairs`: list, show, create (generate or import) and delete, as
+//! nova's `keypairs` controller. Keypairs belong to a user, not a project;
+//! admins may act for another user with `?user_id=` (2.10+).
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use serde_json::{json, Map, Value};
+
+use crate::context::Context;
+use crate::fault::ApiError;
+use crate::links::{Page, RequestUrls};
+use crate::microversion::ApiVersion;
+use crate::resources::validation::{self, field_error, py_repr};
+use crate::resources::{domain, json_response, JsonBody};
+use crate::state::ApiState;
+
+/// Keypair name pattern up to 2.91 (as Python prints the regex).
+const NAME_PATTERN: &str = r"^[_\\- a-zA-Z0-9]+$";
+/// Keypair name pattern from 2.92: `@` and `.` are allowed too.
+const NAME_PATTERN_V292: &str = r"^[_\\-\\@\\. a-zA-Z0-9]+$";
+
+/// The keypair routes.
+pub fn routes() -> Router<ApiState> {
+    Router::new()
+        .route("/os-keypairs", get(index).post(create))
+        .route("/os-keypairs/{name}", get(show).delete(delete))
+}
+
+fn policy(action: &str) -> String {
+    format!("os_compute_api:os-keypairs:{action}")
+}
+
+/// The user whose keypairs a call is about: `?user_id=` from 2.10 (the
+/// first value, as nova's `req.GET.getall('user_id')[0]`), else the caller.
+/// nova's rule is "admin or the user themselves".
+fn target_user(
+    context: &Context,
+    urls: &RequestUrls,
+    version: ApiVersion,
+    action: &str,
+) -> Result<String, ApiError> {
+    let asked = if version.at_least(2, 10) {
+        urls.query
+            .iter()
+            .find(|(k, _)| k == "user_id")
+            .map(|(_, v)| v.clone())
+    } else {
+        None
+    };
+    authorize(context, asked.filter(|u| !u.is_empty()), action)
+}
+
+fn authorize(context: &Context, asked: Option<String>, action: &str) -> Result<String, ApiError> {
+    let user = asked.unwrap_or_else(|| context.0.user_id.clone());
+    if context.0.is_admin || user == context.0.user_id {
+        Ok(user)
+    } else {
+        Err(ApiError::policy(&policy(action)))
+    }
+}
+
+fn not_found(name: &str, user: &str) -> ApiError {
+    ApiError::NotFound(format!("Keypair {name} not found for user {user}"))
+}
+
+fn map_not_found(name: &str, user: &str) -> impl FnOnce(compute::Error) -> ApiError {
+    let (name, user) = (name.to_string(), user.to_string());
+    move |err| match err {
+        compute::Error::NotFound {
+            kind: compute::Kind::Keypair,
+            ..
+        } => not_found(&name, &user),
+        other => domain(other),
+    }
+}
+
+fn brief_view(keypair: &compute::Keypair, version: ApiVersion) -> Value {
+    let mut body = Map::new();
+    body.insert("name".into(), json!(keypair.name));
+    body.insert("public_key".into(), json!(keypair.public_key));
+    body.insert("fingerprint".into(), json!(keypair.fingerprint));
+    if version.at_least(2, 2) {
+        body.insert("type".into(), json!(keypair.key_type.as_str()));
+    }
+    Value::Object(body)
+}
+
+/// nova's timestamp form for keypairs (`2014-05-07T12:06:13.681238`).
+fn timestamp(at: &chrono::DateTime<chrono::Utc>) -> String {
+    at.format("%Y-%m-%dT%H:%M:%S%.6f").to_string()
+}
+
+fn full_view(keypair: &compute::Keypair, version: ApiVersion) -> Value {
+    let mut body = match brief_view(keypair, version) {
+        Value::Object(map) => map,
+        _ => Map::new(),
+    };
+    body.insert("user_id".into(), json!(keypair.user_id));
+    body.insert("created_at".into(), json!(timestamp(&keypair.created_at)));
+    body.insert("deleted".into(), json!(false));
+    body.insert("deleted_at".into(), Value::Null);
+    body.insert("updated_at".into(), Value::Null);
+    body.insert("id".into(), json!(keypair.id));
+    Value::Object(body)
+}
+
+async fn index(
+    State(state): State<ApiState>,
+    context: Context,
+    version: ApiVersion,
+    urls: RequestUrls,
+) -> Result<Response, ApiError> {
+    if version.at_least(2, 75) {
+        let allowed: &[&str] = if version.at_least(2, 35) {
+            &["user_id", "limit", "marker"]
+        } else {
+            &["user_id"]
+        };
+        validation::reject_unknown_query(&urls.query, allowed)?;
+    }
+    let user = target_user(&context, &urls, version, "index")?;
+    let (limit, marker) = if version.at_least(2, 35) {
+        let page = Page::from_urls(&urls)?;
+        (Some(page.limit), page.marker)
+    } else {
+        (None, None)
+    };
+    let keypairs = state
+        .compute
+        .list_keypairs(&context.0, Some(&user), marker.as_deref(), limit)
+        .await
+        .map_err(|err| match (err, &marker) {
+            (compute::Error::Invalid(_), Some(marker)) => {
+                ApiError::BadRequest(format!("Marker {marker} could not be found."))
+            }
+            (other, _) => domain(other),
+        })?;
+    let items: Vec<Value> = keypairs
+        .iter()
+        .map(|k| json!({"keypair": brief_view(k, version)}))
+        .collect();
+    let mut body = Map::new();
+    let count = items.len();
+    body.insert("keypairs".into(), Value::Array(items));
+    if version.at_least(2, 35) {
+        if let Some(links) = urls.collection_links(
+            "os-keypairs",
+            count,
+            keypairs.last().map(|k| k.name.as_str()),
+        ) {
+            body.insert("keypairs_links".into(), links);
+        }
+    }
+    Ok(json_response(StatusCode::OK, Value::Object(body)))
+}
+
+async fn show(
+    State(state): State<ApiState>,
+    context: Context,
+    version: ApiVersion,
+    urls: RequestUrls,
+    Path(name): Path<String>,
+) -> Result<Response, ApiError> {
+    if version.at_least(2, 75) {
+        validation::reject_unknown_query(&urls.query, &["user_id"])?;
+    }
+    let user = target_user(&context, &urls, version, "show")?;
+    let keypair = state
+        .compute
+        .get_keypair(&context.0, &name, Some(&user))
+        .await
+        .map_err(map_not_found(&name, &user))?;
+    Ok(json_response(
+        StatusCode::OK,
+        json!({"keypair": full_view(&keypair, version)}),
+    ))
+}
+
+async fn delete(
+    State(state): State<ApiState>,
+    context: Context,
+    version: ApiVersion,
+    urls: RequestUrls,
+    Path(name): Path<String>,
+) -> Result<Response, ApiError> {
+    if version.at_least(2, 75) {
+        validation::reject_unknown_query(&urls.query, &["user_id"])?;
+    }
+    let user = target_user(&context, &urls, version, "delete")?;
+    state
+        .compute
+        .delete_keypair(&context.0, &name, Some(&user))
+        .await
+        .map_err(map_not_found(&name, &user))?;
+    // 202 up to 2.1, 204 from 2.2.
+    let status = if version.at_least(2, 2) {
+        StatusCode::NO_CONTENT
+    } else {
+        StatusCode::ACCEPTED
+    };
+    Ok(status.into_response())
+}
+
+/// What a create request asks for, validated against the schema of its
+/// microversion.
+struct CreateRequest {
+    name: String,
+    key_type: compute::KeyType,
+    public_key: Option<String>,
+    user_id: Option<String>,
+}
+
+fn parse_create(body: &Value, version: ApiVersion) -> Result<CreateRequest, ApiError> {
+    let keypair = validation::wrapper(body, "keypair")?;
+    let whole = &body["keypair"];
+    let mut allowed = vec!["name", "public_key"];
+    if version.at_least(2, 2) {
+        allowed.push("type");
+    }
+    if version.at_least(2, 10) {
+        allowed.push("user_id");
+    }
+    let required: &[&str] = if version.at_least(2, 92) {
+        &["name", "public_key"]
+    } else {
+        &["name"]
+    };
+    validation::required(keypair, required, "keypair", whole)?;
+    validation::no_additional(keypair, &allowed, Some(("keypair", whole)))?;
+
+    let name_value = &keypair["name"];
+    let name = validation::name("name", name_value)?;
+    let (pattern, extra): (&str, &str) = if version.at_least(2, 92) {
+        (NAME_PATTERN_V292, "_-@. ")
+    } else {
+        (NAME_PATTERN, "_- ")
+    };
+    if !name
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || extra.contains(c))
+    {
+        return Err(field_error(
+            "name",
+            name_value,
+            format!("{} does not match '{pattern}'", py_repr(name_value)),
+        ));
+    }
+    let key_type = match keypair.get("type") {
+        None => compute::KeyType::Ssh,
+        Some(Value::String(t)) if t == "ssh" => compute::KeyType::Ssh,
+        Some(Value::String(t)) if t == "x509" => compute::KeyType::X509,
+        Some(other) => {
+            return Err(field_error(
+                "type",
+                other,
+                format!("{} is not one of ['ssh', 'x509']", py_repr(other)),
+            ));
+        }
+    };
+    let public_key = match keypair.get("public_key") {
+        None => None,
+        Some(value) => Some(validation::string("public_key", value)?.to_string()),
+    };
+    let user_id = match keypair.get("user_id") {
+        None => None,
+        Some(value) => Some(validation::string("user_id", value)?.to_string()),
+    };
+    Ok(CreateRequest {
+        name: name.trim().to_string(),
+        key_type,
+        public_key,
+        user_id,
+    })
+}
+
+async fn create(
+    State(state): State<ApiState>,
+    context: Context,
+    version: ApiVersion,
+    JsonBody(body): JsonBody,
+) -> Result<Response, ApiError> {
+    let request = parse_create(&body, version)?;
+    let user = authorize(
+        &context,
+        request.user_id.filter(|u| !u.is_empty()),
+        "create",
+    )?;
+    // Without a public key the store generates the pair (nova's behaviour
+    // up to 2.91; from 2.92 the schema above requires a public key). A
+    // keypair quota is nova's 403, a taken name its 409.
+    let keypair = state
+        .compute
+        .create_keypair(
+            &context.0,
+            compute::NewKeypair {
+                name: request.name,
+                key_type: request.key_type,
+                public_key: request.public_key,
+                user_id: Some(user),
+            },
+        )
+        .await
+        .map_err(domain)?;
+    let mut view = brief_view(&keypair, version);
+    if let Value::Object(map) = &mut view {
+        map.insert("user_id".into(), json!(keypair.user_id));
+        if let Some(private_key) = &keypair.private_key {
+            map.insert("private_key".into(), json!(private_key));
+        }
+    }
+    // 200 up to 2.1, 201 from 2.2.
+    let status = if version.at_least(2, 2) {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok(json_response(status, json!({ "keypair": view })))
+}

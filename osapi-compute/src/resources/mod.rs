@@ -1,0 +1,78 @@
+//! The compute API resources other than servers: flavors (with extra specs
+//! and access lists), keypairs, limits, quota sets, availability zones,
+//! hypervisors, services, simple tenant usage and the image proxy.
+//!
+//! Each module follows nova's controller of the same name: its policies
+//! (admin-only where nova's defaults are), its validation messages, its
+//! pagination and its microversion differences (listed in MICROVERSIONS.md,
+//! "resources").
+
+use axum::body::Bytes;
+use axum::extract::{FromRequest, Request};
+use axum::response::{IntoResponse, Response};
+use axum::Router;
+use serde_json::Value;
+
+use crate::fault::ApiError;
+use crate::state::ApiState;
+
+pub mod availability_zones;
+pub mod flavors;
+pub mod hypervisors;
+pub mod images;
+pub mod keypairs;
+pub mod limits;
+pub mod quota_sets;
+pub mod services;
+pub mod usage;
+pub mod validation;
+
+/// The routes of these resources, merged into the API router (paths
+/// without the `/{project_id}` prefix, which the router strips).
+pub fn routes() -> Router<ApiState> {
+    Router::new()
+        .merge(flavors::routes())
+        .merge(keypairs::routes())
+        .merge(limits::routes())
+        .merge(quota_sets::routes())
+        .merge(availability_zones::routes())
+        .merge(hypervisors::routes())
+        .merge(services::routes())
+        .merge(usage::routes())
+        .merge(images::routes())
+}
+
+/// A request body parsed as JSON, with nova's 400 "Malformed request body"
+/// for anything that is not JSON (the content type is checked before the
+/// router).
+#[derive(Debug, Clone)]
+pub struct JsonBody(pub Value);
+
+impl<S: Send + Sync> FromRequest<S> for JsonBody {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let bytes = Bytes::from_request(request, state)
+            .await
+            .map_err(|_| ApiError::BadRequest("Malformed request body".into()))?;
+        serde_json::from_slice(&bytes)
+            .map(JsonBody)
+            .map_err(|_| ApiError::BadRequest("Malformed request body".into()))
+    }
+}
+
+/// The answer of a handler: a status and an optional JSON body.
+pub(crate) fn json_response(status: axum::http::StatusCode, body: Value) -> Response {
+    (status, axum::Json(body)).into_response()
+}
+
+/// nova's 404 for a route whose microversion range excludes the request:
+/// the method is treated as absent ("The resource could not be found.").
+pub(crate) fn version_not_found() -> ApiError {
+    ApiError::NotFound("The resource could not be found.".into())
+}
+
+/// Converts a domain error into the API's, through the crate's one mapping.
+pub(crate) fn domain(err: compute::Error) -> ApiError {
+    ApiError::from(err)
+}

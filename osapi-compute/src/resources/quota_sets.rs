@@ -1,0 +1,270 @@
+//! `/os-quota-sets/{project_id}`: show, detail (limit, in use, reserved),
+//! defaults, admin update and delete, as nova's `quota_sets` controller.
+//! Network quotas are dropped at 2.36 and injected-file quotas at 2.57.
+//! Per-user quotas are not kept: `?user_id=` is accepted and the project's
+//! quotas are shown (with that user's keypair count in `detail`).
+
+use std::collections::BTreeMap;
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use serde_json::{json, Map, Value};
+
+use crate::context::Context;
+use crate::fault::ApiError;
+use crate::links::RequestUrls;
+use crate::microversion::ApiVersion;
+use crate::resources::validation;
+use crate::resources::{domain, json_response, JsonBody};
+use crate::state::ApiState;
+
+/// The quota routes.
+pub fn routes() -> Router<ApiState> {
+    Router::new()
+        .route("/os-quota-sets/{id}", get(show).put(update).delete(delete))
+        .route("/os-quota-sets/{id}/detail", get(detail))
+        .route("/os-quota-sets/{id}/defaults", get(defaults))
+}
+
+/// Quotas of nova-network days, shown unlimited before 2.36.
+const NETWORK_QUOTAS: &[&str] = &[
+    "fixed_ips",
+    "floating_ips",
+    "security_group_rules",
+    "security_groups",
+];
+/// Injected-file quotas, shown before 2.57.
+const FILE_QUOTAS: &[&str] = &[
+    "injected_file_content_bytes",
+    "injected_file_path_bytes",
+    "injected_files",
+];
+/// The quotas every version shows.
+const CORE_QUOTAS: &[&str] = &[
+    "cores",
+    "instances",
+    "key_pairs",
+    "metadata_items",
+    "ram",
+    "server_groups",
+    "server_group_members",
+];
+
+/// The API names of the quotas `version` shows, in nova's sample order.
+fn resources(version: ApiVersion) -> Vec<&'static str> {
+    let mut names: Vec<&'static str> = CORE_QUOTAS.to_vec();
+    if !version.at_least(2, 36) {
+        names.extend_from_slice(NETWORK_QUOTAS);
+    }
+    if !version.at_least(2, 57) {
+        names.extend_from_slice(FILE_QUOTAS);
+    }
+    names.sort_unstable();
+    names
+}
+
+/// The store's name of an API quota (nova says `injected_file_path_bytes`).
+fn store_name(resource: &str) -> &str {
+    match resource {
+        "injected_file_path_bytes" => "injected_file_path_length",
+        other => other,
+    }
+}
+
+fn limit_of(limits: &compute::QuotaLimits, resource: &str) -> i64 {
+    if NETWORK_QUOTAS.contains(&resource) {
+        return -1;
+    }
+    limits.get(store_name(resource)).unwrap_or(-1)
+}
+
+fn quota_set(version: ApiVersion, id: Option<&str>, limits: &compute::QuotaLimits) -> Value {
+    let mut body = Map::new();
+    if let Some(id) = id {
+        body.insert("id".into(), json!(id));
+    }
+    for resource in resources(version) {
+        body.insert(resource.into(), json!(limit_of(limits, resource)));
+    }
+    json!({ "quota_set": body })
+}
+
+fn check_query(version: ApiVersion, urls: &RequestUrls, allowed: &[&str]) -> Result<(), ApiError> {
+    if version.at_least(2, 75) {
+        validation::reject_unknown_query(&urls.query, allowed)?;
+    }
+    Ok(())
+}
+
+/// nova's `project_reader_or_admin` rule on the project in the URL.
+fn reader_or_admin(context: &Context, project: &str, action: &str) -> Result<(), ApiError> {
+    if context.0.can_access_project(project) {
+        Ok(())
+    } else {
+        Err(ApiError::policy(&format!(
+            "os_compute_api:os-quota-sets:{action}"
+        )))
+    }
+}
+
+async fn show(
+    State(state): State<ApiState>,
+    context: Context,
+    version: ApiVersion,
+    urls: RequestUrls,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    check_query(version, &urls, &["user_id"])?;
+    reader_or_admin(&context, &id, "show")?;
+    let limits = state
+        .compute
+        .get_quotas(&context.0, &id)
+        .await
+        .map_err(domain)?;
+    Ok(json_response(
+        StatusCode::OK,
+        quota_set(version, Some(&id), &limits),
+    ))
+}
+
+async fn detail(
+    State(state): State<ApiState>,
+    context: Context,
+    version: ApiVersion,
+    urls: RequestUrls,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    check_query(version, &urls, &["user_id"])?;
+    reader_or_admin(&context, &id, "detail")?;
+    let limits = state
+        .compute
+        .get_quotas(&context.0, &id)
+        .await
+        .map_err(domain)?;
+    let user = urls.param("user_id").filter(|u| !u.is_empty());
+    let usage = state
+        .compute
+        .quota_usage(&context.0, &id, user)
+        .await
+        .map_err(domain)?;
+    let mut body = Map::new();
+    body.insert("id".into(), json!(id));
+    for resource in resources(version) {
+        let in_use = if NETWORK_QUOTAS.contains(&resource) {
+            0
+        } else {
+            usage.get(resource)
+        };
+        body.insert(
+            resource.into(),
+            json!({"limit": limit_of(&limits, resource), "in_use": in_use, "reserved": 0}),
+        );
+    }
+    Ok(json_response(StatusCode::OK, json!({ "quota_set": body })))
+}
+
+async fn defaults(
+    State(state): State<ApiState>,
+    _context: Context,
+    version: ApiVersion,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    // Anyone may read the defaults (nova's rule is `@`).
+    let limits = state.compute.default_quotas();
+    Ok(json_response(
+        StatusCode::OK,
+        quota_set(version, Some(&id), &limits),
+    ))
+}
+
+/// One quota value of an update body: an integer, or a string of one, in
+/// [-1, 2^31-1].
+fn quota_value(resource: &str, value: &Value) -> Result<i64, ApiError> {
+    validation::integer(resource, value, "^-?[0-9]+$", -1, 0x7FFF_FFFF)
+}
+
+async fn update(
+    State(state): State<ApiState>,
+    context: Context,
+    version: ApiVersion,
+    urls: RequestUrls,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody,
+) -> Result<Response, ApiError> {
+    check_query(version, &urls, &["user_id"])?;
+    context.require_admin("os_compute_api:os-quota-sets:update")?;
+    let set = validation::wrapper(&body, "quota_set")?;
+    let whole = &body["quota_set"];
+    let mut allowed = resources(version);
+    allowed.push("force");
+    validation::no_additional(set, &allowed, Some(("quota_set", whole)))?;
+    let force = match set.get("force") {
+        None => false,
+        Some(value) => validation::boolean("force", value)?,
+    };
+    let mut updates = BTreeMap::new();
+    for (resource, value) in set {
+        if resource == "force" {
+            continue;
+        }
+        let number = quota_value(resource, value)?;
+        // Network quotas belong to the networking service: accepted (as the
+        // schema of these versions does) and not stored.
+        if NETWORK_QUOTAS.contains(&resource.as_str()) {
+            continue;
+        }
+        updates.insert(store_name(resource).to_string(), number);
+    }
+    let limits = state
+        .compute
+        .update_quotas(&context.0, &id, &updates, force)
+        .await
+        .map_err(domain)?;
+    // nova's update answer carries no `id`.
+    Ok(json_response(
+        StatusCode::OK,
+        quota_set(version, None, &limits),
+    ))
+}
+
+async fn delete(
+    State(state): State<ApiState>,
+    context: Context,
+    version: ApiVersion,
+    urls: RequestUrls,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    check_query(version, &urls, &["user_id"])?;
+    context.require_admin("os_compute_api:os-quota-sets:delete")?;
+    state
+        .compute
+        .delete_quotas(&context.0, &id)
+        .await
+        .map_err(domain)?;
+    Ok(StatusCode::ACCEPTED.into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quota_names_follow_the_microversion() {
+        assert!(resources(ApiVersion::new(2, 1)).contains(&"floating_ips"));
+        assert!(!resources(ApiVersion::new(2, 36)).contains(&"floating_ips"));
+        assert!(resources(ApiVersion::new(2, 56)).contains(&"injected_files"));
+        assert!(!resources(ApiVersion::new(2, 57)).contains(&"injected_files"));
+    }
+
+    #[test]
+    fn a_bad_quota_value_has_novas_message() {
+        let err = quota_value("cores", &json!("ten")).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "Invalid input for field/attribute cores. Value: ten. 'ten' does not match '^-?[0-9]+$'"
+        );
+    }
+}

@@ -1,0 +1,264 @@
+//! `POST /servers/{id}/action`: the server actions, dispatched on the one
+//! key of the body as nova's `wsgi.action` does.
+
+use axum::extract::{Path, State};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde_json::{json, Value};
+
+use crate::context::Context;
+use crate::fault::ApiError;
+use crate::links::RequestUrls;
+use crate::microversion::ApiVersion;
+use crate::servers::core::image_properties;
+use crate::servers::schemas;
+use crate::servers::view::{self, ShowOpts};
+use crate::state::ApiState;
+use crate::validation::JsonBody;
+
+fn accepted() -> Response {
+    StatusCode::ACCEPTED.into_response()
+}
+
+/// `POST /servers/{id}/action`.
+pub async fn dispatch(
+    State(state): State<ApiState>,
+    ctx: Context,
+    version: ApiVersion,
+    urls: RequestUrls,
+    Path(id): Path<String>,
+    body: JsonBody,
+) -> Result<Response, ApiError> {
+    let name = match &body.value {
+        Value::Object(map) if !map.is_empty() => map.keys().next().cloned().unwrap_or_default(),
+        _ => return Err(ApiError::BadRequest("Malformed request body".into())),
+    };
+    let c = &state.compute;
+    let ctx_ref = &ctx.0;
+    match name.as_str() {
+        "reboot" => {
+            let v = body.validate(schemas::reboot())?;
+            let hard = v["reboot"]["type"]
+                .as_str()
+                .is_some_and(|t| t.eq_ignore_ascii_case("hard"));
+            c.reboot_instance(ctx_ref, &id, hard).await?;
+            Ok(accepted())
+        }
+        "os-stop" => {
+            c.stop_instance(ctx_ref, &id).await?;
+            Ok(accepted())
+        }
+        "os-start" => {
+            c.start_instance(ctx_ref, &id).await?;
+            Ok(accepted())
+        }
+        "pause" => {
+            c.pause_instance(ctx_ref, &id).await?;
+            Ok(accepted())
+        }
+        "unpause" => {
+            c.unpause_instance(ctx_ref, &id).await?;
+            Ok(accepted())
+        }
+        "suspend" => {
+            c.suspend_instance(ctx_ref, &id).await?;
+            Ok(accepted())
+        }
+        "resume" => {
+            c.resume_instance(ctx_ref, &id).await?;
+            Ok(accepted())
+        }
+        "lock" => {
+            let v = body.validate(schemas::lock(version))?;
+            let reason = v["lock"]
+                .get("locked_reason")
+                .and_then(Value::as_str)
+                .map(str::to_string);
+            c.lock_instance(ctx_ref, &id, reason).await?;
+            Ok(accepted())
+        }
+        "unlock" => {
+            c.unlock_instance(ctx_ref, &id).await?;
+            Ok(accepted())
+        }
+        "resize" => {
+            let v = body.validate(schemas::resize())?;
+            let flavor = match &v["resize"]["flavorRef"] {
+                Value::String(s) => s
+                    .trim_end_matches('/')
+                    .rsplit('/')
+                    .next()
+                    .unwrap_or(s)
+                    .to_string(),
+                other => other.to_string(),
+            };
+            c.resize_instance(ctx_ref, &id, &flavor)
+                .await
+                .map_err(|err| match err {
+                    compute::Error::NotFound {
+                        kind: compute::Kind::Flavor,
+                        id,
+                    } => ApiError::BadRequest(format!("Flavor {id} could not be found.")),
+                    other => other.into(),
+                })?;
+            Ok(accepted())
+        }
+        "confirmResize" => {
+            c.confirm_resize(ctx_ref, &id).await?;
+            Ok(StatusCode::NO_CONTENT.into_response())
+        }
+        "revertResize" => {
+            c.revert_resize(ctx_ref, &id).await?;
+            Ok(accepted())
+        }
+        "changePassword" => {
+            let v = body.validate(schemas::change_password())?;
+            let password = v["changePassword"]["adminPass"]
+                .as_str()
+                .unwrap_or_default();
+            c.change_admin_password(ctx_ref, &id, password).await?;
+            Ok(accepted())
+        }
+        "os-getConsoleOutput" => {
+            let v = body.validate(schemas::console_output())?;
+            let length = match &v["os-getConsoleOutput"].get("length") {
+                Some(Value::Number(n)) => n.as_i64(),
+                Some(Value::String(s)) => s.parse::<i64>().ok(),
+                _ => None,
+            };
+            let length = length.filter(|l| *l >= 0).map(|l| l as usize);
+            let output = c
+                .console_output(ctx_ref, &id, length)
+                .await
+                .map_err(|err| match err {
+                    compute::Error::InvalidState { .. } => {
+                        ApiError::Conflict(format!("Instance {id} is not ready yet"))
+                    }
+                    other => other.into(),
+                })?;
+            Ok(Json(json!({ "output": output })).into_response())
+        }
+        "rebuild" => rebuild(&state, &ctx, version, &urls, &id, &body).await,
+        "createImage" => create_image(&state, &ctx, version, &urls, &id, &body).await,
+        other => Err(ApiError::BadRequest(format!(
+            "There is no such action: {other}"
+        ))),
+    }
+}
+
+async fn rebuild(
+    state: &ApiState,
+    ctx: &Context,
+    version: ApiVersion,
+    urls: &RequestUrls,
+    id: &str,
+    body: &JsonBody,
+) -> Result<Response, ApiError> {
+    let v = body.validate(schemas::rebuild(version))?;
+    let r = &v["rebuild"];
+    let text = |k: &str| r.get(k).and_then(Value::as_str).map(str::to_string);
+    let nullable = |k: &str| r.get(k).map(|v| v.as_str().map(str::to_string));
+    let request = compute::RebuildInstance {
+        image_ref: text("imageRef").unwrap_or_default(),
+        name: text("name"),
+        admin_password: text("adminPass"),
+        metadata: r.get("metadata").and_then(Value::as_object).map(|m| {
+            m.iter()
+                .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string()))
+                .collect()
+        }),
+        description: nullable("description"),
+        access_ip_v4: nullable("accessIPv4"),
+        access_ip_v6: nullable("accessIPv6"),
+    };
+    let image_ref = request.image_ref.clone();
+    let (instance, password) = state
+        .compute
+        .rebuild_instance(&ctx.0, id, request)
+        .await
+        .map_err(|err| match err {
+            compute::Error::NotFound {
+                kind: compute::Kind::Image,
+                ..
+            } => ApiError::BadRequest(format!("Image {image_ref} could not be found.")),
+            other => other.into(),
+        })?;
+    let opts = ShowOpts::for_rebuild(ctx.0.is_admin, version);
+    let props = image_properties(state, ctx, version, &instance.image_ref).await;
+    let mut server = view::show(urls, &ctx.0, version, &instance, opts, props.as_ref());
+    if state.config.enable_instance_password {
+        server["adminPass"] = json!(password);
+    }
+    Ok((StatusCode::ACCEPTED, Json(json!({ "server": server }))).into_response())
+}
+
+/// `createImage`, built over the image catalogue: checks the state as
+/// nova's snapshot does, then registers an active snapshot image owned by
+/// the caller's project.
+async fn create_image(
+    state: &ApiState,
+    ctx: &Context,
+    version: ApiVersion,
+    urls: &RequestUrls,
+    id: &str,
+    body: &JsonBody,
+) -> Result<Response, ApiError> {
+    let v = body.validate(schemas::create_image())?;
+    let instance = state.compute.get_instance(&ctx.0, id).await?;
+    use compute::VmState as V;
+    let allowed = matches!(
+        instance.vm_state,
+        V::Active | V::Stopped | V::Paused | V::Suspended
+    );
+    if !allowed || instance.task_state.is_some() {
+        let (attr, value) = match instance.task_state {
+            Some(t) if allowed => ("task_state", t.as_str().to_string()),
+            _ => ("vm_state", instance.vm_state.as_str().to_string()),
+        };
+        return Err(ApiError::Conflict(format!(
+            "Cannot 'createImage' instance {id} while it is in {attr} {value}"
+        )));
+    }
+    let mut new = compute::NewImage::new(v["createImage"]["name"].as_str().unwrap_or_default());
+    new.visibility = Some("private".into());
+    new.owner = Some(ctx.0.project_id.clone());
+    new.disk_format = Some("qcow2".into());
+    new.container_format = Some("bare".into());
+    new.min_disk = instance.flavor.disk;
+    new.min_ram = 0;
+    new.properties
+        .insert("image_type".into(), json!("snapshot"));
+    new.properties
+        .insert("instance_uuid".into(), json!(instance.uuid));
+    new.properties
+        .insert("base_image_ref".into(), json!(instance.image_ref));
+    new.properties
+        .insert("user_id".into(), json!(ctx.0.user_id));
+    if let Some(meta) = v["createImage"].get("metadata").and_then(Value::as_object) {
+        for (k, val) in meta {
+            new.properties.insert(k.clone(), val.clone());
+        }
+    }
+    let image = state.compute.create_image(&ctx.0, new).await?;
+    if version.at_least(2, 45) {
+        return Ok((
+            StatusCode::ACCEPTED,
+            Json(json!({ "image_id": image.uuid })),
+        )
+            .into_response());
+    }
+    let mut response = accepted();
+    let location = crate::links::url_join(&[
+        &crate::links::update_link_prefix(
+            &crate::links::remove_trailing_version(&urls.raw_application_url),
+            urls.glance_link_prefix.as_deref(),
+        ),
+        "images",
+        &image.uuid,
+    ]);
+    if let Ok(value) = HeaderValue::from_str(&location) {
+        response.headers_mut().insert(header::LOCATION, value);
+    }
+    Ok(response)
+}

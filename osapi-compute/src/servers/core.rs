@@ -1,0 +1,661 @@
+//! `/servers`: list, detail, show, create, update, delete.
+
+use std::collections::BTreeMap;
+
+use axum::extract::{Path, State};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use chrono::{DateTime, NaiveDateTime, Utc};
+use serde_json::{json, Value};
+
+use crate::context::Context;
+use crate::fault::ApiError;
+use crate::links::{Page, RequestUrls};
+use crate::microversion::ApiVersion;
+use crate::servers::schemas;
+use crate::servers::view::{self, ShowOpts};
+use crate::state::ApiState;
+use crate::validation::{query_error, JsonBody};
+
+/// Query parameters of a server list that every caller may use (nova's
+/// `_get_server_search_options` for non-admins, widened by 2.26, 2.66, 2.73, 2.83).
+fn non_admin_filters(version: ApiVersion) -> Vec<&'static str> {
+    let mut allowed = vec![
+        "reservation_id",
+        "name",
+        "status",
+        "image",
+        "flavor",
+        "ip",
+        "changes-since",
+        "all_tenants",
+        "ip6",
+    ];
+    if version.at_least(2, 26) {
+        allowed.extend(["tags", "tags-any", "not-tags", "not-tags-any"]);
+    }
+    if version.at_least(2, 66) {
+        allowed.push("changes-before");
+    }
+    if version.at_least(2, 73) {
+        allowed.push("locked");
+    }
+    if version.at_least(2, 83) {
+        allowed.extend([
+            "availability_zone",
+            "config_drive",
+            "key_name",
+            "created_at",
+            "launched_at",
+            "terminated_at",
+            "power_state",
+            "task_state",
+            "vm_state",
+            "progress",
+            "user_id",
+        ]);
+    }
+    allowed
+}
+
+/// Every query parameter nova's `index_query` schema knows.
+const KNOWN_PARAMS: &[&str] = &[
+    "user_id",
+    "project_id",
+    "tenant_id",
+    "launch_index",
+    "image_ref",
+    "image",
+    "kernel_id",
+    "ramdisk_id",
+    "hostname",
+    "key_name",
+    "power_state",
+    "vm_state",
+    "task_state",
+    "host",
+    "node",
+    "flavor",
+    "reservation_id",
+    "launched_at",
+    "terminated_at",
+    "availability_zone",
+    "name",
+    "display_name",
+    "description",
+    "display_description",
+    "locked_by",
+    "uuid",
+    "root_device_name",
+    "config_drive",
+    "access_ip_v4",
+    "access_ip_v6",
+    "auto_disk_config",
+    "progress",
+    "sort_key",
+    "sort_dir",
+    "all_tenants",
+    "soft_deleted",
+    "deleted",
+    "status",
+    "changes-since",
+    "ip",
+    "ip6",
+    "created_at",
+    "limit",
+    "marker",
+    "tags",
+    "tags-any",
+    "not-tags",
+    "not-tags-any",
+    "changes-before",
+    "locked",
+];
+
+fn parse_time(param: &str, raw: &str) -> Result<DateTime<Utc>, ApiError> {
+    if let Ok(t) = DateTime::parse_from_rfc3339(raw) {
+        return Ok(t.with_timezone(&Utc));
+    }
+    for fmt in [
+        "%Y-%m-%dT%H:%M:%S%.f",
+        "%Y-%m-%dT%H:%M:%S",
+        "%Y-%m-%d %H:%M:%S%.f",
+    ] {
+        if let Ok(t) = NaiveDateTime::parse_from_str(raw.trim_end_matches('Z'), fmt) {
+            return Ok(t.and_utc());
+        }
+    }
+    Err(query_error(
+        param,
+        raw,
+        &format!("'{raw}' is not a 'date-time'"),
+    ))
+}
+
+fn parse_bool(raw: &str) -> Option<bool> {
+    match raw.to_ascii_lowercase().as_str() {
+        "true" | "1" | "yes" | "on" | "t" | "y" => Some(true),
+        "false" | "0" | "no" | "off" | "f" | "n" => Some(false),
+        _ => None,
+    }
+}
+
+fn id_from_href(href: &str) -> String {
+    href.trim_end_matches('/')
+        .rsplit('/')
+        .next()
+        .unwrap_or(href)
+        .to_string()
+}
+
+/// Builds the compute filter from the query, with nova's policy and
+/// microversion rules. Returns the filter and the requested API statuses
+/// (checked exactly after the query, as nova maps status to states).
+fn list_filter(
+    urls: &RequestUrls,
+    ctx: &Context,
+    version: ApiVersion,
+) -> Result<(compute::InstanceFilter, Option<Vec<String>>), ApiError> {
+    let page = Page::from_urls(urls)?;
+    let is_admin = ctx.0.is_admin;
+    if version.at_least(2, 75) {
+        if let Some((k, _)) = urls
+            .query
+            .iter()
+            .find(|(k, _)| !KNOWN_PARAMS.contains(&k.as_str()))
+        {
+            return Err(ApiError::BadRequest(format!(
+                "Invalid input for query parameters {k}. Value: {}. Additional properties are not allowed ('{k}' was unexpected)",
+                urls.param(k).unwrap_or("")
+            )));
+        }
+    }
+    let allowed = non_admin_filters(version);
+    let get = |name: &str| -> Option<&str> {
+        if is_admin || allowed.contains(&name) {
+            urls.param(name)
+        } else {
+            None
+        }
+    };
+    let mut filter = compute::InstanceFilter {
+        limit: Some(page.limit),
+        marker: page.marker.clone(),
+        ..Default::default()
+    };
+
+    let all_tenants = match urls.param("all_tenants") {
+        None => false,
+        Some("") => true,
+        Some(raw) => parse_bool(raw).ok_or_else(|| {
+            ApiError::BadRequest(format!("Invalid input for query parameters all_tenants. Value: {raw}. '{raw}' is not a boolean"))
+        })?,
+    };
+    if all_tenants {
+        ctx.require_admin("os_compute_api:servers:index:get_all_tenants")?;
+        filter.all_projects = true;
+    }
+    if is_admin {
+        if let Some(p) = urls.param("project_id").or_else(|| urls.param("tenant_id")) {
+            filter.project_id = Some(p.to_string());
+            filter.all_projects = true;
+        }
+        if let Some(d) = urls.param("deleted") {
+            filter.deleted = parse_bool(d);
+        }
+        filter.host = get("host").map(str::to_string);
+        filter.node = get("node").map(str::to_string);
+        filter.hostname = get("hostname").map(str::to_string);
+        filter.uuids = get("uuid").map(|u| vec![u.to_string()]);
+        filter.access_ip_v4 = get("access_ip_v4").map(str::to_string);
+        filter.access_ip_v6 = get("access_ip_v6").map(str::to_string);
+        if let Some(i) = get("launch_index") {
+            filter.launch_index = i.parse().ok();
+        }
+    }
+    filter.name = get("name")
+        .or_else(|| get("display_name"))
+        .map(str::to_string);
+    filter.user_id = get("user_id").map(str::to_string);
+    filter.reservation_id = get("reservation_id").map(str::to_string);
+    filter.key_name = get("key_name").map(str::to_string);
+    filter.availability_zone = get("availability_zone").map(str::to_string);
+    filter.image_ref = get("image").or_else(|| get("image_ref")).map(id_from_href);
+    filter.flavor_id = get("flavor").map(id_from_href);
+    filter.ip = get("ip").map(str::to_string);
+    filter.ip6 = get("ip6").map(str::to_string);
+    if let Some(raw) = get("config_drive") {
+        filter.config_drive = parse_bool(raw);
+    }
+    if let Some(raw) = get("changes-since") {
+        filter.changes_since = Some(parse_time("changes-since", raw)?);
+    }
+    if version.at_least(2, 66) {
+        if let Some(raw) = get("changes-before") {
+            let before = parse_time("changes-before", raw)?;
+            if filter.changes_since.is_some_and(|since| since > before) {
+                return Err(ApiError::BadRequest(
+                    "The value of changes-since must be less than or equal to changes-before."
+                        .into(),
+                ));
+            }
+            filter.changes_before = Some(before);
+        }
+    }
+    if version.at_least(2, 73) {
+        if let Some(raw) = get("locked") {
+            filter.locked = Some(parse_bool(raw).ok_or_else(|| {
+                ApiError::BadRequest(format!(
+                    "Unrecognized value '{raw}', acceptable values are: true, false"
+                ))
+            })?);
+        }
+    }
+    if version.at_least(2, 26) {
+        let split = |name: &str| -> Vec<String> {
+            get(name)
+                .map(|v| {
+                    v.split(',')
+                        .map(str::trim)
+                        .filter(|t| !t.is_empty())
+                        .map(str::to_string)
+                        .collect()
+                })
+                .unwrap_or_default()
+        };
+        filter.tags = split("tags");
+        filter.tags_any = split("tags-any");
+        filter.not_tags = split("not-tags");
+        filter.not_tags_any = split("not-tags-any");
+    }
+    let mut statuses = None;
+    let requested: Vec<&str> = if is_admin || allowed.contains(&"status") {
+        urls.params("status")
+    } else {
+        vec![]
+    };
+    if !requested.is_empty() {
+        let mut vm_states = Vec::new();
+        let mut wanted = Vec::new();
+        for status in requested {
+            let upper = status.to_ascii_uppercase();
+            match compute::vm_states_for_status(&upper) {
+                Some(states) => {
+                    vm_states.extend(states);
+                    wanted.push(upper);
+                }
+                None if version.at_least(2, 38) => {
+                    return Err(ApiError::BadRequest("Invalid status value".to_string()));
+                }
+                None => {}
+            }
+        }
+        if wanted.is_empty() {
+            // nova answers an unknown status with an empty list before 2.38.
+            filter.uuids = Some(Vec::new());
+        } else {
+            if wanted.iter().any(|s| s == "DELETED") {
+                if !is_admin {
+                    filter.uuids = Some(Vec::new());
+                }
+                filter.deleted = Some(true);
+            }
+            filter.vm_states = Some(vm_states);
+            statuses = Some(wanted);
+        }
+    }
+    let keys = urls.params("sort_key");
+    let dirs = urls.params("sort_dir");
+    for (i, key) in keys.iter().enumerate() {
+        if !is_admin && matches!(*key, "host" | "node") {
+            return Err(ApiError::Forbidden(format!(
+                "Only administrators can sort servers by {key}"
+            )));
+        }
+        let parsed = compute::SortKey::parse(key).ok_or_else(|| {
+            query_error(
+                "sort_key",
+                key,
+                &format!("'{key}' is not one of the valid sort keys"),
+            )
+        })?;
+        let dir = match dirs.get(i).or(dirs.last()).copied() {
+            None | Some("desc") => compute::SortDir::Desc,
+            Some("asc") => compute::SortDir::Asc,
+            Some(other) => {
+                return Err(query_error(
+                    "sort_dir",
+                    other,
+                    &format!("'{other}' is not one of ['asc', 'desc']"),
+                ))
+            }
+        };
+        filter.sort.push((parsed, dir));
+    }
+    Ok((filter, statuses))
+}
+
+async fn list_instances(
+    state: &ApiState,
+    ctx: &Context,
+    urls: &RequestUrls,
+    version: ApiVersion,
+) -> Result<Vec<compute::Instance>, ApiError> {
+    let (filter, statuses) = list_filter(urls, ctx, version)?;
+    let mut instances = state.compute.list_instances(&ctx.0, &filter).await?;
+    if let Some(statuses) = statuses {
+        instances.retain(|i| {
+            let s = if i.deleted { "DELETED" } else { i.status() };
+            statuses.iter().any(|w| w == s)
+        });
+    }
+    Ok(instances)
+}
+
+fn list_body(
+    urls: &RequestUrls,
+    collection: &str,
+    servers: Vec<Value>,
+    instances: &[compute::Instance],
+) -> Value {
+    let mut body = json!({ "servers": servers });
+    if let Some(links) = urls.collection_links(
+        collection,
+        instances.len(),
+        instances.last().map(|i| i.uuid.as_str()),
+    ) {
+        body["servers_links"] = links;
+    }
+    body
+}
+
+/// `GET /servers`.
+pub async fn index(
+    State(state): State<ApiState>,
+    ctx: Context,
+    version: ApiVersion,
+    urls: RequestUrls,
+) -> Result<Json<Value>, ApiError> {
+    let instances = list_instances(&state, &ctx, &urls, version).await?;
+    let servers = instances.iter().map(|i| view::basic(&urls, i)).collect();
+    Ok(Json(list_body(&urls, "servers", servers, &instances)))
+}
+
+/// Image properties shown from 2.98 on (string values of the image's properties).
+pub(crate) async fn image_properties(
+    state: &ApiState,
+    ctx: &Context,
+    version: ApiVersion,
+    image_ref: &str,
+) -> Option<Value> {
+    if !version.at_least(2, 98) || image_ref.is_empty() {
+        return None;
+    }
+    let image = state.compute.get_image(&ctx.0, image_ref).await.ok()?;
+    let props: serde_json::Map<String, Value> = image
+        .properties
+        .into_iter()
+        .filter(|(_, v)| !v.is_null())
+        .map(|(k, v)| {
+            (
+                k,
+                match v {
+                    Value::String(s) => Value::String(s),
+                    other => Value::String(other.to_string()),
+                },
+            )
+        })
+        .collect();
+    Some(Value::Object(props))
+}
+
+/// `GET /servers/detail`.
+pub async fn detail(
+    State(state): State<ApiState>,
+    ctx: Context,
+    version: ApiVersion,
+    urls: RequestUrls,
+) -> Result<Json<Value>, ApiError> {
+    let instances = list_instances(&state, &ctx, &urls, version).await?;
+    let opts = ShowOpts::full(ctx.0.is_admin, version, false);
+    let mut servers = Vec::with_capacity(instances.len());
+    // One image lookup per distinct image, not per server (2.98+).
+    let mut images: std::collections::HashMap<String, Option<Value>> =
+        std::collections::HashMap::new();
+    for i in &instances {
+        if !images.contains_key(&i.image_ref) {
+            let props = image_properties(&state, &ctx, version, &i.image_ref).await;
+            images.insert(i.image_ref.clone(), props);
+        }
+        let props = images.get(&i.image_ref).and_then(Option::as_ref);
+        servers.push(view::show(&urls, &ctx.0, version, i, opts, props));
+    }
+    Ok(Json(list_body(
+        &urls,
+        "servers/detail",
+        servers,
+        &instances,
+    )))
+}
+
+/// `GET /servers/{id}`.
+pub async fn show(
+    State(state): State<ApiState>,
+    ctx: Context,
+    version: ApiVersion,
+    urls: RequestUrls,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let instance = state.compute.get_instance(&ctx.0, &id).await?;
+    let props = image_properties(&state, &ctx, version, &instance.image_ref).await;
+    let opts = ShowOpts::full(ctx.0.is_admin, version, true);
+    Ok(Json(
+        json!({ "server": view::show(&urls, &ctx.0, version, &instance, opts, props.as_ref()) }),
+    ))
+}
+
+fn string_map(value: Option<&Value>) -> BTreeMap<String, String> {
+    value
+        .and_then(Value::as_object)
+        .map(|m| {
+            m.iter()
+                .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string()))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn opt_string(value: Option<&Value>) -> Option<String> {
+    value.and_then(Value::as_str).map(str::to_string)
+}
+
+fn count(value: Option<&Value>) -> u32 {
+    match value {
+        Some(Value::Number(n)) => n.as_u64().unwrap_or(1) as u32,
+        Some(Value::String(s)) => s.parse().unwrap_or(1),
+        _ => 0,
+    }
+}
+
+/// `POST /servers`: 202 with the new server (and `adminPass`) and a
+/// `Location` header, or `{"reservation_id"}` when asked for.
+pub async fn create(
+    State(state): State<ApiState>,
+    ctx: Context,
+    version: ApiVersion,
+    urls: RequestUrls,
+    body: JsonBody,
+) -> Result<Response, ApiError> {
+    let value = body.validate(schemas::create(version, body.legacy))?;
+    let server = &value["server"];
+    let bdm_image = server
+        .get("block_device_mapping_v2")
+        .and_then(Value::as_array)
+        .and_then(|bdms| {
+            bdms.iter().find(|b| {
+                b.get("source_type").and_then(Value::as_str) == Some("image")
+                    && b.get("boot_index")
+                        .map(|i| i.to_string().trim_matches('"') == "0")
+                        .unwrap_or(false)
+            })
+        })
+        .and_then(|b| b.get("uuid").and_then(Value::as_str))
+        .map(str::to_string);
+    let image_ref = match opt_string(server.get("imageRef")).filter(|s| !s.is_empty()) {
+        Some(r) => id_from_href(&r),
+        None => {
+            bdm_image.ok_or_else(|| ApiError::BadRequest("Missing imageRef attribute".into()))?
+        }
+    };
+    if uuid::Uuid::parse_str(&image_ref).is_err() {
+        return Err(ApiError::BadRequest(
+            "Invalid imageRef provided.".to_string(),
+        ));
+    }
+    let flavor_ref = match &server["flavorRef"] {
+        Value::String(s) => id_from_href(s),
+        other => other.to_string(),
+    };
+    let min_count = count(server.get("min_count")).max(1);
+    let max_count = match count(server.get("max_count")) {
+        0 => min_count,
+        n => n,
+    };
+    if min_count > max_count {
+        return Err(ApiError::BadRequest(
+            "min_count must be <= max_count".into(),
+        ));
+    }
+    let return_reservation_id = server
+        .get("return_reservation_id")
+        .map(|v| match v {
+            Value::Bool(b) => *b,
+            Value::String(s) => parse_bool(s).unwrap_or(false),
+            _ => false,
+        })
+        .unwrap_or(false);
+    let tags: Vec<String> = server
+        .get("tags")
+        .and_then(Value::as_array)
+        .map(|t| {
+            t.iter()
+                .filter_map(Value::as_str)
+                .map(str::to_string)
+                .collect()
+        })
+        .unwrap_or_default();
+    let request = compute::CreateInstance {
+        name: opt_string(server.get("name")).unwrap_or_default(),
+        description: opt_string(server.get("description")),
+        flavor_id: flavor_ref.clone(),
+        image_ref: image_ref.clone(),
+        key_name: opt_string(server.get("key_name")),
+        user_data: opt_string(server.get("user_data")),
+        metadata: string_map(server.get("metadata")),
+        availability_zone: opt_string(server.get("availability_zone")),
+        min_count,
+        max_count,
+        access_ip_v4: opt_string(server.get("accessIPv4")),
+        access_ip_v6: opt_string(server.get("accessIPv6")),
+        tags,
+        config_drive: server
+            .get("config_drive")
+            .is_some_and(|v| v == &json!(true) || v.as_str().and_then(parse_bool) == Some(true)),
+        admin_password: opt_string(server.get("adminPass")),
+        hostname: opt_string(server.get("hostname")),
+        host: opt_string(server.get("host")),
+    };
+    if request.host.is_some() {
+        ctx.require_admin("compute:servers:create:requested_destination")?;
+    }
+    let created = state
+        .compute
+        .create_instances(&ctx.0, request)
+        .await
+        .map_err(|err| match err {
+            // nova answers a bad reference in the body with 400, not 404.
+            compute::Error::NotFound {
+                kind: compute::Kind::Flavor,
+                id,
+            } => ApiError::BadRequest(format!("Flavor {id} could not be found.")),
+            compute::Error::NotFound {
+                kind: compute::Kind::Image,
+                id,
+            } => ApiError::BadRequest(format!("Image {id} could not be found.")),
+            compute::Error::NotFound {
+                kind: compute::Kind::Keypair,
+                ..
+            } => ApiError::BadRequest("Invalid key_name provided.".into()),
+            compute::Error::NotFound {
+                kind: compute::Kind::AvailabilityZone,
+                ..
+            } => ApiError::BadRequest("The requested availability zone is not available".into()),
+            other => other.into(),
+        })?;
+    if return_reservation_id {
+        return Ok((
+            StatusCode::ACCEPTED,
+            Json(json!({"reservation_id": created.reservation_id})),
+        )
+            .into_response());
+    }
+    let first = created
+        .instances
+        .first()
+        .ok_or_else(|| ApiError::Internal("create returned no instance".into()))?;
+    let mut server = json!({
+        "id": first.uuid,
+        "links": urls.links("servers", &first.uuid),
+        "OS-DCF:diskConfig": "MANUAL",
+        "security_groups": [{"name": "default"}],
+    });
+    if state.config.enable_instance_password {
+        server["adminPass"] = json!(created.admin_password);
+    }
+    let mut response = (StatusCode::ACCEPTED, Json(json!({ "server": server }))).into_response();
+    if let Ok(location) = HeaderValue::from_str(&urls.href("servers", &first.uuid)) {
+        response.headers_mut().insert(header::LOCATION, location);
+    }
+    Ok(response)
+}
+
+fn nullable_string(value: &Value) -> Option<String> {
+    value.as_str().map(str::to_string)
+}
+
+/// `PUT /servers/{id}`: name, description (2.19), access IPs; answers the
+/// reduced view nova's update returns.
+pub async fn update(
+    State(state): State<ApiState>,
+    ctx: Context,
+    version: ApiVersion,
+    urls: RequestUrls,
+    Path(id): Path<String>,
+    body: JsonBody,
+) -> Result<Json<Value>, ApiError> {
+    let value = body.validate(schemas::update(version, body.legacy))?;
+    let server = &value["server"];
+    let update = compute::UpdateInstance {
+        name: opt_string(server.get("name")),
+        description: server.get("description").map(nullable_string),
+        access_ip_v4: server.get("accessIPv4").map(nullable_string),
+        access_ip_v6: server.get("accessIPv6").map(nullable_string),
+        hostname: opt_string(server.get("hostname")),
+    };
+    let instance = state.compute.update_instance(&ctx.0, &id, update).await?;
+    let props = image_properties(&state, &ctx, version, &instance.image_ref).await;
+    Ok(Json(json!({
+        "server": view::show(&urls, &ctx.0, version, &instance, ShowOpts::for_update(ctx.0.is_admin, version), props.as_ref())
+    })))
+}
+
+/// `DELETE /servers/{id}`: 204.
+pub async fn delete(
+    State(state): State<ApiState>,
+    ctx: Context,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    state.compute.delete_instance(&ctx.0, &id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,814 @@
+//! Request validation with nova's JSON-schema messages.
+//!
+//! nova validates bodies with jsonschema and shows the first error as
+//! "Invalid input for field/attribute <name>. Value: <value>. <message>"
+//! (or the bare message when the error is at the top). [`Schema`] is a
+//! small builder for the subset of JSON Schema nova's schemas use, checked
+//! in the keyword order nova's schemas are written in, so that the first
+//! error a client sees is the one nova would show.
+
+use axum::body::Bytes;
+use axum::extract::{FromRequest, Request};
+use regex::Regex;
+use serde_json::Value;
+
+use crate::fault::ApiError;
+use crate::microversion::LegacyV2;
+
+/// A JSON type name as JSON Schema spells it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Ty {
+    /// `string`
+    String,
+    /// `integer` (a JSON number without fraction)
+    Integer,
+    /// `number`
+    Number,
+    /// `boolean`
+    Boolean,
+    /// `object`
+    Object,
+    /// `array`
+    Array,
+    /// `null`
+    Null,
+}
+
+impl Ty {
+    fn name(self) -> &'static str {
+        match self {
+            Ty::String => "string",
+            Ty::Integer => "integer",
+            Ty::Number => "number",
+            Ty::Boolean => "boolean",
+            Ty::Object => "object",
+            Ty::Array => "array",
+            Ty::Null => "null",
+        }
+    }
+
+    fn accepts(self, value: &Value) -> bool {
+        match self {
+            Ty::String => value.is_string(),
+            Ty::Integer => {
+                value.is_i64() || value.is_u64() || value.as_f64().is_some_and(|f| f.fract() == 0.0)
+            }
+            Ty::Number => value.is_number(),
+            Ty::Boolean => value.is_boolean(),
+            Ty::Object => value.is_object(),
+            Ty::Array => value.is_array(),
+            Ty::Null => value.is_null(),
+        }
+    }
+}
+
+/// A named string format nova checks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    /// A UUID (nova accepts the hex form with or without dashes).
+    Uuid,
+    /// nova's `name`: printable, no leading or trailing whitespace.
+    Name,
+    /// nova's `name_with_leading_trailing_spaces`: printable.
+    NameWithSpaces,
+    /// Base64 text.
+    Base64,
+    /// An IPv4 address.
+    Ipv4,
+    /// An IPv6 address.
+    Ipv6,
+}
+
+/// A schema node (only the keywords nova's schemas use).
+#[derive(Clone, Debug, Default)]
+pub struct Schema {
+    types: Vec<Ty>,
+    enum_values: Option<Vec<Value>>,
+    min_length: Option<usize>,
+    max_length: Option<usize>,
+    pattern: Option<(String, Regex)>,
+    format: Option<Format>,
+    minimum: Option<i64>,
+    maximum: Option<i64>,
+    items: Option<Box<Schema>>,
+    min_items: Option<usize>,
+    max_items: Option<usize>,
+    unique_items: bool,
+    properties: Vec<(String, Schema)>,
+    required: Vec<String>,
+    additional_properties: Option<bool>,
+    additional_schema: Option<Box<Schema>>,
+    pattern_properties: Vec<(String, Regex, Schema)>,
+    one_of: Vec<Schema>,
+}
+
+/// A validation failure: the path to the value, the value, the message.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Invalid {
+    /// The last path element (field name or index), if any.
+    pub field: Option<String>,
+    /// The value at fault.
+    pub value: Value,
+    /// jsonschema's message.
+    pub message: String,
+    /// A message that replaces the whole text (nova's custom format errors).
+    pub full: Option<String>,
+}
+
+impl Invalid {
+    /// nova's text for a body error.
+    pub fn body_message(&self) -> String {
+        if let Some(full) = &self.full {
+            return full.clone();
+        }
+        match &self.field {
+            Some(field) => format!(
+                "Invalid input for field/attribute {field}. Value: {}. {}",
+                py_str(&self.value),
+                self.message
+            ),
+            None => self.message.clone(),
+        }
+    }
+}
+
+impl From<Invalid> for ApiError {
+    fn from(invalid: Invalid) -> Self {
+        ApiError::BadRequest(invalid.body_message())
+    }
+}
+
+/// Python's `repr` of a JSON value (what jsonschema puts in its messages).
+pub fn py_repr(value: &Value) -> String {
+    match value {
+        Value::Null => "None".into(),
+        Value::Bool(true) => "True".into(),
+        Value::Bool(false) => "False".into(),
+        Value::Number(n) => n.to_string(),
+        Value::String(s) => py_str_repr(s),
+        Value::Array(items) => format!(
+            "[{}]",
+            items.iter().map(py_repr).collect::<Vec<_>>().join(", ")
+        ),
+        Value::Object(map) => format!(
+            "{{{}}}",
+            map.iter()
+                .map(|(k, v)| format!("{}: {}", py_str_repr(k), py_repr(v)))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    }
+}
+
+/// Python's `str` of a JSON value: strings bare, the rest as `repr`.
+pub fn py_str(value: &Value) -> String {
+    match value {
+        Value::String(s) => s.clone(),
+        other => py_repr(other),
+    }
+}
+
+fn py_str_repr(s: &str) -> String {
+    let quote = if s.contains('\'') && !s.contains('"') {
+        '"'
+    } else {
+        '\''
+    };
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push(quote);
+    for c in s.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if c == quote => {
+                out.push('\\');
+                out.push(c);
+            }
+            c if (c as u32) < 0x20 || c as u32 == 0x7f => {
+                out.push_str(&format!("\\x{:02x}", c as u32))
+            }
+            c => out.push(c),
+        }
+    }
+    out.push(quote);
+    out
+}
+
+fn is_printable(c: char) -> bool {
+    !c.is_control()
+}
+
+impl Schema {
+    /// A schema accepting any of `types`.
+    pub fn of(types: &[Ty]) -> Self {
+        Schema {
+            types: types.to_vec(),
+            ..Schema::default()
+        }
+    }
+    /// `{"type": "string"}`.
+    pub fn string() -> Self {
+        Schema::of(&[Ty::String])
+    }
+    /// `{"type": "object"}`.
+    pub fn object() -> Self {
+        Schema::of(&[Ty::Object])
+    }
+    /// `{"type": "array"}` of `items`.
+    pub fn array(items: Schema) -> Self {
+        Schema {
+            items: Some(Box::new(items)),
+            ..Schema::of(&[Ty::Array])
+        }
+    }
+    /// A schema with no constraint (`{}`).
+    pub fn any() -> Self {
+        Schema::default()
+    }
+    /// `oneOf` the given schemas.
+    pub fn one_of(options: Vec<Schema>) -> Self {
+        Schema {
+            one_of: options,
+            ..Schema::default()
+        }
+    }
+    /// Adds `enum`.
+    pub fn enumerated(mut self, values: &[Value]) -> Self {
+        self.enum_values = Some(values.to_vec());
+        self
+    }
+    /// Adds `minLength`/`maxLength`.
+    pub fn length(mut self, min: Option<usize>, max: Option<usize>) -> Self {
+        self.min_length = min;
+        self.max_length = max;
+        self
+    }
+    /// Adds `pattern`.
+    pub fn pattern(mut self, pattern: &str) -> Self {
+        let regex = Regex::new(pattern).expect("schema patterns are constants");
+        self.pattern = Some((pattern.to_string(), regex));
+        self
+    }
+    /// Adds `format`.
+    pub fn format(mut self, format: Format) -> Self {
+        self.format = Some(format);
+        self
+    }
+    /// Adds `minimum`/`maximum`.
+    pub fn range(mut self, min: Option<i64>, max: Option<i64>) -> Self {
+        self.minimum = min;
+        self.maximum = max;
+        self
+    }
+    /// Adds `minItems`/`maxItems`/`uniqueItems`.
+    pub fn items_count(mut self, min: Option<usize>, max: Option<usize>, unique: bool) -> Self {
+        self.min_items = min;
+        self.max_items = max;
+        self.unique_items = unique;
+        self
+    }
+    /// Adds a property.
+    pub fn prop(mut self, name: &str, schema: Schema) -> Self {
+        self.properties.retain(|(n, _)| n != name);
+        self.properties.push((name.to_string(), schema));
+        self
+    }
+    /// Removes a property (for schemas of later microversions).
+    pub fn without(mut self, name: &str) -> Self {
+        self.properties.retain(|(n, _)| n != name);
+        self.required.retain(|n| n != name);
+        self
+    }
+    /// Sets `required`.
+    pub fn required(mut self, names: &[&str]) -> Self {
+        self.required = names.iter().map(|s| s.to_string()).collect();
+        self
+    }
+    /// Sets `additionalProperties: false` (or true).
+    pub fn additional(mut self, allowed: bool) -> Self {
+        self.additional_properties = Some(allowed);
+        self
+    }
+    /// Sets `additionalProperties` to a schema.
+    pub fn additional_schema(mut self, schema: Schema) -> Self {
+        self.additional_schema = Some(Box::new(schema));
+        self
+    }
+    /// Adds a `patternProperties` entry.
+    pub fn pattern_prop(mut self, pattern: &str, schema: Schema) -> Self {
+        let regex = Regex::new(pattern).expect("schema patterns are constants");
+        self.pattern_properties
+            .push((pattern.to_string(), regex, schema));
+        self
+    }
+    /// A mutable handle on a property's schema.
+    pub fn prop_mut(&mut self, name: &str) -> Option<&mut Schema> {
+        self.properties
+            .iter_mut()
+            .find(|(n, _)| n == name)
+            .map(|(_, s)| s)
+    }
+
+    /// The same schema with `additionalProperties: false` lifted everywhere
+    /// (nova's legacy v2 mode accepts extra properties).
+    pub fn relaxed(mut self) -> Self {
+        if self.additional_properties == Some(false) {
+            self.additional_properties = Some(true);
+        }
+        self.properties = self
+            .properties
+            .into_iter()
+            .map(|(n, s)| (n, s.relaxed()))
+            .collect();
+        self.items = self.items.map(|s| Box::new(s.relaxed()));
+        self.one_of = self.one_of.into_iter().map(Schema::relaxed).collect();
+        self
+    }
+
+    /// Validates `value`, returning the first error in nova's order.
+    pub fn validate(&self, value: &Value) -> Result<(), Invalid> {
+        self.check(value, None)
+    }
+
+    fn fail(field: &Option<String>, value: &Value, message: String) -> Result<(), Invalid> {
+        Err(Invalid {
+            field: field.clone(),
+            value: value.clone(),
+            message,
+            full: None,
+        })
+    }
+
+    fn check(&self, value: &Value, field: Option<String>) -> Result<(), Invalid> {
+        if !self.types.is_empty() && !self.types.iter().any(|t| t.accepts(value)) {
+            let expected = if self.types.len() == 1 {
+                format!("'{}'", self.types[0].name())
+            } else {
+                format!(
+                    "[{}]",
+                    self.types
+                        .iter()
+                        .map(|t| format!("'{}'", t.name()))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            };
+            return Self::fail(
+                &field,
+                value,
+                format!("{} is not of type {expected}", py_repr(value)),
+            );
+        }
+        if let Some(values) = &self.enum_values {
+            if !values.contains(value) {
+                return Self::fail(
+                    &field,
+                    value,
+                    format!(
+                        "{} is not one of {}",
+                        py_repr(value),
+                        py_repr(&Value::Array(values.clone()))
+                    ),
+                );
+            }
+        }
+        if let Value::String(s) = value {
+            let len = s.chars().count();
+            if let Some(min) = self.min_length {
+                if len < min {
+                    let message = if min == 1 {
+                        format!("{} should be non-empty", py_repr(value))
+                    } else {
+                        format!("{} is too short", py_repr(value))
+                    };
+                    return Self::fail(&field, value, message);
+                }
+            }
+            if let Some(max) = self.max_length {
+                if len > max {
+                    return Self::fail(&field, value, format!("{} is too long", py_repr(value)));
+                }
+            }
+            if let Some((text, regex)) = &self.pattern {
+                if !regex.is_match(s) {
+                    return Self::fail(
+                        &field,
+                        value,
+                        format!("{} does not match '{}'", py_repr(value), text),
+                    );
+                }
+            }
+            if let Some(format) = self.format {
+                self.check_format(format, s, value, &field)?;
+            }
+        }
+        if let Some(n) = value.as_f64() {
+            if let Some(min) = self.minimum {
+                if n < min as f64 {
+                    return Self::fail(
+                        &field,
+                        value,
+                        format!("{} is less than the minimum of {min}", py_repr(value)),
+                    );
+                }
+            }
+            if let Some(max) = self.maximum {
+                if n > max as f64 {
+                    return Self::fail(
+                        &field,
+                        value,
+                        format!("{} is greater than the maximum of {max}", py_repr(value)),
+                    );
+                }
+            }
+        }
+        if let Value::Array(items) = value {
+            if let Some(schema) = &self.items {
+                for (i, item) in items.iter().enumerate() {
+                    schema.check(item, Some(i.to_string()))?;
+                }
+            }
+            if let Some(min) = self.min_items {
+                if items.len() < min {
+                    let message = if min == 1 {
+                        format!("{} should be non-empty", py_repr(value))
+                    } else {
+                        format!("{} is too short", py_repr(value))
+                    };
+                    return Self::fail(&field, value, message);
+                }
+            }
+            if let Some(max) = self.max_items {
+                if items.len() > max {
+                    return Self::fail(&field, value, format!("{} is too long", py_repr(value)));
+                }
+            }
+            if self.unique_items {
+                for (i, a) in items.iter().enumerate() {
+                    if items[..i].contains(a) {
+                        return Self::fail(
+                            &field,
+                            value,
+                            format!("{} has non-unique elements", py_repr(value)),
+                        );
+                    }
+                }
+            }
+        }
+        if let Value::Object(map) = value {
+            for (name, schema) in &self.properties {
+                if let Some(v) = map.get(name) {
+                    schema.check(v, Some(name.clone()))?;
+                }
+            }
+            for (_, regex, schema) in &self.pattern_properties {
+                for (k, v) in map {
+                    if regex.is_match(k) {
+                        schema.check(v, Some(k.clone()))?;
+                    }
+                }
+            }
+            for name in &self.required {
+                if !map.contains_key(name) {
+                    return Self::fail(&field, value, format!("'{name}' is a required property"))
+                        .map_err(|mut e| {
+                            // A missing property is reported at the object.
+                            e.field = field.clone();
+                            e
+                        });
+                }
+            }
+            let extra: Vec<&String> = map
+                .keys()
+                .filter(|k| {
+                    !self.properties.iter().any(|(n, _)| n == *k)
+                        && !self
+                            .pattern_properties
+                            .iter()
+                            .any(|(_, r, _)| r.is_match(k))
+                })
+                .collect();
+            if let Some(schema) = &self.additional_schema {
+                for k in &extra {
+                    schema.check(&map[k.as_str()], Some((*k).clone()))?;
+                }
+            }
+            if self.additional_properties == Some(false) && !extra.is_empty() {
+                let names = extra
+                    .iter()
+                    .map(|k| py_str_repr(k))
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                let verb = if extra.len() == 1 { "was" } else { "were" };
+                return Self::fail(
+                    &field,
+                    value,
+                    format!("Additional properties are not allowed ({names} {verb} unexpected)"),
+                );
+            }
+        }
+        if !self.one_of.is_empty() {
+            let matching = self
+                .one_of
+                .iter()
+                .filter(|s| s.check(value, field.clone()).is_ok())
+                .count();
+            if matching == 0 {
+                return Self::fail(
+                    &field,
+                    value,
+                    format!(
+                        "{} is not valid under any of the given schemas",
+                        py_repr(value)
+                    ),
+                );
+            }
+            if matching > 1 {
+                return Self::fail(
+                    &field,
+                    value,
+                    format!(
+                        "{} is valid under each of the given schemas",
+                        py_repr(value)
+                    ),
+                );
+            }
+        }
+        Ok(())
+    }
+
+    fn check_format(
+        &self,
+        format: Format,
+        s: &str,
+        value: &Value,
+        field: &Option<String>,
+    ) -> Result<(), Invalid> {
+        let ok = match format {
+            Format::Uuid => {
+                let hex: String = s.chars().filter(|c| *c != '-').collect();
+                hex.len() == 32
+                    && hex.chars().all(|c| c.is_ascii_hexdigit())
+                    && uuid::Uuid::parse_str(s).is_ok()
+            }
+            Format::Name => {
+                if s.chars().all(is_printable)
+                    && !s.starts_with(char::is_whitespace)
+                    && !s.ends_with(char::is_whitespace)
+                {
+                    true
+                } else {
+                    return Err(Invalid {
+                        field: field.clone(),
+                        value: value.clone(),
+                        message: String::new(),
+                        full: Some(
+                            "An invalid 'name' value was provided. The name must be: printable characters. \
+                             Can not start or end with whitespace."
+                                .into(),
+                        ),
+                    });
+                }
+            }
+            Format::NameWithSpaces => {
+                if s.chars().all(is_printable) {
+                    true
+                } else {
+                    return Err(Invalid {
+                        field: field.clone(),
+                        value: value.clone(),
+                        message: String::new(),
+                        full: Some(
+                            "An invalid 'name' value was provided. The name must be: printable characters with at least one non space character"
+                                .into(),
+                        ),
+                    });
+                }
+            }
+            Format::Base64 => {
+                use base64::Engine;
+                base64::engine::general_purpose::STANDARD
+                    .decode(s.trim())
+                    .is_ok()
+            }
+            Format::Ipv4 => s.parse::<std::net::Ipv4Addr>().is_ok(),
+            Format::Ipv6 => s.parse::<std::net::Ipv6Addr>().is_ok(),
+        };
+        if ok {
+            return Ok(());
+        }
+        let name = match format {
+            Format::Uuid => "uuid",
+            Format::Base64 => "base64",
+            Format::Ipv4 => "ipv4",
+            Format::Ipv6 => "ipv6",
+            Format::Name | Format::NameWithSpaces => "name",
+        };
+        Self::fail(
+            field,
+            value,
+            format!("{} is not a '{name}'", py_repr(value)),
+        )
+    }
+}
+
+/// Common nova parameter types.
+pub mod types {
+    use super::*;
+
+    /// `parameter_types.name`.
+    pub fn name() -> Schema {
+        Schema::string()
+            .length(Some(1), Some(255))
+            .format(Format::Name)
+    }
+    /// `parameter_types.name_with_leading_trailing_spaces`.
+    pub fn name_with_spaces() -> Schema {
+        Schema::string()
+            .length(Some(1), Some(255))
+            .format(Format::NameWithSpaces)
+    }
+    /// `parameter_types.description`.
+    pub fn description() -> Schema {
+        Schema::of(&[Ty::String, Ty::Null]).length(Some(0), Some(255))
+    }
+    /// `parameter_types.boolean` (JSON booleans and nova's accepted strings).
+    pub fn boolean() -> Schema {
+        Schema::of(&[Ty::Boolean, Ty::String]).enumerated(&[
+            Value::Bool(true),
+            "True".into(),
+            "TRUE".into(),
+            "true".into(),
+            "1".into(),
+            "ON".into(),
+            "On".into(),
+            "on".into(),
+            "YES".into(),
+            "Yes".into(),
+            "yes".into(),
+            Value::Bool(false),
+            "False".into(),
+            "FALSE".into(),
+            "false".into(),
+            "0".into(),
+            "OFF".into(),
+            "Off".into(),
+            "off".into(),
+            "NO".into(),
+            "No".into(),
+            "no".into(),
+        ])
+    }
+    /// `parameter_types.positive_integer`.
+    pub fn positive_integer() -> Schema {
+        Schema::of(&[Ty::Integer, Ty::String])
+            .pattern("^[0-9]*$")
+            .range(Some(1), None)
+            .length(Some(1), None)
+    }
+    /// `parameter_types.metadata`: string keys 1-255, string values 0-255.
+    pub fn metadata() -> Schema {
+        Schema::object()
+            .pattern_prop(
+                "^[a-zA-Z0-9-_:. ]{1,255}$",
+                Schema::string().length(None, Some(255)),
+            )
+            .additional(false)
+    }
+    /// `parameter_types.tag`.
+    pub fn tag() -> Schema {
+        Schema::string()
+            .length(Some(1), Some(60))
+            .pattern("^[^,/]*$")
+    }
+    /// `parameter_types.admin_password`.
+    pub fn admin_password() -> Schema {
+        Schema::string()
+    }
+    /// `parameter_types.accessIPv4`.
+    pub fn access_ipv4() -> Schema {
+        Schema::string().format(Format::Ipv4)
+    }
+    /// `parameter_types.accessIPv6`.
+    pub fn access_ipv6() -> Schema {
+        Schema::string().format(Format::Ipv6)
+    }
+    /// A UUID string.
+    pub fn uuid() -> Schema {
+        Schema::string().format(Format::Uuid)
+    }
+}
+
+/// The request body as JSON: empty is `Null`; invalid JSON is nova's
+/// "Malformed request body". Also tells whether the request is legacy v2
+/// (which relaxes `additionalProperties`).
+#[derive(Debug, Clone)]
+pub struct JsonBody {
+    /// The parsed body.
+    pub value: Value,
+    /// True under `/v2` (legacy mode).
+    pub legacy: bool,
+}
+
+impl JsonBody {
+    /// Validates against `schema` (relaxed in legacy mode).
+    pub fn validate(&self, schema: Schema) -> Result<&Value, ApiError> {
+        let schema = if self.legacy {
+            schema.relaxed()
+        } else {
+            schema
+        };
+        schema.validate(&self.value)?;
+        Ok(&self.value)
+    }
+}
+
+impl<S: Send + Sync> FromRequest<S> for JsonBody {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let legacy = request.extensions().get::<LegacyV2>().is_some();
+        let bytes = Bytes::from_request(request, state)
+            .await
+            .map_err(|_| ApiError::BadRequest("Malformed request body".into()))?;
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Ok(JsonBody {
+                value: Value::Null,
+                legacy,
+            });
+        }
+        let value = serde_json::from_slice(&bytes)
+            .map_err(|_| ApiError::BadRequest("Malformed request body".into()))?;
+        Ok(JsonBody { value, legacy })
+    }
+}
+
+/// nova's message for a bad query parameter.
+pub fn query_error(param: &str, value: &str, message: &str) -> ApiError {
+    ApiError::BadRequest(format!(
+        "Invalid input for query parameters {param}. Value: {value}. {message}"
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn server_schema() -> Schema {
+        Schema::object()
+            .prop(
+                "server",
+                Schema::object()
+                    .prop("name", types::name())
+                    .prop("flavorRef", Schema::of(&[Ty::String, Ty::Integer]))
+                    .prop("min_count", types::positive_integer())
+                    .required(&["name", "flavorRef"])
+                    .additional(false),
+            )
+            .required(&["server"])
+            .additional(false)
+    }
+
+    #[test]
+    fn messages_match_nova_wording() {
+        let s = server_schema();
+        let err = s.validate(&json!({"server": {"name": "a"}})).unwrap_err();
+        assert_eq!(
+            err.body_message(),
+            "Invalid input for field/attribute server. Value: {'name': 'a'}. 'flavorRef' is a required property"
+        );
+        let err = s.validate(&json!({})).unwrap_err();
+        assert_eq!(err.body_message(), "'server' is a required property");
+        let err = s
+            .validate(&json!({"server": {"name": "a", "flavorRef": "1", "min_count": 0}}))
+            .unwrap_err();
+        assert_eq!(
+            err.body_message(),
+            "Invalid input for field/attribute min_count. Value: 0. 0 is less than the minimum of 1"
+        );
+        let err = s
+            .validate(&json!({"server": {"name": "a", "flavorRef": "1", "x": 1}}))
+            .unwrap_err();
+        assert_eq!(
+            err.body_message(),
+            "Invalid input for field/attribute server. Value: {'flavorRef': '1', 'name': 'a', 'x': 1}. Additional properties are not allowed ('x' was unexpected)"
+        );
+        let err = s
+            .validate(&json!({"server": {"name": " a", "flavorRef": "1"}}))
+            .unwrap_err();
+        assert!(err
+            .body_message()
+            .starts_with("An invalid 'name' value was provided."));
+    }
+
+    #[test]
+    fn relaxed_schema_accepts_extra_properties() {
+        assert!(server_schema()
+            .relaxed()
+            .validate(&json!({"server": {"name": "a", "flavorRef": 1, "x": 1}}))
+            .is_ok());
+    }
+}

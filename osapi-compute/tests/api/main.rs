@@ -1,0 +1,11 @@
+//! The compute API's integration tests, in process: the real api-paste.ini
+//! of this crate loaded through the paste runtime with `noauth2`, over a
+//! SQLite file in a temp dir.
+
+mod fixture;
+mod schema;
+
+mod auth;
+mod microversions;
+mod servers;
+mod versions;

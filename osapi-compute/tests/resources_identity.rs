@@ -1,0 +1,259 @@
+//! The built-in Identity v3 endpoint of noauth2 deployments.
+
+mod resources_support;
+
+use axum::body::Body;
+use axum::http::{Method, StatusCode};
+use serde_json::{json, Value};
+
+use osapi_compute::identity::{identity_router, IdentityOptions};
+use resources_support::{send, Answer};
+
+async fn call(
+    options: IdentityOptions,
+    method: Method,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: Option<Value>,
+) -> Answer {
+    let mut builder = axum::http::Request::builder()
+        .method(method)
+        .uri(path)
+        .header("host", "127.0.0.1:8774");
+    for (k, v) in headers {
+        builder = builder.header(*k, *v);
+    }
+    let body = body
+        .map(|b| Body::from(b.to_string()))
+        .unwrap_or_else(Body::empty);
+    let mut request = builder.body(body).expect("request");
+    request
+        .extensions_mut()
+        .insert(common::http::ScriptName("/identity".into()));
+    send(identity_router(options), request).await
+}
+
+fn password_body(user: &str, project: &str) -> Value {
+    json!({"auth": {
+        "identity": {"methods": ["password"], "password": {"user": {"name": user, "password": "secret",
+                                                                      "domain": {"name": "Default"}}}},
+        "scope": {"project": {"name": project, "domain": {"name": "Default"}}}
+    }})
+}
+
+fn endpoint_url(token: &Value, service: &str) -> String {
+    token["token"]["catalog"]
+        .as_array()
+        .expect("catalog")
+        .iter()
+        .find(|s| s["type"] == service)
+        .and_then(|s| s["endpoints"].as_array())
+        .and_then(|e| e.iter().find(|e| e["interface"] == "public"))
+        .and_then(|e| e["url"].as_str())
+        .unwrap_or_default()
+        .to_string()
+}
+
+#[tokio::test]
+async fn version_documents_point_at_the_mount_point() {
+    let root = call(IdentityOptions::default(), Method::GET, "/", &[], None).await;
+    assert_eq!(root.status, StatusCode::MULTIPLE_CHOICES);
+    assert_eq!(root.body["versions"]["values"][0]["id"], "v3.14");
+    assert_eq!(
+        root.body["versions"]["values"][0]["links"][0]["href"],
+        "http://127.0.0.1:8774/identity/v3/"
+    );
+    let v3 = call(IdentityOptions::default(), Method::GET, "/v3", &[], None).await;
+    assert_eq!(v3.status, StatusCode::OK);
+    assert_eq!(v3.body["version"]["status"], "stable");
+    assert_eq!(
+        v3.body["version"]["media-types"][0]["type"],
+        "application/vnd.openstack.identity-v3+json"
+    );
+}
+
+#[tokio::test]
+async fn password_auth_mints_a_noauth_token_with_a_catalogue() {
+    let answer = call(
+        IdentityOptions::default(),
+        Method::POST,
+        "/v3/auth/tokens",
+        &[("content-type", "application/json")],
+        Some(password_body("alice", "alpha")),
+    )
+    .await;
+    assert_eq!(answer.status, StatusCode::CREATED);
+    assert_eq!(answer.headers["x-subject-token"], "alice:alpha");
+    let token = &answer.body["token"];
+    assert_eq!(token["user"]["name"], "alice");
+    assert_eq!(token["project"]["name"], "alpha");
+    assert_eq!(token["methods"], json!(["password"]));
+    let roles: Vec<&str> = token["roles"]
+        .as_array()
+        .expect("roles")
+        .iter()
+        .filter_map(|r| r["name"].as_str())
+        .collect();
+    assert!(!roles.contains(&"admin"), "{roles:?}");
+    assert!(token["expires_at"]
+        .as_str()
+        .is_some_and(|t| t.ends_with('Z')));
+    assert_eq!(
+        endpoint_url(&answer.body, "compute"),
+        "http://127.0.0.1:8774/v2.1"
+    );
+    assert_eq!(
+        endpoint_url(&answer.body, "image"),
+        "http://127.0.0.1:8774/image"
+    );
+    assert_eq!(
+        endpoint_url(&answer.body, "identity"),
+        "http://127.0.0.1:8774/identity"
+    );
+    assert_eq!(endpoint_url(&answer.body, "ec2"), "http://127.0.0.1:8773/");
+}
+
+#[tokio::test]
+async fn admin_user_gets_the_admin_role() {
+    let answer = call(
+        IdentityOptions::default(),
+        Method::POST,
+        "/v3/auth/tokens",
+        &[],
+        Some(password_body("admin", "admin")),
+    )
+    .await;
+    assert_eq!(answer.headers["x-subject-token"], "admin:admin");
+    let roles: Vec<&str> = answer.body["token"]["roles"]
+        .as_array()
+        .expect("roles")
+        .iter()
+        .filter_map(|r| r["name"].as_str())
+        .collect();
+    assert!(roles.contains(&"admin"));
+}
+
+#[tokio::test]
+async fn token_method_rescopes_an_existing_token() {
+    let body = json!({"auth": {"identity": {"methods": ["token"], "token": {"id": "admin:admin"}},
+                               "scope": {"project": {"id": "beta"}}}});
+    let answer = call(
+        IdentityOptions::default(),
+        Method::POST,
+        "/v3/auth/tokens",
+        &[("x-auth-token", "admin:admin")],
+        Some(body),
+    )
+    .await;
+    assert_eq!(answer.status, StatusCode::CREATED);
+    assert_eq!(answer.headers["x-subject-token"], "admin:beta");
+    assert_eq!(answer.body["token"]["project"]["id"], "beta");
+}
+
+#[tokio::test]
+async fn configured_endpoints_win_over_the_request_host() {
+    let options = IdentityOptions::from_raw(|k| match k {
+        "compute_endpoint" => Some("https://cloud.example/compute/v2.1/".into()),
+        "region_name" => Some("North".into()),
+        _ => None,
+    })
+    .expect("options");
+    let answer = call(
+        options,
+        Method::POST,
+        "/v3/auth/tokens",
+        &[],
+        Some(password_body("u", "p")),
+    )
+    .await;
+    assert_eq!(
+        endpoint_url(&answer.body, "compute"),
+        "https://cloud.example/compute/v2.1"
+    );
+    assert_eq!(
+        answer.body["token"]["catalog"][0]["endpoints"][0]["region"],
+        "North"
+    );
+}
+
+#[tokio::test]
+async fn bad_requests_get_keystone_errors() {
+    let malformed = call(
+        IdentityOptions::default(),
+        Method::POST,
+        "/v3/auth/tokens",
+        &[],
+        None,
+    )
+    .await;
+    assert_eq!(malformed.status, StatusCode::BAD_REQUEST);
+    assert_eq!(malformed.body["error"]["code"], 400);
+    let unknown = json!({"auth": {"identity": {"methods": ["totp"]}}});
+    let refused = call(
+        IdentityOptions::default(),
+        Method::POST,
+        "/v3/auth/tokens",
+        &[],
+        Some(unknown),
+    )
+    .await;
+    assert_eq!(refused.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(refused.body["error"]["title"], "Unauthorized");
+}
+
+#[tokio::test]
+async fn validation_and_lookups_echo_what_was_asked() {
+    let headers = [
+        ("x-auth-token", "admin:admin"),
+        ("x-subject-token", "bob:beta"),
+    ];
+    let validated = call(
+        IdentityOptions::default(),
+        Method::GET,
+        "/v3/auth/tokens",
+        &headers,
+        None,
+    )
+    .await;
+    assert_eq!(validated.status, StatusCode::OK);
+    assert_eq!(validated.body["token"]["user"]["id"], "bob");
+    assert_eq!(validated.body["token"]["project"]["id"], "beta");
+
+    let auth = [("x-auth-token", "admin:admin")];
+    let project = call(
+        IdentityOptions::default(),
+        Method::GET,
+        "/v3/projects/beta",
+        &auth,
+        None,
+    )
+    .await;
+    assert_eq!(project.body["project"]["name"], "beta");
+    let by_name = call(
+        IdentityOptions::default(),
+        Method::GET,
+        "/v3/projects?name=gamma",
+        &auth,
+        None,
+    )
+    .await;
+    assert_eq!(by_name.body["projects"][0]["id"], "gamma");
+    let user = call(
+        IdentityOptions::default(),
+        Method::GET,
+        "/v3/users/carol",
+        &auth,
+        None,
+    )
+    .await;
+    assert_eq!(user.body["user"]["name"], "carol");
+    let no_token = call(
+        IdentityOptions::default(),
+        Method::GET,
+        "/v3/projects/beta",
+        &[],
+        None,
+    )
+    .await;
+    assert_eq!(no_token.status, StatusCode::UNAUTHORIZED);
+}
