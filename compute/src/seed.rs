@@ -22,7 +22,7 @@ use crate::{Compute, Error, ImageFilter, RequestContext, Result};
 /// tests and processes agree).
 pub const CIRROS_IMAGE_UUID: &str = "3f1e6d2a-8b4c-4e7f-9a5d-0c2b1e8f7a6d";
 /// The name of the seeded cirros image.
-pub const CIRROS_IMAGE_NAME: &str = "cirros-0.6.2-x86_64-disk";
+pub const CIRROS_IMAGE_NAME: &str = "cirros";
 /// The owner project of seeded images.
 pub const SEED_OWNER: &str = "admin";
 

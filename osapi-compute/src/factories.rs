@@ -73,9 +73,11 @@ pub fn register_factories(registry: &mut Registry) {
     registry.register_app(IDENTITY, |ctx| {
         let options =
             crate::identity::IdentityOptions::from_raw(|key| ctx.conf(key).map(str::to_string))?;
-        Ok(common::http::boxed(crate::identity::identity_router(
-            options,
-        )))
+        // With the compute state, `openstack ec2 credentials create` hands
+        // out keys that ec2-api verifies against the same store.
+        Ok(common::http::boxed(
+            crate::identity::identity_router_with_ec2_credentials(options, state(ctx)?),
+        ))
     });
     registry.register_app(IMAGE_V2, |ctx| {
         Ok(common::http::boxed(crate::image_v2::image_router(state(

@@ -132,8 +132,45 @@ impl IdentityOptions {
 }
 
 /// The Identity v3 app: mount it under a prefix (`/identity` in the sample
-/// api-paste.ini) and point clients' `auth_url` at `<prefix>/v3`.
+/// api-paste.ini) and point clients' `auth_url` at `<prefix>/v3`. Without
+/// a store it serves no EC2 credentials (see
+/// [`identity_router_with_ec2_credentials`]).
 pub fn identity_router(options: IdentityOptions) -> Router {
+    build(Shared {
+        options,
+        compute: None,
+    })
+}
+
+/// The same app plus Keystone's OS-EC2 credential API
+/// (`/v3/users/{user_id}/credentials/OS-EC2[/{access}]`) over the compute
+/// domain's EC2 credentials, so that `openstack ec2 credentials create`
+/// hands out keys the EC2 API accepts.
+pub fn identity_router_with_ec2_credentials(
+    options: IdentityOptions,
+    state: crate::state::ApiState,
+) -> Router {
+    build(Shared {
+        options,
+        compute: Some(state.compute),
+    })
+}
+
+/// What every handler of the app shares.
+struct Shared {
+    options: IdentityOptions,
+    compute: Option<std::sync::Arc<compute::Compute>>,
+}
+
+impl std::ops::Deref for Shared {
+    type Target = IdentityOptions;
+
+    fn deref(&self) -> &IdentityOptions {
+        &self.options
+    }
+}
+
+fn build(shared: Shared) -> Router {
     Router::new()
         .route("/", get(versions))
         .route("/v3", get(version))
@@ -153,11 +190,19 @@ pub fn identity_router(options: IdentityOptions) -> Router {
         .route("/v3/users/{id}", get(show_user))
         .route("/v3/domains", get(list_domains))
         .route("/v3/domains/{id}", get(show_domain))
+        .route(
+            "/v3/users/{user_id}/credentials/OS-EC2",
+            get(list_ec2_credentials).post(create_ec2_credential),
+        )
+        .route(
+            "/v3/users/{user_id}/credentials/OS-EC2/{access}",
+            get(show_ec2_credential).delete(delete_ec2_credential),
+        )
         .fallback(not_found)
-        .with_state(std::sync::Arc::new(options))
+        .with_state(std::sync::Arc::new(shared))
 }
 
-type Options = State<std::sync::Arc<IdentityOptions>>;
+type Options = State<std::sync::Arc<Shared>>;
 
 /// A Keystone-style error.
 #[derive(Debug)]
@@ -809,6 +854,180 @@ async fn show_domain(
     }
     let url = call.origin.identity_url(&options);
     axum::Json(json!({"domain": domain_body(&url)})).into_response()
+}
+
+/// The compute domain and the caller's context for a credential call.
+fn credential_caller(
+    shared: &Shared,
+    call: &Call,
+) -> Result<(std::sync::Arc<compute::Compute>, compute::RequestContext), IdentityError> {
+    let compute = shared.compute.clone().ok_or_else(|| {
+        IdentityError::new(StatusCode::NOT_FOUND, "The resource could not be found.")
+    })?;
+    let caller = call.caller()?;
+    Ok((
+        compute,
+        crate::auth::context_from_token(&caller.token(), None),
+    ))
+}
+
+/// A credential error in Keystone's words; internal ones are logged only.
+fn credential_error(err: compute::Error, access: &str) -> IdentityError {
+    match err {
+        compute::Error::NotFound { .. } => IdentityError::new(
+            StatusCode::NOT_FOUND,
+            format!("Could not find credential: {access}."),
+        ),
+        compute::Error::Forbidden(message) => IdentityError::new(StatusCode::FORBIDDEN, message),
+        other => {
+            tracing::error!(error = %other, "EC2 credential operation failed");
+            IdentityError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "An unexpected error prevented the server from fulfilling your request.",
+            )
+        }
+    }
+}
+
+fn credential_body(credential: &compute::Ec2Credential, identity_url: &str) -> Value {
+    json!({
+        "user_id": credential.user_id,
+        "tenant_id": credential.project_id,
+        "access": credential.access,
+        "secret": credential.secret,
+        "trust_id": null,
+        "links": {"self": format!(
+            "{identity_url}/v3/users/{}/credentials/OS-EC2/{}", credential.user_id, credential.access
+        )}
+    })
+}
+
+/// `POST /v3/users/{user_id}/credentials/OS-EC2` with `{"tenant_id": ...}`.
+async fn create_ec2_credential(
+    State(shared): Options,
+    Path(user_id): Path<String>,
+    request: Request,
+) -> Response {
+    let call = Call::of(&request);
+    let (compute, ctx) = match credential_caller(&shared, &call) {
+        Ok(found) => found,
+        Err(err) => return err.into_response(),
+    };
+    let bytes = axum::body::to_bytes(request.into_body(), 64 * 1024)
+        .await
+        .unwrap_or_default();
+    let body: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+    let Some(tenant) = body
+        .get("tenant_id")
+        .and_then(Value::as_str)
+        .filter(|t| !t.is_empty())
+    else {
+        return IdentityError::bad_request(
+            "Invalid input for field 'tenant_id': a project id is required.",
+        )
+        .into_response();
+    };
+    match compute
+        .create_ec2_credential(&ctx, Some(&user_id), Some(tenant))
+        .await
+    {
+        Ok(credential) => {
+            let url = call.origin.identity_url(&shared);
+            (
+                StatusCode::CREATED,
+                axum::Json(json!({"credential": credential_body(&credential, &url)})),
+            )
+                .into_response()
+        }
+        Err(err) => credential_error(err, "").into_response(),
+    }
+}
+
+async fn list_ec2_credentials(
+    State(shared): Options,
+    Path(user_id): Path<String>,
+    request: Request,
+) -> Response {
+    let call = Call::of(&request);
+    let (compute, ctx) = match credential_caller(&shared, &call) {
+        Ok(found) => found,
+        Err(err) => return err.into_response(),
+    };
+    match compute.list_ec2_credentials(&ctx, Some(&user_id)).await {
+        Ok(credentials) => {
+            let url = call.origin.identity_url(&shared);
+            let items = credentials
+                .iter()
+                .map(|c| credential_body(c, &url))
+                .collect();
+            collection(
+                "credentials",
+                items,
+                format!("{url}/v3/users/{user_id}/credentials/OS-EC2"),
+            )
+        }
+        Err(err) => credential_error(err, "").into_response(),
+    }
+}
+
+/// The credential `access` of `user_id`, as the caller may see it.
+async fn find_credential(
+    compute: &compute::Compute,
+    ctx: &compute::RequestContext,
+    user_id: &str,
+    access: &str,
+) -> Result<compute::Ec2Credential, IdentityError> {
+    let credentials = compute
+        .list_ec2_credentials(ctx, Some(user_id))
+        .await
+        .map_err(|err| credential_error(err, access))?;
+    credentials
+        .into_iter()
+        .find(|c| c.access == access)
+        .ok_or_else(|| {
+            IdentityError::new(
+                StatusCode::NOT_FOUND,
+                format!("Could not find credential: {access}."),
+            )
+        })
+}
+
+async fn show_ec2_credential(
+    State(shared): Options,
+    Path((user_id, access)): Path<(String, String)>,
+    request: Request,
+) -> Response {
+    let call = Call::of(&request);
+    let (compute, ctx) = match credential_caller(&shared, &call) {
+        Ok(found) => found,
+        Err(err) => return err.into_response(),
+    };
+    match find_credential(&compute, &ctx, &user_id, &access).await {
+        Ok(credential) => {
+            let url = call.origin.identity_url(&shared);
+            axum::Json(json!({"credential": credential_body(&credential, &url)})).into_response()
+        }
+        Err(err) => err.into_response(),
+    }
+}
+
+async fn delete_ec2_credential(
+    State(shared): Options,
+    Path((user_id, access)): Path<(String, String)>,
+    request: Request,
+) -> Response {
+    let call = Call::of(&request);
+    let (compute, ctx) = match credential_caller(&shared, &call) {
+        Ok(found) => found,
+        Err(err) => return err.into_response(),
+    };
+    if let Err(err) = find_credential(&compute, &ctx, &user_id, &access).await {
+        return err.into_response();
+    }
+    match compute.delete_ec2_credential(&ctx, &access).await {
+        Ok(()) => StatusCode::NO_CONTENT.into_response(),
+        Err(err) => credential_error(err, &access).into_response(),
+    }
 }
 
 #[cfg(test)]

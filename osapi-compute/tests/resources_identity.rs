@@ -257,3 +257,115 @@ async fn validation_and_lookups_echo_what_was_asked() {
     .await;
     assert_eq!(no_token.status, StatusCode::UNAUTHORIZED);
 }
+
+#[tokio::test]
+async fn ec2_credentials_are_created_listed_and_deleted_for_the_caller() {
+    let api = resources_support::TestApi::new().await;
+    let router = || {
+        osapi_compute::identity::identity_router_with_ec2_credentials(
+            IdentityOptions::default(),
+            api.state.clone(),
+        )
+    };
+    let request = |method: Method, path: &str, token: &str, body: Option<Value>| {
+        let mut builder = axum::http::Request::builder()
+            .method(method)
+            .uri(path.to_string())
+            .header("host", "127.0.0.1:8774")
+            .header("x-auth-token", token);
+        if body.is_some() {
+            builder = builder.header("content-type", "application/json");
+        }
+        builder
+            .body(
+                body.map(|b| Body::from(b.to_string()))
+                    .unwrap_or_else(Body::empty),
+            )
+            .expect("request")
+    };
+    let path = "/v3/users/alice/credentials/OS-EC2";
+    let created = send(
+        router(),
+        request(
+            Method::POST,
+            path,
+            "alice:alpha",
+            Some(json!({"tenant_id": "alpha"})),
+        ),
+    )
+    .await;
+    assert_eq!(created.status, StatusCode::CREATED);
+    let access = created.body["credential"]["access"]
+        .as_str()
+        .expect("access")
+        .to_string();
+    assert_eq!(created.body["credential"]["tenant_id"], "alpha");
+    let stored = api
+        .compute
+        .lookup_ec2_credential(&access)
+        .await
+        .expect("stored");
+    assert_eq!(
+        stored.secret,
+        created.body["credential"]["secret"]
+            .as_str()
+            .unwrap_or_default()
+    );
+
+    let listed = send(router(), request(Method::GET, path, "alice:alpha", None)).await;
+    assert_eq!(listed.body["credentials"][0]["access"], access.as_str());
+    let other = send(
+        router(),
+        request(
+            Method::POST,
+            path,
+            "bob:beta",
+            Some(json!({"tenant_id": "beta"})),
+        ),
+    )
+    .await;
+    assert_eq!(other.status, StatusCode::FORBIDDEN);
+    let hidden = send(
+        router(),
+        request(Method::GET, &format!("{path}/{access}"), "bob:beta", None),
+    )
+    .await;
+    assert_eq!(hidden.status, StatusCode::FORBIDDEN);
+
+    let deleted = send(
+        router(),
+        request(
+            Method::DELETE,
+            &format!("{path}/{access}"),
+            "alice:alpha",
+            None,
+        ),
+    )
+    .await;
+    assert_eq!(deleted.status, StatusCode::NO_CONTENT);
+    let gone = send(
+        router(),
+        request(
+            Method::GET,
+            &format!("{path}/{access}"),
+            "alice:alpha",
+            None,
+        ),
+    )
+    .await;
+    assert_eq!(gone.status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        gone.body["error"]["message"],
+        format!("Could not find credential: {access}.")
+    );
+
+    let without_store = call(
+        IdentityOptions::default(),
+        Method::GET,
+        path,
+        &[("x-auth-token", "alice:alpha")],
+        None,
+    )
+    .await;
+    assert_eq!(without_store.status, StatusCode::NOT_FOUND);
+}

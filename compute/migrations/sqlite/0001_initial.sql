@@ -61,6 +61,7 @@ CREATE UNIQUE INDEX instances_live_fixed_ip ON instances (fixed_ip_num) WHERE de
 CREATE INDEX instances_project_idx ON instances (project_id, deleted, created_at);
 CREATE INDEX instances_host_idx ON instances (host, deleted);
 CREATE INDEX instances_updated_idx ON instances (updated_at);
+CREATE INDEX instances_created_idx ON instances (deleted, created_at);
 
 CREATE TABLE instance_actions (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
