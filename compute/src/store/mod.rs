@@ -236,6 +236,9 @@ impl Store {
                 let pool = SqlitePoolOptions::new()
                     .max_connections(options.max_connections.max(1))
                     .acquire_timeout(options.acquire_timeout)
+                    .before_acquire(|conn, _| {
+                        Box::pin(async move { Ok(outside_transaction(conn)) })
+                    })
                     .connect_with(opts)
                     .await?;
                 Db::Sqlite(pool)
@@ -254,6 +257,9 @@ impl Store {
                     .idle_timeout(None)
                     .max_lifetime(None)
                     .acquire_timeout(options.acquire_timeout)
+                    .before_acquire(|conn, _| {
+                        Box::pin(async move { Ok(outside_transaction(conn)) })
+                    })
                     .connect_with(opts)
                     .await?;
                 Db::Sqlite(pool)
@@ -263,6 +269,9 @@ impl Store {
                 let pool = PgPoolOptions::new()
                     .max_connections(options.max_connections.max(1))
                     .acquire_timeout(options.acquire_timeout)
+                    .before_acquire(|conn, _| {
+                        Box::pin(async move { Ok(outside_transaction(conn)) })
+                    })
                     .connect_with(opts)
                     .await?;
                 Db::Postgres(pool)
@@ -375,6 +384,21 @@ impl Store {
             }
         }
     }
+}
+
+/// Whether a pooled connection may be handed out: not when it still
+/// counts itself inside a transaction. That happens when a storage error
+/// (disk full, read-only file, I/O error) made SQLite roll a transaction
+/// back on its own, so that the rollback of the dropped [`Tx`] failed and
+/// sqlx kept its depth; such a connection would refuse every later
+/// `BEGIN`. Returning `false` closes it and the pool opens a fresh one, so
+/// writes recover as soon as the storage does, without a restart.
+fn outside_transaction<C: sqlx::Connection>(conn: &mut C) -> bool {
+    let clean = !conn.is_in_transaction();
+    if !clean {
+        tracing::warn!("closing a pooled database connection left inside a failed transaction");
+    }
+    clean
 }
 
 /// The advisory lock id of `key`: the first 8 bytes of its SHA-256.
@@ -523,5 +547,34 @@ mod tests {
             store.schema_version()
         );
         assert_eq!((a.unwrap(), b.unwrap(), c.unwrap()), (1, 1, 1));
+    }
+
+    #[tokio::test]
+    async fn a_connection_left_inside_a_failed_transaction_is_replaced() {
+        // One connection, so the broken one would be handed out again.
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite:///{}", dir.path().join("nova.sqlite").display());
+        let store = Store::connect(
+            &url,
+            StoreOptions {
+                max_connections: 1,
+                ..StoreOptions::default()
+            },
+        )
+        .await
+        .unwrap();
+        store.migrate().await.unwrap();
+
+        // SQLite ends the transaction on its own (as it does after an I/O
+        // error), so the rollback of the dropped Tx fails and sqlx still
+        // counts the connection inside a transaction.
+        let mut tx = store.begin_locked("test").await.unwrap();
+        tx.execute("COMMIT", vec![]).await.unwrap();
+        drop(tx);
+
+        // The next write transaction gets a working connection.
+        let tx = store.begin_locked("test").await.unwrap();
+        tx.commit().await.unwrap();
+        assert_eq!(store.schema_version().await.unwrap(), 1);
     }
 }
