@@ -11,6 +11,7 @@ use std::convert::Infallible;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::panic::AssertUnwindSafe;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -34,6 +35,13 @@ pub const REQUEST_ID_HEADER: &str = "x-openstack-request-id";
 
 /// eventlet's limit on all header bytes of one request.
 const MAX_TOTAL_HEADERS: usize = 65536;
+
+/// How long a drain keeps idle keep-alive connections open before closing
+/// them. A client may have sent its next request on such a connection
+/// just as the drain began; closing at once would drop those bytes unread
+/// and fail a request the client believes was accepted. Within the linger
+/// that request is read and answered with `Connection: close`.
+pub const DRAIN_LINGER: Duration = Duration::from_secs(1);
 
 /// Serving options that a reload may change; taken per connection.
 #[derive(Clone, Debug)]
@@ -87,7 +95,9 @@ pub async fn serve(
     serving: watch::Receiver<Serving>,
     shutdown: impl Future<Output = ()>,
 ) -> Drain {
-    let pool = Arc::new(Semaphore::new(serving.borrow().options.pool_size.max(1)));
+    let pool_size = serving.borrow().options.pool_size.max(1);
+    let pool = Arc::new(Semaphore::new(pool_size));
+    let draining = Arc::new(AtomicBool::new(false));
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     tokio::pin!(shutdown);
     loop {
@@ -111,15 +121,27 @@ pub async fn serve(
         };
         let current = serving.borrow().clone();
         let watcher = graceful.watcher();
+        let draining = draining.clone();
         tokio::spawn(async move {
             let _permit = permit;
-            serve_connection(stream, peer, current, watcher).await;
+            serve_connection(stream, peer, current, watcher, draining).await;
         });
     }
     drop(listener);
+    let drain_started = Instant::now();
+    draining.store(true, Ordering::Relaxed);
+    // Every open connection holds a pool permit: the linger ends early
+    // once all of them have closed.
+    let all_closed = pool.acquire_many(u32::try_from(pool_size).unwrap_or(u32::MAX));
+    let _ = tokio::time::timeout(DRAIN_LINGER, all_closed).await;
     let drain_timeout = serving.borrow().options.graceful_shutdown_timeout;
     match drain_timeout {
-        Some(limit) => match tokio::time::timeout(limit, graceful.shutdown()).await {
+        Some(limit) => match tokio::time::timeout(
+            limit.saturating_sub(drain_started.elapsed()),
+            graceful.shutdown(),
+        )
+        .await
+        {
             Ok(()) => Drain::Complete,
             Err(_) => Drain::TimedOut,
         },
@@ -135,6 +157,7 @@ async fn serve_connection(
     peer: SocketAddr,
     serving: Serving,
     watcher: hyper_util::server::graceful::Watcher,
+    draining: Arc<AtomicBool>,
 ) {
     let _ = stream.set_nodelay(true);
     let mut stream = TimeoutStream::new(stream);
@@ -149,12 +172,14 @@ async fn serve_connection(
                 .client_socket_timeout
                 .unwrap_or(Duration::from_secs(60));
             match tokio::time::timeout(handshake_limit, acceptor.accept(stream)).await {
-                Ok(Ok(tls_stream)) => run_http(tls_stream, peer, "https", serving, watcher).await,
+                Ok(Ok(tls_stream)) => {
+                    run_http(tls_stream, peer, "https", serving, watcher, draining).await
+                }
                 Ok(Err(err)) => tracing::debug!("TLS handshake with {peer} failed: {err}"),
                 Err(_) => tracing::debug!("TLS handshake with {peer} timed out"),
             }
         }
-        None => run_http(stream, peer, "http", serving, watcher).await,
+        None => run_http(stream, peer, "http", serving, watcher, draining).await,
     }
 }
 
@@ -164,13 +189,25 @@ async fn run_http<IO>(
     scheme: &'static str,
     serving: Serving,
     watcher: hyper_util::server::graceful::Watcher,
+    draining: Arc<AtomicBool>,
 ) where
     IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     let options = serving.options.clone();
     let service = hyper::service::service_fn(move |req: HttpRequest<Incoming>| {
         let serving = serving.clone();
-        async move { Ok::<_, Infallible>(handle(req.map(Body::new), peer, scheme, serving).await) }
+        let draining = draining.clone();
+        async move {
+            let mut response = handle(req.map(Body::new), peer, scheme, serving).await;
+            if draining.load(Ordering::Relaxed) {
+                // The worker is going away: the client must not reuse
+                // this connection (hyper closes it after this answer).
+                response
+                    .headers_mut()
+                    .insert(CONNECTION, HeaderValue::from_static("close"));
+            }
+            Ok::<_, Infallible>(response)
+        }
     });
     let mut builder = hyper::server::conn::http1::Builder::new();
     builder
@@ -293,4 +330,97 @@ fn body_length(response: &Response) -> u64 {
             .and_then(|v| v.parse().ok())
             .unwrap_or(0)
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    fn serving() -> Serving {
+        let app = crate::http::boxed(tower::service_fn(|_req: crate::http::Request| async {
+            Ok::<_, Infallible>(Response::new(Body::from("ok")))
+        }));
+        Serving {
+            app,
+            options: Arc::new(ServerOptions {
+                name: "test".into(),
+                max_url_len: 8192,
+                max_header_line: 16384,
+                client_socket_timeout: Some(Duration::from_secs(5)),
+                keep_alive: true,
+                pool_size: 10,
+                log_format: LogFormat::parse("%(status_code)s"),
+                tls: None,
+                graceful_shutdown_timeout: Some(Duration::from_secs(5)),
+            }),
+        }
+    }
+
+    const REQUEST: &[u8] = b"GET / HTTP/1.1\r\nHost: x\r\n\r\n";
+
+    /// Reads one response (headers and the 2-byte body) from `conn`.
+    async fn read_response(conn: &mut tokio::net::TcpStream) -> String {
+        let mut buf = Vec::new();
+        let mut chunk = [0u8; 1024];
+        while !buf.ends_with(b"\r\n\r\nok") {
+            let n = conn.read(&mut chunk).await.unwrap();
+            if n == 0 {
+                break;
+            }
+            buf.extend_from_slice(&chunk[..n]);
+        }
+        String::from_utf8(buf).unwrap().to_ascii_lowercase()
+    }
+
+    async fn start() -> (
+        SocketAddr,
+        tokio::sync::oneshot::Sender<()>,
+        tokio::task::JoinHandle<Drain>,
+    ) {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (_tx, rx) = watch::channel(serving());
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let server = tokio::spawn(async move {
+            let _keep = _tx;
+            serve(listener, rx, async move {
+                let _ = stopped.await;
+            })
+            .await
+        });
+        (addr, stop, server)
+    }
+
+    #[tokio::test]
+    async fn a_request_sent_on_a_kept_alive_connection_as_the_drain_begins_is_answered() {
+        let (addr, stop, server) = start().await;
+        let mut conn = tokio::net::TcpStream::connect(addr).await.unwrap();
+        conn.write_all(REQUEST).await.unwrap();
+        assert!(read_response(&mut conn).await.starts_with("http/1.1 200"));
+
+        // The drain begins while the connection is idle; the client, not
+        // yet aware, sends its next request on it.
+        stop.send(()).unwrap();
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        conn.write_all(REQUEST).await.unwrap();
+
+        let second = read_response(&mut conn).await;
+        assert!(second.starts_with("http/1.1 200"), "{second:?}");
+        assert!(second.contains("connection: close"), "{second:?}");
+        assert_eq!(server.await.unwrap(), Drain::Complete);
+    }
+
+    #[tokio::test]
+    async fn a_drain_with_no_open_connection_ends_without_lingering() {
+        let (_addr, stop, server) = start().await;
+        let started = Instant::now();
+        stop.send(()).unwrap();
+        assert_eq!(server.await.unwrap(), Drain::Complete);
+        assert!(
+            started.elapsed() < DRAIN_LINGER / 2,
+            "{:?}",
+            started.elapsed()
+        );
+    }
 }

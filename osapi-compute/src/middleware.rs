@@ -1,9 +1,8 @@
 //! nova's API filters other than auth: `FaultWrapper` (panics and internal
 //! errors become a well-formed `computeFault`), `LegacyV2CompatibleWrapper`
-//! (the `/v2` mode) and `RequestLog` (one INFO line per request).
+//! (the `/v2` mode) and `RequestLog` (silent: the server logs each request).
 
 use std::panic::AssertUnwindSafe;
-use std::time::Instant;
 
 use axum::http::{header, HeaderValue, StatusCode};
 use common::http::{boxed, HttpService, Request, Response};
@@ -95,53 +94,13 @@ pub fn legacy_v2_compatible(inner: HttpService) -> HttpService {
     }))
 }
 
-/// `nova.api.openstack.requestlog:RequestLog`: one INFO line per request in
-/// nova's format (`REMOTE_ADDR "METHOD URI" status: N len: N microversion: X time: T`).
+/// `nova.api.openstack.requestlog:RequestLog`. nova's filter logs a
+/// request only when no WSGI server logs it already: under its eventlet
+/// server it stays silent (`_should_emit`), and so does ours, because the
+/// runtime writes every request's `wsgi_log_format` line itself. One line
+/// per request, as operators' log parsers expect.
 pub fn request_log(inner: HttpService) -> HttpService {
-    boxed(tower::service_fn(move |request: Request| {
-        let inner = inner.clone();
-        async move {
-            let start = Instant::now();
-            let remote = request
-                .extensions()
-                .get::<common::http::RemoteAddr>()
-                .map(|r| r.0.ip().to_string())
-                .unwrap_or_else(|| "-".into());
-            let method = request.method().clone();
-            let script = request
-                .extensions()
-                .get::<common::http::ScriptName>()
-                .map(|s| s.0.clone())
-                .unwrap_or_default();
-            let uri = format!(
-                "{script}{}",
-                request
-                    .uri()
-                    .path_and_query()
-                    .map(|p| p.as_str())
-                    .unwrap_or("/")
-            );
-            let response = inner.oneshot(request).await?;
-            let len = response
-                .headers()
-                .get(header::CONTENT_LENGTH)
-                .and_then(|v| v.to_str().ok())
-                .unwrap_or("0")
-                .to_string();
-            let microversion = response
-                .headers()
-                .get(LEGACY_API_VERSION_HEADER)
-                .and_then(|v| v.to_str().ok())
-                .unwrap_or("-")
-                .to_string();
-            tracing::info!(
-                "{remote} \"{method} {uri}\" status: {} len: {len} microversion: {microversion} time: {:.6}",
-                response.status().as_u16(),
-                start.elapsed().as_secs_f64()
-            );
-            Ok(response)
-        }
-    }))
+    inner
 }
 
 #[cfg(test)]
