@@ -8,7 +8,10 @@ use std::fmt;
 use std::fs::OpenOptions;
 use std::io::Write;
 use std::path::Path;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Mutex;
+
+use chrono::{Datelike, Timelike};
 
 use tracing::{Event, Subscriber};
 use tracing_subscriber::fmt::format::Writer;
@@ -16,8 +19,29 @@ use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields};
 use tracing_subscriber::registry::LookupSpan;
 use tracing_subscriber::EnvFilter;
 
-/// Formats an event as oslo.log does by default; the pid is read at each
-/// event because workers are forked after the subscriber is installed.
+/// The pid printed on each line: read once per process, because getpid is
+/// a system call and the access log writes a line per request. Workers are
+/// forked after the subscriber is installed, so each child calls
+/// [`after_fork`] first thing.
+static PID: AtomicU32 = AtomicU32::new(0);
+
+fn pid() -> u32 {
+    match PID.load(Ordering::Relaxed) {
+        0 => {
+            let pid = std::process::id();
+            PID.store(pid, Ordering::Relaxed);
+            pid
+        }
+        pid => pid,
+    }
+}
+
+/// Called in a freshly forked child: later lines carry its own pid.
+pub fn after_fork() {
+    PID.store(std::process::id(), Ordering::Relaxed);
+}
+
+/// Formats an event as oslo.log does by default.
 struct OsloFormat;
 
 impl<S, N> FormatEvent<S, N> for OsloFormat
@@ -32,14 +56,29 @@ where
         event: &Event<'_>,
     ) -> fmt::Result {
         let meta = event.metadata();
-        let now = chrono::Local::now().format("%Y-%m-%d %H:%M:%S%.3f");
-        let target = meta.target().replace("::", ".");
+        // Written field by field: a strftime pattern would be parsed again
+        // for every line.
+        let now = chrono::Local::now();
         write!(
             writer,
-            "{now} {} {} {target} ",
-            std::process::id(),
+            "{:04}-{:02}-{:02} {:02}:{:02}:{:02}.{:03} {} {} ",
+            now.year(),
+            now.month(),
+            now.day(),
+            now.hour(),
+            now.minute(),
+            now.second(),
+            now.timestamp_subsec_millis().min(999),
+            pid(),
             meta.level()
         )?;
+        for (i, part) in meta.target().split("::").enumerate() {
+            if i > 0 {
+                writer.write_char('.')?;
+            }
+            writer.write_str(part)?;
+        }
+        writer.write_char(' ')?;
         ctx.field_format().format_fields(writer.by_ref(), event)?;
         writeln!(writer)
     }

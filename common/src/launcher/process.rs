@@ -151,6 +151,7 @@ impl<S: Service> ProcessLauncher<S> {
                 Some(child)
             }
             Ok(ForkResult::Child) => {
+                crate::logging::after_fork();
                 drop(ready_read);
                 let code = self.child_main(parent, ready_write);
                 std::process::exit(code);
@@ -342,6 +343,7 @@ pub fn run_in_child(work: impl FnOnce() -> i32) -> i32 {
     // SAFETY: called from the single-threaded parent before any worker.
     match unsafe { fork() } {
         Ok(ForkResult::Child) => {
+            crate::logging::after_fork();
             super::signals::restore_defaults();
             std::process::exit(work());
         }
