@@ -271,3 +271,39 @@ fn nova_stock_api_paste_ini_loads_unchanged() {
     assert!(body.contains("\"min_version\": \"2.1\"") || body.contains("\"min_version\":\"2.1\""));
     assert_eq!(nova.terminate(), 0);
 }
+
+/// Reads the next sd_notify datagram, or fails after 15 s.
+fn next_notification(socket: &std::os::unix::net::UnixDatagram) -> String {
+    let mut buf = [0u8; 256];
+    let n = socket.recv(&mut buf).expect("a notification within 15 s");
+    String::from_utf8_lossy(&buf[..n]).into_owned()
+}
+
+#[test]
+fn systemd_hears_ready_reloading_and_stopping_from_both_launchers() {
+    for workers in ["1", "2"] {
+        let conf = TestConf::new();
+        let path = conf.dir().join("notify.sock");
+        let socket = std::os::unix::net::UnixDatagram::bind(&path).expect("bind");
+        socket
+            .set_read_timeout(Some(Duration::from_secs(15)))
+            .expect("timeout");
+        let conf = conf.env("NOTIFY_SOCKET", path.to_str().expect("utf-8"));
+        let mut nova = NovaProcess::start(&conf, &["--workers", workers]);
+
+        assert_eq!(next_notification(&socket), "READY=1", "workers={workers}");
+        nova.signal(libc::SIGHUP);
+        assert_eq!(
+            next_notification(&socket),
+            "RELOADING=1",
+            "workers={workers}"
+        );
+        assert_eq!(next_notification(&socket), "READY=1", "workers={workers}");
+        assert_eq!(nova.terminate(), 0, "workers={workers}");
+        assert_eq!(
+            next_notification(&socket),
+            "STOPPING=1",
+            "workers={workers}"
+        );
+    }
+}

@@ -100,22 +100,37 @@ where
             return EXIT_UNHANDLED;
         };
         let (publish, current) = watch::channel(serving);
+        // In process, this worker is the service systemd watches: it says
+        // when it reloads and stops, as the parent does for its workers.
+        let systemd = matches!(ready, Ready::Systemd);
+        let to_systemd = move |state: &str| {
+            if systemd {
+                notify::notify(state);
+            }
+        };
         ready.report();
         let stop = async move {
             loop {
                 tokio::select! {
-                    _ = term.recv() => break,
+                    _ = term.recv() => {
+                        to_systemd("STOPPING=1");
+                        break;
+                    }
                     _ = int.recv() => {
                         tracing::info!("Caught SIGINT signal, instantaneous exiting");
                         std::process::exit(EXIT_FAILURE);
                     }
-                    _ = hup.recv() => match reload().await {
-                        Ok(serving) => {
-                            tracing::info!("configuration reloaded");
-                            let _ = publish.send(serving);
+                    _ = hup.recv() => {
+                        to_systemd("RELOADING=1");
+                        match reload().await {
+                            Ok(serving) => {
+                                tracing::info!("configuration reloaded");
+                                let _ = publish.send(serving);
+                            }
+                            Err(err) => tracing::error!("reload failed, keeping the running configuration: {err:#}"),
                         }
-                        Err(err) => tracing::error!("reload failed, keeping the running configuration: {err:#}"),
-                    },
+                        to_systemd("READY=1");
+                    }
                 }
             }
         };

@@ -30,6 +30,7 @@ pub struct TestConf {
     dir: Arc<tempfile::TempDir>,
     options: BTreeMap<(String, String), String>,
     paste: String,
+    env: Vec<(String, String)>,
 }
 
 impl TestConf {
@@ -44,6 +45,7 @@ impl TestConf {
             dir,
             options: BTreeMap::new(),
             paste: stock,
+            env: Vec::new(),
         };
         conf.set("DEFAULT", "state_path", &state)
             .set("DEFAULT", "enabled_apis", "osapi_compute,ec2,metadata")
@@ -64,6 +66,12 @@ impl TestConf {
             .set("DEFAULT", "osapi_compute_workers", "1")
             .set("DEFAULT", "ec2_workers", "1")
             .set("DEFAULT", "metadata_workers", "1")
+    }
+
+    /// Sets an environment variable of the service process.
+    pub fn env(mut self, name: &str, value: &str) -> Self {
+        self.env.push((name.to_owned(), value.to_owned()));
+        self
     }
 
     /// Sets `[group] option = value`.
@@ -280,6 +288,7 @@ fn spawn(conf: &TestConf, args: &[&str]) -> (Child, PathBuf) {
         .args(["--port", "0"])
         .args(args)
         .env_remove("RUST_LOG")
+        .envs(conf.env.iter().map(|(k, v)| (k, v)))
         .stdin(Stdio::null())
         .stdout(log.try_clone().expect("dup log"))
         .stderr(log)
