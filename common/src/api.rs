@@ -226,9 +226,17 @@ fn with_healthcheck(app: HttpService) -> HttpService {
     }))
 }
 
-/// nova.conf values the generic paste filters read from their global conf.
+/// nova.conf values the generic paste filters read from their global conf;
+/// `[keystone_authtoken]` options as `keystone_authtoken.<name>` (the
+/// auth_token filter reads them after its paste section's own).
 fn paste_globals(conf: &NovaConf) -> BTreeMap<String, String> {
-    BTreeMap::from([
+    let mut globals = BTreeMap::new();
+    for name in crate::middleware::authtoken::config::OPTIONS {
+        if let Ok(Some(value)) = conf.get_str("keystone_authtoken", name) {
+            globals.insert(format!("keystone_authtoken.{name}"), value);
+        }
+    }
+    globals.extend([
         ("auth_strategy".into(), conf.api.auth_strategy.clone()),
         (
             "max_request_body_size".into(),
@@ -240,7 +248,8 @@ fn paste_globals(conf: &NovaConf) -> BTreeMap<String, String> {
                 .enable_proxy_headers_parsing
                 .to_string(),
         ),
-    ])
+    ]);
+    globals
 }
 
 /// oslo's convention: 0 seconds means "no limit".

@@ -14,13 +14,17 @@ pub enum AuthMode {
     NoAuth,
     /// Signature Version 2 and 4 checked against the EC2 credentials in the store.
     Signature,
+    /// Signatures checked by Keystone (`POST /v3/ec2tokens`), as nova's
+    /// `EC2KeystoneAuth` did: the credentials are Keystone's.
+    Keystone,
 }
 
 impl AuthMode {
     fn parse(value: &str) -> Option<Self> {
         match value.trim().to_ascii_lowercase().as_str() {
             "noauth" | "noauth2" => Some(Self::NoAuth),
-            "signature" | "keystone" => Some(Self::Signature),
+            "signature" => Some(Self::Signature),
+            "keystone" => Some(Self::Keystone),
             _ => None,
         }
     }
@@ -31,6 +35,7 @@ impl fmt::Display for AuthMode {
         f.write_str(match self {
             Self::NoAuth => "noauth",
             Self::Signature => "signature",
+            Self::Keystone => "keystone",
         })
     }
 }
@@ -52,8 +57,9 @@ pub struct ConfigError {
 /// The options of the EC2 API.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Ec2Options {
-    /// `[ec2] auth_mode`: `noauth` or `signature`. Unset, it follows
-    /// `auth_strategy` (`noauth`/`noauth2` → noauth, anything else → signature).
+    /// `[ec2] auth_mode`: `noauth`, `signature` or `keystone`. Unset, it
+    /// follows `auth_strategy` (`noauth`/`noauth2` → noauth, `keystone`,
+    /// nova's default, → keystone).
     pub auth_mode: AuthMode,
     /// `ec2_timestamp_expiry` (300): seconds a signed request's time may be
     /// away from ours (either way) before it is refused with `RequestExpired`.
@@ -84,9 +90,13 @@ pub struct Ec2Options {
     pub ec2_private_dns_show_ip: bool,
     /// `ec2_strict_validation` (true): the Validator refuses malformed ids.
     pub ec2_strict_validation: bool,
-    /// `keystone_ec2_url`: kept for the Keystone mode; signatures are checked
-    /// against the local store until that mode exists.
-    pub keystone_ec2_url: String,
+    /// `keystone_ec2_url`: where the keystone mode sends signatures
+    /// (`.../v3/ec2tokens`); unset, `[keystone_authtoken] auth_url` +
+    /// `/ec2tokens`.
+    pub keystone_ec2_url: Option<String>,
+    /// `[keystone_authtoken]`: Keystone and the service user whose token
+    /// authorises the `ec2tokens` calls (read in the keystone mode only).
+    pub keystone: Option<common::middleware::authtoken::AuthTokenConfig>,
     /// `max_request_body_size` (114688, oslo.middleware's default): the largest
     /// form body accepted.
     pub max_request_body_size: usize,
@@ -108,7 +118,8 @@ impl Default for Ec2Options {
             lockout_window: 15,
             ec2_private_dns_show_ip: false,
             ec2_strict_validation: true,
-            keystone_ec2_url: "http://localhost:5000/v3/ec2tokens".into(),
+            keystone_ec2_url: None,
+            keystone: None,
             max_request_body_size: 114_688,
         }
     }
@@ -173,7 +184,8 @@ impl Ec2Options {
             o.ec2_path = v.trim().to_string();
         }
         if let Some((_, v)) = lookup("keystone_ec2_url") {
-            o.keystone_ec2_url = v.trim().to_string();
+            let v = v.trim();
+            o.keystone_ec2_url = (!v.is_empty()).then(|| v.to_string());
         }
         if let Some(found) = lookup("region_list") {
             let mut list = Vec::new();
@@ -190,14 +202,37 @@ impl Ec2Options {
                 err(
                     ("ec2".into(), v.clone()),
                     "auth_mode",
-                    "expected noauth or signature",
+                    "expected noauth, signature or keystone",
                 )
             })?,
             None => get("api", "auth_strategy")
                 .or_else(|| get("DEFAULT", "auth_strategy"))
                 .and_then(|v| AuthMode::parse(&v))
-                .unwrap_or(AuthMode::Signature),
+                .unwrap_or(AuthMode::Keystone),
         };
+        if o.auth_mode == AuthMode::Keystone {
+            use common::middleware::authtoken::{AuthTokenConfig, ConfigError as KsError};
+            let conf = AuthTokenConfig::from_lookup(|option| get("keystone_authtoken", option))
+                .map_err(|e| match e {
+                    KsError::Missing(option) => ConfigError {
+                        section: "keystone_authtoken".into(),
+                        option: option.into(),
+                        value: String::new(),
+                        reason: "required when the EC2 API authenticates through Keystone",
+                    },
+                    KsError::Invalid {
+                        option,
+                        value,
+                        reason,
+                    } => ConfigError {
+                        section: "keystone_authtoken".into(),
+                        option,
+                        value,
+                        reason,
+                    },
+                })?;
+            o.keystone = Some(conf);
+        }
         Ok(o)
     }
 }
@@ -216,12 +251,25 @@ mod tests {
 
     use super::*;
 
-    fn from(pairs: &[(&str, &str, &str)]) -> Result<Ec2Options, ConfigError> {
+    /// The options from exactly `pairs`.
+    fn from_exact(pairs: &[(&str, &str, &str)]) -> Result<Ec2Options, ConfigError> {
         let map: HashMap<(String, String), String> = pairs
             .iter()
             .map(|(s, o, v)| ((s.to_string(), o.to_string()), v.to_string()))
             .collect();
         Ec2Options::from_raw(|s, o| map.get(&(s.to_string(), o.to_string())).cloned())
+    }
+
+    /// The options from `pairs`, in the signature mode unless they choose.
+    fn from(pairs: &[(&str, &str, &str)]) -> Result<Ec2Options, ConfigError> {
+        let mut pairs = pairs.to_vec();
+        if !pairs
+            .iter()
+            .any(|(_, o, _)| *o == "auth_mode" || *o == "auth_strategy")
+        {
+            pairs.push(("ec2", "auth_mode", "signature"));
+        }
+        from_exact(&pairs)
     }
 
     #[test]
@@ -268,6 +316,25 @@ mod tests {
             .auth_mode,
             AuthMode::Signature
         );
+    }
+
+    #[test]
+    fn keystone_mode_is_novas_default_and_needs_keystone_authtoken() {
+        let e = from_exact(&[]).unwrap_err();
+        assert_eq!(
+            (e.section.as_str(), e.option.as_str()),
+            ("keystone_authtoken", "auth_url")
+        );
+        let o = from(&[
+            ("api", "auth_strategy", "keystone"),
+            ("keystone_authtoken", "auth_url", "http://127.0.0.1:5000"),
+            ("keystone_authtoken", "username", "nova"),
+            ("keystone_authtoken", "password", "pw"),
+        ])
+        .unwrap();
+        assert_eq!(o.auth_mode, AuthMode::Keystone);
+        assert_eq!(o.keystone.unwrap().identity_url, "http://127.0.0.1:5000/v3");
+        assert_eq!(o.keystone_ec2_url, None);
     }
 
     #[test]

@@ -96,6 +96,10 @@ pub enum Ec2Error {
     /// A form body over `max_request_body_size`.
     #[error("Request body too large")]
     RequestEntityTooLarge,
+    /// A service the request depends on (Keystone) cannot be reached; the
+    /// cause is logged where it happened.
+    #[error("The service is unavailable. Please try again shortly.")]
+    Unavailable,
     /// Anything unexpected: the text is logged, never sent.
     #[error("internal error: {0}")]
     Internal(String),
@@ -134,6 +138,7 @@ impl Ec2Error {
             Self::DryRunOperation => "DryRunOperation",
             Self::UnsupportedOperation(_) => "UnsupportedOperation",
             Self::RequestEntityTooLarge => "RequestEntityTooLarge",
+            Self::Unavailable => "Unavailable",
             Self::Internal(_) => "InternalError",
         }
     }
@@ -148,6 +153,7 @@ impl Ec2Error {
             Self::DryRunOperation => StatusCode::PRECONDITION_FAILED,
             Self::RequestEntityTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             _ => StatusCode::BAD_REQUEST,
         }
     }
@@ -262,6 +268,7 @@ mod tests {
                 403,
             ),
             (Ec2Error::Internal("db down".into()), "InternalError", 500),
+            (Ec2Error::Unavailable, "Unavailable", 503),
         ];
         for (e, code, status) in cases {
             let (s, body) = body_of(e).await;

@@ -1,5 +1,6 @@
 //! The EC2 API's paste factories under nova's Havana names, plus
-//! `nova_api_rs.ec2:Auth.factory` (the auth `[ec2] auth_mode` selects), and
+//! `nova_api_rs.ec2:Auth.factory` (the auth `[ec2] auth_mode` selects:
+//! noauth, signature or keystone), and
 //! the per-worker resources they read.
 
 use std::sync::Arc;
@@ -65,12 +66,12 @@ pub fn register_factories(registry: &mut Registry) {
     register_shared_filters(registry);
     stateful(registry, "nova.api.ec2:Lockout.factory", pipeline::lockout);
     stateful(registry, "nova.api.ec2:NoAuth.factory", pipeline::noauth);
-    // Until the Keystone mode exists, "keystone" auth checks signatures
-    // against the EC2 credentials of the local store.
+    // Keystone checks signatures in the keystone mode (auth_strategy =
+    // keystone); with `[ec2] auth_mode = signature` the local store does.
     stateful(
         registry,
         "nova.api.ec2:EC2KeystoneAuth.factory",
-        pipeline::signature_auth,
+        pipeline::ec2_keystone_auth,
     );
     stateful(
         registry,

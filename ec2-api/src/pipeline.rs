@@ -1,5 +1,5 @@
 //! The EC2 request pipeline as nova's paste filters built it: FaultWrapper →
-//! RequestLogging → (Lockout) → NoAuth | signature auth → Requestify →
+//! RequestLogging → (Lockout) → NoAuth | signature auth | Keystone → Requestify →
 //! (Authorizer) → Validator → Executor. Each stage is a function from the
 //! next service to a new one, so paste can assemble them in any order the
 //! operator's file names, and [`app`] builds the whole default order for tests.
@@ -306,8 +306,7 @@ pub fn noauth(state: Arc<Ec2State>, inner: HttpService) -> HttpService {
 }
 
 /// Signature verification (SigV4 header or query, SigV2) against the EC2
-/// credentials of the store; what `nova.api.ec2:EC2KeystoneAuth` stands for
-/// until the Keystone mode exists.
+/// credentials of the store (the `signature` mode).
 pub fn signature_auth(state: Arc<Ec2State>, inner: HttpService) -> HttpService {
     boxed(tower::service_fn(move |req: Request| {
         let (inner, state) = (inner.clone(), state.clone());
@@ -353,11 +352,75 @@ pub fn signature_auth(state: Arc<Ec2State>, inner: HttpService) -> HttpService {
     }))
 }
 
+/// Signature verification by Keystone (`POST /v3/ec2tokens`), nova's
+/// `EC2KeystoneAuth`: see [`auth::keystone`]. The Keystone client (and its
+/// service token) is shared by the requests of this pipeline in the worker.
+pub fn keystone_auth(state: Arc<Ec2State>, inner: HttpService) -> HttpService {
+    let keystone = match auth::keystone::KeystoneEc2::new(&state.options) {
+        Ok(k) => Some(Arc::new(k)),
+        Err(e) => {
+            tracing::error!(error = %e, "the EC2 keystone mode cannot reach Keystone: every request gets 503");
+            None
+        }
+    };
+    boxed(tower::service_fn(move |req: Request| {
+        let (inner, state, keystone) = (inner.clone(), state.clone(), keystone.clone());
+        async move {
+            let (mut req, raw) = match ensure_parsed(req, state.options.max_request_body_size).await
+            {
+                Ok(x) => x,
+                Err((mut req, e)) => return Ok(error_response(&mut req, e)),
+            };
+            let Some(keystone) = keystone else {
+                return Ok(error_response(&mut req, Ec2Error::Unavailable));
+            };
+            let script = req
+                .extensions()
+                .get::<ScriptName>()
+                .map(|s| s.0.clone())
+                .unwrap_or_default();
+            let path = format!("{script}{}", req.uri().path());
+            let mut paths = vec![path.as_str()];
+            // A urlmap hands `/prefix` and `/prefix/` both as `/`: try both spellings.
+            if !script.is_empty() && req.uri().path() == "/" {
+                paths.push(script.as_str());
+            }
+            let method = req.method().as_str().to_string();
+            let signed = SignedRequest {
+                method: &method,
+                path: &path,
+                alt_path: None,
+                headers: req.headers(),
+                query_pairs: &raw.query_pairs,
+                params: &raw.query.params,
+                body: &raw.body,
+            };
+            match keystone.verify(&signed, &paths).await {
+                Ok(ctx) => {
+                    req.extensions_mut().insert(ctx);
+                    inner.oneshot(req).await
+                }
+                Err(e) => Ok::<_, Infallible>(error_response(&mut req, e)),
+            }
+        }
+    }))
+}
+
+/// nova.api.ec2:EC2KeystoneAuth: Keystone checks signatures in the keystone
+/// mode; in the signature mode the local store does.
+pub fn ec2_keystone_auth(state: Arc<Ec2State>, inner: HttpService) -> HttpService {
+    match state.options.auth_mode {
+        AuthMode::Keystone => keystone_auth(state, inner),
+        _ => signature_auth(state, inner),
+    }
+}
+
 /// The auth stage `[ec2] auth_mode` selects.
 pub fn configured_auth(state: Arc<Ec2State>, inner: HttpService) -> HttpService {
     match state.options.auth_mode {
         AuthMode::NoAuth => noauth(state, inner),
         AuthMode::Signature => signature_auth(state, inner),
+        AuthMode::Keystone => keystone_auth(state, inner),
     }
 }
 

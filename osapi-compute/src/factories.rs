@@ -14,6 +14,9 @@ use crate::state::ApiState;
 pub const FAULTWRAP: &str = "nova.api.openstack:FaultWrapper.factory";
 /// nova's `noauth2` filter.
 pub const NOAUTH2: &str = "nova.api.openstack.auth:NoAuthMiddleware.factory";
+/// nova's `keystonecontext` filter (after common's
+/// `keystonemiddleware.auth_token:filter_factory`).
+pub const KEYSTONE_CONTEXT: &str = "nova.api.auth:NovaKeystoneContext.factory";
 /// nova's `legacy_v2_compatible` filter.
 pub const LEGACY_V2: &str = "nova.api.openstack:LegacyV2CompatibleWrapper.factory";
 /// nova's `request_log` filter.
@@ -53,6 +56,9 @@ fn filter(f: fn(common::http::HttpService) -> common::http::HttpService) -> Filt
 pub fn register_factories(registry: &mut Registry) {
     registry.register_filter(FAULTWRAP, |_| Ok(filter(crate::middleware::fault_wrapper)));
     registry.register_filter(NOAUTH2, |_| Ok(filter(crate::auth::noauth2)));
+    registry.register_filter(KEYSTONE_CONTEXT, |_| {
+        Ok(filter(crate::keystone::keystone_context))
+    });
     registry.register_filter(LEGACY_V2, |_| {
         Ok(filter(crate::middleware::legacy_v2_compatible))
     });

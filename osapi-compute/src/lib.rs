@@ -15,6 +15,7 @@
 //! | [`validation`] | JSON-schema-style body validation with nova's messages |
 //! | [`versions`] | `GET /`, `GET /v2.1`, `GET /v2` |
 //! | [`auth`] | the `noauth2` filter |
+//! | [`keystone`] | the `keystonecontext` filter (after common's `authtoken`) |
 //! | [`middleware`] | `faultwrap`, `legacy_v2_compatible`, `request_log` |
 //! | [`router`] | the API app (`APIRouterV21`): project prefix, media types, routes |
 //! | [`servers`] | `/servers` and everything under it |
@@ -34,6 +35,7 @@ pub mod factories;
 pub mod fault;
 pub mod identity;
 pub mod image_v2;
+pub mod keystone;
 pub mod links;
 pub mod microversion;
 pub mod middleware;

@@ -10,11 +10,13 @@
 //! | `oslo_middleware.cors:filter_factory`, `oslo_middleware:CORS.factory`, `oslo_middleware.cors:CORS.factory`, `egg:oslo.middleware#cors` | [`cors`] |
 //! | `oslo_middleware:Healthcheck.factory`, `oslo_middleware.healthcheck:Healthcheck.factory`, `egg:oslo.middleware#healthcheck` (filter; and `...Healthcheck.app_factory` as app) | [`healthcheck`] |
 //! | `nova.profiler:WsgiMiddleware.factory`, `osprofiler.web:WsgiMiddleware.factory` | [`profiler`]: a pass-through that warns |
+//! | `keystonemiddleware.auth_token:filter_factory`, `keystoneclient.middleware.auth_token:filter_factory` (Havana) | [`authtoken`]: Keystone token validation |
 //!
 //! Options come from the filter's local conf first, then the global conf
 //! (where the launcher puts nova.conf's values), as oslo.middleware reads
 //! its paste options before oslo.config.
 
+pub mod authtoken;
 pub mod cors;
 pub mod healthcheck;
 pub mod profiler;
@@ -85,6 +87,9 @@ pub fn register(registry: &mut Registry) {
         "osprofiler.web:WsgiMiddleware.factory",
     ] {
         registry.register_filter(name, profiler::factory);
+    }
+    for name in [authtoken::FACTORY, authtoken::FACTORY_HAVANA] {
+        registry.register_filter(name, authtoken::factory);
     }
 }
 

@@ -1,7 +1,9 @@
 //! Authentication of EC2 requests: who the caller is ([`Ec2Context`]), where
 //! EC2 credentials come from ([`CredentialSource`]), nova's NoAuth reading of
-//! the access key, and verification of Signature Version 2 and 4 requests.
+//! the access key, and verification of Signature Version 2 and 4 requests,
+//! locally or by Keystone ([`keystone`]).
 
+pub mod keystone;
 pub mod sigv2;
 pub mod sigv4;
 

@@ -4,4 +4,5 @@
 mod actions;
 mod auth;
 mod fixture;
+mod keystone;
 mod paste;
