@@ -127,12 +127,31 @@ pub async fn serve(
             serve_connection(stream, peer, current, watcher, draining).await;
         });
     }
-    drop(listener);
     let drain_started = Instant::now();
     draining.store(true, Ordering::Relaxed);
+    // Connections the kernel completed before we stopped accepting are, to
+    // their clients, accepted: serve them too rather than let the socket's
+    // close reset them. Each gets a pool permit, made for it if need be.
+    let backlog = take_backlog(listener);
+    let permits = pool_size + backlog.len();
+    pool.add_permits(backlog.len());
+    for (stream, peer) in backlog {
+        let permit = pool
+            .clone()
+            .acquire_owned()
+            .await
+            .expect("the pool is never closed");
+        let current = serving.borrow().clone();
+        let watcher = graceful.watcher();
+        let draining = draining.clone();
+        tokio::spawn(async move {
+            let _permit = permit;
+            serve_connection(stream, peer, current, watcher, draining).await;
+        });
+    }
     // Every open connection holds a pool permit: the linger ends early
     // once all of them have closed.
-    let all_closed = pool.acquire_many(u32::try_from(pool_size).unwrap_or(u32::MAX));
+    let all_closed = pool.acquire_many(u32::try_from(permits).unwrap_or(u32::MAX));
     let _ = tokio::time::timeout(DRAIN_LINGER, all_closed).await;
     let drain_timeout = serving.borrow().options.graceful_shutdown_timeout;
     match drain_timeout {
@@ -150,6 +169,26 @@ pub async fn serve(
             Drain::Complete
         }
     }
+}
+
+/// Accepts, without waiting, every connection already queued on
+/// `listener`, then closes it.
+fn take_backlog(listener: TcpListener) -> Vec<(tokio::net::TcpStream, SocketAddr)> {
+    let mut taken = Vec::new();
+    let Ok(listener) = listener.into_std() else {
+        return taken;
+    };
+    // The std listener is still non-blocking: accept stops at WouldBlock.
+    while let Ok((stream, peer)) = listener.accept() {
+        let stream = stream
+            .set_nonblocking(true)
+            .and_then(|()| tokio::net::TcpStream::from_std(stream));
+        match stream {
+            Ok(stream) => taken.push((stream, peer)),
+            Err(err) => tracing::debug!("cannot serve a queued connection from {peer}: {err}"),
+        }
+    }
+    taken
 }
 
 async fn serve_connection(
@@ -337,7 +376,7 @@ mod tests {
     use super::*;
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-    fn serving() -> Serving {
+    fn serving(pool_size: usize) -> Serving {
         let app = crate::http::boxed(tower::service_fn(|_req: crate::http::Request| async {
             Ok::<_, Infallible>(Response::new(Body::from("ok")))
         }));
@@ -349,7 +388,7 @@ mod tests {
                 max_header_line: 16384,
                 client_socket_timeout: Some(Duration::from_secs(5)),
                 keep_alive: true,
-                pool_size: 10,
+                pool_size,
                 log_format: LogFormat::parse("%(status_code)s"),
                 tls: None,
                 graceful_shutdown_timeout: Some(Duration::from_secs(5)),
@@ -373,14 +412,16 @@ mod tests {
         String::from_utf8(buf).unwrap().to_ascii_lowercase()
     }
 
-    async fn start() -> (
+    async fn start(
+        pool_size: usize,
+    ) -> (
         SocketAddr,
         tokio::sync::oneshot::Sender<()>,
         tokio::task::JoinHandle<Drain>,
     ) {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
-        let (_tx, rx) = watch::channel(serving());
+        let (_tx, rx) = watch::channel(serving(pool_size));
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let server = tokio::spawn(async move {
             let _keep = _tx;
@@ -394,7 +435,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_request_sent_on_a_kept_alive_connection_as_the_drain_begins_is_answered() {
-        let (addr, stop, server) = start().await;
+        let (addr, stop, server) = start(10).await;
         let mut conn = tokio::net::TcpStream::connect(addr).await.unwrap();
         conn.write_all(REQUEST).await.unwrap();
         assert!(read_response(&mut conn).await.starts_with("http/1.1 200"));
@@ -413,7 +454,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_drain_with_no_open_connection_ends_without_lingering() {
-        let (_addr, stop, server) = start().await;
+        let (_addr, stop, server) = start(10).await;
         let started = Instant::now();
         stop.send(()).unwrap();
         assert_eq!(server.await.unwrap(), Drain::Complete);
@@ -422,5 +463,25 @@ mod tests {
             "{:?}",
             started.elapsed()
         );
+    }
+
+    #[tokio::test]
+    async fn connections_queued_in_the_kernel_when_the_drain_begins_are_answered() {
+        // A pool of one, held by an idle keep-alive connection: the next
+        // connection completes its handshake but waits in the kernel's queue.
+        let (addr, stop, server) = start(1).await;
+        let mut holder = tokio::net::TcpStream::connect(addr).await.unwrap();
+        holder.write_all(REQUEST).await.unwrap();
+        assert!(read_response(&mut holder).await.starts_with("http/1.1 200"));
+        let mut queued = tokio::net::TcpStream::connect(addr).await.unwrap();
+        queued.write_all(REQUEST).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(100)).await;
+
+        stop.send(()).unwrap();
+
+        let answer = read_response(&mut queued).await;
+        assert!(answer.starts_with("http/1.1 200"), "{answer:?}");
+        assert!(answer.contains("connection: close"), "{answer:?}");
+        assert_eq!(server.await.unwrap(), Drain::Complete);
     }
 }

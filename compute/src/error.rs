@@ -173,11 +173,18 @@ pub enum Error {
 
     /// A database error. Internal: log it, answer 500 without the text.
     #[error("database error: {0}")]
-    Store(#[from] sqlx::Error),
+    Store(sqlx::Error),
 
     /// Any other internal failure. Internal: log it, answer 500.
     #[error("internal error: {0}")]
     Internal(String),
+}
+
+impl From<sqlx::Error> for Error {
+    fn from(err: sqlx::Error) -> Self {
+        crate::store::health::note_error(&err);
+        Error::Store(err)
+    }
 }
 
 fn not_found_message(kind: Kind, id: &str) -> String {

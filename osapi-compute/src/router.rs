@@ -86,6 +86,17 @@ async fn strip_project(mut request: Request, next: Next) -> Response {
     next.run(request).await
 }
 
+/// A path whose percent-decoded bytes are not UTF-8 names no resource:
+/// nova (webob decodes `PATH_INFO` as UTF-8) answers 404, in its fault
+/// format, before any route's extractor would refuse it in plain text.
+async fn refuse_undecodable_path(request: Request, next: Next) -> Response {
+    let decoded = percent_encoding::percent_decode_str(request.uri().path());
+    if decoded.decode_utf8().is_err() {
+        return ApiError::NotFound("The resource could not be found.".into()).into_response();
+    }
+    next.run(request).await
+}
+
 /// nova's supported request content types; `text/plain` or none means none.
 async fn check_media_type(request: Request, next: Next) -> Response {
     if let Some(value) = request.headers().get(header::CONTENT_TYPE) {
@@ -121,6 +132,7 @@ pub fn api_router(state: ApiState) -> Router {
         .layer(middleware::from_fn(strip_project))
         .layer(middleware::from_fn(microversion::negotiate))
         .layer(middleware::from_fn(check_media_type))
+        .layer(middleware::from_fn(refuse_undecodable_path))
 }
 
 /// [`api_router`] boxed for the paste runtime.

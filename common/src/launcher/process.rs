@@ -39,7 +39,8 @@ struct Child {
 /// Supervises the forked workers of one service.
 pub struct ProcessLauncher<S: Service> {
     service: S,
-    listener: TcpListener,
+    /// The bound socket; dropped when the service stops (see [`Self::stop`]).
+    listener: Option<TcpListener>,
     children: BTreeMap<Pid, Child>,
     forktimes: VecDeque<Instant>,
     /// The parent's signal pipe; `None` in a forked worker.
@@ -54,7 +55,7 @@ impl<S: Service> ProcessLauncher<S> {
         let workers = service.workers().max(1);
         Ok(Self {
             service,
-            listener,
+            listener: Some(listener),
             children: BTreeMap::new(),
             forktimes: VecDeque::new(),
             signals: Some(SignalPipe::install()?),
@@ -185,8 +186,10 @@ impl<S: Service> ProcessLauncher<S> {
             signals.release_in_child();
         }
         self.children.clear();
-        self.service
-            .run_worker(&self.listener, Ready::pipe(ready_write))
+        let Some(listener) = &self.listener else {
+            return EXIT_FAILURE;
+        };
+        self.service.run_worker(listener, Ready::pipe(ready_write))
     }
 
     /// Polls the signal pipe (and nothing else) for at most `timeout`.
@@ -291,6 +294,11 @@ impl<S: Service> ProcessLauncher<S> {
     fn stop(mut self) -> i32 {
         notify::notify("STOPPING=1");
         self.kill_all(Signal::SIGTERM);
+        // The parent's copy of the socket must not keep it open: once the
+        // last worker has served what the kernel had queued and closed its
+        // copy, new connections are refused instead of queued for nobody
+        // and reset when the parent exits.
+        self.listener = None;
         tracing::info!("Waiting on {} children to exit", self.children.len());
         let deadline = self
             .service

@@ -14,6 +14,7 @@
 //! Times are stored as `BIGINT` microseconds since the Unix epoch (UTC) on
 //! both engines, so comparisons and ordering are plain integer ones.
 
+pub mod health;
 pub mod migrate;
 pub mod url;
 
@@ -236,8 +237,11 @@ impl Store {
                 let pool = SqlitePoolOptions::new()
                     .max_connections(options.max_connections.max(1))
                     .acquire_timeout(options.acquire_timeout)
-                    .before_acquire(|conn, _| {
-                        Box::pin(async move { Ok(outside_transaction(conn)) })
+                    .before_acquire(|conn, meta| {
+                        Box::pin(async move {
+                            Ok(outside_transaction(conn)
+                                && health::opened_after_last_error(meta.age))
+                        })
                     })
                     .connect_with(opts)
                     .await?;
@@ -576,5 +580,42 @@ mod tests {
         let tx = store.begin_locked("test").await.unwrap();
         tx.commit().await.unwrap();
         assert_eq!(store.schema_version().await.unwrap(), 1);
+    }
+
+    #[tokio::test]
+    async fn writes_recover_once_a_connection_that_cannot_write_is_replaced() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite:///{}", dir.path().join("nova.sqlite").display());
+        let store = Store::connect(
+            &url,
+            StoreOptions {
+                max_connections: 1,
+                ..StoreOptions::default()
+            },
+        )
+        .await
+        .unwrap();
+        store.migrate().await.unwrap();
+        // The pooled connection can no longer write, as one SQLite opened
+        // read-only while the file was immutable.
+        store
+            .execute("PRAGMA query_only = ON", vec![])
+            .await
+            .unwrap();
+
+        let failed = store
+            .execute("CREATE TABLE probe (x INTEGER)", vec![])
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&failed, Error::Store(e) if health::is_storage_error(e)),
+            "{failed}"
+        );
+
+        // The next write gets a fresh connection and succeeds.
+        store
+            .execute("CREATE TABLE probe (x INTEGER)", vec![])
+            .await
+            .unwrap();
     }
 }

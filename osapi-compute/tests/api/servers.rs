@@ -1093,3 +1093,14 @@ async fn instance_actions_page_from_258() {
         .collect();
     assert_eq!(rest, vec!["create"]);
 }
+
+#[tokio::test]
+async fn a_path_that_is_not_utf8_once_decoded_is_a_404_fault() {
+    let app = TestApp::new().await;
+    let answer = app.get("/v2.1/servers/%ff%fe", ALICE, None).await;
+    assert_eq!(answer.status, StatusCode::NOT_FOUND, "{}", answer.text);
+    assert_eq!(
+        answer.body,
+        json!({"itemNotFound": {"code": 404, "message": "The resource could not be found."}})
+    );
+}
