@@ -106,7 +106,7 @@ pub fn main(binary: ApiBinary, args: &ServiceArgs) -> i32 {
         loaded,
     };
     if workers <= 1 {
-        launcher::run_in_process(&service, &socket)
+        launcher::run_in_process(&service, socket)
     } else {
         match ProcessLauncher::new(service, socket) {
             Ok(launcher) => launcher.run(),
@@ -286,7 +286,7 @@ impl Service for ApiService {
         Ok(())
     }
 
-    fn run_worker(&self, listener: &TcpListener, ready: Ready) -> i32 {
+    fn run_worker(&self, listener: TcpListener, ready: Ready) -> i32 {
         let binary = self.binary;
         let sources = self.sources.clone();
         let first = self.loaded.clone();

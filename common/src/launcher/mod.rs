@@ -27,6 +27,8 @@ pub trait Service: Send + Sync {
     /// configuration stays in force.
     fn reload(&mut self) -> anyhow::Result<()>;
     /// Serves in the calling process until told to stop, and returns the
-    /// exit code. Called in a freshly forked worker, or in-process.
-    fn run_worker(&self, listener: &TcpListener, ready: Ready) -> i32;
+    /// exit code. Called in a freshly forked worker, or in-process. The
+    /// worker owns its copy of the socket: it closes it when its drain
+    /// begins, so that the socket goes away with the last worker.
+    fn run_worker(&self, listener: TcpListener, ready: Ready) -> i32;
 }

@@ -186,7 +186,8 @@ impl<S: Service> ProcessLauncher<S> {
             signals.release_in_child();
         }
         self.children.clear();
-        let Some(listener) = &self.listener else {
+        // The worker takes the socket: this process keeps no other copy.
+        let Some(listener) = self.listener.take() else {
             return EXIT_FAILURE;
         };
         self.service.run_worker(listener, Ready::pipe(ready_write))

@@ -44,7 +44,7 @@ impl Ready {
 }
 
 /// Serves in this process: the `ServiceLauncher` for one worker.
-pub fn run_in_process<S: Service>(service: &S, listener: &TcpListener) -> i32 {
+pub fn run_in_process<S: Service>(service: &S, listener: TcpListener) -> i32 {
     super::signals::restore_defaults();
     service.run_worker(listener, Ready::Systemd)
 }
@@ -52,7 +52,7 @@ pub fn run_in_process<S: Service>(service: &S, listener: &TcpListener) -> i32 {
 /// Runs one worker to completion and returns its exit code. `build` makes
 /// the first [`Serving`]; `reload` makes a new one on SIGHUP (an error keeps
 /// the running one).
-pub fn serve_worker<B, BF, R, RF>(listener: &TcpListener, ready: Ready, build: B, reload: R) -> i32
+pub fn serve_worker<B, BF, R, RF>(listener: TcpListener, ready: Ready, build: B, reload: R) -> i32
 where
     B: FnOnce() -> BF,
     BF: Future<Output = anyhow::Result<Serving>>,
@@ -78,12 +78,8 @@ where
             }
         };
         let listener = match listener
-            .try_clone()
-            .and_then(|l| {
-                l.set_nonblocking(true)?;
-                Ok(l)
-            })
-            .and_then(tokio::net::TcpListener::from_std)
+            .set_nonblocking(true)
+            .and_then(|()| tokio::net::TcpListener::from_std(listener))
         {
             Ok(listener) => listener,
             Err(err) => {
