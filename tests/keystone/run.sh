@@ -210,22 +210,25 @@ http_connect_timeout = 5
 CONF
 
 # start BINARY: one worker (so that the cache every check sees is the same).
+# Sets STARTED_PORT; it runs in this shell (not in a $(...) subshell) so that
+# its pid reaches PIDS and the cleanup stops it.
 start() {
-    local bin="$1" log="$NOVA/$1.log" deadline port pid
+    local bin="$1" log="$NOVA/$1.log" deadline pid
     "$RELEASE/$bin" --config-file "$NOVA/nova.conf" --port 0 --workers 1 >"$log" 2>&1 &
     pid=$!
     PIDS+=("$pid")
     deadline=$(( $(date +%s) + 60 ))
-    until port="$(grep -oE 'listening on [^ ]+:[0-9]+' "$log" | head -n1 | grep -oE '[0-9]+$')"; do
+    until STARTED_PORT="$(grep -oE 'listening on [^ ]+:[0-9]+' "$log" | head -n1 | grep -oE '[0-9]+$')"; do
         kill -0 "$pid" 2>/dev/null || { tail -n 30 "$log" >&2; die "$bin exited"; }
         [ "$(date +%s)" -lt "$deadline" ] || die "$bin did not listen within 60s"
         sleep 0.1
     done
-    echo "$port"
 }
 say "starting osapi-compute and ec2-api (auth_strategy = keystone)"
-OSAPI_PORT="$(start osapi-compute)"
-EC2_PORT="$(start ec2-api)"
+start osapi-compute
+OSAPI_PORT="$STARTED_PORT"
+start ec2-api
+EC2_PORT="$STARTED_PORT"
 for url in "http://127.0.0.1:$OSAPI_PORT/healthcheck" "http://127.0.0.1:$EC2_PORT/healthcheck"; do
     curl -sf -o /dev/null "$url" || die "$url does not answer"
 done
