@@ -207,6 +207,8 @@ pub struct CreateInstance {
     pub hostname: Option<String>,
     /// A compute host (admin only).
     pub host: Option<String>,
+    /// No network at all (`"networks": "none"`): no fixed IP is allocated.
+    pub without_network: bool,
 }
 
 /// The result of a create.
@@ -905,8 +907,12 @@ impl Compute {
                 Some(h) if n == 1 => h.clone(),
                 _ => validate::hostname_from(&name, &uuid),
             };
-            let ip_num = self.allocate_ip(&mut tx).await?;
-            let ip = Ipv4Addr::from(ip_num as u32).to_string();
+            let ip_num = if req.without_network {
+                None
+            } else {
+                Some(self.allocate_ip(&mut tx).await?)
+            };
+            let ip = ip_num.map(|n| Ipv4Addr::from(n as u32).to_string());
             tx.execute(
                 "INSERT INTO instances (uuid, display_name, display_description, hostname, project_id, user_id, \
                  flavor_id, flavor_name, vcpus, memory_mb, root_gb, ephemeral_gb, swap, flavor_extra_specs, image_ref, \

@@ -565,6 +565,9 @@ pub async fn create(
         admin_password: opt_string(server.get("adminPass")),
         hostname: opt_string(server.get("hostname")),
         host: opt_string(server.get("host")),
+        // The schema allows "none", "auto" or a list; only "none" asks for
+        // no network (the simulated network has one fixed-IP range).
+        without_network: server.get("networks").and_then(Value::as_str) == Some("none"),
     };
     if request.host.is_some() {
         ctx.require_admin("compute:servers:create:requested_destination")?;

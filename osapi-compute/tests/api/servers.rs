@@ -1104,3 +1104,35 @@ async fn a_path_that_is_not_utf8_once_decoded_is_a_404_fault() {
         json!({"itemNotFound": {"code": 404, "message": "The resource could not be found."}})
     );
 }
+
+#[tokio::test]
+async fn networks_none_gives_a_server_without_addresses() {
+    let app = TestApp::new().await;
+    let mut ids = Vec::new();
+    for networks in ["none", "auto"] {
+        let answer = app
+            .send(
+                Method::POST,
+                "/v2.1/servers",
+                ALICE,
+                "2.37",
+                json!({"server": {"name": format!("vm-{networks}"), "imageRef": compute::CIRROS_IMAGE_UUID,
+                    "flavorRef": "1", "networks": networks}}),
+            )
+            .await;
+        assert_eq!(answer.status, StatusCode::ACCEPTED, "{}", answer.text);
+        ids.push(answer.body["server"]["id"].as_str().unwrap().to_string());
+    }
+    for id in &ids {
+        assert_eq!(status_of(&app, id, ALICE).await, "ACTIVE");
+    }
+
+    let none = app
+        .get(&format!("/v2.1/servers/{}", ids[0]), ALICE, Some("2.37"))
+        .await;
+    assert_eq!(none.body["server"]["addresses"], json!({}));
+    let auto = app
+        .get(&format!("/v2.1/servers/{}", ids[1]), ALICE, Some("2.37"))
+        .await;
+    assert!(auto.body["server"]["addresses"]["private"][0]["addr"].is_string());
+}
