@@ -553,9 +553,9 @@ mod tests {
         assert_eq!((a.unwrap(), b.unwrap(), c.unwrap()), (1, 1, 1));
     }
 
-    #[tokio::test]
-    async fn a_connection_left_inside_a_failed_transaction_is_replaced() {
-        // One connection, so the broken one would be handed out again.
+    /// A migrated SQLite file store with a pool of one connection, so that
+    /// a broken connection would be handed out again (keep the dir alive).
+    async fn one_connection_store() -> (tempfile::TempDir, Store) {
         let dir = tempfile::tempdir().unwrap();
         let url = format!("sqlite:///{}", dir.path().join("nova.sqlite").display());
         let store = Store::connect(
@@ -568,6 +568,12 @@ mod tests {
         .await
         .unwrap();
         store.migrate().await.unwrap();
+        (dir, store)
+    }
+
+    #[tokio::test]
+    async fn a_connection_left_inside_a_failed_transaction_is_replaced() {
+        let (_dir, store) = one_connection_store().await;
 
         // SQLite ends the transaction on its own (as it does after an I/O
         // error), so the rollback of the dropped Tx fails and sqlx still
@@ -584,18 +590,7 @@ mod tests {
 
     #[tokio::test]
     async fn writes_recover_once_a_connection_that_cannot_write_is_replaced() {
-        let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite:///{}", dir.path().join("nova.sqlite").display());
-        let store = Store::connect(
-            &url,
-            StoreOptions {
-                max_connections: 1,
-                ..StoreOptions::default()
-            },
-        )
-        .await
-        .unwrap();
-        store.migrate().await.unwrap();
+        let (_dir, store) = one_connection_store().await;
         // The pooled connection can no longer write, as one SQLite opened
         // read-only while the file was immutable.
         store
