@@ -8,13 +8,15 @@ nothing, it measures.
 """
 import os
 import re
-import signal
 import socket
 import subprocess
 import sys
 import tempfile
 import time
 import urllib.request
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from benchlib import children, stop  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RELEASE = os.path.join(ROOT, "target", "release")
@@ -91,22 +93,6 @@ def memory_kb(pid):
         text = f.read()
     field = lambda name: int(re.search(rf"^{name}:\s+(\d+)", text, re.M).group(1))
     return field("Rss"), field("Pss"), field("Private_Clean") + field("Private_Dirty")
-
-
-def children(pid):
-    try:
-        with open(f"/proc/{pid}/task/{pid}/children") as f:
-            return [int(p) for p in f.read().split()]
-    except FileNotFoundError:
-        return []
-
-
-def stop(proc):
-    proc.send_signal(signal.SIGTERM)
-    try:
-        proc.wait(30)
-    except subprocess.TimeoutExpired:
-        proc.kill()
 
 
 def main():

@@ -119,13 +119,7 @@ pub async fn serve(
             },
             () = &mut shutdown => break,
         };
-        let current = serving.borrow().clone();
-        let watcher = graceful.watcher();
-        let draining = draining.clone();
-        tokio::spawn(async move {
-            let _permit = permit;
-            serve_connection(stream, peer, current, watcher, draining).await;
-        });
+        spawn_connection(stream, peer, permit, &serving, &graceful, &draining);
     }
     let drain_started = Instant::now();
     draining.store(true, Ordering::Relaxed);
@@ -141,13 +135,7 @@ pub async fn serve(
             .acquire_owned()
             .await
             .expect("the pool is never closed");
-        let current = serving.borrow().clone();
-        let watcher = graceful.watcher();
-        let draining = draining.clone();
-        tokio::spawn(async move {
-            let _permit = permit;
-            serve_connection(stream, peer, current, watcher, draining).await;
-        });
+        spawn_connection(stream, peer, permit, &serving, &graceful, &draining);
     }
     // Every open connection holds a pool permit: the linger ends early
     // once all of them have closed.
@@ -169,6 +157,25 @@ pub async fn serve(
             Drain::Complete
         }
     }
+}
+
+/// Serves one accepted connection on its own task, with the serving
+/// options in effect now; `permit` is its pool slot, freed when it ends.
+fn spawn_connection(
+    stream: tokio::net::TcpStream,
+    peer: SocketAddr,
+    permit: tokio::sync::OwnedSemaphorePermit,
+    serving: &watch::Receiver<Serving>,
+    graceful: &hyper_util::server::graceful::GracefulShutdown,
+    draining: &Arc<AtomicBool>,
+) {
+    let current = serving.borrow().clone();
+    let watcher = graceful.watcher();
+    let draining = draining.clone();
+    tokio::spawn(async move {
+        let _permit = permit;
+        serve_connection(stream, peer, current, watcher, draining).await;
+    });
 }
 
 /// Accepts, without waiting, every connection already queued on
