@@ -96,7 +96,7 @@ def memory_kb(pid):
 
 
 def main():
-    binary = os.path.join(RELEASE, "osapi-compute")
+    binary = os.environ.get("BENCH_OSAPI") or os.path.join(RELEASE, "osapi-compute")
     bare = os.path.join(RELEASE, "examples", "bare_server")
     rows = []
     with tempfile.TemporaryDirectory() as state:

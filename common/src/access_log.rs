@@ -4,22 +4,23 @@
 //! `body_length`, `wall_seconds`.
 
 use std::fmt::Write;
+use std::time::Duration;
 
 /// One request's facts, as eventlet names them.
 #[derive(Debug, Clone, Default)]
-pub struct AccessRecord {
-    /// `<X-Forwarded-For>,<peer ip>` when the header is present, else the peer ip.
-    pub client_ip: String,
+pub struct AccessRecord<'a> {
+    /// The peer's address.
+    pub client_ip: &'a str,
     /// The peer port.
     pub client_port: u16,
     /// `METHOD target HTTP/x.y`.
-    pub request_line: String,
+    pub request_line: &'a str,
     /// The response status.
     pub status_code: u16,
     /// Bytes of the response body.
     pub body_length: u64,
-    /// Seconds from request to response headers.
-    pub wall_seconds: f64,
+    /// From request to response headers.
+    pub wall: Duration,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -75,31 +76,61 @@ impl LogFormat {
 
     /// Renders one record; unknown field names render empty, as a missing
     /// key would otherwise break every log line.
-    pub fn render(&self, record: &AccessRecord) -> String {
+    pub fn render(&self, record: &AccessRecord<'_>) -> String {
         let mut out = String::with_capacity(128);
+        self.render_into(record, &mut out);
+        out
+    }
+
+    /// [`render`](Self::render), appending to `out`.
+    pub fn render_into(&self, record: &AccessRecord<'_>, out: &mut String) {
         for piece in &self.pieces {
             match piece {
                 Piece::Literal(text) => out.push_str(text),
                 Piece::Field { name, precision } => {
                     let _ = match name.as_str() {
-                        "client_ip" => write!(out, "{}", record.client_ip),
+                        "client_ip" => {
+                            out.push_str(record.client_ip);
+                            Ok(())
+                        }
                         "client_port" => write!(out, "{}", record.client_port),
                         "date_time" => {
                             write!(out, "{}", chrono::Local::now().format("%d/%b/%Y %H:%M:%S"))
                         }
-                        "request_line" => write!(out, "{}", record.request_line),
+                        "request_line" => {
+                            out.push_str(record.request_line);
+                            Ok(())
+                        }
                         "status_code" => write!(out, "{}", record.status_code),
                         "body_length" => write!(out, "{}", record.body_length),
-                        "wall_seconds" => match precision {
-                            Some(p) => write!(out, "{:.*}", *p, record.wall_seconds),
-                            None => write!(out, "{}", record.wall_seconds),
-                        },
+                        "wall_seconds" => write_seconds(out, record.wall, *precision),
                         _ => Ok(()),
                     };
                 }
             }
         }
-        out
+    }
+}
+
+/// Seconds as Python's `%.Nf` prints them (`%s` prints Python's repr of
+/// the float, which `{}` of an `f64` matches for these magnitudes). Up to
+/// nine decimals are written from the integer nanoseconds, rounded half up
+/// instead of through float formatting.
+fn write_seconds(out: &mut String, wall: Duration, precision: Option<usize>) -> std::fmt::Result {
+    match precision {
+        Some(p @ 0..=9) => {
+            let unit = 10u64.pow(9 - p as u32);
+            let scaled = (u64::from(wall.subsec_nanos()) + unit / 2) / unit;
+            let one = 10u64.pow(p as u32);
+            let (secs, frac) = (wall.as_secs() + scaled / one, scaled % one);
+            if p == 0 {
+                write!(out, "{secs}")
+            } else {
+                write!(out, "{secs}.{frac:0p$}")
+            }
+        }
+        Some(p) => write!(out, "{:.*}", p, wall.as_secs_f64()),
+        None => write!(out, "{}", wall.as_secs_f64()),
     }
 }
 
@@ -128,17 +159,34 @@ mod tests {
     #[test]
     fn nova_default_format_renders_like_eventlet() {
         let record = AccessRecord {
-            client_ip: "10.0.0.5".into(),
+            client_ip: "10.0.0.5",
             client_port: 40000,
-            request_line: "GET /v2.1 HTTP/1.1".into(),
+            request_line: "GET /v2.1 HTTP/1.1",
             status_code: 200,
             body_length: 390,
-            wall_seconds: 0.00123,
+            wall: Duration::from_nanos(1_230_000),
         };
         assert_eq!(
             LogFormat::parse(NOVA_DEFAULT).render(&record),
             "10.0.0.5 \"GET /v2.1 HTTP/1.1\" status: 200 len: 390 time: 0.0012300"
         );
+    }
+
+    #[test]
+    fn fixed_precision_seconds_round_like_printf() {
+        let render = |format: &str, nanos: u64| {
+            let record = AccessRecord {
+                wall: Duration::from_nanos(nanos),
+                ..AccessRecord::default()
+            };
+            LogFormat::parse(format).render(&record)
+        };
+        assert_eq!(render("%(wall_seconds).7f", 0), "0.0000000");
+        assert_eq!(render("%(wall_seconds).7f", 1_234_567_890), "1.2345679");
+        assert_eq!(render("%(wall_seconds).3f", 2_999_600_000), "3.000");
+        assert_eq!(render("%(wall_seconds).0f", 1_600_000_000), "2");
+        assert_eq!(render("%(wall_seconds).12f", 1_500_000), "0.001500000000");
+        assert_eq!(render("%(wall_seconds)s", 1_500_000_000), "1.5");
     }
 
     #[test]

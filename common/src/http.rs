@@ -4,6 +4,11 @@
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use futures::future::BoxFuture;
+use tower::ServiceExt;
 
 /// The body type of requests and responses everywhere in the runtime.
 pub type Body = axum::body::Body;
@@ -14,7 +19,36 @@ pub type Response = http::Response<Body>;
 
 /// A ready-to-serve HTTP application: what a paste app factory returns and
 /// what a paste filter wraps. It never fails: errors are responses.
-pub type HttpService = tower::util::BoxCloneSyncService<Request, Response, Infallible>;
+///
+/// Cloning it is a reference count. Every filter clones the app it wraps
+/// for each request (a tower service is consumed by the call), and tower's
+/// `BoxCloneSyncService` allocated a new box for each of those clones.
+#[derive(Clone)]
+pub struct HttpService(
+    Arc<dyn Fn(Request) -> BoxFuture<'static, Result<Response, Infallible>> + Send + Sync>,
+);
+
+impl tower::Service<Request> for HttpService {
+    type Response = Response;
+    type Error = Infallible;
+    type Future = BoxFuture<'static, Result<Response, Infallible>>;
+
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        // Each call drives its own clone of the wrapped service through
+        // its readiness (`oneshot`).
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, request: Request) -> Self::Future {
+        (self.0)(request)
+    }
+}
+
+impl std::fmt::Debug for HttpService {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("HttpService")
+    }
+}
 
 /// Boxes any cloneable tower service (an axum `Router`, say) as an [`HttpService`].
 pub fn boxed<S>(service: S) -> HttpService
@@ -26,7 +60,9 @@ where
         + 'static,
     S::Future: Send + 'static,
 {
-    HttpService::new(service)
+    HttpService(Arc::new(move |request| {
+        Box::pin(service.clone().oneshot(request))
+    }))
 }
 
 /// WSGI's `SCRIPT_NAME`: the path prefix that a urlmap consumed before the

@@ -22,3 +22,4 @@ pub mod middleware;
 pub mod paste;
 pub mod server;
 pub mod tls;
+pub mod watchdog;

@@ -20,18 +20,18 @@ use http::header::{HeaderValue, CONNECTION, CONTENT_LENGTH, CONTENT_TYPE};
 use http::{Request as HttpRequest, StatusCode};
 use hyper::body::Body as _;
 use hyper::body::Incoming;
-use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::rt::TokioIo;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
 use tokio::sync::{watch, Semaphore};
-use tokio_io_timeout::TimeoutStream;
 use tower::ServiceExt;
 
 use crate::access_log::{AccessRecord, LogFormat};
 use crate::http::{Body, HttpService, RemoteAddr, RequestId, Response, ScriptName, UrlScheme};
+use crate::watchdog::{IdleTimeout, Watchdog};
 
 /// The response header every answer carries.
-pub const REQUEST_ID_HEADER: &str = "x-openstack-request-id";
+pub use crate::middleware::request_id::OPENSTACK_REQUEST_ID_HEADER as REQUEST_ID_HEADER;
 
 /// eventlet's limit on all header bytes of one request.
 const MAX_TOTAL_HEADERS: usize = 65536;
@@ -206,10 +206,12 @@ async fn serve_connection(
     draining: Arc<AtomicBool>,
 ) {
     let _ = stream.set_nodelay(true);
-    let mut stream = TimeoutStream::new(stream);
-    stream.set_read_timeout(serving.options.client_socket_timeout);
-    stream.set_write_timeout(serving.options.client_socket_timeout);
-    let stream = Box::pin(stream);
+    let watchdog = Watchdog::new();
+    let stream = IdleTimeout::new(
+        stream,
+        serving.options.client_socket_timeout,
+        watchdog.clone(),
+    );
     match serving.options.tls.clone() {
         Some(tls) => {
             let acceptor = tokio_rustls::TlsAcceptor::from(tls);
@@ -219,13 +221,16 @@ async fn serve_connection(
                 .unwrap_or(Duration::from_secs(60));
             match tokio::time::timeout(handshake_limit, acceptor.accept(stream)).await {
                 Ok(Ok(tls_stream)) => {
-                    run_http(tls_stream, peer, "https", serving, watcher, draining).await
+                    run_http(
+                        tls_stream, peer, "https", serving, watcher, draining, watchdog,
+                    )
+                    .await
                 }
                 Ok(Err(err)) => tracing::debug!("TLS handshake with {peer} failed: {err}"),
                 Err(_) => tracing::debug!("TLS handshake with {peer} timed out"),
             }
         }
-        None => run_http(stream, peer, "http", serving, watcher, draining).await,
+        None => run_http(stream, peer, "http", serving, watcher, draining, watchdog).await,
     }
 }
 
@@ -236,15 +241,19 @@ async fn run_http<IO>(
     serving: Serving,
     watcher: hyper_util::server::graceful::Watcher,
     draining: Arc<AtomicBool>,
+    watchdog: Watchdog,
 ) where
     IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     let options = serving.options.clone();
+    // Formatted once for the access log lines of every request on it.
+    let client_ip: Arc<str> = Arc::from(peer.ip().to_string());
     let service = hyper::service::service_fn(move |req: HttpRequest<Incoming>| {
         let serving = serving.clone();
         let draining = draining.clone();
+        let client_ip = client_ip.clone();
         async move {
-            let mut response = handle(req.map(Body::new), peer, scheme, serving).await;
+            let mut response = handle(req.map(Body::new), peer, &client_ip, scheme, serving).await;
             if draining.load(Ordering::Relaxed) {
                 // The worker is going away: the client must not reuse
                 // this connection (hyper closes it after this answer).
@@ -257,7 +266,7 @@ async fn run_http<IO>(
     });
     let mut builder = hyper::server::conn::http1::Builder::new();
     builder
-        .timer(TokioTimer::new())
+        .timer(watchdog.timer())
         .keep_alive(options.keep_alive)
         .header_read_timeout(options.client_socket_timeout)
         .max_buf_size((options.max_url_len + MAX_TOTAL_HEADERS).max(8192) * 2);
@@ -271,13 +280,14 @@ async fn run_http<IO>(
 async fn handle(
     mut req: crate::http::Request,
     peer: SocketAddr,
+    client_ip: &str,
     scheme: &str,
     serving: Serving,
 ) -> Response {
     let started = Instant::now();
     let options = &serving.options;
     let request_line = request_line(&req);
-    let request_id = format!("req-{}", uuid::Uuid::new_v4());
+    let request_id = crate::middleware::request_id::generate();
     let mut response = if request_line.len() + 2 >= options.max_url_len {
         raw_error(StatusCode::URI_TOO_LONG)
     } else if let Some(status) = header_violation(&req, options.max_header_line) {
@@ -305,30 +315,47 @@ async fn handle(
             }
         }
     };
-    if !response.headers().contains_key(REQUEST_ID_HEADER) {
+    if !response.headers().contains_key(&REQUEST_ID_HEADER) {
         if let Ok(value) = HeaderValue::from_str(&request_id) {
             response.headers_mut().insert(REQUEST_ID_HEADER, value);
         }
     }
     let record = AccessRecord {
-        client_ip: peer.ip().to_string(),
+        client_ip,
         client_port: peer.port(),
-        request_line,
+        request_line: &request_line,
         status_code: response.status().as_u16(),
         body_length: body_length(&response),
-        wall_seconds: started.elapsed().as_secs_f64(),
+        wall: started.elapsed(),
     };
-    tracing::info!(target: "wsgi", "{}", options.log_format.render(&record));
+    crate::logging::wsgi_info(|line| options.log_format.render_into(&record, line));
     response
 }
 
 /// The request line as the client sent it, without its CRLF.
 fn request_line(req: &crate::http::Request) -> String {
-    let target = match req.uri().path_and_query() {
-        Some(pq) if req.uri().scheme().is_none() => pq.as_str().to_owned(),
-        _ => req.uri().to_string(),
+    let version = match req.version() {
+        http::Version::HTTP_09 => "HTTP/0.9",
+        http::Version::HTTP_10 => "HTTP/1.0",
+        http::Version::HTTP_11 => "HTTP/1.1",
+        http::Version::HTTP_2 => "HTTP/2.0",
+        http::Version::HTTP_3 => "HTTP/3.0",
+        _ => "HTTP/?",
     };
-    format!("{} {} {:?}", req.method(), target, req.version())
+    let method = req.method().as_str();
+    let mut line = match req.uri().path_and_query() {
+        Some(pq) if req.uri().scheme().is_none() => {
+            let mut line = String::with_capacity(method.len() + pq.as_str().len() + 10);
+            line.push_str(method);
+            line.push(' ');
+            line.push_str(pq.as_str());
+            line
+        }
+        _ => format!("{method} {}", req.uri()),
+    };
+    line.push(' ');
+    line.push_str(version);
+    line
 }
 
 /// eventlet's header checks: one line too long, or all of them together.

@@ -8,7 +8,7 @@ use std::fmt;
 
 use axum::extract::{FromRequestParts, Request};
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, HeaderValue};
+use axum::http::{HeaderMap, HeaderName, HeaderValue};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
@@ -35,6 +35,10 @@ pub const MAX_VERSION: ApiVersion = ApiVersion {
     major: 2,
     minor: 100,
 };
+/// [`MIN_VERSION`] as the version documents print it.
+pub const MIN_VERSION_STR: &str = "2.1";
+/// [`MAX_VERSION`] as the version documents print it.
+pub const MAX_VERSION_STR: &str = "2.100";
 
 impl ApiVersion {
     /// A version `major.minor`.
@@ -150,12 +154,26 @@ impl<S: Send + Sync> FromRequestParts<S> for ApiVersion {
 
 /// Adds nova's version headers and `Vary` entries to a response.
 pub fn add_version_headers(headers: &mut HeaderMap, version: ApiVersion) {
-    if let Ok(value) = HeaderValue::from_str(&format!("compute {version}")) {
-        headers.insert(API_VERSION_HEADER, value);
-    }
-    if let Ok(value) = HeaderValue::from_str(&version.to_string()) {
-        headers.insert(LEGACY_API_VERSION_HEADER, value);
-    }
+    // Names parsed once, not per answer.
+    const STANDARD: HeaderName = HeaderName::from_static("openstack-api-version");
+    const LEGACY: HeaderName = HeaderName::from_static("x-openstack-nova-api-version");
+    let (standard, legacy) = if version == MIN_VERSION {
+        (
+            HeaderValue::from_static("compute 2.1"),
+            HeaderValue::from_static(MIN_VERSION_STR),
+        )
+    } else {
+        let number = version.to_string();
+        match (
+            HeaderValue::from_str(&format!("compute {number}")),
+            HeaderValue::from_str(&number),
+        ) {
+            (Ok(standard), Ok(legacy)) => (standard, legacy),
+            _ => return,
+        }
+    };
+    headers.insert(STANDARD, standard);
+    headers.insert(LEGACY, legacy);
     headers.append(
         axum::http::header::VARY,
         HeaderValue::from_static(API_VERSION_HEADER),
@@ -197,6 +215,12 @@ mod tests {
             );
         }
         map
+    }
+
+    #[test]
+    fn printed_bounds_match_the_bounds() {
+        assert_eq!(MIN_VERSION.to_string(), MIN_VERSION_STR);
+        assert_eq!(MAX_VERSION.to_string(), MAX_VERSION_STR);
     }
 
     #[test]

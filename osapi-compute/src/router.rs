@@ -120,7 +120,9 @@ async fn check_media_type(request: Request, next: Next) -> Response {
 }
 
 /// The API app as a service: media type check, negotiation, project
-/// prefix, routes. It expects an auth filter in front of it to have set a
+/// prefix, routes. Every router handed to the runtime ends with
+/// `with_state`, which turns its handlers and layers into routes once:
+/// a `Router<()>` called as it is rebuilds them for every request. It expects an auth filter in front of it to have set a
 /// `compute::RequestContext` (handlers answer 401 otherwise).
 pub fn api_router(state: ApiState) -> Router {
     // Layers added later run first; the routing happens inside, after the
@@ -133,6 +135,7 @@ pub fn api_router(state: ApiState) -> Router {
         .layer(middleware::from_fn(microversion::negotiate))
         .layer(middleware::from_fn(check_media_type))
         .layer(middleware::from_fn(refuse_undecodable_path))
+        .with_state(())
 }
 
 /// [`api_router`] boxed for the paste runtime.
@@ -147,7 +150,8 @@ pub fn version_v2_app(link_prefix: Option<String>) -> HttpService {
     boxed(
         Router::new()
             .fallback(move |request: Request| crate::versions::v2(prefix.clone(), request))
-            .layer(middleware::from_fn(microversion::negotiate)),
+            .layer(middleware::from_fn(microversion::negotiate))
+            .with_state(()),
     )
 }
 
@@ -155,7 +159,8 @@ pub fn version_v2_app(link_prefix: Option<String>) -> HttpService {
 pub fn versions_app(link_prefix: Option<String>) -> HttpService {
     boxed(
         Router::new()
-            .fallback(move |request: Request| crate::versions::root(link_prefix.clone(), request)),
+            .fallback(move |request: Request| crate::versions::root(link_prefix.clone(), request))
+            .with_state(()),
     )
 }
 

@@ -4,45 +4,54 @@
 
 use axum::extract::Request;
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
-use axum::Json;
-use serde_json::{json, Value};
+use axum::response::Response;
+use serde::Serialize;
 
 use crate::links::{update_link_prefix, url_join};
-use crate::microversion::{LegacyV2, MAX_VERSION, MIN_VERSION};
+use crate::microversion::{LegacyV2, MAX_VERSION_STR, MIN_VERSION_STR};
+use crate::resources::json_response;
 
 const DOCS_HREF: &str = "http://docs.openstack.org/";
 
-/// The static part of a version entry: (id, status, version, min_version,
-/// updated, media type).
-fn version_info(
-    id: &str,
-) -> (
-    String,
-    &'static str,
-    String,
-    String,
-    &'static str,
-    &'static str,
-) {
+// The documents are typed rather than built as `serde_json::Value` trees:
+// `GET /v2.1` is what load balancers and clients poll most, and a typed
+// document serializes without building and dropping a map per object.
+// Fields are declared in alphabetical order, the order nova's (and
+// `serde_json::Value`'s) output has.
+
+/// The static part of a version entry.
+struct VersionInfo {
+    id: &'static str,
+    status: &'static str,
+    version: &'static str,
+    min_version: &'static str,
+    updated: &'static str,
+    media_type: &'static str,
+}
+
+const V2_0: VersionInfo = VersionInfo {
+    id: "v2.0",
+    status: "SUPPORTED",
+    version: "",
+    min_version: "",
+    updated: "2011-01-21T11:33:21Z",
+    media_type: "application/vnd.openstack.compute+json;version=2",
+};
+
+const V2_1: VersionInfo = VersionInfo {
+    id: "v2.1",
+    status: "CURRENT",
+    version: MAX_VERSION_STR,
+    min_version: MIN_VERSION_STR,
+    updated: "2013-07-23T11:33:21Z",
+    media_type: "application/vnd.openstack.compute+json;version=2.1",
+};
+
+fn version_info(id: &str) -> &'static VersionInfo {
     if id == "v2.0" {
-        (
-            "v2.0".into(),
-            "SUPPORTED",
-            String::new(),
-            String::new(),
-            "2011-01-21T11:33:21Z",
-            "application/vnd.openstack.compute+json;version=2",
-        )
+        &V2_0
     } else {
-        (
-            "v2.1".into(),
-            "CURRENT",
-            MAX_VERSION.to_string(),
-            MIN_VERSION.to_string(),
-            "2013-07-23T11:33:21Z",
-            "application/vnd.openstack.compute+json;version=2.1",
-        )
+        &V2_1
     }
 }
 
@@ -54,8 +63,80 @@ fn version_segment(id: &str) -> &'static str {
     }
 }
 
-fn media_types(media: &str) -> Value {
-    json!([{ "base": "application/json", "type": media }])
+/// One entry of `links`.
+#[derive(Serialize)]
+pub struct Link {
+    href: String,
+    rel: &'static str,
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    media_type: Option<&'static str>,
+}
+
+/// One entry of `media-types`.
+#[derive(Serialize)]
+pub struct MediaType {
+    base: &'static str,
+    #[serde(rename = "type")]
+    media_type: &'static str,
+}
+
+fn media_types(media_type: &'static str) -> [MediaType; 1] {
+    [MediaType {
+        base: "application/json",
+        media_type,
+    }]
+}
+
+/// A version as the all-versions document lists it.
+#[derive(Serialize)]
+pub struct VersionEntry {
+    id: &'static str,
+    links: [Link; 1],
+    min_version: &'static str,
+    status: &'static str,
+    updated: &'static str,
+    version: &'static str,
+}
+
+/// `{"versions": [...]}`.
+#[derive(Serialize)]
+pub struct VersionsDocument {
+    versions: [VersionEntry; 2],
+}
+
+/// A version as its own document shows it.
+#[derive(Serialize)]
+pub struct VersionDetail {
+    id: &'static str,
+    links: [Link; 2],
+    #[serde(rename = "media-types")]
+    media_types: [MediaType; 1],
+    min_version: &'static str,
+    status: &'static str,
+    updated: &'static str,
+    version: &'static str,
+}
+
+/// `{"version": {...}}`.
+#[derive(Serialize)]
+pub struct VersionDocument {
+    version: VersionDetail,
+}
+
+/// A version as the 300 choices document offers it.
+#[derive(Serialize)]
+pub struct Choice {
+    id: &'static str,
+    links: [Link; 1],
+    #[serde(rename = "media-types")]
+    media_types: [MediaType; 1],
+    status: &'static str,
+}
+
+/// `{"choices": [...]}`.
+#[derive(Serialize)]
+pub struct ChoicesDocument {
+    choices: [Choice; 2],
 }
 
 /// `scheme://host` + script name of the request, after `compute_link_prefix`.
@@ -63,8 +144,7 @@ fn application_url(request: &Request, link_prefix: Option<&str>) -> String {
     let scheme = request
         .extensions()
         .get::<common::http::UrlScheme>()
-        .map(|s| s.0.clone())
-        .unwrap_or_else(|| "http".into());
+        .map_or("http", |s| s.0.as_str());
     let host = request
         .headers()
         .get(axum::http::header::HOST)
@@ -73,64 +153,75 @@ fn application_url(request: &Request, link_prefix: Option<&str>) -> String {
     let script = request
         .extensions()
         .get::<common::http::ScriptName>()
-        .map(|s| s.0.clone())
-        .unwrap_or_default();
-    update_link_prefix(&format!("{scheme}://{host}{script}"), link_prefix)
+        .map_or("", |s| s.0.as_str());
+    let url = format!("{scheme}://{host}{script}");
+    match link_prefix {
+        None => url,
+        Some(_) => update_link_prefix(&url, link_prefix),
+    }
 }
 
 /// The all-versions document nova's `Versions.index` returns.
-pub fn versions_document(prefix: &str) -> Value {
-    let versions: Vec<Value> = ["v2.0", "v2.1"]
-        .iter()
-        .map(|id| {
-            let (id, status, version, min_version, updated, _) = version_info(id);
-            json!({
-                "id": id,
-                "status": status,
-                "version": version,
-                "min_version": min_version,
-                "updated": updated,
-                "links": [{"rel": "self", "href": format!("{}/", url_join(&[prefix, version_segment(&id)]))}],
-            })
-        })
-        .collect();
-    json!({ "versions": versions })
+pub fn versions_document(prefix: &str) -> VersionsDocument {
+    let entry = |info: &'static VersionInfo| VersionEntry {
+        id: info.id,
+        links: [Link {
+            href: format!("{}/", url_join(&[prefix, version_segment(info.id)])),
+            rel: "self",
+            media_type: None,
+        }],
+        min_version: info.min_version,
+        status: info.status,
+        updated: info.updated,
+        version: info.version,
+    };
+    VersionsDocument {
+        versions: [entry(&V2_0), entry(&V2_1)],
+    }
 }
 
 /// The one-version document of `VersionsV2.index` (`v2.0` for legacy `/v2`).
-pub fn version_document(prefix: &str, id: &str) -> Value {
-    let (id, status, version, min_version, updated, media) = version_info(id);
-    json!({
-        "version": {
-            "id": id,
-            "status": status,
-            "version": version,
-            "min_version": min_version,
-            "updated": updated,
-            "links": [
-                {"rel": "self", "href": format!("{}/", prefix.trim_end_matches('/'))},
-                {"rel": "describedby", "type": "text/html", "href": DOCS_HREF},
+pub fn version_document(prefix: &str, id: &str) -> VersionDocument {
+    let info = version_info(id);
+    VersionDocument {
+        version: VersionDetail {
+            id: info.id,
+            links: [
+                Link {
+                    href: format!("{}/", prefix.trim_end_matches('/')),
+                    rel: "self",
+                    media_type: None,
+                },
+                Link {
+                    href: DOCS_HREF.to_owned(),
+                    rel: "describedby",
+                    media_type: Some("text/html"),
+                },
             ],
-            "media-types": media_types(media),
-        }
-    })
+            media_types: media_types(info.media_type),
+            min_version: info.min_version,
+            status: info.status,
+            updated: info.updated,
+            version: info.version,
+        },
+    }
 }
 
 /// The 300 `choices` document for a path the root app does not know.
-pub fn choices_document(prefix: &str, path: &str) -> Value {
-    let choices: Vec<Value> = ["v2.0", "v2.1"]
-        .iter()
-        .map(|id| {
-            let (id, status, _, _, _, media) = version_info(id);
-            json!({
-                "id": id,
-                "status": status,
-                "links": [{"rel": "self", "href": url_join(&[prefix, version_segment(&id), path])}],
-                "media-types": media_types(media),
-            })
-        })
-        .collect();
-    json!({ "choices": choices })
+pub fn choices_document(prefix: &str, path: &str) -> ChoicesDocument {
+    let choice = |info: &'static VersionInfo| Choice {
+        id: info.id,
+        links: [Link {
+            href: url_join(&[prefix, version_segment(info.id), path]),
+            rel: "self",
+            media_type: None,
+        }],
+        media_types: media_types(info.media_type),
+        status: info.status,
+    };
+    ChoicesDocument {
+        choices: [choice(&V2_0), choice(&V2_1)],
+    }
 }
 
 /// The root version app (`Versions.factory`): 200 with all versions at `/`,
@@ -139,13 +230,12 @@ pub async fn root(link_prefix: Option<String>, request: Request) -> Response {
     let prefix = application_url(&request, link_prefix.as_deref());
     let path = request.uri().path().to_string();
     if path.is_empty() || path == "/" {
-        Json(versions_document(&prefix)).into_response()
+        json_response(StatusCode::OK, versions_document(&prefix))
     } else {
-        (
+        json_response(
             StatusCode::MULTIPLE_CHOICES,
-            Json(choices_document(&prefix, &path)),
+            choices_document(&prefix, &path),
         )
-            .into_response()
     }
 }
 
@@ -157,5 +247,5 @@ pub async fn v2(link_prefix: Option<String>, request: Request) -> Response {
     } else {
         "v2.1"
     };
-    Json(version_document(&prefix, id)).into_response()
+    json_response(StatusCode::OK, version_document(&prefix, id))
 }

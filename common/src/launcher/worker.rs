@@ -61,6 +61,7 @@ where
 {
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
+        .on_thread_park(crate::logging::flush_this_thread)
         .build()
     {
         Ok(runtime) => runtime,
@@ -69,7 +70,10 @@ where
             return EXIT_UNHANDLED;
         }
     };
-    runtime.block_on(async move {
+    // The access log writes a line per request: this thread batches its
+    // lines and writes them whenever the runtime is about to sleep.
+    crate::logging::batch_this_thread();
+    let code = runtime.block_on(async move {
         let serving = match build().await {
             Ok(serving) => serving,
             Err(err) => {
@@ -114,6 +118,7 @@ where
                     }
                     _ = int.recv() => {
                         tracing::info!("Caught SIGINT signal, instantaneous exiting");
+                        crate::logging::flush_this_thread();
                         std::process::exit(EXIT_FAILURE);
                     }
                     _ = hup.recv() => {
@@ -137,5 +142,7 @@ where
                 EXIT_FAILURE
             }
         }
-    })
+    });
+    crate::logging::flush_this_thread();
+    code
 }

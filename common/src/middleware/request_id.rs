@@ -13,6 +13,10 @@ pub const OPENSTACK_REQUEST_ID: &str = "x-openstack-request-id";
 /// nova's compat header.
 pub const COMPUTE_REQUEST_ID: &str = "x-compute-request-id";
 
+/// [`OPENSTACK_REQUEST_ID`], parsed once.
+pub const OPENSTACK_REQUEST_ID_HEADER: http::HeaderName =
+    http::HeaderName::from_static(OPENSTACK_REQUEST_ID);
+
 /// `openstack.global_request_id`: a caller-supplied
 /// `X-Openstack-Request-Id` of the right form (`req-<uuid>`), kept for
 /// logging and for passing on to other services; it never replaces the
@@ -22,7 +26,12 @@ pub struct GlobalRequestId(pub String);
 
 /// A new `req-<uuid4>` id.
 pub fn generate() -> String {
-    format!("req-{}", uuid::Uuid::new_v4())
+    let mut buf = uuid::Uuid::encode_buffer();
+    let uuid = uuid::Uuid::new_v4().hyphenated().encode_lower(&mut buf);
+    let mut id = String::with_capacity(4 + uuid.len());
+    id.push_str("req-");
+    id.push_str(uuid);
+    id
 }
 
 /// Whether `id` matches oslo's `^req-[a-f0-9]{8}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{12}$`.
@@ -67,9 +76,13 @@ pub fn layer(inner: HttpService, compat_headers: &'static [&'static str]) -> Htt
         };
         let mut resp = call(inner, req).await;
         if let Ok(value) = HeaderValue::from_str(&id) {
-            for name in std::iter::once(&OPENSTACK_REQUEST_ID).chain(compat_headers) {
-                if !resp.headers().contains_key(*name) {
-                    resp.headers_mut().insert(*name, value.clone());
+            let headers = resp.headers_mut();
+            if !headers.contains_key(&OPENSTACK_REQUEST_ID_HEADER) {
+                headers.insert(OPENSTACK_REQUEST_ID_HEADER, value.clone());
+            }
+            for name in compat_headers {
+                if !headers.contains_key(*name) {
+                    headers.insert(*name, value.clone());
                 }
             }
         }

@@ -6,6 +6,7 @@
 //! [`ScriptName`] extension (WSGI's `SCRIPT_NAME`/`PATH_INFO` split); the
 //! query string is kept. Matching uses the raw (undecoded) path.
 
+use std::borrow::Cow;
 use std::convert::Infallible;
 use std::sync::Arc;
 
@@ -88,7 +89,10 @@ pub fn parse_path_expression(expr: &str) -> Result<UrlMapKey, String> {
     })
 }
 
-fn collapse_slashes(path: &str) -> String {
+fn collapse_slashes(path: &str) -> Cow<'_, str> {
+    if !path.contains("//") {
+        return Cow::Borrowed(path);
+    }
     let mut out = String::with_capacity(path.len());
     for c in path.chars() {
         if c == '/' && out.ends_with('/') {
@@ -96,7 +100,7 @@ fn collapse_slashes(path: &str) -> String {
         }
         out.push(c);
     }
-    out
+    Cow::Owned(out)
 }
 
 struct Route {
@@ -118,6 +122,12 @@ pub struct UrlMap {
 
 /// The content types nova's API supports (`wsgi.get_supported_content_types`).
 const NOVA_CONTENT_TYPES: &[&str] = &["application/json", "application/vnd.openstack.compute+json"];
+/// What nova's urlmap also offers at `/` and at an API's root.
+const NOVA_CONTENT_TYPES_AT_ROOT: &[&str] = &[
+    "application/json",
+    "application/vnd.openstack.compute+json",
+    "application/atom+xml",
+];
 
 impl UrlMap {
     /// A urlmap over `routes`; a later duplicate key replaces an earlier one.
@@ -172,9 +182,9 @@ impl UrlMap {
 }
 
 /// How a request was matched: the route and the prefix it consumed.
-struct Hit {
+struct Hit<'a> {
     route: usize,
-    prefix: String,
+    prefix: &'a str,
     /// Whether the prefix is removed from the path (a path match) or only
     /// added to `SCRIPT_NAME` (a version chosen by header).
     munge: bool,
@@ -182,10 +192,14 @@ struct Hit {
 
 impl Inner {
     /// paste's matching loop, with nova's `/+` rule for the nova flavor.
-    fn find(&self, host: &str, port: &str, path: &str) -> Option<(usize, String)> {
+    fn find(&self, host: &str, port: &str, path: &str) -> Option<(usize, &str)> {
         for (i, route) in self.routes.iter().enumerate() {
             if let Some(domain) = &route.key.domain {
-                if domain != host && *domain != format!("{host}:{port}") {
+                let with_port = domain
+                    .strip_prefix(host)
+                    .and_then(|rest| rest.strip_prefix(':'))
+                    .is_some_and(|p| p == port);
+                if domain != host && !with_port {
                     continue;
                 }
             }
@@ -194,13 +208,13 @@ impl Inner {
                 if let Some(base) = url.strip_suffix("/+") {
                     // `/prefix/+` needs `/prefix/` and something after it.
                     if path.starts_with(&url[..url.len() - 1]) && path.len() >= url.len() {
-                        return Some((i, base.to_string()));
+                        return Some((i, base));
                     }
                     continue;
                 }
             }
             if path == url || (path.starts_with(url) && path[url.len()..].starts_with('/')) {
-                return Some((i, url.to_string()));
+                return Some((i, url));
             }
         }
         None
@@ -214,10 +228,12 @@ impl Inner {
         host: &str,
         port: &str,
         path: &str,
-    ) -> (Option<Hit>, String) {
+    ) -> (Option<Hit<'_>>, String) {
         let mut mime = path.rsplit_once('.').and_then(|(_, ext)| {
-            let t = format!("application/{ext}");
-            NOVA_CONTENT_TYPES.contains(&t.as_str()).then_some(t)
+            NOVA_CONTENT_TYPES
+                .iter()
+                .find(|t| t.strip_prefix("application/") == Some(ext))
+                .map(|t| t.to_string())
         });
         let mut hit = None;
         let mut app_url = None;
@@ -225,7 +241,7 @@ impl Inner {
             if let Some((route, prefix)) = self.find(host, port, path) {
                 // The default ('' prefix) is not a version choice.
                 if !prefix.is_empty() {
-                    app_url = Some(prefix.clone());
+                    app_url = Some(prefix);
                     hit = Some(Hit {
                         route,
                         prefix,
@@ -234,18 +250,24 @@ impl Inner {
                 }
             }
         }
-        let mut supported: Vec<&str> = NOVA_CONTENT_TYPES.to_vec();
-        if app_url.is_some_and(|u| format!("{u}/") == path) || path == "/" {
-            supported.push("application/atom+xml");
-        }
+        let at_app_root = app_url.is_some_and(|u| {
+            path.len() == u.len() + 1 && path.starts_with(u) && path.ends_with('/')
+        });
+        let supported: &[&str] = if at_app_root || path == "/" {
+            NOVA_CONTENT_TYPES_AT_ROOT
+        } else {
+            NOVA_CONTENT_TYPES
+        };
         if hit.is_none() {
-            let content_type = header_str(req, CONTENT_TYPE.as_str());
-            if let Some(version) = parse_options_header(content_type).1.get("version") {
-                hit = self.version_hit(host, port, version);
+            let content_type = header_str(req, CONTENT_TYPE);
+            if !content_type.is_empty() {
+                if let Some(version) = parse_options_header(content_type).1.get("version") {
+                    hit = self.version_hit(host, port, version);
+                }
             }
         }
         if mime.is_none() || hit.is_none() {
-            let (best, params) = accept_best_match(header_str(req, ACCEPT.as_str()), &supported);
+            let (best, params) = accept_best_match(header_str(req, ACCEPT), supported);
             if mime.is_none() {
                 mime = best;
             }
@@ -265,7 +287,7 @@ impl Inner {
         (hit, mime.unwrap_or_else(|| "application/json".to_string()))
     }
 
-    fn version_hit(&self, host: &str, port: &str, version: &str) -> Option<Hit> {
+    fn version_hit(&self, host: &str, port: &str, version: &str) -> Option<Hit<'_>> {
         self.find(host, port, &format!("/v{version}"))
             .map(|(route, prefix)| Hit {
                 route,
@@ -275,7 +297,7 @@ impl Inner {
     }
 }
 
-fn header_str<'a>(req: &'a Request, name: &str) -> &'a str {
+fn header_str(req: &Request, name: http::HeaderName) -> &str {
     req.headers()
         .get(name)
         .and_then(|v| v.to_str().ok())
@@ -302,6 +324,10 @@ fn accept_best_match(
     accept: &str,
     supported: &[&str],
 ) -> (Option<String>, std::collections::BTreeMap<String, String>) {
+    if accept.trim().is_empty() {
+        // No Accept header: no mask, no match, nothing to parse.
+        return (None, Default::default());
+    }
     let masks: Vec<_> = accept
         .split(',')
         .map(parse_options_header)
@@ -374,28 +400,29 @@ impl tower::Service<Request> for UrlMap {
             .headers()
             .get(HOST)
             .and_then(|h| h.to_str().ok())
-            .map(str::to_string)
-            .or_else(|| req.uri().authority().map(|a| a.to_string()))
-            .unwrap_or_default()
-            .to_ascii_lowercase();
+            .map(Cow::Borrowed)
+            .or_else(|| req.uri().authority().map(|a| Cow::Owned(a.to_string())))
+            .unwrap_or_default();
+        let host_header = if host_header.bytes().any(|b| b.is_ascii_uppercase()) {
+            Cow::Owned(host_header.to_ascii_lowercase())
+        } else {
+            host_header
+        };
         let (host, port) = match host_header.split_once(':') {
-            Some((h, p)) => (h.to_string(), p.to_string()),
+            Some((h, p)) => (h, p),
             None => {
                 let https = req
                     .extensions()
                     .get::<UrlScheme>()
                     .map(|s| s.0 != "http")
                     .unwrap_or_else(|| req.uri().scheme_str() == Some("https"));
-                (
-                    host_header.clone(),
-                    if https { "443" } else { "80" }.to_string(),
-                )
+                (&*host_header, if https { "443" } else { "80" })
             }
         };
         let path = collapse_slashes(req.uri().path());
         let (hit, mime) = match inner.flavor {
             UrlMapFlavor::Paste => (
-                inner.find(&host, &port, &path).map(|(route, prefix)| Hit {
+                inner.find(host, port, &path).map(|(route, prefix)| Hit {
                     route,
                     prefix,
                     munge: true,
@@ -403,7 +430,7 @@ impl tower::Service<Request> for UrlMap {
                 None,
             ),
             UrlMapFlavor::Nova => {
-                let (hit, mime) = inner.nova_route(&req, &host, &port, &path);
+                let (hit, mime) = inner.nova_route(&req, host, port, &path);
                 (hit, Some(mime))
             }
         };
@@ -413,8 +440,9 @@ impl tower::Service<Request> for UrlMap {
                 None => Box::pin(async { Ok(not_found()) }),
             };
         };
+        let (route, prefix) = (hit.route, hit.prefix.to_owned());
         if hit.munge {
-            let rest = &path[hit.prefix.len()..];
+            let rest = &path[prefix.len()..];
             let rest = if rest.is_empty() { "/" } else { rest };
             let pq = match req.uri().query() {
                 Some(q) => format!("{rest}?{q}"),
@@ -432,15 +460,15 @@ impl tower::Service<Request> for UrlMap {
         }
         let ext = req.extensions_mut();
         match ext.get_mut::<ScriptName>() {
-            Some(script) => script.0.push_str(&hit.prefix),
+            Some(script) => script.0.push_str(&prefix),
             None => {
-                ext.insert(ScriptName(hit.prefix.clone()));
+                ext.insert(ScriptName(prefix));
             }
         }
         if let Some(mime) = mime {
             ext.insert(BestContentType(mime));
         }
-        let app = inner.routes[hit.route].app.clone();
+        let app = inner.routes[route].app.clone();
         Box::pin(app.oneshot(req))
     }
 }

@@ -1,0 +1,327 @@
+//! One timer per connection for all of its deadlines: the socket timeout
+//! of each read and write (`client_socket_timeout`, eventlet's per-socket
+//! timeout) and hyper's deadline for reading a request head (what cuts a
+//! slowloris client that sends a byte now and then).
+//!
+//! Re-arming a tokio timer on every read, and giving hyper a fresh timer
+//! for every request head, costs a timer-wheel insert and removal per
+//! request, and often a wake-up of the runtime's driver (an `eventfd`
+//! write) because the new deadline is earlier than the one the driver last
+//! slept towards. The watchdog instead keeps one timer armed at the
+//! earliest deadline anyone asked for and never moves it later: when it
+//! fires early (its requester has since finished), whoever still waits
+//! re-arms it for their own deadline. A connection then touches the timer
+//! wheel about once per timeout period, not once per request.
+
+use std::future::Future;
+use std::io;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::time::{Instant, Sleep};
+
+/// The shared timer of one connection.
+#[derive(Clone)]
+pub struct Watchdog {
+    state: Arc<Mutex<State>>,
+}
+
+struct State {
+    sleep: Pin<Box<Sleep>>,
+    /// When `sleep` fires; `None` before its first use.
+    armed: Option<Instant>,
+}
+
+impl Watchdog {
+    /// A watchdog with nothing to watch yet. Must be made inside a tokio
+    /// runtime with its time driver.
+    pub fn new() -> Self {
+        let far = Instant::now() + Duration::from_secs(86_400 * 365);
+        Self {
+            state: Arc::new(Mutex::new(State {
+                sleep: Box::pin(tokio::time::sleep_until(far)),
+                armed: None,
+            })),
+        }
+    }
+
+    /// Ready once `deadline` has passed; otherwise makes sure the task is
+    /// woken at `deadline` or earlier.
+    pub fn poll_expired(&self, deadline: Instant, cx: &mut Context<'_>) -> Poll<()> {
+        let now = Instant::now();
+        if now >= deadline {
+            return Poll::Ready(());
+        }
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        let keep = matches!(state.armed, Some(at) if at > now && at <= deadline);
+        if !keep {
+            state.sleep.as_mut().reset(deadline);
+            state.armed = Some(deadline);
+        }
+        if state.sleep.as_mut().poll(cx).is_ready() {
+            // It fired between the check above and now: look again soon.
+            state.armed = None;
+            cx.waker().wake_by_ref();
+        }
+        Poll::Pending
+    }
+
+    /// hyper's timer on top of this watchdog.
+    pub fn timer(&self) -> WatchdogTimer {
+        WatchdogTimer(self.clone())
+    }
+}
+
+impl Default for Watchdog {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// hyper's [`Timer`](hyper::rt::Timer) whose sleeps are deadlines on one
+/// [`Watchdog`]: a request head's deadline costs no timer of its own.
+#[derive(Clone)]
+pub struct WatchdogTimer(Watchdog);
+
+// hyper speaks std's `Instant`; the watchdog tokio's, which tests can pause.
+impl hyper::rt::Timer for WatchdogTimer {
+    fn sleep(&self, duration: Duration) -> Pin<Box<dyn hyper::rt::Sleep>> {
+        self.sleep_until((Instant::now() + duration).into_std())
+    }
+
+    fn sleep_until(&self, deadline: std::time::Instant) -> Pin<Box<dyn hyper::rt::Sleep>> {
+        Box::pin(Deadline {
+            deadline: Instant::from_std(deadline),
+            watchdog: self.0.clone(),
+        })
+    }
+
+    fn reset(&self, sleep: &mut Pin<Box<dyn hyper::rt::Sleep>>, new_deadline: std::time::Instant) {
+        match sleep.as_mut().downcast_mut_pin::<Deadline>() {
+            Some(mut ours) => ours.deadline = Instant::from_std(new_deadline),
+            None => *sleep = self.sleep_until(new_deadline),
+        }
+    }
+
+    fn now(&self) -> std::time::Instant {
+        Instant::now().into_std()
+    }
+}
+
+/// One deadline on a watchdog, as a future.
+struct Deadline {
+    deadline: Instant,
+    watchdog: Watchdog,
+}
+
+impl Future for Deadline {
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        self.watchdog.poll_expired(self.deadline, cx)
+    }
+}
+
+impl hyper::rt::Sleep for Deadline {}
+
+/// A socket whose every read and write fails with `TimedOut` after
+/// `timeout` without progress, as eventlet's socket timeout does.
+pub struct IdleTimeout<IO> {
+    io: IO,
+    timeout: Option<Duration>,
+    watchdog: Watchdog,
+    read_waiting_since: Option<Instant>,
+    write_waiting_since: Option<Instant>,
+}
+
+impl<IO> IdleTimeout<IO> {
+    /// Wraps `io`; `None` waits forever.
+    pub fn new(io: IO, timeout: Option<Duration>, watchdog: Watchdog) -> Self {
+        Self {
+            io,
+            timeout,
+            watchdog,
+            read_waiting_since: None,
+            write_waiting_since: None,
+        }
+    }
+}
+
+/// What a pending operation does: times out once it has waited `timeout`
+/// since `waiting_since`, which its first pending poll sets; a completed
+/// operation clears it.
+fn check<T>(
+    poll: Poll<io::Result<T>>,
+    waiting_since: &mut Option<Instant>,
+    timeout: Option<Duration>,
+    watchdog: &Watchdog,
+    cx: &mut Context<'_>,
+) -> Poll<io::Result<T>> {
+    match poll {
+        Poll::Ready(result) => {
+            *waiting_since = None;
+            Poll::Ready(result)
+        }
+        Poll::Pending => {
+            let Some(timeout) = timeout else {
+                return Poll::Pending;
+            };
+            let since = *waiting_since.get_or_insert_with(Instant::now);
+            match watchdog.poll_expired(since + timeout, cx) {
+                Poll::Ready(()) => {
+                    *waiting_since = None;
+                    Poll::Ready(Err(io::ErrorKind::TimedOut.into()))
+                }
+                Poll::Pending => Poll::Pending,
+            }
+        }
+    }
+}
+
+impl<IO: AsyncRead + Unpin> AsyncRead for IdleTimeout<IO> {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        let poll = Pin::new(&mut this.io).poll_read(cx, buf);
+        check(
+            poll,
+            &mut this.read_waiting_since,
+            this.timeout,
+            &this.watchdog,
+            cx,
+        )
+    }
+}
+
+impl<IO: AsyncWrite + Unpin> IdleTimeout<IO> {
+    /// Runs one write-side operation under the write timeout.
+    fn write_side<T>(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        op: impl FnOnce(Pin<&mut IO>, &mut Context<'_>) -> Poll<io::Result<T>>,
+    ) -> Poll<io::Result<T>> {
+        let this = self.get_mut();
+        let poll = op(Pin::new(&mut this.io), cx);
+        check(
+            poll,
+            &mut this.write_waiting_since,
+            this.timeout,
+            &this.watchdog,
+            cx,
+        )
+    }
+}
+
+impl<IO: AsyncWrite + Unpin> AsyncWrite for IdleTimeout<IO> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        self.write_side(cx, |io, cx| io.poll_write(cx, buf))
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        self.write_side(cx, |io, cx| io.poll_write_vectored(cx, bufs))
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.io.is_write_vectored()
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.write_side(cx, |io, cx| io.poll_flush(cx))
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.write_side(cx, |io, cx| io.poll_shutdown(cx))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    #[tokio::test(start_paused = true)]
+    async fn a_read_without_data_times_out_after_the_timeout() {
+        let (ours, _theirs) = tokio::io::duplex(64);
+        let mut io = IdleTimeout::new(ours, Some(Duration::from_secs(3)), Watchdog::new());
+        let started = tokio::time::Instant::now();
+        let mut buf = [0u8; 8];
+        let err = io.read(&mut buf).await.unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::TimedOut);
+        assert_eq!(started.elapsed().as_secs(), 3);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn data_arriving_before_the_timeout_is_read() {
+        let (ours, mut theirs) = tokio::io::duplex(64);
+        let mut io = IdleTimeout::new(ours, Some(Duration::from_secs(3)), Watchdog::new());
+        tokio::spawn(async move {
+            for _ in 0..3 {
+                tokio::time::sleep(Duration::from_secs(2)).await;
+                theirs.write_all(b"x").await.unwrap();
+            }
+            tokio::time::sleep(Duration::from_secs(60)).await;
+        });
+        let mut buf = [0u8; 1];
+        // Three reads, each 2 s apart: each is within the 3 s timeout even
+        // though together they take 6 s.
+        for _ in 0..3 {
+            io.read_exact(&mut buf).await.unwrap();
+        }
+        let started = tokio::time::Instant::now();
+        let err = io.read(&mut buf).await.unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::TimedOut);
+        assert_eq!(started.elapsed().as_secs(), 3);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn no_timeout_waits_forever() {
+        let (ours, _theirs) = tokio::io::duplex(64);
+        let mut io = IdleTimeout::new(ours, None, Watchdog::new());
+        let mut buf = [0u8; 1];
+        let waited = tokio::time::timeout(Duration::from_secs(3600), io.read(&mut buf)).await;
+        assert!(waited.is_err(), "the read ended: {waited:?}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_earliest_deadline_wins_and_a_later_one_still_fires() {
+        let watchdog = Watchdog::new();
+        let timer = watchdog.timer();
+        let started = tokio::time::Instant::now();
+        let late = hyper::rt::Timer::sleep(&timer, Duration::from_secs(10));
+        let early = hyper::rt::Timer::sleep(&timer, Duration::from_secs(2));
+        early.await;
+        assert_eq!(started.elapsed().as_secs(), 2);
+        // The timer was armed for 2 s; the 10 s deadline re-arms it.
+        late.await;
+        assert_eq!(started.elapsed().as_secs(), 10);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_reset_deadline_moves() {
+        let watchdog = Watchdog::new();
+        let timer = watchdog.timer();
+        let started = tokio::time::Instant::now();
+        let mut sleep = hyper::rt::Timer::sleep(&timer, Duration::from_secs(2));
+        hyper::rt::Timer::reset(
+            &timer,
+            &mut sleep,
+            (Instant::now() + Duration::from_secs(5)).into_std(),
+        );
+        sleep.await;
+        assert_eq!(started.elapsed().as_secs(), 5);
+    }
+}
