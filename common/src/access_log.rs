@@ -27,9 +27,38 @@ pub struct AccessRecord<'a> {
 enum Piece {
     Literal(String),
     Field {
-        name: String,
+        field: Field,
         precision: Option<usize>,
     },
+}
+
+/// The fields eventlet supplies, resolved once when the format is parsed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Field {
+    ClientIp,
+    ClientPort,
+    DateTime,
+    RequestLine,
+    StatusCode,
+    BodyLength,
+    WallSeconds,
+    /// A name eventlet does not supply: renders empty.
+    Unknown,
+}
+
+impl Field {
+    fn named(name: &str) -> Self {
+        match name {
+            "client_ip" => Field::ClientIp,
+            "client_port" => Field::ClientPort,
+            "date_time" => Field::DateTime,
+            "request_line" => Field::RequestLine,
+            "status_code" => Field::StatusCode,
+            "body_length" => Field::BodyLength,
+            "wall_seconds" => Field::WallSeconds,
+            _ => Field::Unknown,
+        }
+    }
 }
 
 /// A parsed `wsgi_log_format`, ready to render records.
@@ -87,26 +116,24 @@ impl LogFormat {
         for piece in &self.pieces {
             match piece {
                 Piece::Literal(text) => out.push_str(text),
-                Piece::Field { name, precision } => {
-                    let _ = match name.as_str() {
-                        "client_ip" => {
-                            out.push_str(record.client_ip);
-                            Ok(())
-                        }
-                        "client_port" => write!(out, "{}", record.client_port),
-                        "date_time" => {
-                            write!(out, "{}", chrono::Local::now().format("%d/%b/%Y %H:%M:%S"))
-                        }
-                        "request_line" => {
-                            out.push_str(record.request_line);
-                            Ok(())
-                        }
-                        "status_code" => write!(out, "{}", record.status_code),
-                        "body_length" => write!(out, "{}", record.body_length),
-                        "wall_seconds" => write_seconds(out, record.wall, *precision),
-                        _ => Ok(()),
-                    };
-                }
+                Piece::Field { field, precision } => match field {
+                    Field::ClientIp => out.push_str(record.client_ip),
+                    Field::ClientPort => {
+                        out.push_str(itoa::Buffer::new().format(record.client_port))
+                    }
+                    Field::DateTime => {
+                        let _ = write!(out, "{}", chrono::Local::now().format("%d/%b/%Y %H:%M:%S"));
+                    }
+                    Field::RequestLine => out.push_str(record.request_line),
+                    Field::StatusCode => {
+                        out.push_str(itoa::Buffer::new().format(record.status_code))
+                    }
+                    Field::BodyLength => {
+                        out.push_str(itoa::Buffer::new().format(record.body_length))
+                    }
+                    Field::WallSeconds => write_seconds(out, record.wall, *precision),
+                    Field::Unknown => {}
+                },
             }
         }
     }
@@ -116,21 +143,28 @@ impl LogFormat {
 /// the float, which `{}` of an `f64` matches for these magnitudes). Up to
 /// nine decimals are written from the integer nanoseconds, rounded half up
 /// instead of through float formatting.
-fn write_seconds(out: &mut String, wall: Duration, precision: Option<usize>) -> std::fmt::Result {
+fn write_seconds(out: &mut String, wall: Duration, precision: Option<usize>) {
     match precision {
         Some(p @ 0..=9) => {
             let unit = 10u64.pow(9 - p as u32);
             let scaled = (u64::from(wall.subsec_nanos()) + unit / 2) / unit;
             let one = 10u64.pow(p as u32);
             let (secs, frac) = (wall.as_secs() + scaled / one, scaled % one);
-            if p == 0 {
-                write!(out, "{secs}")
-            } else {
-                write!(out, "{secs}.{frac:0p$}")
+            out.push_str(itoa::Buffer::new().format(secs));
+            if p > 0 {
+                let mut digits = itoa::Buffer::new();
+                let digits = digits.format(frac);
+                out.push('.');
+                out.extend(std::iter::repeat_n('0', p - digits.len()));
+                out.push_str(digits);
             }
         }
-        Some(p) => write!(out, "{:.*}", p, wall.as_secs_f64()),
-        None => write!(out, "{}", wall.as_secs_f64()),
+        Some(p) => {
+            let _ = write!(out, "{:.*}", p, wall.as_secs_f64());
+        }
+        None => {
+            let _ = write!(out, "{}", wall.as_secs_f64());
+        }
     }
 }
 
@@ -139,7 +173,7 @@ fn write_seconds(out: &mut String, wall: Duration, precision: Option<usize>) -> 
 fn parse_field(text: &str) -> Option<(Piece, usize)> {
     let inner = text.strip_prefix("%(")?;
     let close = inner.find(')')?;
-    let name = inner[..close].to_owned();
+    let field = Field::named(&inner[..close]);
     let spec = &inner[close + 1..];
     let conv_at = spec.find(|c: char| c.is_ascii_alphabetic())?;
     let flags = &spec[..conv_at];
@@ -147,7 +181,7 @@ fn parse_field(text: &str) -> Option<(Piece, usize)> {
         .rsplit_once('.')
         .and_then(|(_, digits)| digits.parse().ok());
     let used = 2 + close + 1 + conv_at + 1;
-    Some((Piece::Field { name, precision }, used))
+    Some((Piece::Field { field, precision }, used))
 }
 
 #[cfg(test)]

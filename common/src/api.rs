@@ -23,7 +23,6 @@ use crate::middleware::healthcheck::{self, HealthcheckConfig};
 use crate::paste::{self, AppSpec, Registry};
 use crate::server::{ServerOptions, Serving};
 use crate::{debugapp, listener, logging, tls};
-use tower::ServiceExt;
 
 /// eventlet's default request-line limit (nova's osapi_compute and metadata).
 pub const DEFAULT_MAX_URL_LEN: usize = 8192;
@@ -211,19 +210,16 @@ impl Loaded {
 /// units need one health URL on every service (oslo.middleware's answer).
 fn with_healthcheck(app: HttpService) -> HttpService {
     let check = HealthcheckConfig::default();
-    http::boxed(tower::service_fn(move |req: http::Request| {
-        let app = app.clone();
-        let check = check.clone();
-        async move {
-            let probe = req.uri().path() == healthcheck::DEFAULT_PATH
-                && matches!(*req.method(), ::http::Method::GET | ::http::Method::HEAD);
-            if probe {
-                Ok(check.respond(&req))
-            } else {
-                app.oneshot(req).await
-            }
+    HttpService::new(move |req: http::Request| {
+        let probe = req.uri().path() == healthcheck::DEFAULT_PATH
+            && matches!(*req.method(), ::http::Method::GET | ::http::Method::HEAD);
+        if probe {
+            let answer = check.respond(&req);
+            Box::pin(async move { Ok(answer) })
+        } else {
+            app.serve(req)
         }
-    }))
+    })
 }
 
 /// nova.conf values the generic paste filters read from their global conf;

@@ -24,14 +24,30 @@ pub type Response = http::Response<Body>;
 /// for each request (a tower service is consumed by the call), and tower's
 /// `BoxCloneSyncService` allocated a new box for each of those clones.
 #[derive(Clone)]
-pub struct HttpService(
-    Arc<dyn Fn(Request) -> BoxFuture<'static, Result<Response, Infallible>> + Send + Sync>,
-);
+pub struct HttpService(Arc<dyn Fn(Request) -> HttpFuture + Send + Sync>);
+
+/// What an [`HttpService`] answers a request with.
+pub type HttpFuture = BoxFuture<'static, Result<Response, Infallible>>;
+
+impl HttpService {
+    /// A service from a function of the request. A filter that only looks
+    /// at the request before passing it on can hand back the inner
+    /// service's own future ([`HttpService::serve`]) instead of boxing one
+    /// more around it.
+    pub fn new(f: impl Fn(Request) -> HttpFuture + Send + Sync + 'static) -> Self {
+        HttpService(Arc::new(f))
+    }
+
+    /// Starts answering `request` (the service is always ready).
+    pub fn serve(&self, request: Request) -> HttpFuture {
+        (self.0)(request)
+    }
+}
 
 impl tower::Service<Request> for HttpService {
     type Response = Response;
     type Error = Infallible;
-    type Future = BoxFuture<'static, Result<Response, Infallible>>;
+    type Future = HttpFuture;
 
     fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
         // Each call drives its own clone of the wrapped service through
@@ -40,7 +56,7 @@ impl tower::Service<Request> for HttpService {
     }
 
     fn call(&mut self, request: Request) -> Self::Future {
-        (self.0)(request)
+        self.serve(request)
     }
 }
 
@@ -60,14 +76,12 @@ where
         + 'static,
     S::Future: Send + 'static,
 {
-    HttpService(Arc::new(move |request| {
-        Box::pin(service.clone().oneshot(request))
-    }))
+    HttpService::new(move |request| Box::pin(service.clone().oneshot(request)))
 }
 
 /// WSGI's `SCRIPT_NAME`: the path prefix that a urlmap consumed before the
 /// request reached the app. The request's URI path is then the rest
-/// (`PATH_INFO`). Apps use it to build absolute links.
+/// (`PATH_INFO`). Apps use it to build absolute links. Absent means empty.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ScriptName(pub String);
 
@@ -77,9 +91,18 @@ pub struct ScriptName(pub String);
 pub struct RemoteAddr(pub SocketAddr);
 
 /// The request's scheme as the client used it (`http` or `https`), possibly
-/// rewritten by `http_proxy_to_wsgi` from `X-Forwarded-Proto`.
+/// rewritten by `http_proxy_to_wsgi` from `X-Forwarded-Proto`. The server
+/// sets it on TLS listeners only: absent means `http` (read it with
+/// [`url_scheme`]).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct UrlScheme(pub String);
+
+/// WSGI's `wsgi.url_scheme` of a request: its [`UrlScheme`], else `http`.
+pub fn url_scheme(extensions: &http::Extensions) -> &str {
+    extensions
+        .get::<UrlScheme>()
+        .map_or("http", |s| s.0.as_str())
+}
 
 /// `openstack.request_id`: the `req-<uuid>` id of this request, set by the
 /// request-id middleware before anything else runs.

@@ -24,10 +24,9 @@ use hyper_util::rt::TokioIo;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
 use tokio::sync::{watch, Semaphore};
-use tower::ServiceExt;
 
 use crate::access_log::{AccessRecord, LogFormat};
-use crate::http::{Body, HttpService, RemoteAddr, RequestId, Response, ScriptName, UrlScheme};
+use crate::http::{Body, HttpService, RemoteAddr, RequestId, Response, UrlScheme};
 use crate::watchdog::{IdleTimeout, Watchdog};
 
 /// The response header every answer carries.
@@ -288,6 +287,9 @@ async fn handle(
     let options = &serving.options;
     let request_line = request_line(&req);
     let request_id = crate::middleware::request_id::generate();
+    // The id as a header value, kept for the answer while the request
+    // (and the id's own string) goes to the app.
+    let request_id_value = HeaderValue::from_str(&request_id);
     let mut response = if request_line.len() + 2 >= options.max_url_len {
         raw_error(StatusCode::URI_TOO_LONG)
     } else if let Some(status) = header_violation(&req, options.max_header_line) {
@@ -295,10 +297,11 @@ async fn handle(
     } else {
         let ext = req.extensions_mut();
         ext.insert(RemoteAddr(peer));
-        ext.insert(UrlScheme(scheme.to_owned()));
-        ext.insert(ScriptName::default());
-        ext.insert(RequestId(request_id.clone()));
-        match AssertUnwindSafe(serving.app.clone().oneshot(req))
+        if scheme != "http" {
+            ext.insert(UrlScheme(scheme.to_owned()));
+        }
+        ext.insert(RequestId(request_id));
+        match AssertUnwindSafe(serving.app.serve(req))
             .catch_unwind()
             .await
         {
@@ -310,13 +313,16 @@ async fn handle(
                     .map(|s| (*s).to_owned())
                     .or_else(|| panic.downcast_ref::<String>().cloned())
                     .unwrap_or_default();
-                tracing::error!("{request_id} unhandled panic in the app: {what}");
+                let id = request_id_value
+                    .as_ref()
+                    .map_or("", |v| v.to_str().unwrap_or(""));
+                tracing::error!("{id} unhandled panic in the app: {what}");
                 internal_error()
             }
         }
     };
     if !response.headers().contains_key(&REQUEST_ID_HEADER) {
-        if let Ok(value) = HeaderValue::from_str(&request_id) {
+        if let Ok(value) = request_id_value {
             response.headers_mut().insert(REQUEST_ID_HEADER, value);
         }
     }

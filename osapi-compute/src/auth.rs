@@ -38,11 +38,7 @@ pub fn context_from_token(token: &str, request_id: Option<&str>) -> compute::Req
 /// The full URL of the request (`req.url`): scheme, host, script name, path
 /// and query.
 fn request_url(request: &Request) -> String {
-    let scheme = request
-        .extensions()
-        .get::<common::http::UrlScheme>()
-        .map(|s| s.0.clone())
-        .unwrap_or_else(|| "http".into());
+    let scheme = common::http::url_scheme(request.extensions()).to_string();
     let host = request
         .headers()
         .get(axum::http::header::HOST)

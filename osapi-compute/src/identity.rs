@@ -25,7 +25,7 @@ use chrono::{Duration, Utc};
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
-use common::http::{ScriptName, UrlScheme};
+use common::http::ScriptName;
 
 /// The Identity API version this endpoint claims (Keystone 2023.x's).
 const IDENTITY_VERSION: &str = "v3.14";
@@ -303,10 +303,7 @@ struct Origin {
 
 impl Origin {
     fn of(headers: &HeaderMap, extensions: &axum::http::Extensions) -> Self {
-        let scheme = extensions
-            .get::<UrlScheme>()
-            .map(|s| s.0.clone())
-            .unwrap_or_else(|| "http".to_string());
+        let scheme = common::http::url_scheme(extensions).to_string();
         let host = headers
             .get(header::HOST)
             .and_then(|h| h.to_str().ok())

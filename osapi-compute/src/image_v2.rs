@@ -16,7 +16,7 @@ use axum::routing::get;
 use axum::Router;
 use serde_json::{json, Map, Value};
 
-use common::http::{ScriptName, UrlScheme};
+use common::http::ScriptName;
 
 use crate::state::ApiState;
 
@@ -75,11 +75,7 @@ fn unauthorized() -> Response {
 
 /// `<scheme>://<Host><mount point>` of this request.
 fn endpoint_url(request: &Request) -> String {
-    let scheme = request
-        .extensions()
-        .get::<UrlScheme>()
-        .map(|s| s.0.clone())
-        .unwrap_or_else(|| "http".into());
+    let scheme = common::http::url_scheme(request.extensions()).to_string();
     let host = request
         .headers()
         .get(header::HOST)

@@ -93,11 +93,7 @@ impl FromRequestParts<ApiState> for RequestUrls {
         parts: &mut Parts,
         state: &ApiState,
     ) -> Result<Self, Self::Rejection> {
-        let scheme = parts
-            .extensions
-            .get::<common::http::UrlScheme>()
-            .map(|s| s.0.clone())
-            .unwrap_or_else(|| "http".to_string());
+        let scheme = common::http::url_scheme(&parts.extensions).to_string();
         let host = parts
             .headers
             .get(axum::http::header::HOST)

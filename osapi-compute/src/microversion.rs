@@ -5,6 +5,7 @@
 
 use std::convert::Infallible;
 use std::fmt;
+use std::future::Future;
 
 use axum::extract::{FromRequestParts, Request};
 use axum::http::request::Parts;
@@ -18,6 +19,10 @@ use crate::fault::ApiError;
 pub const API_VERSION_HEADER: &str = "OpenStack-API-Version";
 /// nova's legacy microversion header.
 pub const LEGACY_API_VERSION_HEADER: &str = "X-OpenStack-Nova-API-Version";
+/// [`API_VERSION_HEADER`] as a header name, parsed once rather than per lookup.
+const API_VERSION: HeaderName = HeaderName::from_static("openstack-api-version");
+/// [`LEGACY_API_VERSION_HEADER`] as a header name.
+const LEGACY_API_VERSION: HeaderName = HeaderName::from_static("x-openstack-nova-api-version");
 
 /// A compute API microversion `major.minor`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -103,7 +108,7 @@ impl ApiVersion {
 
 /// The raw version text the client asked for, as microversion-parse finds it.
 fn requested_version_text(headers: &HeaderMap) -> Option<String> {
-    let folded = |name: &str| -> Option<String> {
+    let folded = |name: &HeaderName| -> Option<String> {
         let values: Vec<&str> = headers
             .get_all(name)
             .iter()
@@ -111,7 +116,7 @@ fn requested_version_text(headers: &HeaderMap) -> Option<String> {
             .collect();
         (!values.is_empty()).then(|| values.join(","))
     };
-    if let Some(value) = folded(API_VERSION_HEADER) {
+    if let Some(value) = folded(&API_VERSION) {
         let mut found = None;
         for entry in value.split(',') {
             let mut words = entry.split_whitespace();
@@ -125,8 +130,7 @@ fn requested_version_text(headers: &HeaderMap) -> Option<String> {
             return found;
         }
     }
-    folded(LEGACY_API_VERSION_HEADER)
-        .and_then(|v| v.split(',').next_back().map(|s| s.trim().to_string()))
+    folded(&LEGACY_API_VERSION).and_then(|v| v.split(',').next_back().map(|s| s.trim().to_string()))
 }
 
 impl fmt::Display for ApiVersion {
@@ -154,9 +158,6 @@ impl<S: Send + Sync> FromRequestParts<S> for ApiVersion {
 
 /// Adds nova's version headers and `Vary` entries to a response.
 pub fn add_version_headers(headers: &mut HeaderMap, version: ApiVersion) {
-    // Names parsed once, not per answer.
-    const STANDARD: HeaderName = HeaderName::from_static("openstack-api-version");
-    const LEGACY: HeaderName = HeaderName::from_static("x-openstack-nova-api-version");
     let (standard, legacy) = if version == MIN_VERSION {
         (
             HeaderValue::from_static("compute 2.1"),
@@ -172,8 +173,8 @@ pub fn add_version_headers(headers: &mut HeaderMap, version: ApiVersion) {
             _ => return,
         }
     };
-    headers.insert(STANDARD, standard);
-    headers.insert(LEGACY, legacy);
+    headers.insert(API_VERSION, standard);
+    headers.insert(LEGACY_API_VERSION, legacy);
     headers.append(
         axum::http::header::VARY,
         HeaderValue::from_static(API_VERSION_HEADER),
@@ -187,17 +188,28 @@ pub fn add_version_headers(headers: &mut HeaderMap, version: ApiVersion) {
 /// axum middleware for the API router: negotiates the version (400/406 as
 /// nova, without version headers), stores it in the request extensions and
 /// echoes it on the response. Legacy v2 requests are served at 2.1 silently.
-pub async fn negotiate(mut request: Request, next: Next) -> Response {
+pub async fn negotiate(request: Request, next: Next) -> Response {
+    with_negotiated(request, |request| next.run(request)).await
+}
+
+/// What [`negotiate`] does, around any handler: the version app uses it
+/// directly rather than through an axum router and layer, which cost
+/// several allocations per request on the most polled path of the API.
+pub async fn with_negotiated<F, Fut>(mut request: Request, handler: F) -> Response
+where
+    F: FnOnce(Request) -> Fut,
+    Fut: Future<Output = Response>,
+{
     if request.extensions().get::<LegacyV2>().is_some() {
         request.extensions_mut().insert(MIN_VERSION);
-        return next.run(request).await;
+        return handler(request).await;
     }
     let version = match ApiVersion::from_headers(request.headers()) {
         Ok(version) => version,
         Err(err) => return err.into_response(),
     };
     request.extensions_mut().insert(version);
-    let mut response = next.run(request).await;
+    let mut response = handler(request).await;
     add_version_headers(response.headers_mut(), version);
     response
 }

@@ -8,6 +8,9 @@
 //!    caller's project (400 on mismatch), remembered for links;
 //! 4. the routes; an unknown path or method is 404 `itemNotFound`.
 
+use std::convert::Infallible;
+use std::sync::Arc;
+
 use axum::extract::Request;
 use axum::http::{header, StatusCode, Uri};
 use axum::middleware::{self, Next};
@@ -38,7 +41,7 @@ async fn not_found() -> Response {
 
 /// `GET /v2.1/{project_id}` (the API root) answers the version document.
 async fn version_here(request: Request) -> Response {
-    crate::versions::v2(None, request).await
+    crate::versions::v2(None, &request)
 }
 
 /// True for nova's default project id pattern in URLs (`[0-9a-f\-]+`).
@@ -144,24 +147,28 @@ pub fn api_app(state: ApiState) -> HttpService {
 }
 
 /// The `/v2.1` and `/v2` version app (`VersionsV2`): negotiates like any
-/// versioned resource, so its answers carry the version headers too.
+/// versioned resource, so its answers carry the version headers too. A
+/// plain service rather than an axum router: it has one answer for every
+/// path and method, as nova's has.
 pub fn version_v2_app(link_prefix: Option<String>) -> HttpService {
-    let prefix = link_prefix.clone();
-    boxed(
-        Router::new()
-            .fallback(move |request: Request| crate::versions::v2(prefix.clone(), request))
-            .layer(middleware::from_fn(microversion::negotiate))
-            .with_state(()),
-    )
+    let link_prefix: Option<Arc<str>> = link_prefix.map(Into::into);
+    boxed(tower::service_fn(move |request: Request| {
+        let link_prefix = link_prefix.clone();
+        async move {
+            let answer = |request: Request| async move {
+                crate::versions::v2(link_prefix.as_deref(), &request)
+            };
+            Ok::<_, Infallible>(microversion::with_negotiated(request, answer).await)
+        }
+    }))
 }
 
 /// The root version app (`Versions`): no negotiation.
 pub fn versions_app(link_prefix: Option<String>) -> HttpService {
-    boxed(
-        Router::new()
-            .fallback(move |request: Request| crate::versions::root(link_prefix.clone(), request))
-            .with_state(()),
-    )
+    boxed(tower::service_fn(move |request: Request| {
+        let answer = crate::versions::root(link_prefix.as_deref(), &request);
+        async move { Ok::<_, Infallible>(answer) }
+    }))
 }
 
 #[cfg(test)]

@@ -2,6 +2,9 @@
 //! any other path under the root app) and `GET /v2.1` / `GET /v2` (the one
 //! version). Both are unauthenticated and do not negotiate microversions.
 
+use std::sync::{Mutex, PoisonError};
+
+use axum::body::Bytes;
 use axum::extract::Request;
 use axum::http::StatusCode;
 use axum::response::Response;
@@ -9,7 +12,7 @@ use serde::Serialize;
 
 use crate::links::{update_link_prefix, url_join};
 use crate::microversion::{LegacyV2, MAX_VERSION_STR, MIN_VERSION_STR};
-use crate::resources::json_response;
+use crate::resources::{json_bytes_response, json_response};
 
 const DOCS_HREF: &str = "http://docs.openstack.org/";
 
@@ -139,12 +142,45 @@ pub struct ChoicesDocument {
     choices: [Choice; 2],
 }
 
+/// Version documents already rendered, by what they depend on: the
+/// document (`v2.1`, `v2.0` or `versions`) and the application URL the
+/// client used. A document is a pure function of the two, and clients and
+/// load balancers poll them more than anything else, so each worker
+/// serializes one once and then hands out the same bytes. Bounded: a
+/// client varying its `Host` header cannot grow it past
+/// [`RENDERED_KEPT`] entries (it is emptied when full).
+static RENDERED: Mutex<Vec<(&str, String, Bytes)>> = Mutex::new(Vec::new());
+const RENDERED_KEPT: usize = 16;
+
+/// The 200 answer with the document `kind` for the application URL `url`,
+/// made by `document` at most once per worker while it stays in
+/// [`RENDERED`].
+fn rendered<T: Serialize>(
+    kind: &'static str,
+    url: String,
+    document: impl FnOnce(&str) -> T,
+) -> Response {
+    let lock = || RENDERED.lock().unwrap_or_else(PoisonError::into_inner);
+    if let Some((.., body)) = lock().iter().find(|(k, u, _)| *k == kind && *u == url) {
+        return json_bytes_response(StatusCode::OK, body.clone());
+    }
+    let document = document(&url);
+    let Ok(body) = serde_json::to_vec(&document) else {
+        // Answers the serialization error as every JSON answer does.
+        return json_response(StatusCode::OK, document);
+    };
+    let body = Bytes::from(body);
+    let mut kept = lock();
+    if kept.len() >= RENDERED_KEPT {
+        kept.clear();
+    }
+    kept.push((kind, url, body.clone()));
+    json_bytes_response(StatusCode::OK, body)
+}
+
 /// `scheme://host` + script name of the request, after `compute_link_prefix`.
 fn application_url(request: &Request, link_prefix: Option<&str>) -> String {
-    let scheme = request
-        .extensions()
-        .get::<common::http::UrlScheme>()
-        .map_or("http", |s| s.0.as_str());
+    let scheme = common::http::url_scheme(request.extensions());
     let host = request
         .headers()
         .get(axum::http::header::HOST)
@@ -154,7 +190,10 @@ fn application_url(request: &Request, link_prefix: Option<&str>) -> String {
         .extensions()
         .get::<common::http::ScriptName>()
         .map_or("", |s| s.0.as_str());
-    let url = format!("{scheme}://{host}{script}");
+    let mut url = String::with_capacity(scheme.len() + 3 + host.len() + script.len());
+    for part in [scheme, "://", host, script] {
+        url.push_str(part);
+    }
     match link_prefix {
         None => url,
         Some(_) => update_link_prefix(&url, link_prefix),
@@ -226,26 +265,26 @@ pub fn choices_document(prefix: &str, path: &str) -> ChoicesDocument {
 
 /// The root version app (`Versions.factory`): 200 with all versions at `/`,
 /// 300 with choices anywhere else.
-pub async fn root(link_prefix: Option<String>, request: Request) -> Response {
-    let prefix = application_url(&request, link_prefix.as_deref());
-    let path = request.uri().path().to_string();
+pub fn root(link_prefix: Option<&str>, request: &Request) -> Response {
+    let prefix = application_url(request, link_prefix);
+    let path = request.uri().path();
     if path.is_empty() || path == "/" {
-        json_response(StatusCode::OK, versions_document(&prefix))
+        rendered("versions", prefix, versions_document)
     } else {
         json_response(
             StatusCode::MULTIPLE_CHOICES,
-            choices_document(&prefix, &path),
+            choices_document(&prefix, path),
         )
     }
 }
 
-/// The `/v2.1` (or legacy `/v2`) version app (`VersionsV2.factory`).
-pub async fn v2(link_prefix: Option<String>, request: Request) -> Response {
-    let prefix = application_url(&request, link_prefix.as_deref());
+/// The `/v2.1` (or legacy `/v2`) version document (`VersionsV2.index`).
+pub fn v2(link_prefix: Option<&str>, request: &Request) -> Response {
+    let prefix = application_url(request, link_prefix);
     let id = if request.extensions().get::<LegacyV2>().is_some() {
         "v2.0"
     } else {
         "v2.1"
     };
-    json_response(StatusCode::OK, version_document(&prefix, id))
+    rendered(id, prefix, |prefix| version_document(prefix, id))
 }

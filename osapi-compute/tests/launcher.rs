@@ -210,22 +210,28 @@ fn https_for_an_api_in_enabled_ssl_apis() {
         .enable_all()
         .build()
         .expect("rt");
-    let status = runtime.block_on(async move {
+    let (status, body) = runtime.block_on(async move {
         let client = reqwest::Client::builder()
             .add_root_certificate(
                 reqwest::Certificate::from_pem(cert.cert.pem().as_bytes()).expect("pem"),
             )
             .build()
             .expect("client");
-        client
-            .get(format!("https://localhost:{port}/"))
+        let answer = client
+            .get(format!("https://localhost:{port}/v2.1"))
             .send()
             .await
-            .expect("https request")
-            .status()
-            .as_u16()
+            .expect("https request");
+        let status = answer.status().as_u16();
+        (status, answer.text().await.expect("body"))
     });
     assert_eq!(status, 200);
+    // The app sees the scheme the client used: its links are https too.
+    let document: serde_json::Value = serde_json::from_str(&body).expect("json");
+    assert_eq!(
+        document["version"]["links"][0]["href"],
+        format!("https://localhost:{port}/v2.1/")
+    );
     assert_eq!(nova.terminate(), 0);
 }
 

@@ -41,9 +41,10 @@ pub fn register(registry: &mut Registry) {
     ] {
         registry.register_filter(name, |_| Ok(request_id::filter(&[])));
     }
+    static COMPUTE_COMPAT: [http::HeaderName; 1] = [request_id::COMPUTE_REQUEST_ID];
     registry.register_filter(
         "nova.api.compute_req_id:ComputeReqIdMiddleware.factory",
-        |_| Ok(request_id::filter(&[request_id::COMPUTE_REQUEST_ID])),
+        |_| Ok(request_id::filter(&COMPUTE_COMPAT)),
     );
     for name in [
         "oslo_middleware:RequestBodySizeLimiter.factory",

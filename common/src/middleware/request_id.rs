@@ -11,7 +11,8 @@ use crate::paste::Filter;
 /// The response header oslo always sets.
 pub const OPENSTACK_REQUEST_ID: &str = "x-openstack-request-id";
 /// nova's compat header.
-pub const COMPUTE_REQUEST_ID: &str = "x-compute-request-id";
+pub const COMPUTE_REQUEST_ID: http::HeaderName =
+    http::HeaderName::from_static("x-compute-request-id");
 
 /// [`OPENSTACK_REQUEST_ID`], parsed once.
 pub const OPENSTACK_REQUEST_ID_HEADER: http::HeaderName =
@@ -48,42 +49,43 @@ pub fn is_request_id(id: &str) -> bool {
 
 /// The request-id filter, adding `compat_headers` beside
 /// `x-openstack-request-id`.
-pub fn filter(compat_headers: &'static [&'static str]) -> Filter {
+pub fn filter(compat_headers: &'static [http::HeaderName]) -> Filter {
     filter_fn(move |inner| layer(inner, compat_headers))
 }
 
 /// Wraps `inner`. A [`RequestId`] already in the request (the server sets
 /// one before the app runs, for its access log) is kept so that the log and
 /// the response agree; otherwise a new id is generated, as oslo does.
-pub fn layer(inner: HttpService, compat_headers: &'static [&'static str]) -> HttpService {
+pub fn layer(inner: HttpService, compat_headers: &'static [http::HeaderName]) -> HttpService {
     wrap(inner, move |inner, mut req| async move {
         let global = req
             .headers()
-            .get("x-openstack-request-id")
+            .get(&OPENSTACK_REQUEST_ID_HEADER)
             .and_then(|v| v.to_str().ok())
             .filter(|v| is_request_id(v))
             .map(|v| GlobalRequestId(v.to_string()));
         if let Some(global) = global {
             req.extensions_mut().insert(global);
         }
-        let id = match req.extensions().get::<RequestId>() {
-            Some(id) => id.0.clone(),
+        let value = match req.extensions().get::<RequestId>() {
+            Some(id) => HeaderValue::from_str(&id.0),
             None => {
                 let id = generate();
-                req.extensions_mut().insert(RequestId(id.clone()));
-                id
+                let value = HeaderValue::from_str(&id);
+                req.extensions_mut().insert(RequestId(id));
+                value
             }
         };
         let mut resp = call(inner, req).await;
-        if let Ok(value) = HeaderValue::from_str(&id) {
+        if let Ok(value) = value {
             let headers = resp.headers_mut();
-            if !headers.contains_key(&OPENSTACK_REQUEST_ID_HEADER) {
-                headers.insert(OPENSTACK_REQUEST_ID_HEADER, value.clone());
-            }
             for name in compat_headers {
-                if !headers.contains_key(*name) {
-                    headers.insert(*name, value.clone());
+                if !headers.contains_key(name) {
+                    headers.insert(name.clone(), value.clone());
                 }
+            }
+            if !headers.contains_key(&OPENSTACK_REQUEST_ID_HEADER) {
+                headers.insert(OPENSTACK_REQUEST_ID_HEADER, value);
             }
         }
         resp
@@ -98,14 +100,15 @@ mod tests {
 
     #[tokio::test]
     async fn every_response_gets_a_fresh_req_uuid_id_in_both_headers() {
-        let service = filter(&[COMPUTE_REQUEST_ID])(echo());
+        static COMPAT: [http::HeaderName; 1] = [COMPUTE_REQUEST_ID];
+        let service = filter(&COMPAT)(echo());
         let resp = send(&service, Request::new(Body::empty())).await;
         let id = resp.headers()[OPENSTACK_REQUEST_ID]
             .to_str()
             .unwrap()
             .to_string();
         assert!(is_request_id(&id), "{id}");
-        assert_eq!(resp.headers()[COMPUTE_REQUEST_ID], id.as_str());
+        assert_eq!(resp.headers()[&COMPUTE_REQUEST_ID], id.as_str());
         assert_eq!(resp.headers()["x-seen-request-id"], id.as_str());
         let again = send(&service, Request::new(Body::empty())).await;
         assert_ne!(again.headers()[OPENSTACK_REQUEST_ID], id.as_str());
@@ -129,7 +132,7 @@ mod tests {
             .unwrap();
         let resp = send(&service, req).await;
         assert_ne!(resp.headers()[OPENSTACK_REQUEST_ID], inbound);
-        assert!(resp.headers().get(COMPUTE_REQUEST_ID).is_none());
+        assert!(resp.headers().get(&COMPUTE_REQUEST_ID).is_none());
         assert_eq!(crate::middleware::testing::text(resp).await, inbound);
 
         let req = http::Request::builder()

@@ -13,15 +13,14 @@ use std::sync::Arc;
 use futures::future::BoxFuture;
 use http::header::{ACCEPT, CONTENT_TYPE, HOST};
 use http::{HeaderValue, StatusCode};
-use tower::ServiceExt;
 
-use crate::http::{Body, HttpService, Request, Response, ScriptName, UrlScheme};
+use crate::http::{url_scheme, Body, HttpService, Request, Response, ScriptName};
 use crate::paste::registry::UrlMapFlavor;
 
 /// `nova.best_content_type`: the response type nova's urlmap chose from the
 /// path suffix or `Accept` (default `application/json`).
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct BestContentType(pub String);
+pub struct BestContentType(pub &'static str);
 
 /// A parsed urlmap key (paste's `parse_path_expression` + `normalize_url`).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -228,12 +227,12 @@ impl Inner {
         host: &str,
         port: &str,
         path: &str,
-    ) -> (Option<Hit<'_>>, String) {
+    ) -> (Option<Hit<'_>>, &'static str) {
         let mut mime = path.rsplit_once('.').and_then(|(_, ext)| {
             NOVA_CONTENT_TYPES
                 .iter()
                 .find(|t| t.strip_prefix("application/") == Some(ext))
-                .map(|t| t.to_string())
+                .copied()
         });
         let mut hit = None;
         let mut app_url = None;
@@ -253,7 +252,7 @@ impl Inner {
         let at_app_root = app_url.is_some_and(|u| {
             path.len() == u.len() + 1 && path.starts_with(u) && path.ends_with('/')
         });
-        let supported: &[&str] = if at_app_root || path == "/" {
+        let supported: &[&'static str] = if at_app_root || path == "/" {
             NOVA_CONTENT_TYPES_AT_ROOT
         } else {
             NOVA_CONTENT_TYPES
@@ -284,7 +283,7 @@ impl Inner {
                 munge: true,
             });
         }
-        (hit, mime.unwrap_or_else(|| "application/json".to_string()))
+        (hit, mime.unwrap_or("application/json"))
     }
 
     fn version_hit(&self, host: &str, port: &str, version: &str) -> Option<Hit<'_>> {
@@ -322,8 +321,11 @@ fn parse_options_header(value: &str) -> (String, std::collections::BTreeMap<Stri
 /// more specific masks winning ties; with the mask's parameters.
 fn accept_best_match(
     accept: &str,
-    supported: &[&str],
-) -> (Option<String>, std::collections::BTreeMap<String, String>) {
+    supported: &[&'static str],
+) -> (
+    Option<&'static str>,
+    std::collections::BTreeMap<String, String>,
+) {
     if accept.trim().is_empty() {
         // No Accept header: no mask, no match, nothing to parse.
         return (None, Default::default());
@@ -334,7 +336,7 @@ fn accept_best_match(
         .filter(|(m, _)| !m.is_empty())
         .collect();
     let mut best_quality = -1.0f64;
-    let mut best: Option<String> = None;
+    let mut best: Option<&'static str> = None;
     let mut best_params = Default::default();
     let mut best_mask = "*/*".to_string();
     for content_type in supported {
@@ -360,7 +362,7 @@ fn accept_best_match(
             };
             if matches {
                 best_quality = quality;
-                best = Some(content_type.to_string());
+                best = Some(content_type);
                 best_params = params.clone();
                 best_mask = mask.clone();
             }
@@ -411,11 +413,8 @@ impl tower::Service<Request> for UrlMap {
         let (host, port) = match host_header.split_once(':') {
             Some((h, p)) => (h, p),
             None => {
-                let https = req
-                    .extensions()
-                    .get::<UrlScheme>()
-                    .map(|s| s.0 != "http")
-                    .unwrap_or_else(|| req.uri().scheme_str() == Some("https"));
+                let https = url_scheme(req.extensions()) == "https"
+                    || req.uri().scheme_str() == Some("https");
                 (&*host_header, if https { "443" } else { "80" })
             }
         };
@@ -436,7 +435,7 @@ impl tower::Service<Request> for UrlMap {
         };
         let Some(hit) = hit else {
             return match inner.not_found.clone() {
-                Some(app) => Box::pin(app.oneshot(req)),
+                Some(app) => app.serve(req),
                 None => Box::pin(async { Ok(not_found()) }),
             };
         };
@@ -444,12 +443,17 @@ impl tower::Service<Request> for UrlMap {
         if hit.munge {
             let rest = &path[prefix.len()..];
             let rest = if rest.is_empty() { "/" } else { rest };
-            let pq = match req.uri().query() {
-                Some(q) => format!("{rest}?{q}"),
-                None => rest.to_string(),
-            };
-            let mut parts = req.uri().clone().into_parts();
-            match pq.parse() {
+            let query = req.uri().query();
+            let mut pq = String::with_capacity(rest.len() + query.map_or(0, |q| q.len() + 1));
+            pq.push_str(rest);
+            if let Some(q) = query {
+                pq.push('?');
+                pq.push_str(q);
+            }
+            // The URI is moved out, not cloned, and the new path handed
+            // over as it is (`parse` would copy it).
+            let mut parts = std::mem::take(req.uri_mut()).into_parts();
+            match http::uri::PathAndQuery::try_from(pq) {
                 Ok(pq) => parts.path_and_query = Some(pq),
                 Err(_) => return Box::pin(async { Ok(not_found()) }),
             }
@@ -468,8 +472,7 @@ impl tower::Service<Request> for UrlMap {
         if let Some(mime) = mime {
             ext.insert(BestContentType(mime));
         }
-        let app = inner.routes[route].app.clone();
-        Box::pin(app.oneshot(req))
+        inner.routes[route].app.serve(req)
     }
 }
 
@@ -517,18 +520,18 @@ mod tests {
             "application/xml, application/json;version=2.1;q=0.9",
             NOVA_CONTENT_TYPES,
         );
-        assert_eq!(t.as_deref(), Some("application/json"));
+        assert_eq!(t, Some("application/json"));
         assert_eq!(p.get("version").map(String::as_str), Some("2.1"));
         let (t, _) = accept_best_match(
             "*/*;q=0.5, application/vnd.openstack.compute+json",
             NOVA_CONTENT_TYPES,
         );
-        assert_eq!(t.as_deref(), Some("application/vnd.openstack.compute+json"));
+        assert_eq!(t, Some("application/vnd.openstack.compute+json"));
         let (t, _) = accept_best_match("", NOVA_CONTENT_TYPES);
         assert_eq!(t, None);
         let (t, _) = accept_best_match("a\u{e9}*", NOVA_CONTENT_TYPES);
         assert_eq!(t, None);
         let (t, _) = accept_best_match("application/*;q=0.5", NOVA_CONTENT_TYPES);
-        assert_eq!(t.as_deref(), Some("application/json"));
+        assert_eq!(t, Some("application/json"));
     }
 }

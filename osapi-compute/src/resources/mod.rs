@@ -70,15 +70,7 @@ pub(crate) fn json_response(
 ) -> Response {
     let mut buf = Vec::with_capacity(1024);
     match serde_json::to_writer(&mut buf, &body) {
-        Ok(()) => (
-            status,
-            [(
-                axum::http::header::CONTENT_TYPE,
-                axum::http::HeaderValue::from_static("application/json"),
-            )],
-            buf,
-        )
-            .into_response(),
+        Ok(()) => json_bytes_response(status, buf.into()),
         // As axum's `Json` answers a body that does not serialize.
         Err(err) => (
             axum::http::StatusCode::INTERNAL_SERVER_ERROR,
@@ -86,6 +78,22 @@ pub(crate) fn json_response(
         )
             .into_response(),
     }
+}
+
+/// A JSON answer whose body is already serialized. Its header map is
+/// sized once for what every answer gets on its way out (content type and
+/// length, version headers and `Vary`, the two request ids) instead of
+/// growing on the way.
+pub(crate) fn json_bytes_response(status: axum::http::StatusCode, body: Bytes) -> Response {
+    let mut response = Response::new(axum::body::Body::from(body));
+    *response.status_mut() = status;
+    let headers = response.headers_mut();
+    headers.reserve(12);
+    headers.insert(
+        axum::http::header::CONTENT_TYPE,
+        axum::http::HeaderValue::from_static("application/json"),
+    );
+    response
 }
 
 /// nova's 404 for a route whose microversion range excludes the request:

@@ -90,3 +90,34 @@ async fn version_documents_carry_request_ids() {
     assert!(id.starts_with("req-"), "{id}");
     assert_eq!(answer.header("x-compute-request-id"), Some(id));
 }
+
+/// A worker renders each version document once per application URL and
+/// keeps a bounded number of them: every answer still names the host the
+/// client used, however many hosts ask and in whatever order.
+#[tokio::test]
+async fn version_documents_follow_each_requests_host() {
+    let app = TestApp::new().await;
+    for round in 0..2 {
+        for i in 0..40 {
+            let host = format!("api-{i}.example.com:8774");
+            let headers = [("Host", host.as_str())];
+            let v21 = app.call(Method::GET, "/v2.1", None, &headers, None).await;
+            assert_eq!(
+                v21.body["version"]["links"][0]["href"],
+                format!("http://{host}/v2.1/"),
+                "round {round}"
+            );
+            let v20 = app.call(Method::GET, "/v2", None, &headers, None).await;
+            assert_eq!(v20.body["version"]["id"], "v2.0");
+            assert_eq!(
+                v20.body["version"]["links"][0]["href"],
+                format!("http://{host}/v2/")
+            );
+            let all = app.call(Method::GET, "/", None, &headers, None).await;
+            assert_eq!(
+                all.body["versions"][1]["links"][0]["href"],
+                format!("http://{host}/v2.1/")
+            );
+        }
+    }
+}
