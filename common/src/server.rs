@@ -321,10 +321,11 @@ async fn handle(
             }
         }
     };
-    if !response.headers().contains_key(&REQUEST_ID_HEADER) {
-        if let Ok(value) = request_id_value {
-            response.headers_mut().insert(REQUEST_ID_HEADER, value);
-        }
+    if let (Ok(value), http::header::Entry::Vacant(entry)) = (
+        request_id_value,
+        response.headers_mut().entry(REQUEST_ID_HEADER),
+    ) {
+        entry.insert(value);
     }
     let record = AccessRecord {
         client_ip,

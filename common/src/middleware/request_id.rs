@@ -2,6 +2,7 @@
 //! same with the compat header `x-compute-request-id`): every request gets a
 //! `req-<uuid4>` id in its extensions, and every response carries it.
 
+use http::header::Entry;
 use http::HeaderValue;
 
 use crate::http::{HttpService, RequestId};
@@ -80,12 +81,12 @@ pub fn layer(inner: HttpService, compat_headers: &'static [http::HeaderName]) ->
         if let Ok(value) = value {
             let headers = resp.headers_mut();
             for name in compat_headers {
-                if !headers.contains_key(name) {
-                    headers.insert(name.clone(), value.clone());
+                if let Entry::Vacant(entry) = headers.entry(name) {
+                    entry.insert(value.clone());
                 }
             }
-            if !headers.contains_key(&OPENSTACK_REQUEST_ID_HEADER) {
-                headers.insert(OPENSTACK_REQUEST_ID_HEADER, value);
+            if let Entry::Vacant(entry) = headers.entry(OPENSTACK_REQUEST_ID_HEADER) {
+                entry.insert(value);
             }
         }
         resp
