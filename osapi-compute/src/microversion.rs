@@ -189,27 +189,30 @@ pub fn add_version_headers(headers: &mut HeaderMap, version: ApiVersion) {
 /// nova, without version headers), stores it in the request extensions and
 /// echoes it on the response. Legacy v2 requests are served at 2.1 silently.
 pub async fn negotiate(request: Request, next: Next) -> Response {
-    with_negotiated(request, |request| next.run(request)).await
+    with_negotiated(request, |mut request, version| {
+        request.extensions_mut().insert(version);
+        next.run(request)
+    })
+    .await
 }
 
-/// What [`negotiate`] does, around any handler: the version app uses it
-/// directly rather than through an axum router and layer, which cost
-/// several allocations per request on the most polled path of the API.
-pub async fn with_negotiated<F, Fut>(mut request: Request, handler: F) -> Response
+/// What [`negotiate`] does, around any handler, which gets the version
+/// beside the request: the version app uses it directly rather than
+/// through an axum router and layer, which cost several allocations per
+/// request on the most polled path of the API.
+pub async fn with_negotiated<F, Fut>(request: Request, handler: F) -> Response
 where
-    F: FnOnce(Request) -> Fut,
+    F: FnOnce(Request, ApiVersion) -> Fut,
     Fut: Future<Output = Response>,
 {
     if request.extensions().get::<LegacyV2>().is_some() {
-        request.extensions_mut().insert(MIN_VERSION);
-        return handler(request).await;
+        return handler(request, MIN_VERSION).await;
     }
     let version = match ApiVersion::from_headers(request.headers()) {
         Ok(version) => version,
         Err(err) => return err.into_response(),
     };
-    request.extensions_mut().insert(version);
-    let mut response = handler(request).await;
+    let mut response = handler(request, version).await;
     add_version_headers(response.headers_mut(), version);
     response
 }

@@ -155,7 +155,7 @@ pub fn version_v2_app(link_prefix: Option<String>) -> HttpService {
     boxed(tower::service_fn(move |request: Request| {
         let link_prefix = link_prefix.clone();
         async move {
-            let answer = |request: Request| async move {
+            let answer = |request: Request, _| async move {
                 crate::versions::v2(link_prefix.as_deref(), &request)
             };
             Ok::<_, Infallible>(microversion::with_negotiated(request, answer).await)

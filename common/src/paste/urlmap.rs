@@ -1,6 +1,8 @@
 //! The urlmap runtime: paste's `URLMap` (longest prefix first, host-specific
 //! entries first) and nova's variant (`/prefix/+` keys, the API version from
-//! `Content-Type`/`Accept`, the best content type).
+//! `Content-Type`/`Accept`). nova also records the best response content
+//! type for its `wsgi.Request`; every answer here is JSON, so it is not
+//! worked out.
 //!
 //! On a match the prefix moves from the request URI's path to the
 //! [`ScriptName`] extension (WSGI's `SCRIPT_NAME`/`PATH_INFO` split); the
@@ -16,11 +18,6 @@ use http::{HeaderValue, StatusCode};
 
 use crate::http::{url_scheme, Body, HttpService, Request, Response, ScriptName};
 use crate::paste::registry::UrlMapFlavor;
-
-/// `nova.best_content_type`: the response type nova's urlmap chose from the
-/// path suffix or `Accept` (default `application/json`).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct BestContentType(pub &'static str);
 
 /// A parsed urlmap key (paste's `parse_path_expression` + `normalize_url`).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -221,26 +218,12 @@ impl Inner {
 
     /// nova's `URLMap.__call__`: path prefix, then `Content-Type` and
     /// `Accept` versions, then the default match.
-    fn nova_route(
-        &self,
-        req: &Request,
-        host: &str,
-        port: &str,
-        path: &str,
-    ) -> (Option<Hit<'_>>, &'static str) {
-        let mut mime = path.rsplit_once('.').and_then(|(_, ext)| {
-            NOVA_CONTENT_TYPES
-                .iter()
-                .find(|t| t.strip_prefix("application/") == Some(ext))
-                .copied()
-        });
+    fn nova_route(&self, req: &Request, host: &str, port: &str, path: &str) -> Option<Hit<'_>> {
         let mut hit = None;
-        let mut app_url = None;
         if path.contains('/') {
             if let Some((route, prefix)) = self.find(host, port, path) {
                 // The default ('' prefix) is not a version choice.
                 if !prefix.is_empty() {
-                    app_url = Some(prefix);
                     hit = Some(Hit {
                         route,
                         prefix,
@@ -249,14 +232,6 @@ impl Inner {
                 }
             }
         }
-        let at_app_root = app_url.is_some_and(|u| {
-            path.len() == u.len() + 1 && path.starts_with(u) && path.ends_with('/')
-        });
-        let supported: &[&'static str] = if at_app_root || path == "/" {
-            NOVA_CONTENT_TYPES_AT_ROOT
-        } else {
-            NOVA_CONTENT_TYPES
-        };
         if hit.is_none() {
             let content_type = header_str(req, CONTENT_TYPE);
             if !content_type.is_empty() {
@@ -265,15 +240,17 @@ impl Inner {
                 }
             }
         }
-        if mime.is_none() || hit.is_none() {
-            let (best, params) = accept_best_match(header_str(req, ACCEPT), supported);
-            if mime.is_none() {
-                mime = best;
-            }
-            if hit.is_none() {
-                if let Some(version) = params.get("version") {
-                    hit = self.version_hit(host, port, version);
-                }
+        if hit.is_none() {
+            // Under no version prefix, the versions' index at `/` also
+            // takes Atom.
+            let supported = if path == "/" {
+                NOVA_CONTENT_TYPES_AT_ROOT
+            } else {
+                NOVA_CONTENT_TYPES
+            };
+            let (_, params) = accept_best_match(header_str(req, ACCEPT), supported);
+            if let Some(version) = params.get("version") {
+                hit = self.version_hit(host, port, version);
             }
         }
         if hit.is_none() {
@@ -283,7 +260,7 @@ impl Inner {
                 munge: true,
             });
         }
-        (hit, mime.unwrap_or("application/json"))
+        hit
     }
 
     fn version_hit(&self, host: &str, port: &str, version: &str) -> Option<Hit<'_>> {
@@ -419,19 +396,13 @@ impl tower::Service<Request> for UrlMap {
             }
         };
         let path = collapse_slashes(req.uri().path());
-        let (hit, mime) = match inner.flavor {
-            UrlMapFlavor::Paste => (
-                inner.find(host, port, &path).map(|(route, prefix)| Hit {
-                    route,
-                    prefix,
-                    munge: true,
-                }),
-                None,
-            ),
-            UrlMapFlavor::Nova => {
-                let (hit, mime) = inner.nova_route(&req, host, port, &path);
-                (hit, Some(mime))
-            }
+        let hit = match inner.flavor {
+            UrlMapFlavor::Paste => inner.find(host, port, &path).map(|(route, prefix)| Hit {
+                route,
+                prefix,
+                munge: true,
+            }),
+            UrlMapFlavor::Nova => inner.nova_route(&req, host, port, &path),
         };
         let Some(hit) = hit else {
             return match inner.not_found.clone() {
@@ -468,9 +439,6 @@ impl tower::Service<Request> for UrlMap {
             None => {
                 ext.insert(ScriptName(prefix));
             }
-        }
-        if let Some(mime) = mime {
-            ext.insert(BestContentType(mime));
         }
         inner.routes[route].app.serve(req)
     }
