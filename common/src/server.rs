@@ -301,10 +301,13 @@ async fn handle(
             ext.insert(UrlScheme(scheme.to_owned()));
         }
         ext.insert(RequestId(request_id));
-        match AssertUnwindSafe(serving.app.serve(req))
-            .catch_unwind()
-            .await
-        {
+        // The call is caught as well as the future it returns: a filter
+        // routes (and may panic) before it hands its future back.
+        let outcome = match std::panic::catch_unwind(AssertUnwindSafe(|| serving.app.serve(req))) {
+            Ok(future) => AssertUnwindSafe(future).catch_unwind().await,
+            Err(panic) => Err(panic),
+        };
+        match outcome {
             Ok(Ok(response)) => response,
             Ok(Err(never)) => match never {},
             Err(panic) => {
@@ -438,6 +441,22 @@ mod tests {
     }
 
     const REQUEST: &[u8] = b"GET / HTTP/1.1\r\nHost: x\r\n\r\n";
+
+    /// A panic while the app is called, before it hands back its future
+    /// (a filter's routing, say), is answered 500 like a panic while the
+    /// future runs: the connection is not dropped without an answer.
+    #[tokio::test]
+    async fn a_panic_while_the_app_is_called_is_a_500() {
+        let mut serving = serving(1);
+        serving.app = HttpService::new(|_req| panic!("routing failed"));
+        let req = http::Request::builder()
+            .uri("/")
+            .body(Body::empty())
+            .unwrap();
+        let peer: SocketAddr = "127.0.0.1:1".parse().unwrap();
+        let response = handle(req, peer, "127.0.0.1", "http", serving).await;
+        assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    }
 
     /// Reads one response (headers and the 2-byte body) from `conn`.
     async fn read_response(conn: &mut tokio::net::TcpStream) -> String {

@@ -1,6 +1,8 @@
 //! The version documents: `GET /` (all versions; 300 Multiple Choices for
 //! any other path under the root app) and `GET /v2.1` / `GET /v2` (the one
-//! version). Both are unauthenticated and do not negotiate microversions.
+//! version). Both are unauthenticated; `/v2.1` negotiates the microversion
+//! as every versioned resource does (its answers carry the version
+//! headers), `/` does not.
 
 use std::sync::{Mutex, PoisonError};
 
