@@ -80,13 +80,14 @@ pub fn layer(inner: HttpService, compat_headers: &'static [http::HeaderName]) ->
         let mut resp = call(inner, req).await;
         if let Ok(value) = value {
             let headers = resp.headers_mut();
+            // oslo's order: its own header first, then the compat ones.
+            if let Entry::Vacant(entry) = headers.entry(OPENSTACK_REQUEST_ID_HEADER) {
+                entry.insert(value.clone());
+            }
             for name in compat_headers {
                 if let Entry::Vacant(entry) = headers.entry(name) {
                     entry.insert(value.clone());
                 }
-            }
-            if let Entry::Vacant(entry) = headers.entry(OPENSTACK_REQUEST_ID_HEADER) {
-                entry.insert(value);
             }
         }
         resp
