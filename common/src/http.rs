@@ -3,7 +3,9 @@
 //! that stand in for the WSGI environ keys nova's middleware reads.
 
 use std::convert::Infallible;
+use std::future::Future;
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
@@ -26,8 +28,41 @@ pub type Response = http::Response<Body>;
 #[derive(Clone)]
 pub struct HttpService(Arc<dyn Fn(Request) -> HttpFuture + Send + Sync>);
 
-/// What an [`HttpService`] answers a request with.
-pub type HttpFuture = BoxFuture<'static, Result<Response, Infallible>>;
+/// What an [`HttpService`] answers a request with: an answer already made
+/// (an app that answers without waiting, such as the version documents,
+/// allocates no future), or one still being worked out, boxed.
+pub struct HttpFuture(Answer);
+
+enum Answer {
+    Ready(Option<Response>),
+    Pending(BoxFuture<'static, Response>),
+}
+
+impl HttpFuture {
+    /// The answer `response`, already made.
+    pub fn ready(response: Response) -> Self {
+        HttpFuture(Answer::Ready(Some(response)))
+    }
+
+    /// The answer `future` will make.
+    pub fn new(future: impl Future<Output = Response> + Send + 'static) -> Self {
+        HttpFuture(Answer::Pending(Box::pin(future)))
+    }
+}
+
+impl Future for HttpFuture {
+    type Output = Result<Response, Infallible>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match &mut self.get_mut().0 {
+            Answer::Ready(response) => match response.take() {
+                Some(response) => Poll::Ready(Ok(response)),
+                None => panic!("HttpFuture polled after it answered"),
+            },
+            Answer::Pending(future) => future.as_mut().poll(cx).map(Ok),
+        }
+    }
+}
 
 impl HttpService {
     /// A service from a function of the request. A filter that only looks
@@ -41,6 +76,14 @@ impl HttpService {
     /// Starts answering `request` (the service is always ready).
     pub fn serve(&self, request: Request) -> HttpFuture {
         (self.0)(request)
+    }
+
+    /// Answers `request`.
+    pub async fn answer(&self, request: Request) -> Response {
+        match self.serve(request).await {
+            Ok(response) => response,
+            Err(never) => match never {},
+        }
     }
 }
 
@@ -76,7 +119,15 @@ where
         + 'static,
     S::Future: Send + 'static,
 {
-    HttpService::new(move |request| Box::pin(service.clone().oneshot(request)))
+    HttpService::new(move |request| {
+        let answer = service.clone().oneshot(request);
+        HttpFuture::new(async move {
+            match answer.await {
+                Ok(response) => response,
+                Err(never) => match never {},
+            }
+        })
+    })
 }
 
 /// WSGI's `SCRIPT_NAME`: the path prefix that a urlmap consumed before the

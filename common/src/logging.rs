@@ -16,7 +16,7 @@ use std::fmt;
 use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::path::Path;
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU8, Ordering};
 use std::sync::{Mutex, OnceLock};
 
 use chrono::{Datelike, Timelike};
@@ -203,7 +203,12 @@ fn write_prefix(out: &mut impl fmt::Write, level: tracing::Level) -> fmt::Result
 /// request and tracing's general-purpose formatting was a tenth of a
 /// request's cost.
 pub fn wsgi_info(message: impl FnOnce(&mut String)) {
-    if !tracing::enabled!(target: "wsgi", tracing::Level::INFO) {
+    let on = match WSGI_INFO.load(Ordering::Relaxed) {
+        WSGI_ON => true,
+        WSGI_OFF => false,
+        _ => tracing::enabled!(target: "wsgi", tracing::Level::INFO),
+    };
+    if !on {
         return;
     }
     thread_local! {
@@ -278,9 +283,21 @@ pub fn init(debug: bool, log_file: Option<&Path>) -> anyhow::Result<()> {
     };
     // A second init (tests that run several services in one process) keeps
     // the first subscriber; that is not an error worth failing for.
-    drop(result);
+    if result.is_ok() {
+        // The filter never changes after this: the access log asks once.
+        let on = tracing::enabled!(target: "wsgi", tracing::Level::INFO);
+        WSGI_INFO.store(if on { WSGI_ON } else { WSGI_OFF }, Ordering::Relaxed);
+    }
     Ok(())
 }
+
+/// Whether INFO lines of the `wsgi` logger are written, as [`init`] found
+/// it; [`WSGI_UNKNOWN`] until then (and where [`init`] installed nothing,
+/// as in tests), when each line asks tracing.
+static WSGI_INFO: AtomicU8 = AtomicU8::new(WSGI_UNKNOWN);
+const WSGI_UNKNOWN: u8 = 0;
+const WSGI_ON: u8 = 1;
+const WSGI_OFF: u8 = 2;
 
 /// Writes a start-up error before logging exists: one line on stderr.
 pub fn early_error(prog: &str, message: &dyn fmt::Display) {

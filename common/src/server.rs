@@ -287,9 +287,10 @@ async fn handle(
     let options = &serving.options;
     let request_line = request_line(&req);
     let request_id = crate::middleware::request_id::generate();
-    // The id as a header value, kept for the answer while the request
-    // (and the id's own string) goes to the app.
-    let request_id_value = HeaderValue::from_str(&request_id);
+    // A copy of the id kept for the answer and the panic log while the
+    // request (and the id's own string) goes to the app; made into a
+    // header value only if no filter set the header.
+    let request_id_copy = IdCopy::of(&request_id);
     let mut response = if request_line.len() + 2 >= options.max_url_len {
         raw_error(StatusCode::URI_TOO_LONG)
     } else if let Some(status) = header_violation(&req, options.max_header_line) {
@@ -316,19 +317,18 @@ async fn handle(
                     .map(|s| (*s).to_owned())
                     .or_else(|| panic.downcast_ref::<String>().cloned())
                     .unwrap_or_default();
-                let id = request_id_value
-                    .as_ref()
-                    .map_or("", |v| v.to_str().unwrap_or(""));
-                tracing::error!("{id} unhandled panic in the app: {what}");
+                tracing::error!(
+                    "{} unhandled panic in the app: {what}",
+                    request_id_copy.as_str()
+                );
                 internal_error()
             }
         }
     };
-    if let (Ok(value), http::header::Entry::Vacant(entry)) = (
-        request_id_value,
-        response.headers_mut().entry(REQUEST_ID_HEADER),
-    ) {
-        entry.insert(value);
+    if let http::header::Entry::Vacant(entry) = response.headers_mut().entry(REQUEST_ID_HEADER) {
+        if let Ok(value) = HeaderValue::from_str(request_id_copy.as_str()) {
+            entry.insert(value);
+        }
     }
     let record = AccessRecord {
         client_ip,
@@ -340,6 +340,25 @@ async fn handle(
     };
     crate::logging::wsgi_info(|line| options.log_format.render_into(&record, line));
     response
+}
+
+/// A request id (`req-<uuid>`, 40 bytes) kept on the stack.
+struct IdCopy {
+    bytes: [u8; 40],
+    len: usize,
+}
+
+impl IdCopy {
+    fn of(id: &str) -> Self {
+        let mut bytes = [0; 40];
+        let len = id.len().min(bytes.len());
+        bytes[..len].copy_from_slice(&id.as_bytes()[..len]);
+        IdCopy { bytes, len }
+    }
+
+    fn as_str(&self) -> &str {
+        std::str::from_utf8(&self.bytes[..self.len]).unwrap_or("")
+    }
 }
 
 /// The request line as the client sent it, without its CRLF.

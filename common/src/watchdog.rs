@@ -51,7 +51,11 @@ impl Watchdog {
     /// Ready once `deadline` has passed; otherwise makes sure the task is
     /// woken at `deadline` or earlier.
     pub fn poll_expired(&self, deadline: Instant, cx: &mut Context<'_>) -> Poll<()> {
-        let now = Instant::now();
+        self.poll_expired_at(Instant::now(), deadline, cx)
+    }
+
+    /// [`Watchdog::poll_expired`] when the caller has just read the clock.
+    fn poll_expired_at(&self, now: Instant, deadline: Instant, cx: &mut Context<'_>) -> Poll<()> {
         if now >= deadline {
             return Poll::Ready(());
         }
@@ -169,8 +173,9 @@ fn check<T>(
             let Some(timeout) = timeout else {
                 return Poll::Pending;
             };
-            let since = *waiting_since.get_or_insert_with(Instant::now);
-            match watchdog.poll_expired(since + timeout, cx) {
+            let now = Instant::now();
+            let since = *waiting_since.get_or_insert(now);
+            match watchdog.poll_expired_at(now, since + timeout, cx) {
                 Poll::Ready(()) => {
                     *waiting_since = None;
                     Poll::Ready(Err(io::ErrorKind::TimedOut.into()))

@@ -29,11 +29,10 @@ impl Settings {
     }
 }
 
-/// Connects a worker's store and checks that its schema is the one this
-/// build knows.
+/// Opens a worker's store: it connects on first use and checks then that
+/// its schema is the one this build knows ([`Store::connect_lazy`]).
 pub async fn open(settings: Settings) -> Result<Compute> {
-    let store = Store::connect(&settings.connection, settings.store).await?;
-    store.check_schema().await?;
+    let store = Store::connect_lazy(&settings.connection, settings.store).await?;
     Ok(Compute::new(store, settings.compute))
 }
 

@@ -8,9 +8,9 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use compute::{
-    CreateInstance, Engine, Error, FlavorFilter, ImageFilter, InstanceFilter, KeyType, NewFlavor,
-    NewKeypair, PowerState, RebuildInstance, RequestContext, Seed, ServiceUpdate, SortDir, SortKey,
-    TaskState, VmState, CIRROS_IMAGE_UUID,
+    Compute, CreateInstance, Engine, Error, FlavorFilter, ImageFilter, InstanceFilter, KeyType,
+    NewFlavor, NewKeypair, PowerState, RebuildInstance, RequestContext, Seed, ServiceUpdate,
+    SortDir, SortKey, Store, StoreOptions, TaskState, VmState, CIRROS_IMAGE_UUID,
 };
 use support::{admin, alice, bob, Fixture};
 
@@ -60,6 +60,7 @@ macro_rules! on_both_engines {
 on_both_engines!(
     migrate_is_idempotent_and_seeds_once,
     newer_schema_is_refused,
+    a_worker_store_connects_on_first_use_and_checks_the_schema_then,
     seeding_can_be_turned_off_and_seed_files_apply_once,
     create_reaches_active_with_ip_reservation_and_action,
     lifecycle_advances_lazily_through_nova_states,
@@ -158,6 +159,49 @@ async fn newer_schema_is_refused(engine: Engine) {
         Err(Error::SchemaTooNew { found: 99, .. })
     ));
     assert_eq!(store.schema_version().await.unwrap(), 99);
+}
+
+async fn a_worker_store_connects_on_first_use_and_checks_the_schema_then(engine: Engine) {
+    let f = Fixture::new(engine).await;
+    // A worker's store: opening it makes no connection, its first query
+    // runs on the schema this build knows.
+    let worker = Compute::new(
+        Store::connect_lazy(&f.url, StoreOptions::default())
+            .await
+            .unwrap(),
+        f.config.clone(),
+    );
+    let flavors = worker
+        .list_flavors(&alice(), &FlavorFilter::default())
+        .await
+        .unwrap();
+    assert_eq!(flavors.len(), 5);
+
+    // Another worker opened after a newer release migrated the database
+    // refuses its first query, and every later one, with the schema error.
+    insert_schema_version(&f, 99).await;
+    let late = Compute::new(
+        Store::connect_lazy(&f.url, StoreOptions::default())
+            .await
+            .unwrap(),
+        f.config.clone(),
+    );
+    for _ in 0..2 {
+        let err = late
+            .list_flavors(&alice(), &FlavorFilter::default())
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(
+                err,
+                Error::SchemaTooNew {
+                    found: 99,
+                    supported: 1
+                }
+            ),
+            "{err:?}"
+        );
+    }
 }
 
 async fn insert_schema_version(f: &Fixture, v: i64) {

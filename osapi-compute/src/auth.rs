@@ -38,23 +38,11 @@ pub fn context_from_token(token: &str, request_id: Option<&str>) -> compute::Req
 /// The full URL of the request (`req.url`): scheme, host, script name, path
 /// and query.
 fn request_url(request: &Request) -> String {
-    let scheme = common::http::url_scheme(request.extensions()).to_string();
-    let host = request
-        .headers()
-        .get(axum::http::header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .unwrap_or("localhost");
-    let script = request
-        .extensions()
-        .get::<common::http::ScriptName>()
-        .map(|s| s.0.clone())
-        .unwrap_or_default();
-    let path_and_query = request
-        .uri()
-        .path_and_query()
-        .map(|p| p.as_str())
-        .unwrap_or("");
-    format!("{scheme}://{host}{script}{path_and_query}")
+    let mut url = crate::links::UrlParts::of(request).join();
+    if let Some(path_and_query) = request.uri().path_and_query() {
+        url.push_str(path_and_query.as_str());
+    }
+    url
 }
 
 fn header<'a>(request: &'a Request, name: &str) -> Option<&'a str> {

@@ -247,6 +247,44 @@ impl Page {
     }
 }
 
+/// The parts of a request's application URL (WSGI's `application_url`),
+/// before `compute_link_prefix`: scheme, `://`, `Host`, script name.
+pub(crate) struct UrlParts<'a>([&'a str; 4]);
+
+impl<'a> UrlParts<'a> {
+    /// The parts of `request`'s application URL.
+    pub(crate) fn of(request: &'a axum::extract::Request) -> Self {
+        let scheme = common::http::url_scheme(request.extensions());
+        let host = request
+            .headers()
+            .get(axum::http::header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .unwrap_or("localhost");
+        let script = request
+            .extensions()
+            .get::<common::http::ScriptName>()
+            .map_or("", |s| s.0.as_str());
+        UrlParts([scheme, "://", host, script])
+    }
+
+    /// Whether `url` is these parts joined, without joining them.
+    pub(crate) fn is(&self, url: &str) -> bool {
+        let mut rest = url;
+        for part in self.0 {
+            match rest.strip_prefix(part) {
+                Some(after) => rest = after,
+                None => return false,
+            }
+        }
+        rest.is_empty()
+    }
+
+    /// The application URL.
+    pub(crate) fn join(&self) -> String {
+        self.0.concat()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

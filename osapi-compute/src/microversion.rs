@@ -3,10 +3,12 @@
 //! extractor handlers use, and the response headers every versioned answer
 //! carries.
 
+use std::cell::RefCell;
 use std::convert::Infallible;
 use std::fmt;
 use std::future::Future;
 
+use axum::body::Bytes;
 use axum::extract::{FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderName, HeaderValue};
@@ -196,25 +198,98 @@ pub async fn negotiate(request: Request, next: Next) -> Response {
     .await
 }
 
+/// What a request asks for: served at 2.1 without version headers (the
+/// legacy `/v2` mode), or at a negotiated version.
+enum Asked {
+    LegacyV2,
+    Version(ApiVersion),
+}
+
+/// The version `request` is served at, or nova's 400/406 answer.
+fn asked(request: &Request) -> Result<Asked, ApiError> {
+    if request.extensions().get::<LegacyV2>().is_some() {
+        return Ok(Asked::LegacyV2);
+    }
+    ApiVersion::from_headers(request.headers()).map(Asked::Version)
+}
+
 /// What [`negotiate`] does, around any handler, which gets the version
-/// beside the request: the version app uses it directly rather than
-/// through an axum router and layer, which cost several allocations per
-/// request on the most polled path of the API.
+/// beside the request.
 pub async fn with_negotiated<F, Fut>(request: Request, handler: F) -> Response
 where
     F: FnOnce(Request, ApiVersion) -> Fut,
     Fut: Future<Output = Response>,
 {
-    if request.extensions().get::<LegacyV2>().is_some() {
-        return handler(request, MIN_VERSION).await;
+    match asked(&request) {
+        Err(err) => err.into_response(),
+        Ok(Asked::LegacyV2) => handler(request, MIN_VERSION).await,
+        Ok(Asked::Version(version)) => {
+            let mut response = handler(request, version).await;
+            add_version_headers(response.headers_mut(), version);
+            response
+        }
     }
-    let version = match ApiVersion::from_headers(request.headers()) {
-        Ok(version) => version,
+}
+
+/// The 200 JSON answer of an app that negotiates like any versioned
+/// resource and answers at once with the bytes `body` makes (an `Err` is
+/// answered as it is, with the version headers). The version app uses it
+/// rather than an axum router and layer, which cost several allocations
+/// per request on the most polled path of the API.
+pub fn answer_json_negotiated(
+    request: Request,
+    body: impl FnOnce(&Request) -> Result<Bytes, Box<Response>>,
+) -> Response {
+    let version = match asked(&request) {
         Err(err) => return err.into_response(),
+        Ok(Asked::LegacyV2) => None,
+        Ok(Asked::Version(version)) => Some(version),
     };
-    let mut response = handler(request, version).await;
-    add_version_headers(response.headers_mut(), version);
-    response
+    match body(&request) {
+        Ok(bytes) => {
+            let mut response = Response::new(axum::body::Body::from(bytes));
+            *response.headers_mut() = json_headers(version);
+            response
+        }
+        Err(mut answer) => {
+            if let Some(version) = version {
+                add_version_headers(answer.headers_mut(), version);
+            }
+            *answer
+        }
+    }
+}
+
+/// The headers of a JSON answer at `version` (`None`: the legacy `/v2`
+/// mode, without version headers): the content type, then what
+/// [`add_version_headers`] adds. Made once per worker thread and version
+/// and cloned after: a clone copies the table, where inserting hashes
+/// every name again.
+fn json_headers(version: Option<ApiVersion>) -> HeaderMap {
+    thread_local! {
+        static MADE: RefCell<Vec<(Option<ApiVersion>, HeaderMap)>> = const { RefCell::new(Vec::new()) };
+    }
+    /// Clients ask for a handful of versions; a client cycling through all
+    /// of them cannot grow the table past this.
+    const KEPT: usize = 8;
+    MADE.with_borrow_mut(|made| {
+        if let Some((_, headers)) = made.iter().find(|(v, _)| *v == version) {
+            return headers.clone();
+        }
+        let mut headers = HeaderMap::with_capacity(12);
+        headers.insert(
+            axum::http::header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
+        if let Some(version) = version {
+            add_version_headers(&mut headers, version);
+        }
+        if made.len() >= KEPT {
+            made.clear();
+        }
+        made.push((version, headers.clone()));
+        headers
+    })
 }
 
 #[cfg(test)]

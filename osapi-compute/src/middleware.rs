@@ -5,9 +5,8 @@
 use std::panic::AssertUnwindSafe;
 
 use axum::http::{header, HeaderValue, StatusCode};
-use common::http::{boxed, HttpService, Request, Response};
+use common::http::{HttpFuture, HttpService, Request, Response};
 use futures::FutureExt;
-use tower::ServiceExt;
 
 use crate::fault::{fault_response, UNEXPECTED_ERROR};
 use crate::microversion::{LegacyV2, API_VERSION_HEADER, LEGACY_API_VERSION_HEADER};
@@ -24,16 +23,13 @@ fn is_json(response: &Response) -> bool {
 /// `computeFault` (the panic is logged, not shown); a bare 413 or 500 from a
 /// generic filter below (sizelimit, say) is re-rendered as nova's fault.
 pub fn fault_wrapper(inner: HttpService) -> HttpService {
-    boxed(tower::service_fn(move |request: Request| {
+    HttpService::new(move |request: Request| {
         let inner = inner.clone();
-        async move {
+        HttpFuture::new(async move {
             let uri = request.uri().clone();
-            let outcome = AssertUnwindSafe(inner.oneshot(request))
-                .catch_unwind()
-                .await;
+            let outcome = AssertUnwindSafe(inner.answer(request)).catch_unwind().await;
             let response = match outcome {
-                Ok(Ok(response)) => response,
-                Ok(Err(never)) => match never {},
+                Ok(response) => response,
                 Err(panic) => {
                     let what = panic
                         .downcast_ref::<&str>()
@@ -42,36 +38,33 @@ pub fn fault_wrapper(inner: HttpService) -> HttpService {
                         .unwrap_or_default();
                     tracing::error!(%uri, panic = %what, "Caught error: request handler panicked");
                     tracing::info!("{uri} returned with HTTP 500");
-                    return Ok(fault_response(
-                        StatusCode::INTERNAL_SERVER_ERROR,
-                        UNEXPECTED_ERROR,
-                    ));
+                    return fault_response(StatusCode::INTERNAL_SERVER_ERROR, UNEXPECTED_ERROR);
                 }
             };
             let status = response.status();
             if !is_json(&response) {
                 if status == StatusCode::PAYLOAD_TOO_LARGE {
-                    return Ok(fault_response(status, "Request is too large."));
+                    return fault_response(status, "Request is too large.");
                 }
                 if status == StatusCode::INTERNAL_SERVER_ERROR {
-                    return Ok(fault_response(status, UNEXPECTED_ERROR));
+                    return fault_response(status, UNEXPECTED_ERROR);
                 }
             }
-            Ok(response)
-        }
-    }))
+            response
+        })
+    })
 }
 
 /// `nova.api.openstack:LegacyV2CompatibleWrapper`: requests under `/v2` are
 /// served as 2.1 without negotiation, and answers carry no version headers.
 pub fn legacy_v2_compatible(inner: HttpService) -> HttpService {
-    boxed(tower::service_fn(move |mut request: Request| {
+    HttpService::new(move |mut request: Request| {
         let inner = inner.clone();
-        async move {
+        HttpFuture::new(async move {
             request.headers_mut().remove(API_VERSION_HEADER);
             request.headers_mut().remove(LEGACY_API_VERSION_HEADER);
             request.extensions_mut().insert(LegacyV2);
-            let mut response = inner.oneshot(request).await?;
+            let mut response = inner.answer(request).await;
             let headers = response.headers_mut();
             headers.remove(API_VERSION_HEADER);
             headers.remove(LEGACY_API_VERSION_HEADER);
@@ -89,9 +82,9 @@ pub fn legacy_v2_compatible(inner: HttpService) -> HttpService {
             for v in vary {
                 headers.append(header::VARY, v);
             }
-            Ok(response)
-        }
-    }))
+            response
+        })
+    })
 }
 
 /// `nova.api.openstack.requestlog:RequestLog`. nova's filter logs a
@@ -106,7 +99,9 @@ pub fn request_log(inner: HttpService) -> HttpService {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use common::http::boxed;
     use http_body_util::BodyExt;
+    use tower::ServiceExt;
 
     fn panicking() -> HttpService {
         boxed(tower::service_fn(|_req: Request| async move {

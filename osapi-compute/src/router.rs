@@ -8,16 +8,13 @@
 //!    caller's project (400 on mismatch), remembered for links;
 //! 4. the routes; an unknown path or method is 404 `itemNotFound`.
 
-use std::convert::Infallible;
-use std::sync::Arc;
-
 use axum::extract::Request;
 use axum::http::{header, StatusCode, Uri};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
-use common::http::{boxed, HttpService};
+use common::http::{boxed, HttpFuture, HttpService};
 
 use crate::fault::{fault_response, ApiError};
 use crate::links::ProjectInUrl;
@@ -151,24 +148,18 @@ pub fn api_app(state: ApiState) -> HttpService {
 /// plain service rather than an axum router: it has one answer for every
 /// path and method, as nova's has.
 pub fn version_v2_app(link_prefix: Option<String>) -> HttpService {
-    let link_prefix: Option<Arc<str>> = link_prefix.map(Into::into);
-    boxed(tower::service_fn(move |request: Request| {
-        let link_prefix = link_prefix.clone();
-        async move {
-            let answer = |request: Request, _| async move {
-                crate::versions::v2(link_prefix.as_deref(), &request)
-            };
-            Ok::<_, Infallible>(microversion::with_negotiated(request, answer).await)
-        }
-    }))
+    HttpService::new(move |request: Request| {
+        HttpFuture::ready(microversion::answer_json_negotiated(request, |request| {
+            crate::versions::v2_body(link_prefix.as_deref(), request)
+        }))
+    })
 }
 
 /// The root version app (`Versions`): no negotiation.
 pub fn versions_app(link_prefix: Option<String>) -> HttpService {
-    boxed(tower::service_fn(move |request: Request| {
-        let answer = crate::versions::root(link_prefix.as_deref(), &request);
-        async move { Ok::<_, Infallible>(answer) }
-    }))
+    HttpService::new(move |request: Request| {
+        HttpFuture::ready(crate::versions::root(link_prefix.as_deref(), &request))
+    })
 }
 
 #[cfg(test)]

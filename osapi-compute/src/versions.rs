@@ -4,7 +4,7 @@
 //! as every versioned resource does (its answers carry the version
 //! headers), `/` does not.
 
-use std::sync::{Mutex, PoisonError};
+use std::cell::RefCell;
 
 use axum::body::Bytes;
 use axum::extract::Request;
@@ -12,7 +12,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use serde::Serialize;
 
-use crate::links::{update_link_prefix, url_join};
+use crate::links::{update_link_prefix, url_join, UrlParts};
 use crate::microversion::{LegacyV2, MAX_VERSION_STR, MIN_VERSION_STR};
 use crate::resources::{json_bytes_response, json_response};
 
@@ -147,55 +147,85 @@ pub struct ChoicesDocument {
 /// Version documents already rendered, by what they depend on: the
 /// document (`v2.1`, `v2.0` or `versions`) and the application URL the
 /// client used. A document is a pure function of the two, and clients and
-/// load balancers poll them more than anything else, so each worker
+/// load balancers poll them more than anything else, so each worker thread
 /// serializes one once and then hands out the same bytes. Bounded: a
-/// client varying its `Host` header cannot grow it past
-/// [`RENDERED_KEPT`] entries (it is emptied when full).
-static RENDERED: Mutex<Vec<(&str, String, Bytes)>> = Mutex::new(Vec::new());
-const RENDERED_KEPT: usize = 16;
-
-/// The 200 answer with the document `kind` for the application URL `url`,
-/// made by `document` at most once per worker while it stays in
-/// [`RENDERED`].
-fn rendered<T: Serialize>(
+/// client varying its `Host` header cannot grow it past [`RENDERED_KEPT`]
+/// entries (it is emptied when full).
+struct Rendered {
     kind: &'static str,
     url: String,
+    body: Bytes,
+}
+
+thread_local! {
+    static RENDERED: RefCell<Vec<Rendered>> = const { RefCell::new(Vec::new()) };
+}
+const RENDERED_KEPT: usize = 16;
+
+/// The 200 answer with the document `kind` for the application URL of
+/// `request` (see [`rendered_body`]).
+fn rendered<T: Serialize>(
+    kind: &'static str,
+    request: &Request,
+    link_prefix: Option<&str>,
     document: impl FnOnce(&str) -> T,
 ) -> Response {
-    let lock = || RENDERED.lock().unwrap_or_else(PoisonError::into_inner);
-    if let Some((.., body)) = lock().iter().find(|(k, u, _)| *k == kind && *u == url) {
-        return json_bytes_response(StatusCode::OK, body.clone());
+    match rendered_body(kind, request, link_prefix, document) {
+        Ok(body) => json_bytes_response(StatusCode::OK, body),
+        Err(answer) => *answer,
     }
+}
+
+/// The bytes of the document `kind` for the application URL of `request`,
+/// made by `document` at most once per worker thread while they stay in
+/// [`RENDERED`]; `Err` is the answer to a document that does not serialize.
+fn rendered_body<T: Serialize>(
+    kind: &'static str,
+    request: &Request,
+    link_prefix: Option<&str>,
+    document: impl FnOnce(&str) -> T,
+) -> Result<Bytes, Box<Response>> {
+    let parts = UrlParts::of(request);
+    // With `compute_link_prefix` the URL is rewritten first; without it
+    // (the default) a cached document is found without building the URL.
+    let url = link_prefix.map(|prefix| update_link_prefix(&parts.join(), Some(prefix)));
+    let cached = RENDERED.with_borrow(|kept| {
+        kept.iter()
+            .find(|r| {
+                r.kind == kind
+                    && match &url {
+                        Some(url) => r.url == *url,
+                        None => parts.is(&r.url),
+                    }
+            })
+            .map(|r| r.body.clone())
+    });
+    if let Some(body) = cached {
+        return Ok(body);
+    }
+    let url = url.unwrap_or_else(|| parts.join());
     let document = document(&url);
     let Ok(body) = serde_json::to_vec(&document) else {
         // Answers the serialization error as every JSON answer does.
-        return json_response(StatusCode::OK, document);
+        return Err(Box::new(json_response(StatusCode::OK, document)));
     };
     let body = Bytes::from(body);
-    let mut kept = lock();
-    if kept.len() >= RENDERED_KEPT {
-        kept.clear();
-    }
-    kept.push((kind, url, body.clone()));
-    json_bytes_response(StatusCode::OK, body)
+    RENDERED.with_borrow_mut(|kept| {
+        if kept.len() >= RENDERED_KEPT {
+            kept.clear();
+        }
+        kept.push(Rendered {
+            kind,
+            url,
+            body: body.clone(),
+        });
+    });
+    Ok(body)
 }
 
 /// `scheme://host` + script name of the request, after `compute_link_prefix`.
 fn application_url(request: &Request, link_prefix: Option<&str>) -> String {
-    let scheme = common::http::url_scheme(request.extensions());
-    let host = request
-        .headers()
-        .get(axum::http::header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .unwrap_or("localhost");
-    let script = request
-        .extensions()
-        .get::<common::http::ScriptName>()
-        .map_or("", |s| s.0.as_str());
-    let mut url = String::with_capacity(scheme.len() + 3 + host.len() + script.len());
-    for part in [scheme, "://", host, script] {
-        url.push_str(part);
-    }
+    let url = UrlParts::of(request).join();
     match link_prefix {
         None => url,
         Some(_) => update_link_prefix(&url, link_prefix),
@@ -268,25 +298,33 @@ pub fn choices_document(prefix: &str, path: &str) -> ChoicesDocument {
 /// The root version app (`Versions.factory`): 200 with all versions at `/`,
 /// 300 with choices anywhere else.
 pub fn root(link_prefix: Option<&str>, request: &Request) -> Response {
-    let prefix = application_url(request, link_prefix);
     let path = request.uri().path();
     if path.is_empty() || path == "/" {
-        rendered("versions", prefix, versions_document)
+        rendered("versions", request, link_prefix, versions_document)
     } else {
         json_response(
             StatusCode::MULTIPLE_CHOICES,
-            choices_document(&prefix, path),
+            choices_document(&application_url(request, link_prefix), path),
         )
     }
 }
 
 /// The `/v2.1` (or legacy `/v2`) version document (`VersionsV2.index`).
 pub fn v2(link_prefix: Option<&str>, request: &Request) -> Response {
-    let prefix = application_url(request, link_prefix);
+    match v2_body(link_prefix, request) {
+        Ok(body) => json_bytes_response(StatusCode::OK, body),
+        Err(answer) => *answer,
+    }
+}
+
+/// The bytes of [`v2`]'s document.
+pub fn v2_body(link_prefix: Option<&str>, request: &Request) -> Result<Bytes, Box<Response>> {
     let id = if request.extensions().get::<LegacyV2>().is_some() {
         "v2.0"
     } else {
         "v2.1"
     };
-    rendered(id, prefix, |prefix| version_document(prefix, id))
+    rendered_body(id, request, link_prefix, |prefix| {
+        version_document(prefix, id)
+    })
 }

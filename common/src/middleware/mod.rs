@@ -24,12 +24,9 @@ pub mod proxy_headers;
 pub mod request_id;
 pub mod sizelimit;
 
-use std::convert::Infallible;
 use std::future::Future;
 
-use tower::ServiceExt;
-
-use crate::http::{boxed, HttpService, Request, Response};
+use crate::http::{HttpFuture, HttpService, Request, Response};
 use crate::paste::{FactoryContext, Filter, Registry};
 
 /// Registers every generic filter (and the healthcheck app) in `registry`.
@@ -94,25 +91,19 @@ pub fn register(registry: &mut Registry) {
     }
 }
 
-/// Calls `inner` with `req` (readiness included) and unwraps the infallible result.
+/// Calls `inner` with `req` and unwraps the infallible result.
 pub(crate) async fn call(inner: HttpService, req: Request) -> Response {
-    match inner.oneshot(req).await {
-        Ok(resp) => resp,
-        Err(never) => match never {},
-    }
+    inner.answer(req).await
 }
 
 /// Makes an [`HttpService`] from an async function of the inner service and
-/// the request.
+/// the request: one boxed future per request, nothing else.
 pub(crate) fn wrap<F, Fut>(inner: HttpService, f: F) -> HttpService
 where
-    F: Fn(HttpService, Request) -> Fut + Clone + Send + Sync + 'static,
+    F: Fn(HttpService, Request) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = Response> + Send + 'static,
 {
-    boxed(tower::service_fn(move |req: Request| {
-        let fut = f(inner.clone(), req);
-        async move { Ok::<_, Infallible>(fut.await) }
-    }))
+    HttpService::new(move |req: Request| HttpFuture::new(f(inner.clone(), req)))
 }
 
 /// A filter from a function of the inner service.

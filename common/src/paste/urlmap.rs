@@ -12,11 +12,10 @@ use std::borrow::Cow;
 use std::convert::Infallible;
 use std::sync::Arc;
 
-use futures::future::BoxFuture;
 use http::header::{ACCEPT, CONTENT_TYPE, HOST};
 use http::{HeaderValue, StatusCode};
 
-use crate::http::{url_scheme, Body, HttpService, Request, Response, ScriptName};
+use crate::http::{url_scheme, Body, HttpFuture, HttpService, Request, Response, ScriptName};
 use crate::paste::registry::UrlMapFlavor;
 
 /// A parsed urlmap key (paste's `parse_path_expression` + `normalize_url`).
@@ -171,9 +170,10 @@ impl UrlMap {
             .collect()
     }
 
-    /// Boxes the urlmap as an [`HttpService`].
+    /// The urlmap as an [`HttpService`]: it routes the request and hands
+    /// on the chosen app's own future.
     pub fn into_service(self) -> HttpService {
-        crate::http::boxed(self)
+        HttpService::new(move |req| self.route(req))
     }
 }
 
@@ -364,7 +364,7 @@ fn not_found() -> Response {
 impl tower::Service<Request> for UrlMap {
     type Response = Response;
     type Error = Infallible;
-    type Future = BoxFuture<'static, Result<Response, Infallible>>;
+    type Future = HttpFuture;
 
     fn poll_ready(
         &mut self,
@@ -373,8 +373,15 @@ impl tower::Service<Request> for UrlMap {
         std::task::Poll::Ready(Ok(()))
     }
 
-    fn call(&mut self, mut req: Request) -> Self::Future {
-        let inner = self.inner.clone();
+    fn call(&mut self, req: Request) -> Self::Future {
+        self.route(req)
+    }
+}
+
+impl UrlMap {
+    /// Routes `req` to the app of its longest matching prefix.
+    fn route(&self, mut req: Request) -> HttpFuture {
+        let inner = &self.inner;
         let host_header = req
             .headers()
             .get(HOST)
@@ -407,7 +414,7 @@ impl tower::Service<Request> for UrlMap {
         let Some(hit) = hit else {
             return match inner.not_found.clone() {
                 Some(app) => app.serve(req),
-                None => Box::pin(async { Ok(not_found()) }),
+                None => HttpFuture::ready(not_found()),
             };
         };
         let (route, prefix) = (hit.route, hit.prefix.to_owned());
@@ -415,22 +422,29 @@ impl tower::Service<Request> for UrlMap {
             let rest = &path[prefix.len()..];
             let rest = if rest.is_empty() { "/" } else { rest };
             let query = req.uri().query();
-            let mut pq = String::with_capacity(rest.len() + query.map_or(0, |q| q.len() + 1));
-            pq.push_str(rest);
-            if let Some(q) = query {
-                pq.push('?');
-                pq.push_str(q);
-            }
-            // The URI is moved out, not cloned, and the new path handed
-            // over as it is (`parse` would copy it).
+            // An API's root (`GET /v2.1`, what clients and balancers poll)
+            // becomes `/` without building a new path.
+            let pq = if rest == "/" && query.is_none() {
+                Ok(http::uri::PathAndQuery::from_static("/"))
+            } else {
+                let mut pq = String::with_capacity(rest.len() + query.map_or(0, |q| q.len() + 1));
+                pq.push_str(rest);
+                if let Some(q) = query {
+                    pq.push('?');
+                    pq.push_str(q);
+                }
+                // Handed over as it is (`parse` would copy it).
+                http::uri::PathAndQuery::try_from(pq)
+            };
+            // The URI is moved out, not cloned.
             let mut parts = std::mem::take(req.uri_mut()).into_parts();
-            match http::uri::PathAndQuery::try_from(pq) {
+            match pq {
                 Ok(pq) => parts.path_and_query = Some(pq),
-                Err(_) => return Box::pin(async { Ok(not_found()) }),
+                Err(_) => return HttpFuture::ready(not_found()),
             }
             match http::Uri::from_parts(parts) {
                 Ok(uri) => *req.uri_mut() = uri,
-                Err(_) => return Box::pin(async { Ok(not_found()) }),
+                Err(_) => return HttpFuture::ready(not_found()),
             }
         }
         let ext = req.extensions_mut();

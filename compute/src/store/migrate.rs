@@ -89,14 +89,14 @@ impl Store {
     pub async fn schema_version(&self) -> Result<i64> {
         let exists: (i64,) = match self.engine() {
             Engine::Sqlite => {
-                self.fetch_one(
+                self.fetch_one_ungated(
                     "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'",
                     vec![],
                 )
                 .await?
             }
             Engine::Postgres => {
-                self.fetch_one(
+                self.fetch_one_ungated(
                     "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = current_schema() AND table_name = 'schema_version'",
                     vec![],
                 )
@@ -107,7 +107,7 @@ impl Store {
             return Ok(0);
         }
         let (v,): (i64,) = self
-            .fetch_one(
+            .fetch_one_ungated(
                 "SELECT CAST(COALESCE(MAX(version), 0) AS BIGINT) FROM schema_version",
                 vec![],
             )

@@ -112,6 +112,10 @@ pub(crate) enum Db {
 struct Inner {
     db: Db,
     options: StoreOptions,
+    /// For a store opened by [`Store::connect_lazy`]: set once the first
+    /// use has found the schema this build knows. Every query waits for
+    /// it, so nothing reads or writes a schema of another release.
+    schema_gate: Option<tokio::sync::OnceCell<()>>,
 }
 
 /// A connection pool to the state database. Cheap to clone (shared).
@@ -225,7 +229,26 @@ impl Store {
     /// on and `synchronous=NORMAL`; several processes may share one file.
     /// The file is created when missing (its directory must exist).
     pub async fn connect(url: &str, options: StoreOptions) -> Result<Store> {
-        let db = match DatabaseUrl::parse(url)? {
+        Self::open_pools(url, options, false).await
+    }
+
+    /// What a worker opens: a store that connects on its first query, not
+    /// now, and checks on that first use (and again after a failed check)
+    /// that the schema is the one this build knows ([`Store::check_schema`];
+    /// its error is what the query fails with). A worker that serves only
+    /// answers without the store (version documents, health checks) then
+    /// holds no database connection, thread or cache; the start-up
+    /// preparation has already migrated or checked the database. An
+    /// in-memory SQLite database is opened at once, since it lives only
+    /// as long as a connection does.
+    pub async fn connect_lazy(url: &str, options: StoreOptions) -> Result<Store> {
+        Self::open_pools(url, options, true).await
+    }
+
+    async fn open_pools(url: &str, options: StoreOptions, lazy: bool) -> Result<Store> {
+        let parsed = DatabaseUrl::parse(url)?;
+        let lazy = lazy && !matches!(parsed, DatabaseUrl::SqliteMemory);
+        let db = match parsed {
             DatabaseUrl::SqliteFile(path) => {
                 let opts = SqliteConnectOptions::new()
                     .filename(&path)
@@ -242,9 +265,12 @@ impl Store {
                             Ok(outside_transaction(conn)
                                 && health::opened_after_last_error(meta.age))
                         })
-                    })
-                    .connect_with(opts)
-                    .await?;
+                    });
+                let pool = if lazy {
+                    pool.connect_lazy_with(opts)
+                } else {
+                    pool.connect_with(opts).await?
+                };
                 Db::Sqlite(pool)
             }
             DatabaseUrl::SqliteMemory => {
@@ -275,15 +301,30 @@ impl Store {
                     .acquire_timeout(options.acquire_timeout)
                     .before_acquire(|conn, _| {
                         Box::pin(async move { Ok(outside_transaction(conn)) })
-                    })
-                    .connect_with(opts)
-                    .await?;
+                    });
+                let pool = if lazy {
+                    pool.connect_lazy_with(opts)
+                } else {
+                    pool.connect_with(opts).await?
+                };
                 Db::Postgres(pool)
             }
         };
         Ok(Store {
-            inner: Arc::new(Inner { db, options }),
+            inner: Arc::new(Inner {
+                db,
+                options,
+                schema_gate: lazy.then(tokio::sync::OnceCell::new),
+            }),
         })
+    }
+
+    /// The pools, once the schema gate (if any) is open.
+    async fn db(&self) -> Result<&Db> {
+        if let Some(gate) = &self.inner.schema_gate {
+            gate.get_or_try_init(|| self.check_schema()).await?;
+        }
+        Ok(&self.inner.db)
     }
 
     /// The engine this store runs on.
@@ -308,7 +349,7 @@ impl Store {
     }
 
     pub(crate) async fn fetch_all<T: Record>(&self, sql: &str, args: Vec<Arg>) -> Result<Vec<T>> {
-        Ok(match &self.inner.db {
+        Ok(match self.db().await? {
             Db::Sqlite(p) => {
                 bind_all!(sqlx::query_as::<Sqlite, T>(sql), args)
                     .fetch_all(p)
@@ -327,7 +368,7 @@ impl Store {
         sql: &str,
         args: Vec<Arg>,
     ) -> Result<Option<T>> {
-        Ok(match &self.inner.db {
+        Ok(match self.db().await? {
             Db::Sqlite(p) => {
                 bind_all!(sqlx::query_as::<Sqlite, T>(sql), args)
                     .fetch_optional(p)
@@ -342,6 +383,17 @@ impl Store {
     }
 
     pub(crate) async fn fetch_one<T: Record>(&self, sql: &str, args: Vec<Arg>) -> Result<T> {
+        self.db().await?;
+        self.fetch_one_ungated(sql, args).await
+    }
+
+    /// [`Store::fetch_one`] without waiting for the schema gate: the
+    /// schema check's own queries.
+    pub(crate) async fn fetch_one_ungated<T: Record>(
+        &self,
+        sql: &str,
+        args: Vec<Arg>,
+    ) -> Result<T> {
         Ok(match &self.inner.db {
             Db::Sqlite(p) => {
                 bind_all!(sqlx::query_as::<Sqlite, T>(sql), args)
@@ -358,7 +410,7 @@ impl Store {
 
     /// Runs one statement in autocommit mode; returns the rows affected.
     pub(crate) async fn execute(&self, sql: &str, args: Vec<Arg>) -> Result<u64> {
-        Ok(match &self.inner.db {
+        Ok(match self.db().await? {
             Db::Sqlite(p) => bind_all!(sqlx::query::<Sqlite>(sql), args)
                 .execute(p)
                 .await?
@@ -376,7 +428,7 @@ impl Store {
     /// advisory lock on a hash of `key` (across hosts). Checks that read
     /// then write (quotas, IP allocation) run under it.
     pub(crate) async fn begin_locked(&self, key: &str) -> Result<Tx> {
-        match &self.inner.db {
+        match self.db().await? {
             Db::Sqlite(p) => Ok(Tx::Sqlite(p.begin_with("BEGIN IMMEDIATE").await?)),
             Db::Postgres(p) => {
                 let mut tx = p.begin().await?;
