@@ -48,6 +48,32 @@ impl HttpFuture {
     pub fn new(future: impl Future<Output = Response> + Send + 'static) -> Self {
         HttpFuture(Answer::Pending(Box::pin(future)))
     }
+
+    /// The answer, if it is already made; else this future, unchanged.
+    // Both sides are a response's size, and boxing either would cost the
+    // allocation this exists to save.
+    #[allow(clippy::result_large_err)]
+    pub fn now(self) -> Result<Response, HttpFuture> {
+        match self.0 {
+            Answer::Ready(Some(response)) => Ok(response),
+            answer => Err(HttpFuture(answer)),
+        }
+    }
+
+    /// This answer as `f` reworks it: at once if it is already made (a
+    /// filter around an app that answers at once then allocates nothing),
+    /// else once it is.
+    pub fn map(self, f: impl FnOnce(Response) -> Response + Send + 'static) -> Self {
+        match self.now() {
+            Ok(response) => HttpFuture::ready(f(response)),
+            Err(pending) => HttpFuture::new(async move {
+                match pending.await {
+                    Ok(response) => f(response),
+                    Err(never) => match never {},
+                }
+            }),
+        }
+    }
 }
 
 impl Future for HttpFuture {
@@ -157,5 +183,32 @@ pub fn url_scheme(extensions: &http::Extensions) -> &str {
 
 /// `openstack.request_id`: the `req-<uuid>` id of this request, set by the
 /// request-id middleware before anything else runs.
+///
+/// The id is held as the header value it is sent in, made once: the log,
+/// the filters and the answer share it by reference count.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct RequestId(pub String);
+pub struct RequestId(http::HeaderValue);
+
+impl RequestId {
+    /// A new `req-<uuid4>` id.
+    pub fn generate() -> Self {
+        let mut buf = [0u8; 40];
+        buf[..4].copy_from_slice(b"req-");
+        uuid::Uuid::new_v4()
+            .hyphenated()
+            .encode_lower(&mut buf[4..]);
+        let value = http::HeaderValue::from_maybe_shared(bytes::Bytes::copy_from_slice(&buf))
+            .expect("req- and a hyphenated uuid are visible ASCII");
+        RequestId(value)
+    }
+
+    /// The id as text.
+    pub fn as_str(&self) -> &str {
+        self.0.to_str().unwrap_or("")
+    }
+
+    /// The id as the header value it is sent in.
+    pub fn header_value(&self) -> &http::HeaderValue {
+        &self.0
+    }
+}

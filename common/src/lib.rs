@@ -9,6 +9,7 @@
 
 pub mod access_log;
 pub mod admin;
+pub mod alloc;
 pub mod api;
 pub mod cli;
 pub mod config;

@@ -286,11 +286,8 @@ async fn handle(
     let started = Instant::now();
     let options = &serving.options;
     let request_line = request_line(&req);
-    let request_id = crate::middleware::request_id::generate();
-    // A copy of the id kept for the answer and the panic log while the
-    // request (and the id's own string) goes to the app; made into a
-    // header value only if no filter set the header.
-    let request_id_copy = IdCopy::of(&request_id);
+    // Made once; the app's copy in the extensions shares its bytes.
+    let request_id = RequestId::generate();
     let mut response = if request_line.len() + 2 >= options.max_url_len {
         raw_error(StatusCode::URI_TOO_LONG)
     } else if let Some(status) = header_violation(&req, options.max_header_line) {
@@ -301,7 +298,7 @@ async fn handle(
         if scheme != "http" {
             ext.insert(UrlScheme(scheme.to_owned()));
         }
-        ext.insert(RequestId(request_id));
+        ext.insert(request_id.clone());
         // The call is caught as well as the future it returns: a filter
         // routes (and may panic) before it hands its future back.
         let outcome = match std::panic::catch_unwind(AssertUnwindSafe(|| serving.app.serve(req))) {
@@ -317,18 +314,13 @@ async fn handle(
                     .map(|s| (*s).to_owned())
                     .or_else(|| panic.downcast_ref::<String>().cloned())
                     .unwrap_or_default();
-                tracing::error!(
-                    "{} unhandled panic in the app: {what}",
-                    request_id_copy.as_str()
-                );
+                tracing::error!("{} unhandled panic in the app: {what}", request_id.as_str());
                 internal_error()
             }
         }
     };
     if let http::header::Entry::Vacant(entry) = response.headers_mut().entry(REQUEST_ID_HEADER) {
-        if let Ok(value) = HeaderValue::from_str(request_id_copy.as_str()) {
-            entry.insert(value);
-        }
+        entry.insert(request_id.header_value().clone());
     }
     let record = AccessRecord {
         client_ip,
@@ -340,25 +332,6 @@ async fn handle(
     };
     crate::logging::wsgi_info(|line| options.log_format.render_into(&record, line));
     response
-}
-
-/// A request id (`req-<uuid>`, 40 bytes) kept on the stack.
-struct IdCopy {
-    bytes: [u8; 40],
-    len: usize,
-}
-
-impl IdCopy {
-    fn of(id: &str) -> Self {
-        let mut bytes = [0; 40];
-        let len = id.len().min(bytes.len());
-        bytes[..len].copy_from_slice(&id.as_bytes()[..len]);
-        IdCopy { bytes, len }
-    }
-
-    fn as_str(&self) -> &str {
-        std::str::from_utf8(&self.bytes[..self.len]).unwrap_or("")
-    }
 }
 
 /// The request line as the client sent it, without its CRLF.

@@ -17,7 +17,7 @@ use std::future::Future;
 use std::io;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
@@ -33,6 +33,9 @@ struct State {
     sleep: Pin<Box<Sleep>>,
     /// When `sleep` fires; `None` before its first use.
     armed: Option<Instant>,
+    /// The waker `sleep` was last polled with: while the deadline and the
+    /// waker stay, polling it again would register the same wake-up.
+    registered: Option<Waker>,
 }
 
 impl Watchdog {
@@ -44,6 +47,7 @@ impl Watchdog {
             state: Arc::new(Mutex::new(State {
                 sleep: Box::pin(tokio::time::sleep_until(far)),
                 armed: None,
+                registered: None,
             })),
         }
     }
@@ -61,6 +65,14 @@ impl Watchdog {
         }
         let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
         let keep = matches!(state.armed, Some(at) if at > now && at <= deadline);
+        if keep
+            && state
+                .registered
+                .as_ref()
+                .is_some_and(|w| w.will_wake(cx.waker()))
+        {
+            return Poll::Pending;
+        }
         if !keep {
             state.sleep.as_mut().reset(deadline);
             state.armed = Some(deadline);
@@ -68,7 +80,13 @@ impl Watchdog {
         if state.sleep.as_mut().poll(cx).is_ready() {
             // It fired between the check above and now: look again soon.
             state.armed = None;
+            state.registered = None;
             cx.waker().wake_by_ref();
+        } else {
+            match &mut state.registered {
+                Some(waker) if waker.will_wake(cx.waker()) => {}
+                slot => *slot = Some(cx.waker().clone()),
+            }
         }
         Poll::Pending
     }
@@ -313,6 +331,20 @@ mod tests {
         // The timer was armed for 2 s; the 10 s deadline re-arms it.
         late.await;
         assert_eq!(started.elapsed().as_secs(), 10);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_deadline_first_polled_in_one_task_fires_in_the_task_that_awaits_it() {
+        let watchdog = Watchdog::new();
+        let timer = watchdog.timer();
+        let started = tokio::time::Instant::now();
+        let mut sleep = hyper::rt::Timer::sleep(&timer, Duration::from_secs(4));
+        // Polled (and its wake-up registered) by this task for one second.
+        let early = tokio::time::timeout(Duration::from_secs(1), &mut sleep).await;
+        assert!(early.is_err(), "fired after one second");
+        // Then awaited by another task: the wake-up must follow it there.
+        tokio::spawn(sleep).await.unwrap();
+        assert_eq!(started.elapsed().as_secs(), 4);
     }
 
     #[tokio::test(start_paused = true)]

@@ -8,6 +8,10 @@ use common::api::{ApiBinary, EC2_MAX_URL_LEN};
 use common::cli::ServiceArgs;
 use common::config::NovaConf;
 
+/// glibc's malloc, with small reallocations made cheap (see `common::alloc`).
+#[global_allocator]
+static ALLOCATOR: common::alloc::Allocator = common::alloc::Allocator;
+
 #[derive(Parser)]
 #[command(name = "ec2-api", version, about = "nova's EC2-compatible Query API")]
 struct Cli {

@@ -53,15 +53,12 @@ pub struct Ec2Call {
 /// every stage and the answer agree on it.
 pub fn request_id(req: &mut Request) -> String {
     if let Some(id) = req.extensions().get::<RequestId>() {
-        return id.0.clone();
+        return id.as_str().to_owned();
     }
-    let id = common_request_id();
-    req.extensions_mut().insert(RequestId(id.clone()));
-    id
-}
-
-fn common_request_id() -> String {
-    format!("req-{}", uuid::Uuid::new_v4())
+    let id = RequestId::generate();
+    let text = id.as_str().to_owned();
+    req.extensions_mut().insert(id);
+    text
 }
 
 fn is_form(req: &Request) -> bool {

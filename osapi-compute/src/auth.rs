@@ -84,7 +84,7 @@ pub fn noauth2(inner: HttpService) -> HttpService {
             let request_id = request
                 .extensions()
                 .get::<common::http::RequestId>()
-                .map(|r| r.0.clone());
+                .map(|r| r.as_str().to_owned());
             let ctx = context_from_token(&token, request_id.as_deref());
             request.extensions_mut().insert(ctx);
             inner.oneshot(request).await

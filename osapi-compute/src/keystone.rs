@@ -40,7 +40,7 @@ pub fn context_from_headers(request: &Request) -> Result<compute::RequestContext
     ctx.is_admin = roles.iter().any(|r| r.eq_ignore_ascii_case("admin"));
     ctx.roles = roles;
     if let Some(id) = request.extensions().get::<common::http::RequestId>() {
-        ctx = ctx.with_request_id(id.0.clone());
+        ctx = ctx.with_request_id(id.as_str().to_owned());
     }
     Ok(ctx)
 }

@@ -12,6 +12,10 @@ use common::config::NovaConf;
 use osapi_compute::config::ApiConfig;
 use osapi_compute::state::ApiState;
 
+/// glibc's malloc, with small reallocations made cheap (see `common::alloc`).
+#[global_allocator]
+static ALLOCATOR: common::alloc::Allocator = common::alloc::Allocator;
+
 #[derive(Parser)]
 #[command(
     name = "osapi-compute",

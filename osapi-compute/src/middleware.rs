@@ -16,55 +16,73 @@ fn is_json(response: &Response) -> bool {
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.contains("json"))
+        .is_some_and(|v| v.as_bytes().windows(4).any(|w| w == b"json"))
 }
 
 /// `nova.api.openstack:FaultWrapper`: a panic below becomes a 500
 /// `computeFault` (the panic is logged, not shown); a bare 413 or 500 from a
 /// generic filter below (sizelimit, say) is re-rendered as nova's fault.
+/// An answer made at once is checked at once, without a future of its own.
 pub fn fault_wrapper(inner: HttpService) -> HttpService {
     HttpService::new(move |request: Request| {
-        let inner = inner.clone();
-        HttpFuture::new(async move {
-            let uri = request.uri().clone();
-            let outcome = AssertUnwindSafe(inner.answer(request)).catch_unwind().await;
-            let response = match outcome {
-                Ok(response) => response,
-                Err(panic) => {
-                    let what = panic
-                        .downcast_ref::<&str>()
-                        .map(|s| s.to_string())
-                        .or_else(|| panic.downcast_ref::<String>().cloned())
-                        .unwrap_or_default();
-                    tracing::error!(%uri, panic = %what, "Caught error: request handler panicked");
-                    tracing::info!("{uri} returned with HTTP 500");
-                    return fault_response(StatusCode::INTERNAL_SERVER_ERROR, UNEXPECTED_ERROR);
+        let uri = request.uri().clone();
+        // A filter below may panic while it routes, before it hands back
+        // its future, or while that future runs: both are caught.
+        let served = std::panic::catch_unwind(AssertUnwindSafe(|| inner.serve(request)));
+        let future = match served {
+            Ok(future) => future,
+            Err(panic) => return HttpFuture::ready(panicked(&uri, &*panic)),
+        };
+        match future.now() {
+            Ok(response) => HttpFuture::ready(nova_fault(response)),
+            Err(pending) => HttpFuture::new(async move {
+                match AssertUnwindSafe(pending).catch_unwind().await {
+                    Ok(Ok(response)) => nova_fault(response),
+                    Ok(Err(never)) => match never {},
+                    Err(panic) => panicked(&uri, &*panic),
                 }
-            };
-            let status = response.status();
-            if !is_json(&response) {
-                if status == StatusCode::PAYLOAD_TOO_LARGE {
-                    return fault_response(status, "Request is too large.");
-                }
-                if status == StatusCode::INTERNAL_SERVER_ERROR {
-                    return fault_response(status, UNEXPECTED_ERROR);
-                }
-            }
-            response
-        })
+            }),
+        }
     })
+}
+
+/// The 500 of a panic below [`fault_wrapper`], logged.
+fn panicked(uri: &axum::http::Uri, panic: &(dyn std::any::Any + Send)) -> Response {
+    let what = panic
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_default();
+    tracing::error!(%uri, panic = %what, "Caught error: request handler panicked");
+    tracing::info!("{uri} returned with HTTP 500");
+    fault_response(StatusCode::INTERNAL_SERVER_ERROR, UNEXPECTED_ERROR)
+}
+
+/// `response`, or nova's fault for a bare (not JSON) 413 or 500.
+fn nova_fault(response: Response) -> Response {
+    let status = response.status();
+    // The status first: most answers are neither, and need no look at
+    // their content type.
+    let bare_fault = (status == StatusCode::PAYLOAD_TOO_LARGE
+        || status == StatusCode::INTERNAL_SERVER_ERROR)
+        && !is_json(&response);
+    match status {
+        StatusCode::PAYLOAD_TOO_LARGE if bare_fault => {
+            fault_response(status, "Request is too large.")
+        }
+        StatusCode::INTERNAL_SERVER_ERROR if bare_fault => fault_response(status, UNEXPECTED_ERROR),
+        _ => response,
+    }
 }
 
 /// `nova.api.openstack:LegacyV2CompatibleWrapper`: requests under `/v2` are
 /// served as 2.1 without negotiation, and answers carry no version headers.
 pub fn legacy_v2_compatible(inner: HttpService) -> HttpService {
     HttpService::new(move |mut request: Request| {
-        let inner = inner.clone();
-        HttpFuture::new(async move {
-            request.headers_mut().remove(API_VERSION_HEADER);
-            request.headers_mut().remove(LEGACY_API_VERSION_HEADER);
-            request.extensions_mut().insert(LegacyV2);
-            let mut response = inner.answer(request).await;
+        request.headers_mut().remove(API_VERSION_HEADER);
+        request.headers_mut().remove(LEGACY_API_VERSION_HEADER);
+        request.extensions_mut().insert(LegacyV2);
+        inner.serve(request).map(|mut response| {
             let headers = response.headers_mut();
             headers.remove(API_VERSION_HEADER);
             headers.remove(LEGACY_API_VERSION_HEADER);
@@ -129,6 +147,27 @@ mod tests {
         assert_eq!(body["computeFault"]["code"], 500);
         assert_eq!(body["computeFault"]["message"], UNEXPECTED_ERROR);
         assert!(!body.to_string().contains("secret"));
+    }
+
+    #[tokio::test]
+    async fn a_panic_while_routing_and_a_bare_500_answered_at_once_become_compute_faults() {
+        let routing_panics = HttpService::new(|_req| panic!("secret routing detail"));
+        let bare_500 = HttpService::new(|_req| {
+            let mut response = Response::new(common::http::Body::from("oops"));
+            *response.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
+            HttpFuture::ready(response)
+        });
+        for inner in [routing_panics, bare_500] {
+            let response = fault_wrapper(inner)
+                .oneshot(Request::new(common::http::Body::empty()))
+                .await
+                .unwrap();
+            assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+            assert_eq!(
+                body(response).await,
+                serde_json::json!({"computeFault": {"code": 500, "message": UNEXPECTED_ERROR}})
+            );
+        }
     }
 
     #[tokio::test]

@@ -192,7 +192,7 @@ pub(crate) mod testing {
                 resp = resp.header("x-seen-script-name", s.0.clone());
             }
             if let Some(s) = parts.extensions.get::<crate::http::RequestId>() {
-                resp = resp.header("x-seen-request-id", s.0.clone());
+                resp = resp.header("x-seen-request-id", s.header_value().clone());
             }
             if let Some(s) = parts.extensions.get::<crate::http::RemoteAddr>() {
                 resp = resp.header("x-seen-remote-addr", s.0.to_string());

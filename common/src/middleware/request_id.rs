@@ -6,7 +6,7 @@ use http::header::Entry;
 use http::HeaderValue;
 
 use crate::http::{HttpService, RequestId};
-use crate::middleware::{call, filter_fn, wrap};
+use crate::middleware::filter_fn;
 use crate::paste::Filter;
 
 /// The response header oslo always sets.
@@ -25,16 +25,6 @@ pub const OPENSTACK_REQUEST_ID_HEADER: http::HeaderName =
 /// request's own id.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct GlobalRequestId(pub String);
-
-/// A new `req-<uuid4>` id.
-pub fn generate() -> String {
-    let mut buf = uuid::Uuid::encode_buffer();
-    let uuid = uuid::Uuid::new_v4().hyphenated().encode_lower(&mut buf);
-    let mut id = String::with_capacity(4 + uuid.len());
-    id.push_str("req-");
-    id.push_str(uuid);
-    id
-}
 
 /// Whether `id` matches oslo's `^req-[a-f0-9]{8}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{12}$`.
 pub fn is_request_id(id: &str) -> bool {
@@ -58,7 +48,7 @@ pub fn filter(compat_headers: &'static [http::HeaderName]) -> Filter {
 /// one before the app runs, for its access log) is kept so that the log and
 /// the response agree; otherwise a new id is generated, as oslo does.
 pub fn layer(inner: HttpService, compat_headers: &'static [http::HeaderName]) -> HttpService {
-    wrap(inner, move |inner, mut req| async move {
+    HttpService::new(move |mut req| {
         let global = req
             .headers()
             .get(&OPENSTACK_REQUEST_ID_HEADER)
@@ -68,17 +58,16 @@ pub fn layer(inner: HttpService, compat_headers: &'static [http::HeaderName]) ->
         if let Some(global) = global {
             req.extensions_mut().insert(global);
         }
-        let value = match req.extensions().get::<RequestId>() {
-            Some(id) => HeaderValue::from_str(&id.0),
+        let id = match req.extensions().get::<RequestId>() {
+            Some(id) => id.clone(),
             None => {
-                let id = generate();
-                let value = HeaderValue::from_str(&id);
-                req.extensions_mut().insert(RequestId(id));
-                value
+                let id = RequestId::generate();
+                req.extensions_mut().insert(id.clone());
+                id
             }
         };
-        let mut resp = call(inner, req).await;
-        if let Ok(value) = value {
+        inner.serve(req).map(move |mut resp| {
+            let value: &HeaderValue = id.header_value();
             let headers = resp.headers_mut();
             // oslo's order: its own header first, then the compat ones.
             if let Entry::Vacant(entry) = headers.entry(OPENSTACK_REQUEST_ID_HEADER) {
@@ -89,8 +78,8 @@ pub fn layer(inner: HttpService, compat_headers: &'static [http::HeaderName]) ->
                     entry.insert(value.clone());
                 }
             }
-        }
-        resp
+            resp
+        })
     })
 }
 

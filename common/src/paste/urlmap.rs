@@ -85,7 +85,9 @@ pub fn parse_path_expression(expr: &str) -> Result<UrlMapKey, String> {
 }
 
 fn collapse_slashes(path: &str) -> Cow<'_, str> {
-    if !path.contains("//") {
+    // A byte-window scan: `str::contains` runs a substring search, dear on
+    // the per-request path.
+    if !path.as_bytes().windows(2).any(|w| w == b"//") {
         return Cow::Borrowed(path);
     }
     let mut out = String::with_capacity(path.len());
