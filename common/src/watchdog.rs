@@ -34,7 +34,8 @@ struct State {
     /// When `sleep` fires; `None` before its first use.
     armed: Option<Instant>,
     /// The waker `sleep` was last polled with: while the deadline and the
-    /// waker stay, polling it again would register the same wake-up.
+    /// waker stay and it has not fired, polling it again would register
+    /// the same wake-up.
     registered: Option<Waker>,
 }
 
@@ -66,6 +67,7 @@ impl Watchdog {
         let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
         let keep = matches!(state.armed, Some(at) if at > now && at <= deadline);
         if keep
+            && !state.sleep.is_elapsed()
             && state
                 .registered
                 .as_ref()
