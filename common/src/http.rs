@@ -181,6 +181,14 @@ pub fn url_scheme(extensions: &http::Extensions) -> &str {
         .map_or("http", |s| s.0.as_str())
 }
 
+/// The message of a caught panic, when it panicked with text.
+pub fn panic_message(panic: &(dyn std::any::Any + Send)) -> Option<&str> {
+    panic
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| panic.downcast_ref::<String>().map(String::as_str))
+}
+
 /// `openstack.request_id`: the `req-<uuid>` id of this request, set by the
 /// request-id middleware before anything else runs.
 ///
@@ -210,5 +218,21 @@ impl RequestId {
     /// The id as the header value it is sent in.
     pub fn header_value(&self) -> &http::HeaderValue {
         &self.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_panic_message_is_its_text_whether_static_or_formatted() {
+        let caught = |f: fn()| std::panic::catch_unwind(f).unwrap_err();
+        let literal = caught(|| panic!("static text"));
+        let formatted = caught(|| panic!("formatted {}", 42));
+        let other = caught(|| std::panic::panic_any(7_u8));
+        assert_eq!(panic_message(&*literal), Some("static text"));
+        assert_eq!(panic_message(&*formatted), Some("formatted 42"));
+        assert_eq!(panic_message(&*other), None);
     }
 }

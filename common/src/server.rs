@@ -309,11 +309,7 @@ async fn handle(
             Ok(Ok(response)) => response,
             Ok(Err(never)) => match never {},
             Err(panic) => {
-                let what = panic
-                    .downcast_ref::<&str>()
-                    .map(|s| (*s).to_owned())
-                    .or_else(|| panic.downcast_ref::<String>().cloned())
-                    .unwrap_or_default();
+                let what = crate::http::panic_message(&*panic).unwrap_or_default();
                 tracing::error!("{} unhandled panic in the app: {what}", request_id.as_str());
                 internal_error()
             }

@@ -138,11 +138,7 @@ pub fn fault_wrapper(inner: HttpService) -> HttpService {
             match AssertUnwindSafe(inner.oneshot(req)).catch_unwind().await {
                 Ok(r) => r,
                 Err(panic) => {
-                    let what = panic
-                        .downcast_ref::<&str>()
-                        .map(|s| s.to_string())
-                        .or_else(|| panic.downcast_ref::<String>().cloned())
-                        .unwrap_or_else(|| "panic".into());
+                    let what = common::http::panic_message(&*panic).unwrap_or("panic");
                     Ok::<_, Infallible>(
                         Ec2Error::Internal(format!("panic: {what}")).to_response(&id),
                     )

@@ -16,7 +16,7 @@ fn is_json(response: &Response) -> bool {
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.as_bytes().windows(4).any(|w| w == b"json"))
+        .is_some_and(|v| v.contains("json"))
 }
 
 /// `nova.api.openstack:FaultWrapper`: a panic below becomes a 500
@@ -48,11 +48,7 @@ pub fn fault_wrapper(inner: HttpService) -> HttpService {
 
 /// The 500 of a panic below [`fault_wrapper`], logged.
 fn panicked(uri: &axum::http::Uri, panic: &(dyn std::any::Any + Send)) -> Response {
-    let what = panic
-        .downcast_ref::<&str>()
-        .map(|s| s.to_string())
-        .or_else(|| panic.downcast_ref::<String>().cloned())
-        .unwrap_or_default();
+    let what = common::http::panic_message(panic).unwrap_or_default();
     tracing::error!(%uri, panic = %what, "Caught error: request handler panicked");
     tracing::info!("{uri} returned with HTTP 500");
     fault_response(StatusCode::INTERNAL_SERVER_ERROR, UNEXPECTED_ERROR)
@@ -60,19 +56,18 @@ fn panicked(uri: &axum::http::Uri, panic: &(dyn std::any::Any + Send)) -> Respon
 
 /// `response`, or nova's fault for a bare (not JSON) 413 or 500.
 fn nova_fault(response: Response) -> Response {
-    let status = response.status();
     // The status first: most answers are neither, and need no look at
     // their content type.
-    let bare_fault = (status == StatusCode::PAYLOAD_TOO_LARGE
-        || status == StatusCode::INTERNAL_SERVER_ERROR)
-        && !is_json(&response);
-    match status {
-        StatusCode::PAYLOAD_TOO_LARGE if bare_fault => {
-            fault_response(status, "Request is too large.")
-        }
-        StatusCode::INTERNAL_SERVER_ERROR if bare_fault => fault_response(status, UNEXPECTED_ERROR),
-        _ => response,
+    let status = response.status();
+    let message = match status {
+        StatusCode::PAYLOAD_TOO_LARGE => "Request is too large.",
+        StatusCode::INTERNAL_SERVER_ERROR => UNEXPECTED_ERROR,
+        _ => return response,
+    };
+    if is_json(&response) {
+        return response;
     }
+    fault_response(status, message)
 }
 
 /// `nova.api.openstack:LegacyV2CompatibleWrapper`: requests under `/v2` are

@@ -85,8 +85,8 @@ pub fn parse_path_expression(expr: &str) -> Result<UrlMapKey, String> {
 }
 
 fn collapse_slashes(path: &str) -> Cow<'_, str> {
-    // A byte-window scan: `str::contains` runs a substring search, dear on
-    // the per-request path.
+    // A byte-window scan: `str::contains` sets up a substring search, which
+    // costs more on this per-request path.
     if !path.as_bytes().windows(2).any(|w| w == b"//") {
         return Cow::Borrowed(path);
     }
