@@ -126,6 +126,13 @@ impl SimHost {
     }
 }
 
+/// nova's default `[api] metadata_cache_expiration`.
+pub const DEFAULT_METADATA_CACHE_EXPIRATION: Duration = Duration::from_secs(15);
+
+/// What the default `fixed_ip_reuse_delay` adds to the metadata cache's
+/// lifetime: room for clocks of several hosts that disagree a little.
+pub const FIXED_IP_REUSE_MARGIN: Duration = Duration::from_secs(5);
+
 /// Everything the compute domain is configured with.
 ///
 /// Build it with [`ComputeConfig::default`] and change fields, or from
@@ -146,6 +153,13 @@ pub struct ComputeConfig {
     /// `[simulator] fixed_ip_range` (10.0.0.0/24). The first host address
     /// is the gateway; instances get the next free ones (.2, .3, ...).
     pub fixed_ip_range: Ipv4Net,
+    /// `[simulator] fixed_ip_reuse_delay` in seconds: how long the address
+    /// of a deleted instance stays out of circulation. The metadata service
+    /// knows guests by address and caches what it looked up for `[api]
+    /// metadata_cache_expiration` seconds, so an address must not go to
+    /// another instance while an entry for its previous owner may live.
+    /// Unset, it is that expiration (15) plus [`FIXED_IP_REUSE_MARGIN`].
+    pub fixed_ip_reuse_delay: Duration,
     /// `[simulator] transition_delay` in seconds (2): how long each step
     /// of the simulated driver takes (building/scheduling ->
     /// building/spawning -> active ...). 0 makes every action complete
@@ -163,6 +177,7 @@ impl Default for ComputeConfig {
             controller_host: "controller".to_string(),
             hosts: vec![SimHost::new("compute1")],
             fixed_ip_range: "10.0.0.0/24".parse().expect("a valid literal network"),
+            fixed_ip_reuse_delay: DEFAULT_METADATA_CACHE_EXPIRATION + FIXED_IP_REUSE_MARGIN,
             transition_delay: Duration::from_secs(2),
             quota: QuotaLimits::default(),
         }
@@ -238,6 +253,28 @@ impl ComputeConfig {
             }
             cfg.fixed_ip_range = net.trunc();
         }
+        cfg.fixed_ip_reuse_delay = match get("simulator", "fixed_ip_reuse_delay") {
+            Some(v) => {
+                let secs = parse_int("simulator", "fixed_ip_reuse_delay", &v)?;
+                Duration::from_secs(
+                    u64::try_from(secs)
+                        .map_err(|_| bad("simulator", "fixed_ip_reuse_delay", &v))?,
+                )
+            }
+            None => {
+                let cache = match get("api", "metadata_cache_expiration") {
+                    // The metadata service checks this value; a bad one
+                    // leaves the default margin here.
+                    Some(v) => v
+                        .trim()
+                        .parse::<u64>()
+                        .map(Duration::from_secs)
+                        .unwrap_or(DEFAULT_METADATA_CACHE_EXPIRATION),
+                    None => DEFAULT_METADATA_CACHE_EXPIRATION,
+                };
+                cache + FIXED_IP_REUSE_MARGIN
+            }
+        };
         if let Some(v) = get("simulator", "transition_delay") {
             let secs: f64 = v
                 .trim()
@@ -268,6 +305,26 @@ fn bad(section: &str, option: &str, value: &str) -> Error {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn freed_addresses_outlive_the_metadata_cache_by_default() {
+        let default = ComputeConfig::from_raw(|_, _| None).unwrap();
+        assert_eq!(default.fixed_ip_reuse_delay, Duration::from_secs(20));
+        let longer_cache = ComputeConfig::from_raw(|s, o| {
+            ((s, o) == ("api", "metadata_cache_expiration")).then(|| "60".into())
+        })
+        .unwrap();
+        assert_eq!(longer_cache.fixed_ip_reuse_delay, Duration::from_secs(65));
+        let explicit = ComputeConfig::from_raw(|s, o| {
+            ((s, o) == ("simulator", "fixed_ip_reuse_delay")).then(|| "0".into())
+        })
+        .unwrap();
+        assert_eq!(explicit.fixed_ip_reuse_delay, Duration::ZERO);
+        assert!(ComputeConfig::from_raw(|s, o| {
+            ((s, o) == ("simulator", "fixed_ip_reuse_delay")).then(|| "-1".into())
+        })
+        .is_err());
+    }
 
     #[test]
     fn from_raw_reads_quota_and_simulator_options() {

@@ -1053,6 +1053,20 @@ impl Compute {
         Ok(self.advance(row).await?.to_instance())
     }
 
+    /// The uuid of the live instance holding fixed IP `ip`, if any: one
+    /// indexed lookup, for the metadata service to check that what it
+    /// cached under an address still belongs to the instance there.
+    pub async fn fixed_ip_owner(&self, ip: Ipv4Addr) -> Result<Option<String>> {
+        let row: Option<(String,)> = self
+            .store
+            .fetch_optional(
+                "SELECT uuid FROM instances WHERE fixed_ip_num = $1 AND deleted = FALSE",
+                args![u32::from(ip) as i64],
+            )
+            .await?;
+        Ok(row.map(|(uuid,)| uuid))
+    }
+
     /// Lists instances (see [`InstanceFilter`]). Non-admins always see only
     /// their project; admin-only filters are ignored for them. An unknown
     /// marker is [`Error::Invalid`] ("marker [x] not found").
@@ -1634,18 +1648,27 @@ impl Compute {
     }
 
     /// The smallest free fixed IP of the range (as an integer); the first
-    /// host address is the gateway and never given out.
+    /// host address is the gateway and never given out. An address is free
+    /// when no live instance holds it and no instance deleted within
+    /// `fixed_ip_reuse_delay` held it (the metadata service may still have
+    /// its previous owner cached under it).
     async fn allocate_ip(&self, tx: &mut crate::store::Tx) -> Result<i64> {
         let net = self.config.fixed_ip_range;
         let first = u32::from(net.network()) as i64 + 2;
         let last = u32::from(net.broadcast()) as i64 - 1;
+        let reuse_delay =
+            i64::try_from(self.config.fixed_ip_reuse_delay.as_micros()).unwrap_or(i64::MAX);
+        let freed_before = now_micros().saturating_sub(reuse_delay);
         let (next,): (Option<i64>,) = tx
             .fetch_one(
                 "SELECT MIN(c.n) FROM (SELECT CAST($1 AS BIGINT) AS n UNION ALL \
-                 SELECT fixed_ip_num + 1 FROM instances WHERE deleted = FALSE AND fixed_ip_num IS NOT NULL) c \
-                 WHERE c.n >= $1 AND c.n <= $2 AND NOT EXISTS \
-                 (SELECT 1 FROM instances i WHERE i.deleted = FALSE AND i.fixed_ip_num = c.n)",
-                args![first, last],
+                 SELECT fixed_ip_num + 1 FROM instances WHERE fixed_ip_num IS NOT NULL \
+                 AND (deleted = FALSE OR deleted_at > $3)) c \
+                 WHERE c.n >= $1 AND c.n <= $2 \
+                 AND NOT EXISTS (SELECT 1 FROM instances i WHERE i.deleted = FALSE AND i.fixed_ip_num = c.n) \
+                 AND NOT EXISTS (SELECT 1 FROM instances i WHERE i.fixed_ip_num = c.n \
+                 AND i.deleted = TRUE AND i.deleted_at > $3)",
+                args![first, last, freed_before],
             )
             .await?;
         next.ok_or_else(|| Error::Conflict(format!("No fixed IP addresses available in {net}")))

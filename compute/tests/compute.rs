@@ -90,9 +90,10 @@ async fn migrate_is_idempotent_and_seeds_once(engine: Engine) {
     let f = Fixture::new(engine).await;
     let store = f.compute.store();
     let again = store.migrate().await.unwrap();
+    let latest = compute::LATEST_SCHEMA_VERSION;
     assert_eq!(
         (again.from_version, again.to_version, again.seeded),
-        (1, 1, false)
+        (latest, latest, false)
     );
     store.check_schema().await.unwrap();
     let flavors = f
@@ -144,14 +145,16 @@ async fn newer_schema_is_refused(engine: Engine) {
             err,
             Error::SchemaTooNew {
                 found: 99,
-                supported: 1
+                supported: compute::LATEST_SCHEMA_VERSION
             }
         ),
         "{err:?}"
     );
     assert!(
-        err.to_string()
-            .contains("version 99, newer than the latest this release knows (1)"),
+        err.to_string().contains(&format!(
+            "version 99, newer than the latest this release knows ({})",
+            compute::LATEST_SCHEMA_VERSION
+        )),
         "{err}"
     );
     assert!(matches!(
@@ -196,7 +199,7 @@ async fn a_worker_store_connects_on_first_use_and_checks_the_schema_then(engine:
                 err,
                 Error::SchemaTooNew {
                     found: 99,
-                    supported: 1
+                    supported: compute::LATEST_SCHEMA_VERSION
                 }
             ),
             "{err:?}"
@@ -610,9 +613,10 @@ async fn delete_keeps_a_soft_deleted_row_and_frees_quota_and_ip(engine: Engine) 
             .instances,
         0
     );
-    // Its IP is free again.
+    // Its IP is released but kept out of circulation for
+    // `fixed_ip_reuse_delay` (the metadata service knows guests by address).
     let next = create_one(c, &ctx, "next").await;
-    assert_eq!(next.fixed_ip, vm.fixed_ip);
+    assert_ne!(next.fixed_ip, vm.fixed_ip);
     assert!(matches!(
         c.delete_instance(&ctx, &vm.uuid).await,
         Err(Error::NotFound { .. })

@@ -40,6 +40,10 @@ impl fmt::Display for AuthMode {
     }
 }
 
+/// The region clients sign for when nothing else is configured: Keystone's
+/// bootstrap default, and the built-in identity catalogue's.
+pub const DEFAULT_SIGNING_REGION: &str = "RegionOne";
+
 /// A bad value in the `[ec2]` group (or its `[DEFAULT]` fallback).
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 #[error("invalid value {value:?} for option [{section}] {option}: {reason}")]
@@ -70,6 +74,11 @@ pub struct Ec2Options {
     /// `region_list` (empty): Havana's `name=host` pairs for DescribeRegions;
     /// empty means the one region `region_name` served by this endpoint.
     pub region_list: Vec<(String, String)>,
+    /// `signing_regions` (empty): the regions a SigV4 credential scope may
+    /// name. Empty means `region_name` and `RegionOne` (the region of
+    /// Keystone's bootstrap and of the built-in identity's catalogue, which
+    /// clients sign for). A signature scoped to any other region is refused.
+    pub signing_regions: Vec<String>,
     /// `ec2_host` (unset): the host advertised in region endpoints; unset, the
     /// request's `Host` header is used.
     pub ec2_host: Option<String>,
@@ -109,6 +118,7 @@ impl Default for Ec2Options {
             ec2_timestamp_expiry: 300,
             region_name: "nova".into(),
             region_list: Vec::new(),
+            signing_regions: Vec::new(),
             ec2_host: None,
             ec2_port: 8773,
             ec2_scheme: "http".into(),
@@ -126,6 +136,18 @@ impl Default for Ec2Options {
 }
 
 impl Ec2Options {
+    /// The regions a SigV4 credential scope may name (see `signing_regions`).
+    pub fn accepted_signing_regions(&self) -> Vec<String> {
+        if !self.signing_regions.is_empty() {
+            return self.signing_regions.clone();
+        }
+        let mut regions = vec![self.region_name.clone()];
+        if self.region_name != DEFAULT_SIGNING_REGION {
+            regions.push(DEFAULT_SIGNING_REGION.to_string());
+        }
+        regions
+    }
+
     /// Builds the options from a raw lookup `get(section, option)`; each option
     /// is read from `[ec2]` first, then from `[DEFAULT]` (nova's place for them).
     pub fn from_raw(get: impl Fn(&str, &str) -> Option<String>) -> Result<Self, ConfigError> {
@@ -196,6 +218,14 @@ impl Ec2Options {
                 list.push((name.trim().to_string(), host.trim().to_string()));
             }
             o.region_list = list;
+        }
+        if let Some((_, v)) = lookup("signing_regions") {
+            o.signing_regions = v
+                .split(',')
+                .map(str::trim)
+                .filter(|r| !r.is_empty())
+                .map(str::to_string)
+                .collect();
         }
         o.auth_mode = match get("ec2", "auth_mode") {
             Some(v) => AuthMode::parse(&v).ok_or_else(|| {

@@ -66,6 +66,17 @@ pub enum Ec2Error {
     /// A signature that does not match the one we compute.
     #[error("The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.")]
     SignatureDoesNotMatch,
+    /// A signature whose credential scope or signed headers are not ones we
+    /// accept (another service or region, `host` not signed): AWS answers
+    /// these with `SignatureDoesNotMatch` and a message saying what is wrong.
+    #[error("{0}")]
+    SignatureScope(String),
+    /// A signature that leaves out what AWS requires it to cover.
+    #[error("{0}")]
+    IncompleteSignature(String),
+    /// An `X-Amz-Content-SHA256` header that is not the hash of the body received.
+    #[error("The provided 'x-amz-content-sha256' header does not match what was computed.")]
+    ContentSha256Mismatch,
     /// A request time outside the accepted window.
     #[error("{0}")]
     RequestExpired(String),
@@ -128,7 +139,9 @@ impl Ec2Error {
             Self::InstanceLimitExceeded(_) => "InstanceLimitExceeded",
             Self::ResourceLimitExceeded(_) => "ResourceLimitExceeded",
             Self::AuthFailure(_) | Self::LockedOut => "AuthFailure",
-            Self::SignatureDoesNotMatch => "SignatureDoesNotMatch",
+            Self::SignatureDoesNotMatch | Self::SignatureScope(_) => "SignatureDoesNotMatch",
+            Self::IncompleteSignature(_) => "IncompleteSignature",
+            Self::ContentSha256Mismatch => "XAmzContentSHA256Mismatch",
             Self::RequestExpired(_) => "RequestExpired",
             Self::IncorrectInstanceState(_) => "IncorrectInstanceState",
             Self::IncorrectState(_) => "IncorrectState",
@@ -147,9 +160,10 @@ impl Ec2Error {
     pub fn status(&self) -> StatusCode {
         match self {
             Self::AuthFailure(_) => StatusCode::UNAUTHORIZED,
-            Self::SignatureDoesNotMatch | Self::UnauthorizedOperation | Self::LockedOut => {
-                StatusCode::FORBIDDEN
-            }
+            Self::SignatureDoesNotMatch
+            | Self::SignatureScope(_)
+            | Self::UnauthorizedOperation
+            | Self::LockedOut => StatusCode::FORBIDDEN,
             Self::DryRunOperation => StatusCode::PRECONDITION_FAILED,
             Self::RequestEntityTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,

@@ -332,6 +332,7 @@ pub fn signature_auth(state: Arc<Ec2State>, inner: HttpService) -> HttpService {
                 state.credentials.as_ref(),
                 state.now(),
                 state.options.ec2_timestamp_expiry,
+                state.sigv4_policy(),
             )
             .await;
             match verdict {
@@ -388,6 +389,12 @@ pub fn keystone_auth(state: Arc<Ec2State>, inner: HttpService) -> HttpService {
                 params: &raw.query.params,
                 body: &raw.body,
             };
+            // Keystone checks the HMAC; what the signature claims to cover
+            // (the body received, our region and service) is checked here,
+            // whatever Keystone's signer takes on trust.
+            if let Err(e) = auth::sigv4::check_claims(&signed, state.sigv4_policy()) {
+                return Ok(error_response(&mut req, e));
+            }
             match keystone.verify(&signed, &paths).await {
                 Ok(ctx) => {
                     req.extensions_mut().insert(ctx);

@@ -22,6 +22,8 @@ pub struct Ec2State {
     pub credentials: Arc<dyn CredentialSource>,
     /// Per-access-key failure counts of the Lockout filter.
     pub lockout: LockoutTable,
+    /// The regions a SigV4 credential scope may name, resolved once.
+    pub signing_regions: Vec<String>,
     clock: Clock,
 }
 
@@ -49,6 +51,7 @@ impl Ec2State {
     ) -> Self {
         Self {
             compute,
+            signing_regions: options.accepted_signing_regions(),
             options,
             credentials,
             lockout: LockoutTable::default(),
@@ -60,6 +63,11 @@ impl Ec2State {
     pub fn with_clock(mut self, clock: Clock) -> Self {
         self.clock = clock;
         self
+    }
+
+    /// What a SigV4 signature must be scoped to here.
+    pub fn sigv4_policy(&self) -> crate::auth::sigv4::Policy<'_> {
+        crate::auth::sigv4::Policy::ec2(&self.signing_regions)
     }
 
     /// The current time by this state's clock.

@@ -177,8 +177,10 @@ pub fn ec2_signature(data: &[u8]) {
         body,
     };
     let _ = ec2_api::auth::sigv2::verify(&req, SECRET, now, 300);
-    let _ = ec2_api::auth::sigv4::verify_header(&req, SECRET, now, 300);
-    let _ = ec2_api::auth::sigv4::verify_query(&req, SECRET, now, 300);
+    let regions = ["RegionOne".to_string()];
+    let policy = ec2_api::auth::sigv4::Policy::ec2(&regions);
+    let _ = ec2_api::auth::sigv4::verify_header(&req, SECRET, now, 300, policy);
+    let _ = ec2_api::auth::sigv4::verify_query(&req, SECRET, now, 300, policy);
     let _ = ec2_api::auth::access_key_of(&headers, &parsed.params);
     let _ = ec2_api::auth::noauth_context(&headers, &parsed.params);
     let _ = ec2_api::auth::check_param_times(&parsed.params, now, 300);

@@ -218,7 +218,14 @@ impl MetadataService {
             Caller::Address(ip) => {
                 let key = format!("metadata-{ip}");
                 if let Some(hit) = self.cache.get(&key) {
-                    return Ok(hit);
+                    // An address outlives its instance: answer from the
+                    // cache only while the instance cached is still the
+                    // one at this address.
+                    match self.source.address_owner(*ip).await {
+                        Ok(Some(owner)) if owner == hit.uuid => return Ok(hit),
+                        Ok(_) => self.cache.remove(&key),
+                        Err(e) => return Err(unknown(e, &format!("IP {ip}"))),
+                    }
                 }
                 match self.source.by_address(*ip).await {
                     Ok(Some(found)) => {

@@ -7,9 +7,15 @@
 //! expiration, whatever worker holds it. A change made through the compute
 //! API is committed to the store before the API answers, so any worker that
 //! caches the instance afterwards sees it, and one that cached it before
-//! serves the old snapshot for at most the expiration. Nothing is shared
-//! between workers, so there is nothing to invalidate. Misses are not
+//! serves the old snapshot for at most the expiration. Misses are not
 //! cached: a new instance is served at once.
+//!
+//! An address is not an identity: it outlives its instance. An entry kept
+//! under an address is served only after one indexed lookup says the same
+//! instance still holds that address (else it is dropped and looked up
+//! afresh), and the compute domain keeps a freed address out of circulation
+//! for longer than the expiration (`[simulator] fixed_ip_reuse_delay`), so
+//! a guest never reads its predecessor's data.
 
 use std::collections::HashMap;
 use std::hash::Hash;
@@ -50,6 +56,12 @@ impl<K: Eq + Hash + Clone, V> ExpiringCache<K, V> {
             }
             None => None,
         }
+    }
+
+    /// Drops the entry for `key`, if any.
+    pub fn remove(&self, key: &K) {
+        let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        entries.remove(key);
     }
 
     /// Stores `value` under `key` from now on (nothing when disabled).

@@ -191,6 +191,16 @@ impl InstanceSource for ComputeSource {
         .boxed()
     }
 
+    fn address_owner(&self, address: IpAddr) -> BoxFuture<'_, Result<Option<String>, SourceError>> {
+        async move {
+            let IpAddr::V4(v4) = address.to_canonical() else {
+                return Ok(None);
+            };
+            self.compute.fixed_ip_owner(v4).await.map_err(source_error)
+        }
+        .boxed()
+    }
+
     fn by_uuid<'a>(
         &'a self,
         uuid: &'a str,

@@ -126,6 +126,9 @@ pub trait InstanceSource: Send + Sync + 'static {
         &self,
         address: IpAddr,
     ) -> BoxFuture<'_, Result<Option<InstanceView>, SourceError>>;
+    /// The uuid of the live instance that owns this fixed address now, if
+    /// any: a cheap check that a cached answer still belongs to the caller.
+    fn address_owner(&self, address: IpAddr) -> BoxFuture<'_, Result<Option<String>, SourceError>>;
     /// The instance with this uuid, if any (deleted ones are none).
     fn by_uuid<'a>(
         &'a self,

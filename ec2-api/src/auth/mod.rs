@@ -177,12 +177,14 @@ pub fn noauth_context(headers: &HeaderMap, params: &Params) -> Result<Ec2Context
 }
 
 /// Verifies a signed request (SigV4 header or query, or SigV2) against
-/// `creds` at time `now`, allowing `expiry_secs` of clock skew.
+/// `creds` at time `now`, allowing `expiry_secs` of clock skew; a SigV4
+/// signature must also be scoped and cover what `policy` says.
 pub async fn verify(
     req: &SignedRequest<'_>,
     creds: &dyn CredentialSource,
     now: DateTime<Utc>,
     expiry_secs: u64,
+    policy: sigv4::Policy<'_>,
 ) -> Result<Ec2Context, Ec2Error> {
     let scheme = if req
         .authorization()
@@ -218,8 +220,8 @@ pub async fn verify(
             )
         })?;
     match scheme {
-        Scheme::V4Header => sigv4::verify_header(req, &cred.secret, now, expiry_secs)?,
-        Scheme::V4Query => sigv4::verify_query(req, &cred.secret, now, expiry_secs)?,
+        Scheme::V4Header => sigv4::verify_header(req, &cred.secret, now, expiry_secs, policy)?,
+        Scheme::V4Query => sigv4::verify_query(req, &cred.secret, now, expiry_secs, policy)?,
         Scheme::V2 => sigv2::verify(req, &cred.secret, now, expiry_secs)?,
     }
     Ok(cred.context())

@@ -163,13 +163,119 @@ fn scope_matches_date(scope: &str, amz_date: &str) -> Result<(), Ec2Error> {
     Ok(())
 }
 
+/// The regions, the service and the headers a signature must be scoped to
+/// and cover before its HMAC is worth checking.
+#[derive(Debug, Clone, Copy)]
+pub struct Policy<'a> {
+    /// The service a credential scope must name ([`SERVICE`] here).
+    pub service: &'a str,
+    /// The regions a credential scope may name (`[ec2] signing_regions`).
+    pub regions: &'a [String],
+}
+
+impl<'a> Policy<'a> {
+    /// The EC2 API's policy: service `ec2`, one of `regions`.
+    pub fn ec2(regions: &'a [String]) -> Self {
+        Policy {
+            service: SERVICE,
+            regions,
+        }
+    }
+}
+
+/// The service a credential scope names for this API.
+pub const SERVICE: &str = "ec2";
+
+/// Refuses a credential scope (`date/region/service/aws4_request`) of
+/// another service or of a region that is not ours.
+fn check_scope(scope: &str, policy: Policy<'_>) -> Result<(), Ec2Error> {
+    let mut fields = scope.split('/');
+    let (_date, region, service) = (fields.next(), fields.next(), fields.next());
+    let (region, service) = (region.unwrap_or(""), service.unwrap_or(""));
+    if service != policy.service {
+        return Err(Ec2Error::SignatureScope(format!(
+            "Credential should be scoped to correct service: '{}'.",
+            policy.service
+        )));
+    }
+    if !policy.regions.iter().any(|r| r == region) {
+        return Err(Ec2Error::SignatureScope(format!(
+            "Credential should be scoped to a valid region, not '{region}'."
+        )));
+    }
+    Ok(())
+}
+
+/// Refuses a `SignedHeaders` list that leaves out `host`: a signature that
+/// does not cover the host could be replayed against another endpoint.
+fn check_signed_headers(signed_headers: &str) -> Result<(), Ec2Error> {
+    if signed_headers.split(';').any(|h| h == "host") {
+        return Ok(());
+    }
+    Err(Ec2Error::IncompleteSignature(
+        "'Host' must be a 'SignedHeader' in the AWS Authorization.".into(),
+    ))
+}
+
+/// The payload hash a header-signed request is checked with: always the
+/// hash of the body received. A client's `X-Amz-Content-SHA256` is only
+/// ever compared with it (the Query API has no unsigned payloads), so a
+/// signature never covers a body other than the one that runs.
+fn payload_hash(req: &SignedRequest<'_>) -> Result<String, Ec2Error> {
+    let received = hex::encode(Sha256::digest(req.body));
+    match req.headers.get("x-amz-content-sha256") {
+        None => Ok(received),
+        Some(sent) if sent.as_bytes().eq_ignore_ascii_case(received.as_bytes()) => Ok(received),
+        Some(_) => Err(Ec2Error::ContentSha256Mismatch),
+    }
+}
+
+/// Checks what a SigV4 request claims beyond its HMAC (scope, signed
+/// headers, payload hash, no body outside a presigned URL's signature),
+/// whoever then checks the HMAC: this service or Keystone.
+pub fn check_claims(req: &SignedRequest<'_>, policy: Policy<'_>) -> Result<(), Ec2Error> {
+    let header = req
+        .headers
+        .get(http::header::AUTHORIZATION)
+        .and_then(|h| h.to_str().ok())
+        .filter(|a| a.starts_with(ALGORITHM));
+    if let Some(value) = header {
+        let auth = parse_authorization(value)?;
+        let (_, scope) = split_credential(&auth.credential).ok_or_else(|| {
+            Ec2Error::AuthFailure(format!("Malformed credential {:?}", auth.credential))
+        })?;
+        check_scope(scope, policy)?;
+        check_signed_headers(&auth.signed_headers)?;
+        payload_hash(req)?;
+        return Ok(());
+    }
+    let p = req.params;
+    if let Some(credential) = p.get("X-Amz-Credential") {
+        let (_, scope) = split_credential(credential)
+            .ok_or_else(|| Ec2Error::AuthFailure(format!("Malformed credential {credential:?}")))?;
+        check_scope(scope, policy)?;
+        check_signed_headers(p.get("X-Amz-SignedHeaders").unwrap_or("host"))?;
+        // A presigned URL is signed with UNSIGNED-PAYLOAD: parameters in a
+        // body would run without being signed.
+        if !req.body.is_empty() {
+            return Err(Ec2Error::IncompleteSignature(
+                "A presigned request carries its parameters in the URL; a request body is not covered by its signature.".into(),
+            ));
+        }
+        payload_hash(req)?;
+    }
+    Ok(())
+}
+
 /// Verifies a request signed in its `Authorization` header.
 pub fn verify_header(
     req: &SignedRequest<'_>,
     secret: &str,
     now: DateTime<Utc>,
     expiry: u64,
+    policy: Policy<'_>,
 ) -> Result<(), Ec2Error> {
+    check_claims(req, policy)?;
     let auth = parse_authorization(
         req.headers
             .get(http::header::AUTHORIZATION)
@@ -187,14 +293,7 @@ pub fn verify_header(
     let t = parse_amz_date(amz_date)?;
     check_skew(t, now, expiry)?;
     scope_matches_date(scope, amz_date)?;
-    let payload_hash = match req
-        .headers
-        .get("x-amz-content-sha256")
-        .and_then(|h| h.to_str().ok())
-    {
-        Some(h) => h.to_string(),
-        None => hex::encode(Sha256::digest(req.body)),
-    };
+    let payload_hash = payload_hash(req)?;
     let query = canonical_query(req.query_pairs, "");
     let headers = canonical_headers(req, &auth.signed_headers);
     for path in req.paths() {
@@ -225,6 +324,7 @@ pub fn verify_query(
     secret: &str,
     now: DateTime<Utc>,
     expiry: u64,
+    policy: Policy<'_>,
 ) -> Result<(), Ec2Error> {
     let p = req.params;
     if p.get("X-Amz-Algorithm") != Some(ALGORITHM) {
@@ -241,6 +341,7 @@ pub fn verify_query(
         .require("X-Amz-Signature")
         .map_err(|_| Ec2Error::AuthFailure("X-Amz-Signature not provided".into()))?;
     let signed_headers = p.get("X-Amz-SignedHeaders").unwrap_or("host");
+    check_claims(req, policy)?;
     let amz_date = p
         .require("X-Amz-Date")
         .map_err(|_| Ec2Error::AuthFailure("X-Amz-Date not provided".into()))?;
@@ -267,7 +368,8 @@ pub fn verify_query(
     // The query pairs signed are those of the URL; a form body is not part of it.
     let query = canonical_query(req.query_pairs, "X-Amz-Signature");
     let headers = canonical_headers(req, signed_headers);
-    // botocore presigns with UNSIGNED-PAYLOAD; other signers hash the body.
+    // botocore presigns with UNSIGNED-PAYLOAD; other signers hash the body
+    // (which check_claims has made sure is empty).
     let body_hash = hex::encode(Sha256::digest(req.body));
     for path in req.paths() {
         let head = format!(
@@ -356,9 +458,27 @@ mod tests {
             body: b"",
         };
         let now = super::super::parse_iso_time("2015-08-30T12:37:00Z").unwrap();
-        verify_header(&req, "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", now, 300).unwrap();
+        let regions = ["us-east-1".to_string()];
+        let iam = Policy {
+            service: "iam",
+            regions: &regions,
+        };
+        verify_header(
+            &req,
+            "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
+            now,
+            300,
+            iam,
+        )
+        .unwrap();
         assert!(matches!(
-            verify_header(&req, "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEz", now, 300),
+            verify_header(
+                &req,
+                "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEz",
+                now,
+                300,
+                iam
+            ),
             Err(Ec2Error::SignatureDoesNotMatch)
         ));
     }

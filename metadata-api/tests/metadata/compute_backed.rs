@@ -256,3 +256,83 @@ async fn a_deleted_instance_is_no_longer_served() {
         .await;
     assert_eq!(a.status, StatusCode::NOT_FOUND);
 }
+
+/// Issue 17, end to end over the real store with the default cache
+/// lifetime: a tenant deletes its instance, another tenant creates one at
+/// once. The freed address is not handed out again while the metadata
+/// service may hold the old instance under it, and that address no longer
+/// answers with the deleted instance's data.
+#[tokio::test]
+async fn a_deleted_instance_address_serves_nobody_and_is_not_reused_at_once() {
+    let f = fixture().await;
+    let mut c = config();
+    c.api.metadata_cache_expiration = MetadataConfig::default().api.metadata_cache_expiration;
+    let svc = service_over(&f.compute, c);
+    let md = get("/openstack/latest/meta_data.json")
+        .from(&f.fixed_ip)
+        .send(&svc)
+        .await;
+    assert_eq!(md.status, StatusCode::OK);
+
+    f.compute.delete_instance(&f.ctx, &f.uuid).await.unwrap();
+    let other = RequestContext::new("bob", "project-b");
+    let created = f
+        .compute
+        .create_instances(
+            &other,
+            CreateInstance {
+                name: "vm-b".into(),
+                flavor_id: "1".into(),
+                image_ref: compute::CIRROS_IMAGE_UUID.into(),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    let successor_ip = created.instances[0]
+        .fixed_ip
+        .expect("a fixed IP")
+        .to_string();
+    assert_ne!(
+        successor_ip, f.fixed_ip,
+        "a freed address was reused at once"
+    );
+
+    let stale = get("/openstack/latest/meta_data.json")
+        .from(&f.fixed_ip)
+        .send(&svc)
+        .await;
+    assert_eq!(stale.status, StatusCode::NOT_FOUND);
+    let ud = get("/latest/user-data").from(&f.fixed_ip).send(&svc).await;
+    assert_eq!(ud.status, StatusCode::NOT_FOUND);
+}
+
+/// Once `fixed_ip_reuse_delay` has passed, a freed address goes back into
+/// circulation (the pool is not leaked).
+#[tokio::test]
+async fn a_freed_address_returns_to_the_pool_after_the_reuse_delay() {
+    let store = Store::connect("sqlite://", StoreOptions::default())
+        .await
+        .unwrap();
+    store.migrate().await.unwrap();
+    let config = ComputeConfig {
+        fixed_ip_reuse_delay: Duration::from_millis(300),
+        ..ComputeConfig::instant()
+    };
+    let compute = Compute::new(store, config);
+    let ctx = RequestContext::new("alice", "project-a");
+    let create = |name: &str| CreateInstance {
+        name: name.into(),
+        flavor_id: "1".into(),
+        image_ref: compute::CIRROS_IMAGE_UUID.into(),
+        ..Default::default()
+    };
+    let first = compute.create_instances(&ctx, create("a")).await.unwrap();
+    let first = &first.instances[0];
+    compute.delete_instance(&ctx, &first.uuid).await.unwrap();
+    let during = compute.create_instances(&ctx, create("b")).await.unwrap();
+    assert_ne!(during.instances[0].fixed_ip, first.fixed_ip);
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let after = compute.create_instances(&ctx, create("c")).await.unwrap();
+    assert_eq!(after.instances[0].fixed_ip, first.fixed_ip);
+}

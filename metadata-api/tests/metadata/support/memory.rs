@@ -61,6 +61,21 @@ impl InstanceSource for MemoryCompute {
         async move { Ok(found) }.boxed()
     }
 
+    fn address_owner(&self, address: IpAddr) -> BoxFuture<'_, Result<Option<String>, SourceError>> {
+        let owner = self
+            .instances
+            .lock()
+            .unwrap()
+            .values()
+            .find(|i| {
+                i.fixed_ips
+                    .iter()
+                    .any(|ip| ip.parse::<IpAddr>().ok() == Some(address))
+            })
+            .map(|i| i.uuid.clone());
+        async move { Ok(owner) }.boxed()
+    }
+
     fn by_uuid<'a>(
         &'a self,
         uuid: &'a str,
