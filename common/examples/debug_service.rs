@@ -22,6 +22,7 @@ const BINARY: ApiBinary = ApiBinary {
     prog: "debug-service",
     max_url_len: DEFAULT_MAX_URL_LEN,
     register: |_| {},
+    check: |_| Ok(()),
     init: |_| Box::pin(async { Ok(http::Extensions::new()) }),
     prepare: None,
 };

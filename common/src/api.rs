@@ -38,6 +38,13 @@ pub type WorkerInit = fn(Arc<NovaConf>) -> BoxFuture<'static, anyhow::Result<::h
 /// parent stays free of threads and runtimes.
 pub type Prepare = fn(Arc<NovaConf>) -> LocalBoxFuture<'static, anyhow::Result<()>>;
 
+/// Parses and checks the binary's own option groups (and those of the
+/// crates it links) over the loaded nova.conf. It runs in the parent before
+/// it binds or forks, and again on every reload before any worker is
+/// replaced, so that a bad value stops the start (exit 1) or the reload
+/// (the running workers keep serving) instead of killing workers.
+pub type CheckOptions = fn(&NovaConf) -> anyhow::Result<()>;
+
 /// What a binary tells the runtime about itself.
 #[derive(Clone, Copy)]
 pub struct ApiBinary {
@@ -50,6 +57,8 @@ pub struct ApiBinary {
     pub max_url_len: usize,
     /// Registers the API's paste factories under nova's dotted names.
     pub register: fn(&mut Registry),
+    /// Checks the options the binary's crates own (see [`CheckOptions`]).
+    pub check: CheckOptions,
     /// Builds the per-worker resources.
     pub init: WorkerInit,
     /// Runs once before the workers start.
@@ -103,6 +112,7 @@ pub fn main(binary: ApiBinary, args: &ServiceArgs) -> i32 {
         binary,
         sources,
         loaded,
+        previous: None,
     };
     if workers <= 1 {
         launcher::run_in_process(&service, socket)
@@ -153,6 +163,7 @@ struct Loaded {
 impl Loaded {
     fn load(binary: &ApiBinary, sources: &ConfigSources) -> anyhow::Result<Self> {
         let (conf, warnings) = NovaConf::load(sources)?;
+        (binary.check)(&conf)?;
         let conf = Arc::new(conf);
         let paste_file =
             paste::find_paste_config(&conf.wsgi.api_paste_config, &conf.search_dirs())?;
@@ -257,6 +268,8 @@ struct ApiService {
     binary: ApiBinary,
     sources: ConfigSources,
     loaded: Loaded,
+    /// The configuration before the last reload, until its workers started.
+    previous: Option<Loaded>,
 }
 
 impl Service for ApiService {
@@ -277,8 +290,14 @@ impl Service for ApiService {
         for change in self.loaded.conf.diff(&fresh.conf) {
             tracing::info!("{change}");
         }
-        self.loaded = fresh;
+        self.previous = Some(std::mem::replace(&mut self.loaded, fresh));
         Ok(())
+    }
+
+    fn restore_previous(&mut self) {
+        if let Some(previous) = self.previous.take() {
+            self.loaded = previous;
+        }
     }
 
     fn run_worker(&self, listener: TcpListener, ready: Ready) -> i32 {

@@ -54,6 +54,11 @@ const BINARY: ApiBinary = ApiBinary {
     prog: "ec2-api",
     max_url_len: EC2_MAX_URL_LEN,
     register: ec2_api::register_factories,
+    check: |conf| {
+        ec2_options(conf)?;
+        settings(conf)?;
+        Ok(())
+    },
     init: |conf| Box::pin(init(conf)),
     prepare: Some(|conf| {
         let settings = settings(&conf);
@@ -63,11 +68,20 @@ const BINARY: ApiBinary = ApiBinary {
 
 /// One worker's resources: the EC2 state over the shared store.
 async fn init(conf: Arc<NovaConf>) -> anyhow::Result<http::Extensions> {
-    let options = ec2_api::config::Ec2Options::from_raw(|group, option| {
-        conf.get_str(group, option).ok().flatten()
-    })?;
+    let options = ec2_options(&conf)?;
     let compute = compute::open::open(settings(&conf)?).await?;
     Ok(ec2_api::worker_resources(compute, options))
+}
+
+/// The `[ec2]` options, read from nova.conf; a bad value names its source.
+fn ec2_options(conf: &NovaConf) -> anyhow::Result<ec2_api::config::Ec2Options> {
+    ec2_api::config::Ec2Options::from_raw(|group, option| {
+        conf.get_str(group, option).ok().flatten()
+    })
+    .map_err(|e| {
+        conf.invalid_value(&e.section, &e.option, &e.value, e.reason)
+            .into()
+    })
 }
 
 /// The compute domain's options, read from nova.conf.

@@ -28,6 +28,11 @@ const BINARY: ApiBinary = ApiBinary {
     prog: "metadata-api",
     max_url_len: DEFAULT_MAX_URL_LEN,
     register: metadata_api::register_factories,
+    check: |conf| {
+        metadata_config(conf)?;
+        settings(conf)?;
+        Ok(())
+    },
     init: |conf| Box::pin(init(conf)),
     prepare: Some(|conf| {
         let settings = settings(&conf);
@@ -38,10 +43,18 @@ const BINARY: ApiBinary = ApiBinary {
 /// One worker's resources: the metadata service over the shared store.
 async fn init(conf: Arc<NovaConf>) -> anyhow::Result<http::Extensions> {
     let compute = compute::open::open(settings(&conf)?).await?;
-    let config = metadata_api::config::MetadataConfig::from_nova_conf(&conf)?;
+    let config = metadata_config(&conf)?;
     let mut resources = http::Extensions::new();
     resources.insert(metadata_api::service_over_compute(config, compute)?);
     Ok(resources)
+}
+
+/// The metadata service's options; a bad value names its source.
+fn metadata_config(conf: &NovaConf) -> anyhow::Result<metadata_api::config::MetadataConfig> {
+    metadata_api::config::MetadataConfig::from_nova_conf(conf).map_err(|e| {
+        conf.invalid_value(&e.section, &e.option, &e.value, e.reason)
+            .into()
+    })
 }
 
 /// The compute domain's options, read from nova.conf.

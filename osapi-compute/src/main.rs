@@ -58,6 +58,11 @@ const BINARY: ApiBinary = ApiBinary {
     prog: "osapi-compute",
     max_url_len: DEFAULT_MAX_URL_LEN,
     register: osapi_compute::factories::register_factories,
+    check: |conf| {
+        api_config(conf)?;
+        settings(conf)?;
+        Ok(())
+    },
     init: |conf| Box::pin(init(conf)),
     prepare: Some(|conf| {
         let settings = settings(&conf);
@@ -67,11 +72,19 @@ const BINARY: ApiBinary = ApiBinary {
 
 /// One worker's resources: the API state over the shared store.
 async fn init(conf: Arc<NovaConf>) -> anyhow::Result<http::Extensions> {
-    let config = ApiConfig::from_raw(|group, option| conf.get_str(group, option).ok().flatten())?;
+    let config = api_config(&conf)?;
     let compute = compute::open::open(settings(&conf)?).await?;
     let mut resources = http::Extensions::new();
     resources.insert(ApiState::new(Arc::new(compute), config));
     Ok(resources)
+}
+
+/// The compute API's options; a bad value names its source.
+fn api_config(conf: &NovaConf) -> anyhow::Result<ApiConfig> {
+    ApiConfig::from_raw(|group, option| conf.get_str(group, option).ok().flatten()).map_err(|e| {
+        conf.invalid_value(&e.section, &e.option, &e.value, e.reason)
+            .into()
+    })
 }
 
 /// The compute domain's options, read from nova.conf.

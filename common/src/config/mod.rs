@@ -181,6 +181,25 @@ impl NovaConf {
         self.raw.get(&(normalize_group(group), option.to_owned()))
     }
 
+    /// The error for a value that a crate's own option group refused
+    /// (`[ec2]`, `[metadata]`, ...): one line naming where the value came
+    /// from (file, environment variable or flag), the section, the option,
+    /// the value and what is allowed, like the errors of the groups typed
+    /// here.
+    pub fn invalid_value(
+        &self,
+        group: &str,
+        option: &str,
+        value: &str,
+        reason: impl Into<String>,
+    ) -> ConfigError {
+        let origin = self
+            .raw(group, option)
+            .map(|raw| raw.source.clone())
+            .unwrap_or(ValueSource::Default);
+        ConfigError::invalid(group, option, value, &origin, reason)
+    }
+
     fn resolver(&self) -> Resolver<'_> {
         Resolver { raw: &self.raw }
     }

@@ -26,6 +26,10 @@ pub trait Service: Send + Sync {
     /// Re-reads nova.conf and api-paste.ini (SIGHUP). On error the running
     /// configuration stays in force.
     fn reload(&mut self) -> anyhow::Result<()>;
+    /// Returns to the configuration in force before the last successful
+    /// [`Service::reload`]: a worker forked with the new one failed to
+    /// start, so the running workers (and their replacements) keep the old.
+    fn restore_previous(&mut self);
     /// Serves in the calling process until told to stop, and returns the
     /// exit code. Called in a freshly forked worker, or in-process. The
     /// worker owns its copy of the socket: it closes it when its drain

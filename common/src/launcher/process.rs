@@ -9,7 +9,7 @@
 
 use std::collections::{BTreeMap, VecDeque};
 use std::net::TcpListener;
-use std::os::fd::{AsFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::time::{Duration, Instant};
 
 use nix::errno::Errno;
@@ -23,8 +23,8 @@ use super::signals::SignalPipe;
 use super::{notify, Ready, Service};
 use crate::exit::{EXIT_FAILURE, EXIT_OK};
 
-/// How long a new worker may take to start serving before the rolling
-/// restart moves on anyway.
+/// How long a new worker may take to start serving; one that has not said
+/// it serves by then counts as failed (start-up ends, a reload rolls back).
 const READY_WAIT: Duration = Duration::from_secs(30);
 
 /// Extra time the parent grants after `graceful_shutdown_timeout`, so a
@@ -75,7 +75,15 @@ impl<S: Service> ProcessLauncher<S> {
             }
         }
         for pid in fresh {
-            self.wait_ready(pid);
+            if !self.wait_ready(pid) {
+                tracing::error!(
+                    "{}: worker {pid} failed to start; stopping",
+                    self.service.name()
+                );
+                self.kill_all(Signal::SIGKILL);
+                self.reap_all();
+                return EXIT_FAILURE;
+            }
         }
         notify::notify("READY=1");
         loop {
@@ -204,24 +212,43 @@ impl<S: Service> ProcessLauncher<S> {
         let _ = poll(&mut fds, PollTimeout::from(millis));
     }
 
-    /// Waits until a worker says it is serving, or it dies, or READY_WAIT.
-    fn wait_ready(&mut self, pid: Pid) {
+    /// Waits until a worker says it is serving (true), or it dies or
+    /// READY_WAIT passes first (false): only its own word counts.
+    fn wait_ready(&mut self, pid: Pid) -> bool {
         let Some(fd) = self.children.get_mut(&pid).and_then(|c| c.ready.take()) else {
-            return;
+            return false;
         };
         let deadline = Instant::now() + READY_WAIT;
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {
-                tracing::warn!("worker {pid} not ready after {READY_WAIT:?}");
-                return;
+                tracing::error!("worker {pid} not ready after {READY_WAIT:?}");
+                return false;
             }
             let mut fds = [PollFd::new(fd.as_fd(), PollFlags::POLLIN)];
             let millis = left.as_millis().min(1000) as u16;
             match poll(&mut fds, PollTimeout::from(millis)) {
                 Ok(0) | Err(Errno::EINTR) => continue,
-                // A byte means ready; EOF means the worker died first.
-                Ok(_) | Err(_) => return,
+                // A byte means ready; EOF (nothing to read) means the
+                // worker died before it said so.
+                Ok(_) => {
+                    let mut byte = [0u8; 1];
+                    return matches!(nix::unistd::read(fd.as_raw_fd(), &mut byte), Ok(1));
+                }
+                Err(_) => return false,
+            }
+        }
+    }
+
+    /// Waits for every worker to exit (after a kill).
+    fn reap_all(&mut self) {
+        while !self.children.is_empty() {
+            match waitpid(Pid::from_raw(-1), None) {
+                Ok(WaitStatus::Exited(pid, _) | WaitStatus::Signaled(pid, _, _)) => {
+                    self.children.remove(&pid);
+                }
+                Ok(_) | Err(Errno::EINTR) => {}
+                Err(_) => self.children.clear(),
             }
         }
     }
@@ -266,15 +293,31 @@ impl<S: Service> ProcessLauncher<S> {
             notify::notify("READY=1");
             return;
         }
+        let workers_before = self.workers;
         self.workers = self.service.workers().max(1);
         let old: Vec<Pid> = self.children.keys().copied().collect();
         for pid in old {
             // A deliberate replacement, not a crash loop: no rate limit.
-            if let Some(new) = self.fork_worker() {
-                self.wait_ready(new);
+            // An old worker stops only once its replacement serves.
+            let started = self.fork_worker();
+            if let Some(new) = started.filter(|&new| self.wait_ready(new)) {
+                tracing::debug!("worker {new} replaces {pid}");
+                let _ = kill(pid, Signal::SIGTERM);
+                self.reap(false);
+                continue;
             }
-            let _ = kill(pid, Signal::SIGTERM);
-            self.reap(false);
+            tracing::error!(
+                "reload failed: a worker with the new configuration did not start; \
+                 the running workers keep the previous configuration"
+            );
+            if let Some(new) = started {
+                let _ = kill(new, Signal::SIGKILL);
+                let _ = waitpid(new, None);
+                self.children.remove(&new);
+            }
+            self.service.restore_previous();
+            self.workers = workers_before;
+            break;
         }
         notify::notify("READY=1");
     }

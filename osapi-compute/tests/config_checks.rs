@@ -1,0 +1,82 @@
+//! Each API's own options are checked in the parent, before it binds or
+//! forks, and again before a reload replaces any worker: a bad value ends
+//! the start with one line naming file, section, option and value, and a
+//! bad edit followed by SIGHUP leaves the running workers serving.
+
+mod runtime_support;
+
+/// The binary these tests run.
+const BINARY: &str = env!("CARGO_BIN_EXE_osapi-compute");
+
+use std::time::{Duration, Instant};
+
+use runtime_support::{try_http_get, wait_until, NovaProcess, TestConf};
+
+#[test]
+fn a_bad_value_in_the_compute_api_group_stops_the_start_before_any_fork() {
+    let conf = TestConf::new()
+        .set("DEFAULT", "osapi_compute_workers", "2")
+        .set("api", "max_limit", "lots");
+    let started = Instant::now();
+    let (code, log) = NovaProcess::run_to_exit(&conf, &[]);
+    assert_eq!(code, 1, "{log}");
+    assert!(started.elapsed() < Duration::from_secs(10), "{log}");
+    let nova_conf = conf.dir().join("nova.conf");
+    let line = format!(
+        "invalid value \"lots\" for option [api] max_limit in {}",
+        nova_conf.display()
+    );
+    assert_eq!(log.matches(&line).count(), 1, "{log}");
+    assert!(!log.contains("listening on"), "{log}");
+    assert!(!log.contains("Starting 2 workers"), "{log}");
+}
+
+#[test]
+fn a_bad_edit_and_sighup_leave_the_running_workers_serving_under_load() {
+    let conf = TestConf::new().set("DEFAULT", "osapi_compute_workers", "2");
+    let nova = NovaProcess::start(&conf, &[]);
+    let port = nova.port();
+    let before = nova.wait_for_children(2, Duration::from_secs(10));
+
+    let bad = conf.clone().set("api", "max_limit", "lots");
+    bad.write();
+    let load = std::thread::spawn(move || {
+        let (mut sent, mut failed) = (0, 0);
+        let until = Instant::now() + Duration::from_secs(3);
+        while Instant::now() < until {
+            sent += 1;
+            if !matches!(try_http_get(port, "/v2.1"), Ok((200, _))) {
+                failed += 1;
+            }
+        }
+        (sent, failed)
+    });
+    std::thread::sleep(Duration::from_millis(300));
+    nova.signal(libc::SIGHUP);
+    let (sent, failed) = load.join().unwrap();
+    assert!(sent > 50, "only {sent} requests sent");
+    assert_eq!(failed, 0, "{failed} of {sent} requests failed");
+
+    let log = nova.log();
+    assert!(
+        log.contains("reload failed, keeping the running configuration")
+            && log.contains("invalid value \"lots\" for option [api] max_limit"),
+        "{log}"
+    );
+    assert_eq!(nova.children(), before, "the workers were replaced:\n{log}");
+
+    // A good edit afterwards rolls the workers as before.
+    conf.clone().set("api", "max_limit", "500").write();
+    nova.signal(libc::SIGHUP);
+    wait_until(Duration::from_secs(20), || {
+        let now = nova.children();
+        now.len() == 2 && now.iter().all(|pid| !before.contains(pid))
+    });
+    let after = nova.children();
+    assert!(
+        after.iter().all(|pid| !before.contains(pid)),
+        "{before:?} -> {after:?}\n{}",
+        nova.log()
+    );
+    assert!(matches!(try_http_get(port, "/v2.1"), Ok((200, _))));
+}
