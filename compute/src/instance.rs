@@ -15,8 +15,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::flavor::Flavor;
 use crate::states::{api_status, ec2_state, PowerState, TaskState, VmState};
-use crate::store::{args, from_micros, from_micros_opt, now_micros, Arg, Engine};
-use crate::{validate, Compute, Error, Kind, RequestContext, Result};
+use crate::store::{args, from_micros, from_micros_opt, now_micros, Arg, Engine, Tx};
+use crate::{validate, Compute, Error, Kind, QuotaLimits, RequestContext, Result};
 
 /// The flavor an instance was built with, copied at creation (later
 /// changes to the flavor do not touch running instances, as in nova).
@@ -743,6 +743,114 @@ fn validate_tags(tags: &[String]) -> Result<()> {
     Ok(())
 }
 
+/// What a create has checked and looked up before its transaction.
+struct CreatePlan {
+    flavor: Flavor,
+    image_uuid: String,
+    key_data: Option<String>,
+    limits: QuotaLimits,
+    min: i64,
+    max: i64,
+}
+
+/// What the inserts of a create made, before the instances are read back.
+struct Inserted {
+    uuids: Vec<String>,
+    admin_password: String,
+}
+
+/// What [`Compute::create_instances_with_client_token`] did.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ClientTokenOutcome {
+    /// No earlier request of the project had the token: these instances
+    /// were created, and the token now names their reservation.
+    Created(CreatedInstances),
+    /// An earlier request with the token made a reservation that still has
+    /// live instances: nothing was created, and these are its instances.
+    Replayed {
+        /// The earlier request's reservation id.
+        reservation_id: String,
+        /// Its live instances, in launch index order.
+        instances: Vec<Instance>,
+    },
+}
+
+impl ClientTokenOutcome {
+    /// The reservation the token names.
+    pub fn reservation_id(&self) -> &str {
+        match self {
+            ClientTokenOutcome::Created(c) => &c.reservation_id,
+            ClientTokenOutcome::Replayed { reservation_id, .. } => reservation_id,
+        }
+    }
+
+    /// The instances of the reservation, created or replayed.
+    pub fn instances(&self) -> &[Instance] {
+        match self {
+            ClientTokenOutcome::Created(c) => &c.instances,
+            ClientTokenOutcome::Replayed { instances, .. } => instances,
+        }
+    }
+}
+
+/// The longest client token accepted (AWS's limit: 64 ASCII characters).
+pub const MAX_CLIENT_TOKEN_LENGTH: usize = 64;
+
+fn validate_client_token(token: &str) -> Result<()> {
+    if token.is_empty() || token.len() > MAX_CLIENT_TOKEN_LENGTH || !token.is_ascii() {
+        return Err(Error::invalid(format!(
+            "Invalid client token: it must be 1 to {MAX_CLIENT_TOKEN_LENGTH} ASCII characters"
+        )));
+    }
+    Ok(())
+}
+
+/// Claims `token` for `reservation_id` inside the create transaction:
+/// `None` when the token is now ours (new, or its reservation has no live
+/// instance left, as nova forgot the token of terminated instances), else
+/// the reservation that holds it. The primary key on (project, token)
+/// makes the claim atomic: of two transactions inserting the same token,
+/// the second waits for the first and then sees its row.
+async fn claim_client_token(
+    tx: &mut Tx,
+    project_id: &str,
+    token: &str,
+    reservation_id: &str,
+    now: i64,
+) -> Result<Option<String>> {
+    let inserted = tx
+        .execute(
+            "INSERT INTO client_tokens (project_id, client_token, reservation_id, created_at) \
+             VALUES ($1, $2, $3, $4) ON CONFLICT (project_id, client_token) DO NOTHING",
+            args![project_id, token, reservation_id, now],
+        )
+        .await?;
+    if inserted == 1 {
+        return Ok(None);
+    }
+    let (holder,): (String,) = tx
+        .fetch_one(
+            "SELECT reservation_id FROM client_tokens WHERE project_id = $1 AND client_token = $2",
+            args![project_id, token],
+        )
+        .await?;
+    let (live,): (i64,) = tx
+        .fetch_one(
+            "SELECT COUNT(*) FROM instances WHERE project_id = $1 AND reservation_id = $2 AND deleted = FALSE",
+            args![project_id, &holder],
+        )
+        .await?;
+    if live > 0 {
+        return Ok(Some(holder));
+    }
+    tx.execute(
+        "UPDATE client_tokens SET reservation_id = $1, created_at = $2 WHERE project_id = $3 AND client_token = $4",
+        args![reservation_id, now, project_id, token],
+    )
+    .await?;
+    Ok(None)
+}
+
 impl Compute {
     /// Creates `min_count..=max_count` instances (as many as the quota
     /// allows, at least `min_count`, else [`Error::QuotaExceeded`]).
@@ -759,6 +867,90 @@ impl Compute {
         ctx: &RequestContext,
         req: CreateInstance,
     ) -> Result<CreatedInstances> {
+        let plan = self.plan_create(ctx, &req).await?;
+        let reservation_id = new_reservation_id();
+        let mut tx = self.begin_create(ctx).await?;
+        let created = self
+            .insert_instances(&mut tx, ctx, &req, &plan, &reservation_id)
+            .await?;
+        tx.commit().await?;
+        self.load_created(ctx, reservation_id, created).await
+    }
+
+    /// [`Compute::create_instances`] made idempotent by a client token (EC2's
+    /// `ClientToken`), unique per project: when an earlier request with the
+    /// token made a reservation that still has live instances, nothing is
+    /// created and that reservation is answered
+    /// ([`ClientTokenOutcome::Replayed`]). The claim of the token and the
+    /// inserts are one transaction, so of concurrent requests with one
+    /// token exactly one creates and the others replay its reservation. A
+    /// token is 1 to [`MAX_CLIENT_TOKEN_LENGTH`] ASCII characters
+    /// ([`Error::Invalid`]).
+    pub async fn create_instances_with_client_token(
+        &self,
+        ctx: &RequestContext,
+        client_token: &str,
+        req: CreateInstance,
+    ) -> Result<ClientTokenOutcome> {
+        validate_client_token(client_token)?;
+        let plan = self.plan_create(ctx, &req).await?;
+        let reservation_id = new_reservation_id();
+        let mut tx = self.begin_create(ctx).await?;
+        let claim = claim_client_token(
+            &mut tx,
+            &ctx.project_id,
+            client_token,
+            &reservation_id,
+            now_micros(),
+        )
+        .await?;
+        if let Some(holder) = claim {
+            // Nothing was written: the rollback only releases the locks.
+            drop(tx);
+            let instances = self.reservation_instances(ctx, &holder).await?;
+            return Ok(ClientTokenOutcome::Replayed {
+                reservation_id: holder,
+                instances,
+            });
+        }
+        let created = self
+            .insert_instances(&mut tx, ctx, &req, &plan, &reservation_id)
+            .await?;
+        tx.commit().await?;
+        Ok(ClientTokenOutcome::Created(
+            self.load_created(ctx, reservation_id, created).await?,
+        ))
+    }
+
+    /// The live instances of a reservation of the caller's project, in
+    /// launch index order.
+    async fn reservation_instances(
+        &self,
+        ctx: &RequestContext,
+        reservation_id: &str,
+    ) -> Result<Vec<Instance>> {
+        let rows: Vec<InstanceRow> = self
+            .store
+            .fetch_all(
+                &format!(
+                    "SELECT {INSTANCE_COLUMNS} FROM instances WHERE project_id = $1 AND reservation_id = $2 \
+                     AND deleted = FALSE ORDER BY launch_index"
+                ),
+                args![&ctx.project_id, reservation_id],
+            )
+            .await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for row in rows {
+            let row = self.advance(row).await?;
+            if !row.deleted {
+                out.push(row.to_instance());
+            }
+        }
+        Ok(out)
+    }
+
+    /// The checks and look-ups of a create that need no transaction.
+    async fn plan_create(&self, ctx: &RequestContext, req: &CreateInstance) -> Result<CreatePlan> {
         validate::name("name", &req.name)?;
         if let Some(d) = &req.description {
             validate::description(d)?;
@@ -773,11 +965,11 @@ impl Compute {
         if let Some(h) = &req.hostname {
             validate::name("hostname", h)?;
         }
-        let min = req.min_count.max(1) as i64;
+        let min = i64::from(req.min_count.max(1));
         let max = if req.max_count == 0 {
             min
         } else {
-            req.max_count as i64
+            i64::from(req.max_count)
         };
         if max < min {
             return Err(Error::invalid("min_count must be <= max_count"));
@@ -834,10 +1026,42 @@ impl Compute {
                 limits.metadata_items,
             ));
         }
+        Ok(CreatePlan {
+            flavor,
+            image_uuid: image.uuid,
+            key_data,
+            limits,
+            min,
+            max,
+        })
+    }
 
-        let reservation_id = new_reservation_id();
+    /// The write transaction of a create: the project's quota lock and,
+    /// fixed IPs being global, the lock of their allocation.
+    async fn begin_create(&self, ctx: &RequestContext) -> Result<Tx> {
+        let mut tx = self
+            .store
+            .begin_locked(&format!("quota:{}", ctx.project_id))
+            .await?;
+        if self.store.engine() == Engine::Postgres {
+            tx.execute("SELECT pg_advisory_xact_lock(7240814153)", vec![])
+                .await?;
+        }
+        Ok(tx)
+    }
+
+    /// The quota check and the inserts of a create, inside `tx`.
+    async fn insert_instances(
+        &self,
+        tx: &mut Tx,
+        ctx: &RequestContext,
+        req: &CreateInstance,
+        plan: &CreatePlan,
+        reservation_id: &str,
+    ) -> Result<Inserted> {
+        let (flavor, limits, min, max) = (&plan.flavor, &plan.limits, plan.min, plan.max);
         let admin_password = req.admin_password.clone().unwrap_or_else(new_password);
-        let snap = FlavorSnapshot::from(&flavor);
+        let snap = FlavorSnapshot::from(flavor);
         let now = now_micros();
         let due = now + self.delay_micros();
         let tags: Vec<String> = req
@@ -848,16 +1072,6 @@ impl Compute {
             .into_iter()
             .collect();
         let mut uuids = Vec::new();
-
-        let mut tx = self
-            .store
-            .begin_locked(&format!("quota:{}", ctx.project_id))
-            .await?;
-        // Fixed IPs are global: serialise their allocation across projects too.
-        if self.store.engine() == Engine::Postgres {
-            tx.execute("SELECT pg_advisory_xact_lock(7240814153)", vec![])
-                .await?;
-        }
         let (count, cores, ram): (i64, i64, i64) = tx
             .fetch_one(
                 "SELECT COUNT(*), CAST(COALESCE(SUM(vcpus), 0) AS BIGINT), CAST(COALESCE(SUM(memory_mb), 0) AS BIGINT) \
@@ -894,7 +1108,7 @@ impl Compute {
         let n = max.min(allowed);
         let host = match &req.host {
             Some(h) => h.clone(),
-            None => self.pick_host(&mut tx).await?,
+            None => self.pick_host(tx).await?,
         };
         for i in 0..n {
             let uuid = uuid::Uuid::new_v4().to_string();
@@ -910,7 +1124,7 @@ impl Compute {
             let ip_num = if req.without_network {
                 None
             } else {
-                Some(self.allocate_ip(&mut tx).await?)
+                Some(self.allocate_ip(tx).await?)
             };
             let ip = ip_num.map(|n| Ipv4Addr::from(n as u32).to_string());
             tx.execute(
@@ -937,9 +1151,9 @@ impl Compute {
                     snap.ephemeral,
                     snap.swap,
                     serde_json::to_string(&snap.extra_specs).unwrap_or_else(|_| "{}".into()),
-                    &image.uuid,
+                    &plan.image_uuid,
                     &req.key_name,
-                    &key_data,
+                    &plan.key_data,
                     &req.user_data,
                     serde_json::to_string(&req.metadata).unwrap_or_else(|_| "{}".into()),
                     serde_json::to_string(&tags).unwrap_or_else(|_| "[]".into()),
@@ -947,7 +1161,7 @@ impl Compute {
                     &host,
                     &host,
                     i,
-                    &reservation_id,
+                    reservation_id,
                     VmState::Building.as_str(),
                     TaskState::Scheduling.as_str(),
                     PowerState::NoState.code(),
@@ -964,7 +1178,7 @@ impl Compute {
             )
             .await?;
             crate::actions::record_in_tx(
-                &mut tx,
+                tx,
                 ctx,
                 &uuid,
                 "create",
@@ -975,8 +1189,23 @@ impl Compute {
             .await?;
             uuids.push(uuid);
         }
-        tx.commit().await?;
+        Ok(Inserted {
+            uuids,
+            admin_password,
+        })
+    }
 
+    /// The answer of a create once committed: its instances, read back.
+    async fn load_created(
+        &self,
+        ctx: &RequestContext,
+        reservation_id: String,
+        inserted: Inserted,
+    ) -> Result<CreatedInstances> {
+        let Inserted {
+            uuids,
+            admin_password,
+        } = inserted;
         let mut instances = Vec::with_capacity(uuids.len());
         for u in &uuids {
             instances.push(self.load(ctx, u, true).await?.to_instance());

@@ -10,7 +10,7 @@
 //! | [`context`] | [`RequestContext`]: who calls; every operation is scoped by it |
 //! | [`config`] | [`ComputeConfig`], [`QuotaLimits`]: nova's `[quota]` defaults, zones, simulated hosts, delays, IP range |
 //! | [`error`] | [`Error`]: the one error type, with nova's messages |
-//! | [`instance`] | [`Instance`]: create (quota + fixed IP, atomic), get, list with filters/sort/paging, update, metadata, tags, password, console |
+//! | [`instance`] | [`Instance`]: create (quota + fixed IP, atomic; idempotent by client token), get, list with filters/sort/paging, update, metadata, tags, password, console |
 //! | [`lifecycle`] | the simulated driver: stop/start/reboot/pause/suspend/rebuild/resize/delete/lock, lazy state advance, injected failures |
 //! | [`states`] | vm_state / task_state / power_state, API `status` and EC2 state mappings |
 //! | [`actions`] | os-instance-actions records and events |
@@ -84,8 +84,8 @@ pub use infra::{
     ZoneService,
 };
 pub use instance::{
-    CreateInstance, CreatedInstances, FlavorSnapshot, Instance, InstanceFault, InstanceFilter,
-    SortDir, SortKey, UpdateInstance,
+    ClientTokenOutcome, CreateInstance, CreatedInstances, FlavorSnapshot, Instance, InstanceFault,
+    InstanceFilter, SortDir, SortKey, UpdateInstance, MAX_CLIENT_TOKEN_LENGTH,
 };
 pub use keypair::{KeyType, Keypair, NewKeypair};
 pub use lifecycle::{RebuildInstance, FAIL_EXTRA_SPEC, FAIL_METADATA_KEY};

@@ -23,6 +23,7 @@
 //! | rebuild | (active or stopped, rebuilding) -> the same vm_state |
 //! | resize | resize_prep -> resize_migrating -> resize_migrated -> resize_finish -> (resized, -) with the new flavor |
 //! | confirm / revert | resized -> active (at once) / (resized, resize_reverting) -> active with the old flavor |
+//! | resize a stopped instance (EC2) | every resize step and the confirm at once: (stopped, -) with the new flavor |
 //! | delete | (*, deleting) -> (deleted, -) power 0, `deleted_at` set, the row kept |
 //!
 //! **Injected failures.** A step fails, ending in (error, -) with a fault
@@ -229,6 +230,41 @@ fn step(row: &mut InstanceRow, at: i64, delay: i64) -> Option<Outcome> {
         row.step_due_at = None;
         Some(Outcome::Success)
     }
+}
+
+/// How a resize ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ResizeMode {
+    /// nova's resize: each driver step takes one delay, and the instance
+    /// ends (resized, -) awaiting confirm or revert.
+    Staged,
+    /// Every step at once, then the confirm: a stopped instance stays
+    /// stopped with the new flavor.
+    ConfirmedAtOnce,
+}
+
+/// Runs the resize steps of `row` (in `resize_prep`) at `now` and, when
+/// they succeed, confirms: the instance keeps its power state (a stopped
+/// one ends (stopped, -)) and holds only the new flavor. An injected
+/// `resize` failure ends it in (error, -) with the old flavor.
+fn resize_and_confirm_now(row: &mut InstanceRow, now: i64) -> Outcome {
+    let mut outcome = Outcome::Success;
+    while row.task_state.is_some() {
+        if let Some(o) = step(row, now, 0) {
+            outcome = o;
+        }
+    }
+    if outcome == Outcome::Success {
+        let vm = if row.power_state == PowerState::Shutdown.code() {
+            VmState::Stopped
+        } else {
+            VmState::Active
+        };
+        row.vm_state = vm.as_str().into();
+        row.old_flavor = None;
+        row.new_flavor = None;
+    }
+    outcome
 }
 
 /// The allowed states of an action, as nova's `check_instance_state`.
@@ -589,14 +625,48 @@ impl Compute {
         uuid: &str,
         flavor_id: &str,
     ) -> Result<Instance> {
+        self.resize(ctx, uuid, flavor_id, ResizeMode::Staged).await
+    }
+
+    /// Resizes a stopped instance and confirms the resize at once, never
+    /// powering it on (EC2's `ModifyInstanceAttribute` of `instanceType`):
+    /// the instance must be (stopped, -) ([`Error::InvalidState`]
+    /// otherwise), the flavor must differ and the cores/ram quota fit, as
+    /// for [`Compute::resize_instance`]. It ends (stopped, -) with the new
+    /// flavor, with a `resize` and a `confirmResize` action recorded; or,
+    /// when a `resize` failure is injected, (error, -) with the old flavor
+    /// and a fault, as a failed resize ends.
+    pub async fn resize_stopped_instance(
+        &self,
+        ctx: &RequestContext,
+        uuid: &str,
+        flavor_id: &str,
+    ) -> Result<Instance> {
+        self.resize(ctx, uuid, flavor_id, ResizeMode::ConfirmedAtOnce)
+            .await
+    }
+
+    async fn resize(
+        &self,
+        ctx: &RequestContext,
+        uuid: &str,
+        flavor_id: &str,
+        mode: ResizeMode,
+    ) -> Result<Instance> {
         let flavor = self.get_flavor(ctx, flavor_id).await?;
         if flavor.disabled && !ctx.is_admin {
             return Err(Error::not_found(Kind::Flavor, flavor_id));
         }
         let new = FlavorSnapshot::from(&flavor);
-        let allowed = Allowed {
-            vm: &[VmState::Active, VmState::Stopped],
-            task: NO_TASK,
+        let allowed = match mode {
+            ResizeMode::Staged => Allowed {
+                vm: &[VmState::Active, VmState::Stopped],
+                task: NO_TASK,
+            },
+            ResizeMode::ConfirmedAtOnce => Allowed {
+                vm: &[VmState::Stopped],
+                task: NO_TASK,
+            },
         };
         for _ in 0..CAS_RETRIES {
             let mut row = self.load(ctx, uuid, false).await?;
@@ -633,31 +703,45 @@ impl Compute {
             row.new_flavor =
                 Some(serde_json::to_string(&new).map_err(|e| Error::Internal(e.to_string()))?);
             row.task_state = Some(TaskState::ResizePrep.as_str().into());
-            row.step_due_at = Some(now + self.delay_micros());
             row.updated_at = Some(now);
-            // Usage counts the larger flavor from now on, as nova's
-            // reservation does, so a concurrent create sees it.
-            if dc > 0 || dr > 0 {
-                row.vcpus = row.vcpus.max(new.vcpus);
-                row.memory_mb = row.memory_mb.max(new.ram);
-            }
+            let outcome = match mode {
+                ResizeMode::Staged => {
+                    row.step_due_at = Some(now + self.delay_micros());
+                    // Usage counts the larger flavor from now on, as nova's
+                    // reservation does, so a concurrent create sees it.
+                    if dc > 0 || dr > 0 {
+                        row.vcpus = row.vcpus.max(new.vcpus);
+                        row.memory_mb = row.memory_mb.max(new.ram);
+                    }
+                    None
+                }
+                ResizeMode::ConfirmedAtOnce => Some(resize_and_confirm_now(&mut row, now)),
+            };
             let (sql, a) = save_stmt(&row);
-            if tx.execute(sql, a).await? == 1 {
-                tx.commit().await?;
-                row.state_seq += 1;
-                actions::record(
-                    self,
-                    ctx,
-                    uuid,
-                    "resize",
-                    Some("compute_resize_instance"),
-                    now,
-                    row.host.as_deref(),
-                    false,
-                )
-                .await?;
-                return Ok(self.advance(row).await?.to_instance());
+            if tx.execute(sql, a).await? != 1 {
+                continue;
             }
+            tx.commit().await?;
+            row.state_seq += 1;
+            let host = row.host.as_deref();
+            let event = Some("compute_resize_instance");
+            match outcome {
+                None => {
+                    actions::record(self, ctx, uuid, "resize", event, now, host, false).await?;
+                    return Ok(self.advance(row).await?.to_instance());
+                }
+                Some(Outcome::Success) => {
+                    actions::record(self, ctx, uuid, "resize", event, now, host, true).await?;
+                    let confirm = Some("compute_confirm_resize");
+                    actions::record(self, ctx, uuid, "confirmResize", confirm, now, host, true)
+                        .await?;
+                }
+                Some(Outcome::Error) => {
+                    actions::record(self, ctx, uuid, "resize", event, now, host, false).await?;
+                    actions::finish(self, uuid, false, now).await?;
+                }
+            }
+            return Ok(row.to_instance());
         }
         Err(Error::Conflict(format!(
             "Instance {uuid} is being changed concurrently; try again"

@@ -8,9 +8,10 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use compute::{
-    Compute, CreateInstance, Engine, Error, FlavorFilter, ImageFilter, InstanceFilter, KeyType,
-    NewFlavor, NewKeypair, PowerState, RebuildInstance, RequestContext, Seed, ServiceUpdate,
-    SortDir, SortKey, Store, StoreOptions, TaskState, VmState, CIRROS_IMAGE_UUID,
+    ClientTokenOutcome, Compute, ComputeConfig, CreateInstance, Engine, Error, FlavorFilter,
+    ImageFilter, InstanceFilter, KeyType, NewFlavor, NewKeypair, PowerState, RebuildInstance,
+    RequestContext, Seed, ServiceUpdate, SortDir, SortKey, Store, StoreOptions, TaskState, VmState,
+    CIRROS_IMAGE_UUID, LATEST_SCHEMA_VERSION,
 };
 use support::{admin, alice, bob, Fixture};
 
@@ -66,10 +67,13 @@ on_both_engines!(
     lifecycle_advances_lazily_through_nova_states,
     actions_follow_nova_state_rules,
     resize_confirm_and_revert_switch_flavors,
+    resizing_a_stopped_instance_confirms_at_once_and_it_stays_stopped,
     delete_keeps_a_soft_deleted_row_and_frees_quota_and_ip,
     injected_failures_end_in_error_with_a_fault,
     quota_limits_creates_and_reports_nova_message,
     concurrent_creates_on_separate_pools_end_at_the_quota,
+    concurrent_creates_with_one_client_token_make_one_reservation,
+    a_client_token_is_claimed_only_by_a_create_that_commits,
     concurrent_transitions_on_one_instance_end_consistent,
     concurrent_readers_advance_a_transition_once,
     projects_are_isolated,
@@ -90,10 +94,9 @@ async fn migrate_is_idempotent_and_seeds_once(engine: Engine) {
     let f = Fixture::new(engine).await;
     let store = f.compute.store();
     let again = store.migrate().await.unwrap();
-    let latest = compute::LATEST_SCHEMA_VERSION;
     assert_eq!(
         (again.from_version, again.to_version, again.seeded),
-        (latest, latest, false)
+        (LATEST_SCHEMA_VERSION, LATEST_SCHEMA_VERSION, false)
     );
     store.check_schema().await.unwrap();
     let flavors = f
@@ -145,15 +148,14 @@ async fn newer_schema_is_refused(engine: Engine) {
             err,
             Error::SchemaTooNew {
                 found: 99,
-                supported: compute::LATEST_SCHEMA_VERSION
+                supported: LATEST_SCHEMA_VERSION
             }
         ),
         "{err:?}"
     );
     assert!(
         err.to_string().contains(&format!(
-            "version 99, newer than the latest this release knows ({})",
-            compute::LATEST_SCHEMA_VERSION
+            "version 99, newer than the latest this release knows ({LATEST_SCHEMA_VERSION})"
         )),
         "{err}"
     );
@@ -199,7 +201,7 @@ async fn a_worker_store_connects_on_first_use_and_checks_the_schema_then(engine:
                 err,
                 Error::SchemaTooNew {
                     found: 99,
-                    supported: compute::LATEST_SCHEMA_VERSION
+                    supported: LATEST_SCHEMA_VERSION
                 }
             ),
             "{err:?}"
@@ -546,6 +548,87 @@ async fn resize_confirm_and_revert_switch_flavors(engine: Engine) {
     );
 }
 
+async fn resizing_a_stopped_instance_confirms_at_once_and_it_stays_stopped(engine: Engine) {
+    let f = Fixture::new(engine).await;
+    let ctx = alice();
+    let stopped = create_one(&f.compute, &ctx, "stopped").await.uuid;
+    f.compute.stop_instance(&ctx, &stopped).await.unwrap();
+    let running = create_one(&f.compute, &ctx, "running").await.uuid;
+    let mut failing = server("failing");
+    failing
+        .metadata
+        .insert(compute::FAIL_METADATA_KEY.into(), "resize".into());
+    let failing = f
+        .compute
+        .create_instances(&ctx, failing)
+        .await
+        .unwrap()
+        .instances
+        .remove(0)
+        .uuid;
+    f.compute.stop_instance(&ctx, &failing).await.unwrap();
+    // A driver whose every step takes an hour: nothing may wait for one.
+    let c = Compute::new(
+        f.compute.store().clone(),
+        ComputeConfig {
+            transition_delay: Duration::from_secs(3600),
+            ..ComputeConfig::instant()
+        },
+    );
+
+    let vm = c
+        .resize_stopped_instance(&ctx, &stopped, "2")
+        .await
+        .unwrap();
+    assert_eq!(
+        (vm.vm_state, vm.task_state, vm.power_state, vm.status()),
+        (VmState::Stopped, None, PowerState::Shutdown, "SHUTOFF")
+    );
+    assert_eq!((vm.flavor.id.as_str(), vm.flavor.ram), ("2", 2048));
+    assert_eq!((vm.old_flavor, vm.new_flavor), (None, None));
+    let names: Vec<String> = c
+        .list_instance_actions(&ctx, &stopped)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|a| a.action)
+        .collect();
+    assert_eq!(names, ["confirmResize", "resize", "stop", "create"]);
+    let usage = c.quota_usage(&ctx, "project-a", None).await.unwrap();
+    assert_eq!(usage.ram, 2048 + 512 + 512);
+
+    // Refused, and nothing changed: an active instance, the same flavor.
+    let err = c
+        .resize_stopped_instance(&ctx, &running, "2")
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::InvalidState { .. }), "{err:?}");
+    let err = c
+        .resize_stopped_instance(&ctx, &stopped, "2")
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Invalid(_)), "{err:?}");
+    let vm = c.get_instance(&ctx, &running).await.unwrap();
+    assert_eq!(
+        (vm.vm_state, vm.task_state, vm.flavor.id.as_str()),
+        (VmState::Active, None, "1")
+    );
+
+    // An injected resize failure ends as a failed resize does.
+    let vm = c
+        .resize_stopped_instance(&ctx, &failing, "2")
+        .await
+        .unwrap();
+    assert_eq!(
+        (vm.vm_state, vm.task_state, vm.flavor.id.as_str()),
+        (VmState::Error, None, "1")
+    );
+    assert_eq!(
+        vm.fault.unwrap().message,
+        "Simulated resize failure injected by sim:fail=resize"
+    );
+}
+
 async fn delete_keeps_a_soft_deleted_row_and_frees_quota_and_ip(engine: Engine) {
     let f = Fixture::new(engine).await;
     let ctx = alice();
@@ -799,6 +882,110 @@ async fn concurrent_creates_on_separate_pools_end_at_the_quota(engine: Engine) {
     assert_eq!(live.len(), 5);
     let ips: std::collections::BTreeSet<_> = live.iter().map(|i| i.fixed_ip).collect();
     assert_eq!(ips.len(), 5);
+}
+
+async fn concurrent_creates_with_one_client_token_make_one_reservation(engine: Engine) {
+    let f = Fixture::new(engine).await;
+    let two = CreateInstance {
+        min_count: 2,
+        max_count: 2,
+        ..server("retried")
+    };
+    let mut tasks = Vec::new();
+    for _ in 0..12 {
+        // Each task is its own "process": a separate connection pool.
+        let c = f.reconnect(1).await;
+        let req = two.clone();
+        tasks.push(tokio::spawn(async move {
+            c.create_instances_with_client_token(&alice(), "token-1", req)
+                .await
+        }));
+    }
+    let mut created = Vec::new();
+    let mut replayed = Vec::new();
+    for t in tasks {
+        match t.await.unwrap().expect("create or replay") {
+            ClientTokenOutcome::Created(c) => created.push(c.reservation_id),
+            ClientTokenOutcome::Replayed {
+                reservation_id,
+                instances,
+            } => {
+                assert_eq!(instances.len(), 2);
+                replayed.push(reservation_id);
+            }
+        }
+    }
+    assert_eq!((created.len(), replayed.len()), (1, 11));
+    assert!(replayed.iter().all(|r| r == &created[0]), "{replayed:?}");
+    let live = f
+        .compute
+        .list_instances(&alice(), &InstanceFilter::default())
+        .await
+        .unwrap();
+    assert_eq!(live.len(), 2);
+    assert!(live.iter().all(|i| i.reservation_id == created[0]));
+    // The token is the project's: another project's same token creates.
+    let theirs = f
+        .compute
+        .create_instances_with_client_token(&bob(), "token-1", server("bobs"))
+        .await
+        .unwrap();
+    assert!(matches!(theirs, ClientTokenOutcome::Created(_)));
+    assert_ne!(theirs.reservation_id(), created[0]);
+}
+
+async fn a_client_token_is_claimed_only_by_a_create_that_commits(engine: Engine) {
+    let f = Fixture::new(engine).await;
+    let c = &f.compute;
+    for bad in [String::new(), "t".repeat(65), "jeton-é".to_string()] {
+        let err = c
+            .create_instances_with_client_token(&alice(), &bad, server("bad"))
+            .await
+            .unwrap_err();
+        assert!(matches!(err, Error::Invalid(_)), "{bad:?}: {err:?}");
+    }
+    c.update_quotas(&admin(), "project-a", &quota(&[("instances", 1)]), false)
+        .await
+        .unwrap();
+    let two = CreateInstance {
+        min_count: 2,
+        ..server("too-many")
+    };
+    let err = c
+        .create_instances_with_client_token(&alice(), "token-2", two.clone())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::QuotaExceeded { .. }), "{err:?}");
+    c.update_quotas(&admin(), "project-a", &quota(&[("instances", 10)]), false)
+        .await
+        .unwrap();
+    // The refused create left the token free.
+    let made = c
+        .create_instances_with_client_token(&alice(), "token-2", two.clone())
+        .await
+        .unwrap();
+    let ClientTokenOutcome::Created(made) = made else {
+        panic!("the token was claimed by a create that failed: {made:?}");
+    };
+    assert_eq!(made.instances.len(), 2);
+    // Once its instances are all deleted, the token makes a new reservation
+    // (nova dropped the token of terminated instances).
+    for i in &made.instances {
+        c.delete_instance(&alice(), &i.uuid).await.unwrap();
+    }
+    let again = c
+        .create_instances_with_client_token(&alice(), "token-2", two)
+        .await
+        .unwrap();
+    assert!(matches!(again, ClientTokenOutcome::Created(_)));
+    assert_ne!(again.reservation_id(), made.reservation_id);
+    assert_eq!(
+        c.list_instances(&alice(), &InstanceFilter::default())
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
 }
 
 async fn concurrent_transitions_on_one_instance_end_consistent(engine: Engine) {

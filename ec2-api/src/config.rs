@@ -58,6 +58,10 @@ pub struct ConfigError {
     pub reason: &'static str,
 }
 
+/// The largest value of an option that is a duration (`i32::MAX`, as
+/// nova's integer options in practice).
+const MAX_DURATION_OPTION: u64 = i32::MAX as u64;
+
 /// The options of the EC2 API.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Ec2Options {
@@ -175,6 +179,27 @@ impl Ec2Options {
                 }
             };
         }
+        // Durations (seconds, minutes) become time arithmetic on every
+        // request: a 32-bit bound keeps that arithmetic in range.
+        macro_rules! duration {
+            ($field:ident) => {
+                if let Some(found) = lookup(stringify!($field)) {
+                    o.$field = found
+                        .1
+                        .trim()
+                        .parse::<u64>()
+                        .ok()
+                        .filter(|v| *v <= MAX_DURATION_OPTION)
+                        .ok_or_else(|| {
+                            err(
+                                found.clone(),
+                                stringify!($field),
+                                "expected an integer from 0 to 2147483647",
+                            )
+                        })?;
+                }
+            };
+        }
         macro_rules! boolean {
             ($field:ident) => {
                 if let Some(found) = lookup(stringify!($field)) {
@@ -184,11 +209,11 @@ impl Ec2Options {
                 }
             };
         }
-        num!(ec2_timestamp_expiry, u64);
+        duration!(ec2_timestamp_expiry);
         num!(ec2_port, u16);
         num!(lockout_attempts, u32);
-        num!(lockout_minutes, u64);
-        num!(lockout_window, u64);
+        duration!(lockout_minutes);
+        duration!(lockout_window);
         num!(max_request_body_size, usize);
         boolean!(ec2_private_dns_show_ip);
         boolean!(ec2_strict_validation);
@@ -373,6 +398,14 @@ mod tests {
         assert_eq!(e.section, "ec2");
         assert_eq!(e.option, "lockout_attempts");
         assert_eq!(e.value, "many");
+        let e = from(&[("ec2", "lockout_minutes", "9223372036854775807")]).unwrap_err();
+        assert_eq!(
+            (e.option.as_str(), e.reason),
+            (
+                "lockout_minutes",
+                "expected an integer from 0 to 2147483647"
+            )
+        );
         let e = from(&[("ec2", "auth_mode", "magic")]).unwrap_err();
         assert_eq!(e.option, "auth_mode");
     }

@@ -268,8 +268,8 @@ pub fn lockout(state: Arc<Ec2State>, inner: HttpService) -> HttpService {
                 state.lockout.fail(
                     &key,
                     o.lockout_attempts,
-                    Duration::from_secs(o.lockout_window * 60),
-                    Duration::from_secs(o.lockout_minutes * 60),
+                    Duration::from_secs(o.lockout_window.saturating_mul(60)),
+                    Duration::from_secs(o.lockout_minutes.saturating_mul(60)),
                 );
             }
             Ok::<_, Infallible>(resp)

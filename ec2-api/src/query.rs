@@ -14,6 +14,9 @@ pub enum QueryError {
     /// A name or value is not UTF-8 once percent-decoded.
     #[error("parameter {0:?} is not valid UTF-8")]
     InvalidUtf8(String),
+    /// A list index (`Name.N`) too large for a list.
+    #[error("parameter {0:?} has a list index out of range")]
+    IndexOutOfRange(String),
 }
 
 impl From<QueryError> for Ec2Error {
@@ -152,14 +155,25 @@ impl Params {
         self.map.is_empty()
     }
 
-    /// An integer parameter; a value that is not one is `InvalidParameterValue`.
-    pub fn int(&self, name: &str) -> Result<Option<i64>, Ec2Error> {
+    /// An integer parameter: EC2's `Integer` is 32-bit, so a value that is
+    /// not an integer, or one outside `i32`, is `InvalidParameterValue`
+    /// (never wrapped or clamped).
+    pub fn int(&self, name: &str) -> Result<Option<i32>, Ec2Error> {
         self.get(name)
             .map(|v| {
-                v.trim().parse::<i64>().map_err(|_| {
-                    Ec2Error::InvalidParameterValue(format!(
-                        "Value ({v}) for parameter {name} is invalid. Expected an integer"
-                    ))
+                let v = v.trim();
+                let digits = v.strip_prefix(['+', '-']).unwrap_or(v);
+                let integral = !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit());
+                v.parse::<i32>().map_err(|_| {
+                    Ec2Error::InvalidParameterValue(if integral {
+                        format!(
+                            "Value ({v}) for parameter {name} is invalid. Expected an integer from {} to {}",
+                            i32::MIN,
+                            i32::MAX
+                        )
+                    } else {
+                        format!("Value ({v}) for parameter {name} is invalid. Expected an integer")
+                    })
                 })
             })
             .transpose()
@@ -182,7 +196,7 @@ impl Params {
     /// whose names are what follows `prefix.N.` (a scalar member `prefix.N`
     /// appears under the empty name). Non-numeric or zero indexes are ignored.
     pub fn members(&self, prefix: &str) -> Vec<Params> {
-        let mut by_index: BTreeMap<u64, Params> = BTreeMap::new();
+        let mut by_index: BTreeMap<u32, Params> = BTreeMap::new();
         let start = format!("{prefix}.");
         for (name, value) in self.map.range(start.clone()..) {
             let Some(rest) = name.strip_prefix(&start) else {
@@ -195,7 +209,8 @@ impl Params {
             if index.is_empty() || !index.bytes().all(|b| b.is_ascii_digit()) {
                 continue;
             }
-            let Ok(index) = index.parse::<u64>() else {
+            // parse_query refuses an index beyond u32; here it is skipped.
+            let Ok(index) = index.parse::<u32>() else {
                 continue;
             };
             if index == 0 {
@@ -291,12 +306,23 @@ pub fn parse_query(query: &[u8], form_body: Option<&[u8]>) -> Result<Ec2Query, Q
     if let Some(body) = form_body {
         pairs.extend(decode_pairs(body)?);
     }
+    if let Some((name, _)) = pairs.iter().find(|(name, _)| !indexes_in_range(name)) {
+        return Err(QueryError::IndexOutOfRange(name.chars().take(64).collect()));
+    }
     let params = Params::from_pairs(pairs);
     Ok(Ec2Query {
         action: params.get("Action").map(str::to_string),
         version: params.get("Version").map(str::to_string),
         params,
     })
+}
+
+/// Whether every list index of a parameter name (its all-digit segments,
+/// as in `Filter.1.Value.2`) fits a `u32`, so that none is silently lost.
+fn indexes_in_range(name: &str) -> bool {
+    name.split('.')
+        .filter(|seg| !seg.is_empty() && seg.bytes().all(|b| b.is_ascii_digit()))
+        .all(|seg| seg.parse::<u32>().is_ok())
 }
 
 /// One fuzzing round: the bytes up to the first NUL are a query string, the
@@ -362,6 +388,26 @@ mod tests {
     }
 
     #[test]
+    fn list_indexes_beyond_u32_are_refused_not_dropped() {
+        assert_eq!(
+            parse_query(b"InstanceId.1=i-1&InstanceId.4294967295=i-2", None)
+                .unwrap()
+                .params
+                .list("InstanceId"),
+            vec!["i-1", "i-2"]
+        );
+        for bad in [
+            &b"InstanceId.1=i-1&InstanceId.4294967296=i-2"[..],
+            b"Filter.1.Value.99999999999999999999999=x",
+        ] {
+            assert!(matches!(
+                parse_query(bad, None),
+                Err(QueryError::IndexOutOfRange(_))
+            ));
+        }
+    }
+
+    #[test]
     fn filters_group_names_and_values() {
         let p = q("Filter.1.Name=instance-state-name&Filter.1.Value.2=stopped&Filter.1.Value.1=running&Filter.2.Name=tag%3AName&Filter.2.Value.1=web");
         let f = p.filters().unwrap();
@@ -421,8 +467,26 @@ mod tests {
             Err(Ec2Error::InvalidParameterValue(_))
         ));
         assert_eq!(p.int("MinCount").unwrap(), Some(3));
+        assert_eq!(p.int("Nope").unwrap(), None);
         assert_eq!(p.bool("Flag").unwrap(), Some(true));
         assert!(matches!(p.require("Nope"), Err(Ec2Error::MissingParameter(n)) if n == "Nope"));
+    }
+
+    #[test]
+    fn integers_outside_ec2s_32_bits_are_refused_not_wrapped() {
+        let p = q("A=2147483647&B=-2147483648&C=2147483648&D=4294967296&E=-2147483649&F=99999999999999999999999&G=%2B7");
+        assert_eq!(p.int("A").unwrap(), Some(i32::MAX));
+        assert_eq!(p.int("B").unwrap(), Some(i32::MIN));
+        assert_eq!(p.int("G").unwrap(), Some(7));
+        for name in ["C", "D", "E", "F"] {
+            match p.int(name) {
+                Err(Ec2Error::InvalidParameterValue(m)) => assert!(
+                    m.ends_with("Expected an integer from -2147483648 to 2147483647"),
+                    "{name}: {m}"
+                ),
+                other => panic!("{name}: {other:?}"),
+            }
+        }
     }
 
     #[test]

@@ -25,6 +25,12 @@ const MIGRATIONS: &[Migration] = &[
         postgres: include_str!("../../migrations/postgres/0001_initial.sql"),
     },
     Migration {
+        version: 2,
+        description: "client tokens",
+        sqlite: include_str!("../../migrations/sqlite/0002_client_tokens.sql"),
+        postgres: include_str!("../../migrations/postgres/0002_client_tokens.sql"),
+    },
+    Migration {
         version: 4,
         description: "index of the addresses deleted instances held",
         sqlite: include_str!("../../migrations/sqlite/0004_fixed_ip_history.sql"),

@@ -602,13 +602,10 @@ mod tests {
             store.schema_version(),
             store.schema_version()
         );
+        let latest = migrate::LATEST_SCHEMA_VERSION;
         assert_eq!(
             (a.unwrap(), b.unwrap(), c.unwrap()),
-            (
-                crate::LATEST_SCHEMA_VERSION,
-                crate::LATEST_SCHEMA_VERSION,
-                crate::LATEST_SCHEMA_VERSION
-            )
+            (latest, latest, latest)
         );
     }
 
@@ -646,7 +643,7 @@ mod tests {
         tx.commit().await.unwrap();
         assert_eq!(
             store.schema_version().await.unwrap(),
-            crate::LATEST_SCHEMA_VERSION
+            migrate::LATEST_SCHEMA_VERSION
         );
     }
 

@@ -125,11 +125,13 @@ pub fn unknown_filter(name: &str) -> Ec2Error {
 }
 
 /// `MaxResults` within AWS's limits (`min..=1000`), if given.
-pub fn max_results(req: &ActionRequest<'_>, min: i64) -> Result<Option<usize>, Ec2Error> {
-    match req.params.int("MaxResults")? {
-        None => Ok(None),
-        Some(n) if (min..=1000).contains(&n) => Ok(Some(n as usize)),
-        Some(n) => Err(Ec2Error::InvalidParameterValue(format!(
+pub fn max_results(req: &ActionRequest<'_>, min: usize) -> Result<Option<usize>, Ec2Error> {
+    let Some(n) = req.params.int("MaxResults")? else {
+        return Ok(None);
+    };
+    match usize::try_from(n) {
+        Ok(limit) if (min..=1000).contains(&limit) => Ok(Some(limit)),
+        _ => Err(Ec2Error::InvalidParameterValue(format!(
             "Value ( {n} ) for parameter maxResults is invalid. Expecting a value between {min} and 1000."
         ))),
     }

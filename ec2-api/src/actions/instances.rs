@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use base64::Engine as _;
 use chrono::Utc;
-use compute::{CreateInstance, Instance, InstanceFilter};
+use compute::{ClientTokenOutcome, CreateInstance, Instance, InstanceFilter};
 
 use super::common::{
     any_matches, client_token_tag, compute_ctx, default_group_id, map_err, max_results, page,
@@ -390,42 +390,17 @@ pub async fn run_instances(state: &Ec2State, req: &ActionRequest<'_>) -> Result<
     let p = req.params;
     let ctx = compute_ctx(req);
     let image_ec2 = p.require("ImageId")?.to_string();
-    let min = p.int("MinCount")?.unwrap_or(1);
-    let max = p.int("MaxCount")?.unwrap_or(min);
-    if min < 1 || max < 1 {
-        return Err(Ec2Error::InvalidParameterValue(
-            "MinCount and MaxCount must be at least 1".into(),
-        ));
-    }
+    let min = instance_count(p, "MinCount")?.unwrap_or(1);
+    let max = instance_count(p, "MaxCount")?.unwrap_or(min);
     if min > max {
         return Err(Ec2Error::InvalidParameterValue(format!(
             "MinCount ({min}) must be less than or equal to MaxCount ({max})"
         )));
     }
-    let count_cap = u32::MAX as i64;
-    let (min, max) = (min.min(count_cap) as u32, max.min(count_cap) as u32);
-
-    // ClientToken: a repeated call returns what the first one made.
-    let token_tag = p
-        .get("ClientToken")
-        .filter(|t| !t.is_empty())
-        .map(client_token_tag);
-    if let Some(tag) = &token_tag {
-        let filter = InstanceFilter {
-            tags: vec![tag.clone()],
-            ..InstanceFilter::default()
-        };
-        let mut made = state
-            .compute
-            .list_instances(&ctx, &filter)
-            .await
-            .map_err(|e| map_err(e, None))?;
-        if !made.is_empty() {
-            made.sort_by_key(|i| i.launch_index);
-            let image_id = image_ec2_id_of(state, req, &made[0].image_ref).await?;
-            return Ok(req.respond(|x| write_reservation(x, state, &made, &image_id)));
-        }
-    }
+    // ClientToken: a repeated call returns what the first one made; compute
+    // claims the token in the transaction that creates the instances.
+    let client_token = p.get("ClientToken").filter(|t| !t.is_empty());
+    let token_tag = client_token.map(client_token_tag);
 
     let image_uuid = super::images::image_uuid_of(state, req, &image_ec2).await?;
     let flavor_name = p.get("InstanceType").unwrap_or("m1.small");
@@ -490,7 +465,7 @@ pub async fn run_instances(state: &Ec2State, req: &ActionRequest<'_>) -> Result<
     let create = CreateInstance {
         name,
         flavor_id,
-        image_ref: image_uuid,
+        image_ref: image_uuid.clone(),
         key_name: key_name.clone(),
         user_data,
         metadata,
@@ -503,28 +478,59 @@ pub async fn run_instances(state: &Ec2State, req: &ActionRequest<'_>) -> Result<
         tags,
         ..CreateInstance::default()
     };
-    let created = state
-        .compute
-        .create_instances(&ctx, create)
-        .await
-        .map_err(|e| match e {
-            compute::Error::NotFound {
-                kind: compute::Kind::Keypair,
-                ..
-            } => Ec2Error::KeyPairNotFound(key_name.clone().unwrap_or_default()),
-            compute::Error::NotFound {
-                kind: compute::Kind::Image,
-                ..
-            } => Ec2Error::ImageNotFound(image_ec2.clone()),
-            compute::Error::NotFound {
-                kind: compute::Kind::Flavor,
-                ..
-            } => Ec2Error::InvalidParameterValue(format!(
-                "Invalid value '{flavor_name}' for InstanceType."
-            )),
-            other => map_err(other, None),
-        })?;
-    Ok(req.respond(|x| write_reservation(x, state, &created.instances, &image_ec2)))
+    let created = match client_token {
+        Some(token) => {
+            state
+                .compute
+                .create_instances_with_client_token(&ctx, token, create)
+                .await
+        }
+        None => state
+            .compute
+            .create_instances(&ctx, create)
+            .await
+            .map(ClientTokenOutcome::Created),
+    }
+    .map_err(|e| match e {
+        compute::Error::NotFound {
+            kind: compute::Kind::Keypair,
+            ..
+        } => Ec2Error::KeyPairNotFound(key_name.clone().unwrap_or_default()),
+        compute::Error::NotFound {
+            kind: compute::Kind::Image,
+            ..
+        } => Ec2Error::ImageNotFound(image_ec2.clone()),
+        compute::Error::NotFound {
+            kind: compute::Kind::Flavor,
+            ..
+        } => Ec2Error::InvalidParameterValue(format!(
+            "Invalid value '{flavor_name}' for InstanceType."
+        )),
+        other => map_err(other, None),
+    })?;
+    let instances = created.instances();
+    // A replayed reservation answers with the image its instances run.
+    let image_id = match instances.first() {
+        Some(first) if first.image_ref != image_uuid => {
+            image_ec2_id_of(state, req, &first.image_ref).await?
+        }
+        _ => image_ec2,
+    };
+    Ok(req.respond(|x| write_reservation(x, state, instances, &image_id)))
+}
+
+/// `MinCount` or `MaxCount`: at least 1 (EC2's `Integer`, so at most
+/// `i32::MAX`); anything else is refused, never clamped.
+fn instance_count(p: &crate::query::Params, name: &str) -> Result<Option<u32>, Ec2Error> {
+    p.int(name)?
+        .map(|n| {
+            u32::try_from(n).ok().filter(|n| *n >= 1).ok_or_else(|| {
+                Ec2Error::InvalidParameterValue(format!(
+                    "Value ({n}) for parameter {name} is invalid. {name} must be at least 1"
+                ))
+            })
+        })
+        .transpose()
 }
 
 /// What a state-changing action does to one instance.
@@ -743,9 +749,10 @@ pub async fn describe_instance_attribute(
     }))
 }
 
-/// ModifyInstanceAttribute: `disableApiTermination` (kept as a compute
-/// tag), `instanceType` (a resize, confirmed at once; the instance must be
-/// stopped, as on AWS); the rest is not supported here.
+/// ModifyInstanceAttribute, one attribute per call: `disableApiTermination`
+/// (kept as a compute tag), `instanceType` (the instance must be stopped, as
+/// on AWS; it is resized and the resize confirmed at once, and it stays
+/// stopped); the rest is not supported here.
 pub async fn modify_instance_attribute(
     state: &Ec2State,
     req: &ActionRequest<'_>,
@@ -776,74 +783,90 @@ pub async fn modify_instance_attribute(
             changes.push((attr.to_string(), v.to_string()));
         }
     }
-    if changes.is_empty() {
-        return Err(Ec2Error::MissingParameter("Attribute".into()));
-    }
-    for (attr, value) in changes {
-        match attr.as_str() {
-            "disableApiTermination" => {
-                let on = match value.to_ascii_lowercase().as_str() {
-                    "true" => true,
-                    "false" => false,
-                    _ => {
-                        return Err(Ec2Error::InvalidParameterValue(format!(
-                            "Value ({value}) for parameter value is invalid"
-                        )))
-                    }
-                };
-                if on {
-                    state
-                        .compute
-                        .add_instance_tag(&ctx, &i.uuid, DISABLE_API_TERMINATION_TAG)
-                        .await
-                        .map_err(|e| map_err(e, Some(&ec2)))?;
-                } else if i.tags.iter().any(|t| t == DISABLE_API_TERMINATION_TAG) {
-                    state
-                        .compute
-                        .delete_instance_tag(&ctx, &i.uuid, DISABLE_API_TERMINATION_TAG)
-                        .await
-                        .map_err(|e| map_err(e, Some(&ec2)))?;
+    // One attribute per call, as on AWS (and ec2-api): a refusal of one
+    // never follows a change of another.
+    let (attr, value) = match changes.len() {
+        0 => return Err(Ec2Error::MissingParameter("Attribute".into())),
+        1 => changes.remove(0),
+        _ => {
+            return Err(Ec2Error::InvalidParameterCombination(
+                "Only one attribute can be modified at a time.".into(),
+            ))
+        }
+    };
+    match attr.as_str() {
+        "disableApiTermination" => {
+            let on = match value.to_ascii_lowercase().as_str() {
+                "true" => true,
+                "false" => false,
+                _ => {
+                    return Err(Ec2Error::InvalidParameterValue(format!(
+                        "Value ({value}) for parameter value is invalid"
+                    )))
                 }
-            }
-            "instanceType" => {
-                if i.flavor.name == value {
-                    continue;
-                }
-                if ec2_state_of(&i).1 != "stopped" {
-                    return Err(Ec2Error::IncorrectInstanceState(format!(
-                        "The instance '{ec2}' is not in the 'stopped' state."
-                    )));
-                }
-                let flavor_id = super::flavors::flavor_id_by_name(state, req, &value).await?;
+            };
+            if on {
                 state
                     .compute
-                    .resize_instance(&ctx, &i.uuid, &flavor_id)
+                    .add_instance_tag(&ctx, &i.uuid, DISABLE_API_TERMINATION_TAG)
                     .await
                     .map_err(|e| map_err(e, Some(&ec2)))?;
+            } else if i.tags.iter().any(|t| t == DISABLE_API_TERMINATION_TAG) {
                 state
                     .compute
-                    .confirm_resize(&ctx, &i.uuid)
+                    .delete_instance_tag(&ctx, &i.uuid, DISABLE_API_TERMINATION_TAG)
                     .await
                     .map_err(|e| map_err(e, Some(&ec2)))?;
             }
-            "instanceInitiatedShutdownBehavior" if value == "stop" => {}
-            "sourceDestCheck" if value.eq_ignore_ascii_case("true") => {}
-            "ebsOptimized" if value.eq_ignore_ascii_case("false") => {}
-            "instanceInitiatedShutdownBehavior"
-            | "sourceDestCheck"
-            | "ebsOptimized"
-            | "userData"
-            | "kernel"
-            | "ramdisk" => {
-                return Err(Ec2Error::UnsupportedOperation(format!(
-                    "Modifying the attribute {attr} is not supported."
+        }
+        "instanceType" => {
+            // As ec2-api: the flavor must exist, the instance be
+            // stopped, and an unchanged type changes nothing.
+            let flavor_id = super::flavors::flavor_id_by_name(state, req, &value).await?;
+            let not_stopped = || {
+                Ec2Error::IncorrectInstanceState(format!(
+                    "The instance '{ec2}' is not in the 'stopped' state."
+                ))
+            };
+            if i.vm_state != compute::VmState::Stopped {
+                return Err(not_stopped());
+            }
+            if i.flavor.name == value {
+                return Ok(req.respond_true());
+            }
+            // Resized and confirmed at once: the instance stays stopped.
+            let resized = state
+                .compute
+                .resize_stopped_instance(&ctx, &i.uuid, &flavor_id)
+                .await
+                .map_err(|e| match e {
+                    compute::Error::InvalidState { .. } => not_stopped(),
+                    other => map_err(other, Some(&ec2)),
+                })?;
+            if resized.vm_state != compute::VmState::Stopped {
+                let why = resized.fault.map(|f| f.message).unwrap_or_default();
+                return Err(Ec2Error::Internal(format!(
+                    "resizing {ec2} to {value} failed: {why}"
                 )));
             }
-            other => {
-                return Err(Ec2Error::InvalidParameterValue(format!(
-                    "Value ({other}) for parameter attribute is invalid. Unknown attribute."
-                )));
-            }
+        }
+        "instanceInitiatedShutdownBehavior" if value == "stop" => {}
+        "sourceDestCheck" if value.eq_ignore_ascii_case("true") => {}
+        "ebsOptimized" if value.eq_ignore_ascii_case("false") => {}
+        "instanceInitiatedShutdownBehavior"
+        | "sourceDestCheck"
+        | "ebsOptimized"
+        | "userData"
+        | "kernel"
+        | "ramdisk" => {
+            return Err(Ec2Error::UnsupportedOperation(format!(
+                "Modifying the attribute {attr} is not supported."
+            )));
+        }
+        other => {
+            return Err(Ec2Error::InvalidParameterValue(format!(
+                "Value ({other}) for parameter attribute is invalid. Unknown attribute."
+            )));
         }
     }
     Ok(req.respond_true())

@@ -347,20 +347,24 @@ pub fn verify_query(
         .map_err(|_| Ec2Error::AuthFailure("X-Amz-Date not provided".into()))?;
     let t = parse_amz_date(amz_date)?;
     scope_matches_date(scope, amz_date)?;
+    // The configured window, in range for chrono's arithmetic (an absurdly
+    // large one means "no limit", never an overflow).
+    let skew = i64::try_from(expiry).unwrap_or(i64::MAX);
     let expires: i64 = match p.get("X-Amz-Expires") {
         Some(e) => e
             .parse()
             .ok()
             .filter(|e| (1..=MAX_EXPIRES).contains(e))
             .ok_or_else(|| Ec2Error::AuthFailure(format!("X-Amz-Expires {e:?} is out of range")))?,
-        None => expiry as i64,
+        None => skew,
     };
-    if now > t + chrono::Duration::seconds(expires) {
+    let deadline = chrono::TimeDelta::try_seconds(expires).and_then(|d| t.checked_add_signed(d));
+    if deadline.is_some_and(|deadline| now > deadline) {
         return Err(Ec2Error::RequestExpired(format!(
             "Request has expired. X-Amz-Date {amz_date} + {expires}s"
         )));
     }
-    if (t - now).num_seconds() > expiry as i64 {
+    if (t - now).num_seconds() > skew {
         return Err(Ec2Error::RequestExpired(format!(
             "Request has expired. X-Amz-Date {amz_date} is in the future"
         )));
@@ -422,6 +426,52 @@ mod tests {
         assert_eq!(a.signed_headers, "host;x-amz-date");
         assert_eq!(a.signature, "abc");
         assert!(parse_authorization("AWS4-HMAC-SHA256 Credential=x").is_err());
+    }
+
+    /// A presigned URL without `X-Amz-Expires` whose time is signed near
+    /// the end of what chrono represents (`99991231T235959Z`).
+    fn presigned_at_the_end_of_time() -> (HeaderMap, Vec<(String, String)>) {
+        let mut headers = HeaderMap::new();
+        headers.insert("host", "127.0.0.1:8773".parse().unwrap());
+        let pairs = vec![
+            ("Action".to_string(), "DescribeRegions".to_string()),
+            ("X-Amz-Algorithm".to_string(), ALGORITHM.to_string()),
+            (
+                "X-Amz-Credential".to_string(),
+                "AK/99991231/nova/ec2/aws4_request".to_string(),
+            ),
+            ("X-Amz-Date".to_string(), "99991231T235959Z".to_string()),
+            ("X-Amz-Signature".to_string(), "00".to_string()),
+        ];
+        (headers, pairs)
+    }
+
+    #[test]
+    fn a_huge_expiry_window_neither_overflows_nor_panics() {
+        let (headers, pairs) = presigned_at_the_end_of_time();
+        let params = Params::from_pairs(pairs.clone());
+        let req = SignedRequest {
+            method: "GET",
+            path: "/",
+            alt_path: None,
+            headers: &headers,
+            query_pairs: &pairs,
+            params: &params,
+            body: b"",
+        };
+        let now = super::super::parse_iso_time("2026-11-24T12:00:00Z").unwrap();
+        // Far in the future for the usual window; past the overflow, a
+        // window that large lets the time through to the signature check.
+        assert!(matches!(
+            verify_query(&req, "secret", now, 300),
+            Err(Ec2Error::RequestExpired(_))
+        ));
+        for expiry in [1 << 62, u64::MAX] {
+            assert!(matches!(
+                verify_query(&req, "secret", now, expiry),
+                Err(Ec2Error::SignatureDoesNotMatch)
+            ));
+        }
     }
 
     /// AWS's published example (IAM ListUsers, "Create a signed request" in

@@ -1,6 +1,8 @@
 //! The actions over a real in-memory store: what boto3 sends, what it gets
 //! back, and the EC2 errors of each refusal. Key answers are snapshotted.
 
+use std::time::Duration;
+
 use compute::{InstanceFilter, RequestContext};
 
 use crate::fixture::{code, text, texts, TestApp};
@@ -114,6 +116,125 @@ async fn client_token_makes_run_instances_idempotent() {
     let other = run(&app, &[("ClientToken", "different")]).await;
     assert_eq!(first, again);
     assert_ne!(first, other);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_run_instances_with_one_client_token_make_one_reservation() {
+    let app = TestApp::noauth().await;
+    let params = [
+        ("ImageId", IMAGE),
+        ("MinCount", "2"),
+        ("MaxCount", "2"),
+        ("InstanceType", "m1.tiny"),
+        ("ClientToken", "retry-storm"),
+    ];
+    let mut calls = tokio::task::JoinSet::new();
+    for _ in 0..8 {
+        let app = app.clone();
+        calls.spawn(async move { app.ok("RunInstances", &params).await });
+    }
+    let mut answers = Vec::new();
+    while let Some(body) = calls.join_next().await {
+        let body = body.unwrap();
+        let reservation = text(&body, "reservationId").unwrap().to_string();
+        let ids: Vec<String> = texts(&body, "instanceId")
+            .into_iter()
+            .map(str::to_string)
+            .collect();
+        answers.push((reservation, ids));
+    }
+    // Every caller got the one reservation, and only it exists.
+    assert!(answers.iter().all(|a| a == &answers[0]), "{answers:?}");
+    assert_eq!(answers[0].1.len(), 2);
+    let servers = app
+        .compute
+        .list_instances(
+            &RequestContext::new("demo", "demo"),
+            &InstanceFilter::default(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(servers.len(), 2);
+    assert!(servers.iter().all(|s| s.reservation_id == answers[0].0));
+}
+
+#[tokio::test]
+async fn a_client_token_whose_instances_are_all_terminated_makes_a_new_reservation() {
+    let app = TestApp::noauth().await;
+    let first = run(&app, &[("ClientToken", "again")]).await;
+    app.ok("TerminateInstances", &[("InstanceId.1", &first[0])])
+        .await;
+    let second = run(&app, &[("ClientToken", "again")]).await;
+    assert_ne!(first, second);
+    let replay = run(&app, &[("ClientToken", "again")]).await;
+    assert_eq!(second, replay);
+}
+
+#[tokio::test]
+async fn numbers_out_of_range_are_refused_and_create_nothing() {
+    let app = TestApp::noauth().await;
+    let long_token = "t".repeat(65);
+    let cases: Vec<Vec<(&str, &str)>> = vec![
+        // 2^32: once clamped to u32::MAX, or wrapped to 0 and then 1.
+        vec![("MinCount", "4294967296"), ("MaxCount", "4294967296")],
+        vec![("MinCount", "1"), ("MaxCount", "4294967296")],
+        vec![("MinCount", "1"), ("MaxCount", "2147483648")],
+        vec![("MinCount", "18446744073709551617")],
+        vec![("MinCount", "0"), ("MaxCount", "1")],
+        vec![("MinCount", "-1"), ("MaxCount", "1")],
+        vec![("MinCount", "1"), ("MaxCount", "-4294967295")],
+        vec![("MinCount", "1"), ("ClientToken", long_token.as_str())],
+    ];
+    for extra in cases {
+        let mut params = vec![("ImageId", IMAGE), ("InstanceType", "m1.tiny")];
+        params.extend_from_slice(&extra);
+        let (status, body) = app.call("RunInstances", &params).await;
+        assert_eq!(
+            (status, code(&body)),
+            (400, Some("InvalidParameterValue")),
+            "{extra:?}: {body}"
+        );
+    }
+    let servers = app
+        .compute
+        .list_instances(
+            &RequestContext::new("demo", "demo"),
+            &InstanceFilter::default(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(servers.len(), 0);
+    let (status, body) = app
+        .call(
+            "RunInstances",
+            &[("ImageId", IMAGE), ("MinCount", "4294967296")],
+        )
+        .await;
+    assert_eq!(status, 400);
+    assert_eq!(
+        text(&body, "Message"),
+        Some("Value (4294967296) for parameter MinCount is invalid. Expected an integer from -2147483648 to 2147483647")
+    );
+    for (action, params) in [
+        ("DescribeInstances", vec![("MaxResults", "4294967301")]),
+        ("DescribeInstances", vec![("MaxResults", "-4294967291")]),
+        (
+            "DescribeImages",
+            vec![("MaxResults", "18446744073709551621")],
+        ),
+        ("DescribeTags", vec![("MaxResults", "2147483648")]),
+        (
+            "DescribeInstances",
+            vec![("InstanceId.4294967297", "i-00000001")],
+        ),
+    ] {
+        let (status, body) = app.call(action, &params).await;
+        assert_eq!(
+            (status, code(&body)),
+            (400, Some("InvalidParameterValue")),
+            "{action} {params:?}: {body}"
+        );
+    }
 }
 
 #[tokio::test]
@@ -620,6 +741,136 @@ async fn instance_attributes_and_termination_protection() {
         .await;
     assert_eq!((status, code(&body)), (400, Some("InvalidParameterValue")));
     app.ok("TerminateInstances", &[("InstanceId.1", &id)]).await;
+}
+
+/// A store whose instances were made and stopped at once, and an app over
+/// it whose every transition takes `delay`, as a real deployment's do.
+async fn stopped_instance_behind_a_slow_driver(delay: Duration) -> (TestApp, String) {
+    let instant = crate::fixture::compute().await;
+    let ctx = RequestContext::new("demo", "demo");
+    let made = instant
+        .create_instances(
+            &ctx,
+            compute::CreateInstance {
+                name: "to-resize".into(),
+                flavor_id: "1".into(),
+                image_ref: compute::CIRROS_IMAGE_UUID.into(),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    let vm = instant
+        .stop_instance(&ctx, &made.instances[0].uuid)
+        .await
+        .unwrap();
+    assert_eq!(vm.vm_state, compute::VmState::Stopped);
+    let slow = compute::Compute::new(
+        instant.store().clone(),
+        compute::ComputeConfig {
+            transition_delay: delay,
+            ..compute::ComputeConfig::instant()
+        },
+    );
+    (TestApp::over(slow), vm.ec2_id())
+}
+
+#[tokio::test]
+async fn modifying_the_type_of_a_stopped_instance_resizes_it_and_leaves_it_stopped() {
+    let delay = Duration::from_millis(50);
+    let (app, id) = stopped_instance_behind_a_slow_driver(delay).await;
+
+    let body = app
+        .ok(
+            "ModifyInstanceAttribute",
+            &[("InstanceId", &id), ("InstanceType.Value", "m1.small")],
+        )
+        .await;
+    assert_eq!(text(&body, "return"), Some("true"));
+
+    // Longer than every step of a resize: nothing is still under way.
+    tokio::time::sleep(delay * 10).await;
+    let described = app.ok("DescribeInstances", &[("InstanceId.1", &id)]).await;
+    assert_eq!(text(&described, "name"), Some("stopped"));
+    assert_eq!(text(&described, "instanceType"), Some("m1.small"));
+    let vm = &app
+        .compute
+        .list_instances(
+            &RequestContext::new("demo", "demo"),
+            &InstanceFilter::default(),
+        )
+        .await
+        .unwrap()[0];
+    assert_eq!(
+        (vm.vm_state, vm.task_state, vm.power_state),
+        (
+            compute::VmState::Stopped,
+            None,
+            compute::PowerState::Shutdown
+        )
+    );
+    assert_eq!((vm.flavor.name.as_str(), vm.flavor.vcpus), ("m1.small", 1));
+    assert_eq!((vm.old_flavor.clone(), vm.new_flavor.clone()), (None, None));
+}
+
+#[tokio::test]
+async fn modifying_the_type_of_a_running_instance_is_refused_and_changes_nothing() {
+    let delay = Duration::from_millis(50);
+    let (app, id) = stopped_instance_behind_a_slow_driver(delay).await;
+    app.ok("StartInstances", &[("InstanceId.1", &id)]).await;
+    tokio::time::sleep(delay * 3).await;
+    let running = app.ok("DescribeInstances", &[("InstanceId.1", &id)]).await;
+    assert_eq!(text(&running, "name"), Some("running"));
+
+    let (status, body) = app
+        .call(
+            "ModifyInstanceAttribute",
+            &[("InstanceId", &id), ("InstanceType.Value", "m1.small")],
+        )
+        .await;
+    assert_eq!((status, code(&body)), (400, Some("IncorrectInstanceState")));
+    // ec2-api's words (quotes escaped in the XML), not nova's internal ones.
+    assert_eq!(
+        text(&body, "Message"),
+        Some(
+            format!("The instance &apos;{id}&apos; is not in the &apos;stopped&apos; state.")
+                .as_str()
+        )
+    );
+
+    tokio::time::sleep(delay * 10).await;
+    let after = app.ok("DescribeInstances", &[("InstanceId.1", &id)]).await;
+    assert_eq!(text(&after, "name"), Some("running"));
+    assert_eq!(text(&after, "instanceType"), Some("m1.tiny"));
+}
+
+#[tokio::test]
+async fn modifying_two_attributes_at_once_is_refused_and_changes_neither() {
+    let app = TestApp::noauth().await;
+    let id = run(&app, &[]).await.remove(0);
+    let (status, body) = app
+        .call(
+            "ModifyInstanceAttribute",
+            &[
+                ("InstanceId", &id),
+                ("DisableApiTermination.Value", "true"),
+                ("InstanceType.Value", "m1.small"),
+            ],
+        )
+        .await;
+    assert_eq!(
+        (status, code(&body)),
+        (400, Some("InvalidParameterCombination"))
+    );
+    let attr = |name| [("InstanceId", id.as_str()), ("Attribute", name)];
+    let protection = app
+        .ok("DescribeInstanceAttribute", &attr("disableApiTermination"))
+        .await;
+    assert_eq!(text(&protection, "value"), Some("false"));
+    let kind = app
+        .ok("DescribeInstanceAttribute", &attr("instanceType"))
+        .await;
+    assert_eq!(text(&kind, "value"), Some("m1.tiny"));
 }
 
 #[tokio::test]

@@ -24,6 +24,7 @@ pub async fn compute() -> Compute {
 }
 
 /// Builds an app.
+#[derive(Clone)]
 pub struct TestApp {
     /// The compute behind it (to check what the actions did).
     pub compute: Compute,
@@ -46,6 +47,19 @@ impl TestApp {
     /// NoAuth app over a fresh store.
     pub async fn noauth() -> Self {
         Self::build(AuthMode::NoAuth, None, None).await
+    }
+
+    /// A NoAuth app over `compute` (another configuration of a store).
+    pub fn over(compute: Compute) -> Self {
+        let options = Ec2Options {
+            auth_mode: AuthMode::NoAuth,
+            ..Ec2Options::default()
+        };
+        let state = Ec2State::new(compute.clone(), options);
+        Self {
+            compute,
+            app: pipeline::app(Arc::new(state)),
+        }
     }
 
     /// An app with `mode`, an optional fixed clock and credential source.
@@ -84,19 +98,23 @@ impl TestApp {
         action: &str,
         params: &[(&str, &str)],
     ) -> (u16, String) {
-        let mut body = form_urlencoded::Serializer::new(String::new());
-        body.append_pair("Action", action)
-            .append_pair("Version", "2016-11-15")
-            .append_pair("AWSAccessKeyId", access);
-        for (k, v) in params {
-            body.append_pair(k, v);
-        }
+        // Finished before the await, so that the future is Send.
+        let body = {
+            let mut body = form_urlencoded::Serializer::new(String::new());
+            body.append_pair("Action", action)
+                .append_pair("Version", "2016-11-15")
+                .append_pair("AWSAccessKeyId", access);
+            for (k, v) in params {
+                body.append_pair(k, v);
+            }
+            body.finish()
+        };
         let req = http::Request::builder()
             .method("POST")
             .uri("/")
             .header("host", "127.0.0.1:8773")
             .header("content-type", FORM)
-            .body(Body::from(body.finish()))
+            .body(Body::from(body))
             .unwrap();
         self.send(req).await
     }
