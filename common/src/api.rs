@@ -102,8 +102,12 @@ pub fn main(binary: ApiBinary, args: &ServiceArgs) -> i32 {
     if let Some(prepare) = binary.prepare {
         let conf = loaded.conf.clone();
         let code = launcher::process::run_in_child(move || run_blocking(prepare(conf)));
+        // The child logs why it failed, once, and exits EXIT_FAILURE; any
+        // other code means it died without saying why (a signal, a panic).
         if code != EXIT_OK {
-            tracing::error!("{} failed to prepare its store (exit {code})", binary.name);
+            if code != EXIT_FAILURE {
+                tracing::error!("{} failed to prepare its store (exit {code})", binary.name);
+            }
             return EXIT_FAILURE;
         }
     }
@@ -128,7 +132,8 @@ pub fn main(binary: ApiBinary, args: &ServiceArgs) -> i32 {
 }
 
 /// Runs a future to completion on a throwaway current-thread runtime and
-/// maps the outcome to an exit code.
+/// maps the outcome to an exit code: EXIT_FAILURE only once the failure
+/// is logged.
 fn run_blocking(work: LocalBoxFuture<'static, anyhow::Result<()>>) -> i32 {
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()

@@ -152,10 +152,41 @@ pub enum Error {
     Forbidden(String),
 
     /// A `[database] connection` URL that names no engine we have.
-    #[error("unsupported database URL '{url}': expected sqlite:///relative/path, sqlite:////absolute/path, sqlite:// (in memory), postgresql://, postgresql+psycopg2:// or postgres://")]
+    #[error("[database] connection: unsupported database URL '{url}': expected sqlite:///relative/path, sqlite:////absolute/path, postgresql://, postgresql+psycopg2:// or postgres://")]
     UnsupportedUrl {
         /// The URL as given, with any password replaced by `***`.
         url: String,
+    },
+
+    /// A `[database] connection` URL of a known engine that cannot be read
+    /// (a port that is no number, say).
+    #[error("[database] connection: cannot read the database URL '{url}': {reason}")]
+    BadUrl {
+        /// The URL as given, with any password replaced by `***`.
+        url: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+
+    /// `[database] connection` names an in-memory SQLite database, which
+    /// the services refuse: it would be private to one process.
+    #[error("[database] connection = {url} is an in-memory SQLite database, private to one process: each worker, each API and each admin command would get its own empty one, lost at exit; use a file path, such as sqlite:////var/lib/nova/nova.sqlite")]
+    InMemoryDatabase {
+        /// The URL as given.
+        url: String,
+    },
+
+    /// The database of `[database] connection` cannot be opened or reached
+    /// (found when a store connects at once, as at start-up).
+    #[error("[database] connection: cannot open {target}: {reason}; {advice}")]
+    Unavailable {
+        /// What was opened: the SQLite file's path, or the PostgreSQL
+        /// server's host and port (never its password).
+        target: String,
+        /// Why it failed.
+        reason: String,
+        /// What the operator can do about it.
+        advice: String,
     },
 
     /// The database was migrated by a newer release than this one.
@@ -222,6 +253,9 @@ impl Error {
             Error::Store(_)
                 | Error::Internal(_)
                 | Error::UnsupportedUrl { .. }
+                | Error::BadUrl { .. }
+                | Error::InMemoryDatabase { .. }
+                | Error::Unavailable { .. }
                 | Error::SchemaTooNew { .. }
                 | Error::SchemaMissing
         )

@@ -292,8 +292,10 @@ const HEALTHCHECK: &[&str] = &[
     "ignore_proxied_requests",
 ];
 
-/// `[database]`: oslo.db's options besides `connection`.
+/// `[database]`: oslo.db's options besides `connection`, and our
+/// `connect_timeout` (read by `compute`; oslo.db has no such option).
 const DATABASE: &[&str] = &[
+    "connect_timeout",
     "slave_connection",
     "sqlite_synchronous",
     "sqlite_db",

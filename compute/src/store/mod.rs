@@ -16,6 +16,7 @@
 
 pub mod health;
 pub mod migrate;
+mod probe;
 pub mod url;
 
 use std::str::FromStr;
@@ -47,6 +48,10 @@ pub struct StoreOptions {
     pub max_connections: u32,
     /// How long to wait for a free connection before failing (30 s).
     pub acquire_timeout: Duration,
+    /// How long a store that connects at once ([`Store::connect`], as the
+    /// start-up check does) waits for its first connection: the TCP
+    /// connect and PostgreSQL's handshake, or SQLite opening its file (5 s).
+    pub connect_timeout: Duration,
     /// SQLite only: how long a writer waits for another writer's lock
     /// before giving up (30 s). Other processes may hold it briefly.
     pub busy_timeout: Duration,
@@ -60,6 +65,7 @@ impl Default for StoreOptions {
         StoreOptions {
             max_connections: 5,
             acquire_timeout: Duration::from_secs(30),
+            connect_timeout: Duration::from_secs(5),
             busy_timeout: Duration::from_secs(30),
             seed_defaults: true,
         }
@@ -68,9 +74,10 @@ impl Default for StoreOptions {
 
 impl StoreOptions {
     /// Reads oslo.db's `[database] max_pool_size` (connections per worker)
-    /// and `pool_timeout` (seconds), and `[simulator] seed_defaults`
-    /// (true/false) through `get(section, option)`. A bad value is an
-    /// [`Error::Invalid`] naming section, option and value.
+    /// and `pool_timeout` (seconds), our `[database] connect_timeout`
+    /// (seconds, at least 1) and `[simulator] seed_defaults` (true/false)
+    /// through `get(section, option)`. A bad value is an [`Error::Invalid`]
+    /// naming section, option and value.
     pub fn from_raw(get: impl Fn(&str, &str) -> Option<String>) -> Result<Self> {
         let bad = |s: &str, o: &str, v: &str| {
             Error::Invalid(format!("invalid value '{v}' for option [{s}] {o}"))
@@ -90,6 +97,15 @@ impl StoreOptions {
                 .parse::<u64>()
                 .map_err(|_| bad("database", "pool_timeout", &v))?;
             opts.acquire_timeout = Duration::from_secs(secs);
+        }
+        if let Some(v) = get("database", "connect_timeout") {
+            let secs = v
+                .trim()
+                .parse::<u64>()
+                .ok()
+                .filter(|n| *n > 0)
+                .ok_or_else(|| bad("database", "connect_timeout", &v))?;
+            opts.connect_timeout = Duration::from_secs(secs);
         }
         if let Some(v) = get("simulator", "seed_defaults") {
             opts.seed_defaults = match v.trim().to_ascii_lowercase().as_str() {
@@ -225,9 +241,17 @@ impl Store {
     /// Connects to the database named by a nova `[database] connection`
     /// URL (see [`DatabaseUrl`]). Does not migrate: call [`Store::migrate`].
     ///
+    /// One connection is opened now, within
+    /// [`StoreOptions::connect_timeout`], so that a database that cannot be
+    /// opened or reached fails here, at once, with [`Error::Unavailable`]
+    /// naming the file or the server and what to do; the pool opens its
+    /// own connections as they are needed.
+    ///
     /// SQLite files are opened in WAL mode with `busy_timeout`, foreign keys
     /// on and `synchronous=NORMAL`; several processes may share one file.
     /// The file is created when missing (its directory must exist).
+    /// `sqlite://` (in memory) is accepted here, for tests and embedding;
+    /// the services refuse it ([`crate::open::Settings::from_raw`]).
     pub async fn connect(url: &str, options: StoreOptions) -> Result<Store> {
         Self::open_pools(url, options, false).await
     }
@@ -257,6 +281,9 @@ impl Store {
                     .synchronous(SqliteSynchronous::Normal)
                     .busy_timeout(options.busy_timeout)
                     .foreign_keys(true);
+                if !lazy {
+                    probe::sqlite_file(&path, &opts, options.connect_timeout).await?;
+                }
                 let pool = SqlitePoolOptions::new()
                     .max_connections(options.max_connections.max(1))
                     .acquire_timeout(options.acquire_timeout)
@@ -266,12 +293,7 @@ impl Store {
                                 && health::opened_after_last_error(meta.age))
                         })
                     });
-                let pool = if lazy {
-                    pool.connect_lazy_with(opts)
-                } else {
-                    pool.connect_with(opts).await?
-                };
-                Db::Sqlite(pool)
+                Db::Sqlite(pool.connect_lazy_with(opts))
             }
             DatabaseUrl::SqliteMemory => {
                 // sqlx names each in-memory database uniquely with a shared
@@ -295,19 +317,20 @@ impl Store {
                 Db::Sqlite(pool)
             }
             DatabaseUrl::Postgres(pg) => {
-                let opts = PgConnectOptions::from_str(&pg)?;
+                let opts = PgConnectOptions::from_str(&pg).map_err(|err| Error::BadUrl {
+                    url: url::redact(url.trim()),
+                    reason: err.to_string(),
+                })?;
+                if !lazy {
+                    probe::postgres(&opts, options.connect_timeout).await?;
+                }
                 let pool = PgPoolOptions::new()
                     .max_connections(options.max_connections.max(1))
                     .acquire_timeout(options.acquire_timeout)
                     .before_acquire(|conn, _| {
                         Box::pin(async move { Ok(outside_transaction(conn)) })
                     });
-                let pool = if lazy {
-                    pool.connect_lazy_with(opts)
-                } else {
-                    pool.connect_with(opts).await?
-                };
-                Db::Postgres(pool)
+                Db::Postgres(pool.connect_lazy_with(opts))
             }
         };
         Ok(Store {
@@ -582,6 +605,26 @@ mod tests {
             err.to_string(),
             "invalid value 'lots' for option [database] max_pool_size"
         );
+    }
+
+    #[test]
+    fn connect_timeout_defaults_to_five_seconds_and_must_be_positive() {
+        assert_eq!(
+            StoreOptions::from_raw(|_, _| None).unwrap().connect_timeout,
+            Duration::from_secs(5)
+        );
+        let set = |value: &'static str| {
+            StoreOptions::from_raw(move |s, k| {
+                (s == "database" && k == "connect_timeout").then(|| value.into())
+            })
+        };
+        assert_eq!(set("2").unwrap().connect_timeout, Duration::from_secs(2));
+        for bad in ["0", "-1", "soon"] {
+            assert_eq!(
+                set(bad).unwrap_err().to_string(),
+                format!("invalid value '{bad}' for option [database] connect_timeout")
+            );
+        }
     }
 
     #[tokio::test]
