@@ -7,5 +7,6 @@ mod schema;
 
 mod auth;
 mod microversions;
+mod numbers;
 mod servers;
 mod versions;
