@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::QuotaLimits;
 use crate::flavor::Flavor;
+use crate::injected::{self, InjectedFile};
 use crate::states::{api_status, ec2_state, PowerState, TaskState, VmState};
 use crate::store::{args, from_micros, from_micros_opt, now_micros, Arg, Engine};
 use crate::{validate, Compute, Error, Kind, RequestContext, Result};
@@ -210,6 +211,9 @@ pub struct CreateInstance {
     pub host: Option<String>,
     /// No network at all (`"networks": "none"`): no fixed IP is allocated.
     pub without_network: bool,
+    /// Personality files, checked against the injected-file quotas and
+    /// kept with each instance for the metadata service.
+    pub injected_files: Vec<InjectedFile>,
 }
 
 /// The result of a create.
@@ -841,8 +845,9 @@ impl Compute {
     /// allows, at least `min_count`, else [`Error::QuotaExceeded`]).
     ///
     /// Checks: name, metadata (items and count against the quota), tags,
-    /// user data, access IPs; the flavor is visible and enabled
-    /// ([`Error::NotFound`] `Flavor`); the image is visible
+    /// user data, access IPs, personality files (against their quotas); the
+    /// flavor is visible and enabled ([`Error::NotFound`] `Flavor`); the
+    /// image is visible
     /// ([`Error::NotFound`] `Image`), active and fits the flavor; the
     /// keypair is the caller's ([`Error::NotFound`] `Keypair`). The quota
     /// check, fixed-IP allocation and inserts are one locked transaction.
@@ -927,6 +932,7 @@ impl Compute {
                 limits.metadata_items,
             ));
         }
+        injected::check_quota(&limits, &req.injected_files)?;
 
         let reservation_id = new_reservation_id();
         let admin_password = req.admin_password.clone().unwrap_or_else(new_password);
@@ -1038,6 +1044,7 @@ impl Compute {
                 Some(&host),
             )
             .await?;
+            injected::replace(&mut tx, &uuid, &req.injected_files).await?;
             uuids.push(uuid);
         }
         tx.commit().await?;

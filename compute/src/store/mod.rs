@@ -602,7 +602,11 @@ mod tests {
             store.schema_version(),
             store.schema_version()
         );
-        assert_eq!((a.unwrap(), b.unwrap(), c.unwrap()), (1, 1, 1));
+        let latest = migrate::LATEST_SCHEMA_VERSION;
+        assert_eq!(
+            (a.unwrap(), b.unwrap(), c.unwrap()),
+            (latest, latest, latest)
+        );
     }
 
     /// A migrated SQLite file store with a pool of one connection, so that
@@ -637,7 +641,10 @@ mod tests {
         // The next write transaction gets a working connection.
         let tx = store.begin_locked("test").await.unwrap();
         tx.commit().await.unwrap();
-        assert_eq!(store.schema_version().await.unwrap(), 1);
+        assert_eq!(
+            store.schema_version().await.unwrap(),
+            migrate::LATEST_SCHEMA_VERSION
+        );
     }
 
     #[tokio::test]

@@ -11,7 +11,7 @@ use crate::context::Context;
 use crate::fault::ApiError;
 use crate::links::RequestUrls;
 use crate::microversion::ApiVersion;
-use crate::servers::core::image_properties;
+use crate::servers::core::{image_properties, personality};
 use crate::servers::schemas;
 use crate::servers::view::{self, ShowOpts};
 use crate::state::ApiState;
@@ -170,6 +170,7 @@ async fn rebuild(
         description: nullable("description"),
         access_ip_v4: nullable("accessIPv4"),
         access_ip_v6: nullable("accessIPv6"),
+        injected_files: personality(r.get("personality")),
     };
     let image_ref = request.image_ref.clone();
     let (instance, password) = state

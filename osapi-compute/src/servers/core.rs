@@ -479,6 +479,23 @@ fn count(value: Option<&Value>) -> Option<u64> {
     value.and_then(int_of).and_then(|n| u64::try_from(n).ok())
 }
 
+/// The `personality` files of a create or rebuild body (below 2.57), once
+/// the schema has passed them: each has a path and base64 contents.
+pub(crate) fn personality(value: Option<&Value>) -> Vec<compute::InjectedFile> {
+    value
+        .and_then(Value::as_array)
+        .map(|files| {
+            files
+                .iter()
+                .map(|file| compute::InjectedFile {
+                    path: opt_string(file.get("path")).unwrap_or_default(),
+                    contents: opt_string(file.get("contents")).unwrap_or_default(),
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 /// nova's answer to a bad reference in a create body: 400, not 404.
 fn create_error(err: compute::Error) -> ApiError {
     match err {
@@ -597,6 +614,7 @@ pub async fn create(
         // The schema allows "none", "auto" or a list; only "none" asks for
         // no network (the simulated network has one fixed-IP range).
         without_network: server.get("networks").and_then(Value::as_str) == Some("none"),
+        injected_files: personality(server.get("personality")),
     };
     if request.host.is_some() {
         ctx.require_admin("compute:servers:create:requested_destination")?;

@@ -13,6 +13,19 @@ fn image_id_or_empty() -> Schema {
     Schema::one_of(vec![types::uuid(), Schema::string().length(None, Some(0))])
 }
 
+/// nova's `parameter_types.personality` (create and rebuild below 2.57).
+/// nova takes `path` and `contents` for granted and fails with a 500 when
+/// one is missing; here they are required, which answers 400.
+fn personality() -> Schema {
+    Schema::array(
+        Schema::object()
+            .prop("path", Schema::string())
+            .prop("contents", Schema::string().format(Format::Base64))
+            .required(&["path", "contents"])
+            .additional(false),
+    )
+}
+
 fn flavor_ref() -> Schema {
     Schema::of(&[Ty::String, Ty::Integer]).length(Some(1), None)
 }
@@ -119,7 +132,7 @@ pub fn create(version: ApiVersion, legacy: bool) -> Schema {
         )
         .prop("accessIPv4", types::access_ipv4())
         .prop("accessIPv6", types::access_ipv6())
-        .prop("personality", Schema::array(Schema::object()))
+        .prop("personality", personality())
         .prop("availability_zone", name.clone())
         .prop("block_device_mapping", Schema::array(bdm_legacy_item()))
         .prop(
@@ -272,7 +285,7 @@ pub fn rebuild(version: ApiVersion) -> Schema {
         )
         .prop("accessIPv4", types::access_ipv4())
         .prop("accessIPv6", types::access_ipv6())
-        .prop("personality", Schema::array(Schema::object()));
+        .prop("personality", personality());
     if version.at_least(2, 19) {
         inner = inner.prop("description", types::description());
     }

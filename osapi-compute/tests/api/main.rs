@@ -8,5 +8,6 @@ mod schema;
 mod auth;
 mod microversions;
 mod numbers;
+mod personality;
 mod servers;
 mod versions;
