@@ -265,6 +265,13 @@ impl Error {
         let message = match resource {
             "key_pairs" => "Quota exceeded, too many key pairs.".to_string(),
             "metadata_items" => format!("Maximum number of metadata items exceeds {allowed}"),
+            "injected_files" => "Personality file limit exceeded".to_string(),
+            "injected_file_path_length" => {
+                format!("Personality file path exceeds maximum {allowed}")
+            }
+            "injected_file_content_bytes" => {
+                format!("Personality file content exceeds maximum {allowed}")
+            }
             _ => format!(
                 "Quota exceeded for {resource}: Requested {requested}, but already used {used} of {allowed} {resource}"
             ),

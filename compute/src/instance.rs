@@ -14,6 +14,7 @@ use rand::Rng;
 use serde::{Deserialize, Serialize};
 
 use crate::flavor::Flavor;
+use crate::injected::{self, InjectedFile};
 use crate::states::{api_status, ec2_state, PowerState, TaskState, VmState};
 use crate::store::{args, from_micros, from_micros_opt, now_micros, Arg, Engine, Tx};
 use crate::{validate, Compute, Error, Kind, QuotaLimits, RequestContext, Result};
@@ -209,6 +210,9 @@ pub struct CreateInstance {
     pub host: Option<String>,
     /// No network at all (`"networks": "none"`): no fixed IP is allocated.
     pub without_network: bool,
+    /// Personality files, checked against the injected-file quotas and
+    /// kept with each instance for the metadata service.
+    pub injected_files: Vec<InjectedFile>,
 }
 
 /// The result of a create.
@@ -749,8 +753,8 @@ struct CreatePlan {
     image_uuid: String,
     key_data: Option<String>,
     limits: QuotaLimits,
-    min: i64,
-    max: i64,
+    min: u64,
+    max: u64,
 }
 
 /// What the inserts of a create made, before the instances are read back.
@@ -851,13 +855,106 @@ async fn claim_client_token(
     Ok(None)
 }
 
+/// What a project's live instances hold: how many, their vCPUs and RAM.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct InstanceUse {
+    count: i64,
+    cores: i64,
+    ram: i64,
+}
+
+impl InstanceUse {
+    const SQL: &'static str = "SELECT COUNT(*), CAST(COALESCE(SUM(vcpus), 0) AS BIGINT), \
+        CAST(COALESCE(SUM(memory_mb), 0) AS BIGINT) FROM instances WHERE project_id = $1 AND deleted = FALSE";
+
+    fn from_row((count, cores, ram): (i64, i64, i64)) -> Self {
+        InstanceUse { count, cores, ram }
+    }
+}
+
+/// nova's instance quota check: how many instances of `flavor` (at most
+/// `max`) fit in `limits` beside `used`, or nova's quota error when fewer
+/// than `min` do. Computed in `i128`, so no count or flavor overflows it.
+fn instances_allowed(
+    limits: &QuotaLimits,
+    used: InstanceUse,
+    flavor: &Flavor,
+    min: u64,
+    max: u64,
+) -> Result<u64> {
+    let fits = |limit: i64, used: i64, per: i64| -> i128 {
+        if limit < 0 || per <= 0 {
+            i128::MAX
+        } else {
+            (i128::from(limit) - i128::from(used)).max(0) / i128::from(per)
+        }
+    };
+    let resources = [
+        ("instances", limits.instances, used.count, 1),
+        ("cores", limits.cores, used.cores, flavor.vcpus),
+        ("ram", limits.ram, used.ram, flavor.ram),
+    ];
+    let allowed = resources
+        .iter()
+        .map(|&(_, limit, used, per)| fits(limit, used, per))
+        .min()
+        .unwrap_or(i128::MAX);
+    let min = i128::from(min);
+    if allowed < min {
+        let over: Vec<_> = resources
+            .iter()
+            .filter(|&&(_, limit, used, per)| fits(limit, used, per) < min)
+            .collect();
+        let names: Vec<&str> = over.iter().map(|r| r.0).collect();
+        let (requested, used, limit) = over
+            .first()
+            .map(|&&(_, limit, used, per)| (min * i128::from(per), used, limit))
+            .unwrap_or((min, used.count, limits.instances));
+        let requested = i64::try_from(requested).unwrap_or(i64::MAX);
+        return Err(Error::quota(&names.join(", "), requested, used, limit));
+    }
+    Ok(u64::try_from(allowed.min(i128::from(max))).unwrap_or(max))
+}
+
 impl Compute {
+    /// The `min_count` of a create as the `u32` of [`CreateInstance`]. A
+    /// count above `u32::MAX` is more than one create makes: it is refused
+    /// with nova's quota error when the caller's quota cannot hold that
+    /// many instances of `flavor_id` (always, unless its instance, cores
+    /// and ram quotas are all unlimited), else with [`Error::Invalid`].
+    pub async fn create_count(
+        &self,
+        ctx: &RequestContext,
+        flavor_id: &str,
+        count: u64,
+    ) -> Result<u32> {
+        if let Ok(count) = u32::try_from(count) {
+            return Ok(count);
+        }
+        let flavor = self.get_flavor(ctx, flavor_id).await?;
+        if flavor.disabled && !ctx.is_admin {
+            return Err(Error::not_found(Kind::Flavor, flavor_id));
+        }
+        let limits = self.project_limits(&ctx.project_id).await?;
+        let used = InstanceUse::from_row(
+            self.store
+                .fetch_one(InstanceUse::SQL, args![&ctx.project_id])
+                .await?,
+        );
+        instances_allowed(&limits, used, &flavor, count, count)?;
+        Err(Error::invalid(format!(
+            "Cannot create {count} instances in one request; the most is {}",
+            u32::MAX
+        )))
+    }
+
     /// Creates `min_count..=max_count` instances (as many as the quota
     /// allows, at least `min_count`, else [`Error::QuotaExceeded`]).
     ///
     /// Checks: name, metadata (items and count against the quota), tags,
-    /// user data, access IPs; the flavor is visible and enabled
-    /// ([`Error::NotFound`] `Flavor`); the image is visible
+    /// user data, access IPs, personality files (against their quotas); the
+    /// flavor is visible and enabled ([`Error::NotFound`] `Flavor`); the
+    /// image is visible
     /// ([`Error::NotFound`] `Image`), active and fits the flavor; the
     /// keypair is the caller's ([`Error::NotFound`] `Keypair`). The quota
     /// check, fixed-IP allocation and inserts are one locked transaction.
@@ -965,11 +1062,11 @@ impl Compute {
         if let Some(h) = &req.hostname {
             validate::name("hostname", h)?;
         }
-        let min = i64::from(req.min_count.max(1));
+        let min = u64::from(req.min_count.max(1));
         let max = if req.max_count == 0 {
             min
         } else {
-            i64::from(req.max_count)
+            u64::from(req.max_count)
         };
         if max < min {
             return Err(Error::invalid("min_count must be <= max_count"));
@@ -1026,6 +1123,7 @@ impl Compute {
                 limits.metadata_items,
             ));
         }
+        injected::check_quota(&limits, &req.injected_files)?;
         Ok(CreatePlan {
             flavor,
             image_uuid: image.uuid,
@@ -1072,40 +1170,12 @@ impl Compute {
             .into_iter()
             .collect();
         let mut uuids = Vec::new();
-        let (count, cores, ram): (i64, i64, i64) = tx
-            .fetch_one(
-                "SELECT COUNT(*), CAST(COALESCE(SUM(vcpus), 0) AS BIGINT), CAST(COALESCE(SUM(memory_mb), 0) AS BIGINT) \
-                 FROM instances WHERE project_id = $1 AND deleted = FALSE",
-                args![&ctx.project_id],
-            )
-            .await?;
-        let fits = |limit: i64, used: i64, per: i64| -> i64 {
-            if limit < 0 || per == 0 {
-                i64::MAX
-            } else {
-                ((limit - used) / per).max(0)
-            }
-        };
-        let allowed = fits(limits.instances, count, 1)
-            .min(fits(limits.cores, cores, flavor.vcpus))
-            .min(fits(limits.ram, ram, flavor.ram));
-        if allowed < min {
-            let mut overs = Vec::new();
-            let mut first = None;
-            for (res, limit, used, per) in [
-                ("instances", limits.instances, count, 1),
-                ("cores", limits.cores, cores, flavor.vcpus),
-                ("ram", limits.ram, ram, flavor.ram),
-            ] {
-                if fits(limit, used, per) < min {
-                    overs.push(res);
-                    first.get_or_insert((min * per, used, limit));
-                }
-            }
-            let (req_n, used, limit) = first.unwrap_or((min, count, limits.instances));
-            return Err(Error::quota(&overs.join(", "), req_n, used, limit));
-        }
-        let n = max.min(allowed);
+        let used = InstanceUse::from_row(
+            tx.fetch_one(InstanceUse::SQL, args![&ctx.project_id])
+                .await?,
+        );
+        let n = instances_allowed(limits, used, flavor, min, max)?;
+        let n = i64::try_from(n).expect("at most max_count, a u32");
         let host = match &req.host {
             Some(h) => h.clone(),
             None => self.pick_host(tx).await?,
@@ -1187,6 +1257,7 @@ impl Compute {
                 Some(&host),
             )
             .await?;
+            injected::replace(tx, &uuid, &req.injected_files).await?;
             uuids.push(uuid);
         }
         Ok(Inserted {
@@ -1497,6 +1568,8 @@ impl Compute {
         sql.push_str(" ORDER BY ");
         sql.push_str(&order.join(", "));
         if let (Some(l), false) = (filter.limit, post_filter) {
+            // SQL's LIMIT is a BIGINT; no table holds i64::MAX rows anyway.
+            let l = i64::try_from(l).unwrap_or(i64::MAX);
             sql.push_str(&format!(" LIMIT {l}"));
         }
         let keys: Vec<(i64, i64)> = self.store.fetch_all(&sql, a).await?;

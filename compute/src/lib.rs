@@ -11,6 +11,7 @@
 //! | [`config`] | [`ComputeConfig`], [`QuotaLimits`]: nova's `[quota]` defaults, zones, simulated hosts, delays, IP range |
 //! | [`error`] | [`Error`]: the one error type, with nova's messages |
 //! | [`instance`] | [`Instance`]: create (quota + fixed IP, atomic; idempotent by client token), get, list with filters/sort/paging, update, metadata, tags, password, console |
+//! | [`injected`] | personality (injected) files: nova's quota checks, kept with the instance for the metadata service |
 //! | [`lifecycle`] | the simulated driver: stop/start/reboot/pause/suspend/rebuild/resize/delete/lock, lazy state advance, injected failures |
 //! | [`states`] | vm_state / task_state / power_state, API `status` and EC2 state mappings |
 //! | [`actions`] | os-instance-actions records and events |
@@ -60,6 +61,7 @@ pub mod error;
 pub mod flavor;
 pub mod image;
 pub mod infra;
+pub mod injected;
 pub mod instance;
 pub mod keypair;
 pub mod keys;
@@ -83,6 +85,7 @@ pub use infra::{
     AvailabilityZone, Hypervisor, ServerUsage, Service, ServiceUpdate, TenantUsage, ZoneHost,
     ZoneService,
 };
+pub use injected::InjectedFile;
 pub use instance::{
     ClientTokenOutcome, CreateInstance, CreatedInstances, FlavorSnapshot, Instance, InstanceFault,
     InstanceFilter, SortDir, SortKey, UpdateInstance, MAX_CLIENT_TOKEN_LENGTH,

@@ -34,6 +34,7 @@
 
 use std::collections::BTreeMap;
 
+use crate::injected::{self, InjectedFile};
 use crate::instance::{
     save_row, save_stmt, FlavorSnapshot, InstanceRow, CAS_RETRIES, INSTANCE_COLUMNS,
 };
@@ -63,6 +64,10 @@ pub struct RebuildInstance {
     pub access_ip_v4: Option<Option<String>>,
     /// accessIPv6 (`Some(None)` clears it).
     pub access_ip_v6: Option<Option<String>>,
+    /// The personality files of the rebuilt instance. They replace the
+    /// ones it had: as nova's rebuilt config drive, it keeps only the files
+    /// of the rebuild (none when none are given).
+    pub injected_files: Vec<InjectedFile>,
 }
 
 /// The step name a task state answers to in `sim:fail` lists.
@@ -540,8 +545,10 @@ impl Compute {
         .await
     }
 
-    /// Rebuilds from an image (active, stopped or error instances). Returns
-    /// the instance and the admin password (given or generated).
+    /// Rebuilds from an image (active, stopped or error instances), with
+    /// the personality files of the request checked against the caller's
+    /// injected-file quotas once the state allows the rebuild. Returns the
+    /// instance and the admin password (given or generated).
     pub async fn rebuild_instance(
         &self,
         ctx: &RequestContext,
@@ -569,6 +576,7 @@ impl Compute {
                 .map(|_| CHARS[rng.gen_range(0..CHARS.len())] as char)
                 .collect()
         });
+        let limits = self.project_limits(&ctx.project_id).await?;
         let allowed = Allowed {
             vm: &[VmState::Active, VmState::Stopped, VmState::Error],
             task: NO_TASK,
@@ -582,6 +590,7 @@ impl Compute {
                 Some("compute_rebuild_instance"),
                 allowed,
                 |r| {
+                    injected::check_quota(&limits, &req.injected_files)?;
                     if r.vm() == VmState::Error {
                         r.vm_state = VmState::Active.as_str().into();
                     }
@@ -611,6 +620,8 @@ impl Compute {
                     Ok(())
                 },
             )
+            .await?;
+        self.replace_injected_files(&inst.uuid, &req.injected_files)
             .await?;
         Ok((inst, password))
     }
@@ -801,7 +812,8 @@ impl Compute {
 
     /// Deletes an instance in any state: (*, deleting) -> (deleted, -);
     /// the row is kept with `deleted_at` (changes-since and EC2 show it),
-    /// its quota and fixed IP are released. Deleting twice is fine.
+    /// its quota and fixed IP are released, its personality files dropped.
+    /// Deleting twice is fine.
     pub async fn delete_instance(&self, ctx: &RequestContext, uuid: &str) -> Result<()> {
         let row = self.load(ctx, uuid, false).await?;
         if row.task() == Some(TaskState::Deleting) {
@@ -823,8 +835,8 @@ impl Compute {
                 Ok(())
             },
         )
-        .await
-        .map(|_| ())
+        .await?;
+        self.replace_injected_files(uuid, &[]).await
     }
 
     /// Locks an instance against non-admin actions (`locked_by` owner or

@@ -70,6 +70,7 @@ on_both_engines!(
     resizing_a_stopped_instance_confirms_at_once_and_it_stays_stopped,
     delete_keeps_a_soft_deleted_row_and_frees_quota_and_ip,
     injected_failures_end_in_error_with_a_fault,
+    personality_files_are_kept_replaced_by_a_rebuild_and_dropped_on_delete,
     quota_limits_creates_and_reports_nova_message,
     concurrent_creates_on_separate_pools_end_at_the_quota,
     concurrent_creates_with_one_client_token_make_one_reservation,
@@ -771,6 +772,65 @@ async fn injected_failures_end_in_error_with_a_fault(engine: Engine) {
     let vm = c.reboot_instance(&ctx, &vm.uuid, true).await.unwrap();
     assert_eq!(vm.vm_state, VmState::Error);
     c.delete_instance(&ctx, &vm.uuid).await.unwrap();
+}
+
+async fn personality_files_are_kept_replaced_by_a_rebuild_and_dropped_on_delete(engine: Engine) {
+    let f = Fixture::new(engine).await;
+    let ctx = alice();
+    let c = &f.compute;
+    let file = |path: &str| compute::InjectedFile {
+        path: path.into(),
+        contents: "aGVsbG8=".into(),
+    };
+    let mut req = server("with-files");
+    req.injected_files = vec![file("/etc/motd"), file("/etc/issue")];
+    let id = c.create_instances(&ctx, req).await.unwrap().instances[0]
+        .uuid
+        .clone();
+    assert_eq!(
+        c.injected_files(&ctx, &id).await.unwrap(),
+        [file("/etc/motd"), file("/etc/issue")]
+    );
+
+    let rebuild = RebuildInstance {
+        image_ref: CIRROS_IMAGE_UUID.into(),
+        injected_files: vec![file("/etc/hosts")],
+        ..Default::default()
+    };
+    c.rebuild_instance(&ctx, &id, rebuild).await.unwrap();
+    assert_eq!(
+        c.injected_files(&ctx, &id).await.unwrap(),
+        [file("/etc/hosts")]
+    );
+    assert!(matches!(
+        c.injected_files(&bob(), &id).await,
+        Err(Error::NotFound { .. })
+    ));
+
+    c.delete_instance(&ctx, &id).await.unwrap();
+    assert_eq!(count_rows(&f, "instance_injected_files").await, 0);
+}
+
+/// The rows of `table`, read past the crate as `insert_schema_version` writes.
+async fn count_rows(f: &Fixture, table: &str) -> i64 {
+    let sql = format!("SELECT COUNT(*) FROM {table}");
+    match f.compute.store().engine() {
+        Engine::Sqlite => {
+            let path = f.url.trim_start_matches("sqlite:///").to_string();
+            let pool = sqlx::SqlitePool::connect(&format!("sqlite://{path}"))
+                .await
+                .unwrap();
+            sqlx::query_scalar(&sql).fetch_one(&pool).await.unwrap()
+        }
+        Engine::Postgres => {
+            let url = f
+                .url
+                .replacen("postgresql+psycopg2://", "postgres://", 1)
+                .replacen("postgresql://", "postgres://", 1);
+            let pool = sqlx::PgPool::connect(&url).await.unwrap();
+            sqlx::query_scalar(&sql).fetch_one(&pool).await.unwrap()
+        }
+    }
 }
 
 async fn quota_limits_creates_and_reports_nova_message(engine: Engine) {

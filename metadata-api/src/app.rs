@@ -201,8 +201,12 @@ impl MetadataService {
                 },
                 OsItem::Password => self.password(req, &instance).await,
             },
-            // Injected files exist only on config drives, never here.
-            Route::Content(_) | Route::NotFound => Err(MetadataError::NotFound),
+            // nova's content directory is outside the versions, as on a
+            // config drive: `openstack/content/0000`.
+            Route::Content(key) => render::content(&instance, &key)
+                .map(|contents| bytes(contents.to_vec(), TEXT_PLAIN))
+                .ok_or(MetadataError::NotFound),
+            Route::NotFound => Err(MetadataError::NotFound),
         }
     }
 

@@ -14,7 +14,7 @@ use sha2::{Digest, Sha256};
 use compute::{Compute, Instance, RequestContext};
 
 use crate::instance::{
-    InstanceSource, InstanceView, KeypairView, SourceError, SubnetView, VifView,
+    InjectedFileView, InstanceSource, InstanceView, KeypairView, SourceError, SubnetView, VifView,
 };
 
 /// [`InstanceSource`] over the shared compute domain.
@@ -75,12 +75,18 @@ impl ComputeSource {
             }
             _ => None,
         };
-        let user_data = instance.user_data.as_ref().map(|b64| {
-            let compact: String = b64.chars().filter(|c| !c.is_whitespace()).collect();
-            STANDARD
-                .decode(compact.as_bytes())
-                .unwrap_or_else(|_| b64.as_bytes().to_vec())
-        });
+        let user_data = instance.user_data.as_deref().map(decode_base64);
+        let files = self
+            .compute
+            .injected_files(&self.ctx, &instance.uuid)
+            .await
+            .map_err(source_error)?
+            .into_iter()
+            .map(|file| InjectedFileView {
+                contents: decode_base64(&file.contents),
+                path: file.path,
+            })
+            .collect();
         let mut bdm = BTreeMap::new();
         bdm.insert("ami".to_owned(), "vda".to_owned());
         bdm.insert("root".to_owned(), "/dev/vda".to_owned());
@@ -106,6 +112,7 @@ impl ComputeSource {
             ec2_ramdisk_id: ramdisk,
             keypair,
             user_data,
+            files,
             block_device_mapping: bdm,
             vifs,
             fixed_ips: instance.fixed_ip.iter().map(Ipv4Addr::to_string).collect(),
@@ -150,6 +157,15 @@ impl ComputeSource {
             ipv6: None,
         }
     }
+}
+
+/// Base64 text as the compute API took it (user data, personality files),
+/// decoded; text that is not base64 is given as it is.
+fn decode_base64(text: &str) -> Vec<u8> {
+    let compact: String = text.chars().filter(|c| !c.is_whitespace()).collect();
+    STANDARD
+        .decode(compact.as_bytes())
+        .unwrap_or_else(|_| text.as_bytes().to_vec())
 }
 
 /// A stable uuid-shaped id derived from `seed` (ports and networks have no

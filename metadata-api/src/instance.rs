@@ -52,6 +52,15 @@ pub struct VifView {
     pub ipv6: Option<SubnetView>,
 }
 
+/// A personality file the instance was booted (or rebuilt) with.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InjectedFileView {
+    /// Where the guest puts it.
+    pub path: String,
+    /// The decoded contents.
+    pub contents: Vec<u8>,
+}
+
 /// The snapshot of one instance from which every metadata path is answered.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct InstanceView {
@@ -105,6 +114,9 @@ pub struct InstanceView {
     pub block_device_mapping: BTreeMap<String, String>,
     /// Network interfaces for `network_data.json`.
     pub vifs: Vec<VifView>,
+    /// Personality files, in request order (`files` of `meta_data.json`,
+    /// `openstack/content/<key>`).
+    pub files: Vec<InjectedFileView>,
 }
 
 /// Errors of the compute domain as the metadata service needs them.

@@ -205,6 +205,22 @@ pub fn openstack_listing(instance: &InstanceView, version: OsVersion) -> Vec<&'s
     out
 }
 
+/// The key under `openstack/content/` of the instance's `index`th
+/// personality file (nova's `%04i`).
+pub fn content_key(index: usize) -> String {
+    format!("{index:04}")
+}
+
+/// The contents of the personality file stored under `key`, if any.
+pub fn content<'a>(instance: &'a InstanceView, key: &str) -> Option<&'a [u8]> {
+    instance
+        .files
+        .iter()
+        .enumerate()
+        .find(|(index, _)| content_key(*index) == key)
+        .map(|(_, file)| file.contents.as_slice())
+}
+
 /// `meta_data.json` of a version. `random_seed` is fresh on every call, as
 /// nova makes it (512 random bytes, base64).
 pub fn meta_data_json(instance: &InstanceView, version: OsVersion, dhcp_domain: &str) -> Value {
@@ -212,6 +228,17 @@ pub fn meta_data_json(instance: &InstanceView, version: OsVersion, dhcp_domain: 
     md.insert("uuid".into(), json!(instance.uuid));
     if !instance.metadata.is_empty() {
         md.insert("meta".into(), json!(instance.metadata));
+    }
+    if !instance.files.is_empty() {
+        let files: Vec<Value> = instance
+            .files
+            .iter()
+            .enumerate()
+            .map(|(index, file)| {
+                json!({ "path": file.path, "content_path": format!("/content/{}", content_key(index)) })
+            })
+            .collect();
+        md.insert("files".into(), Value::Array(files));
     }
     if instance.key_name.is_some() {
         if let Some(kp) = &instance.keypair {

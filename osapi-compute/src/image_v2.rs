@@ -180,9 +180,13 @@ async fn list(State(state): State<ApiState>, request: Request) -> Response {
     };
     let limit = match param("limit") {
         None => DEFAULT_LIMIT,
-        Some(raw) => match raw.trim().parse::<usize>() {
-            Ok(n) => n.min(MAX_LIMIT),
-            Err(_) => return error(StatusCode::BAD_REQUEST, "limit param must be an integer"),
+        // Glance reads it with `int()`: any integer, capped at the maximum.
+        Some(raw) => match crate::validation::int_from_str(&raw) {
+            Some(n) if n < 0 => {
+                return error(StatusCode::BAD_REQUEST, "limit param must be positive")
+            }
+            Some(n) => usize::try_from(n).map_or(MAX_LIMIT, |n| n.min(MAX_LIMIT)),
+            None => return error(StatusCode::BAD_REQUEST, "limit param must be an integer"),
         },
     };
     let mut filter = compute::ImageFilter {

@@ -64,7 +64,8 @@ impl ApiVersion {
     }
 
     /// Parses `X.Y` with nova's rule (`^([1-9]\d*)\.([1-9]\d*|0)$`) or
-    /// `latest`; the error is nova's 400 message.
+    /// `latest`; the error is nova's 400 message. A well-formed number too
+    /// large for a version here is past the maximum: nova's 406.
     pub fn parse(text: &str) -> Result<Self, ApiError> {
         let text = text.trim();
         if text.eq_ignore_ascii_case("latest") {
@@ -76,18 +77,18 @@ impl ApiVersion {
             ))
         };
         let (major, minor) = text.split_once('.').ok_or_else(invalid)?;
-        let number = |s: &str, zero_ok: bool| -> Option<u32> {
-            if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
-                return None;
-            }
-            if s.starts_with('0') && !(zero_ok && s == "0") {
-                return None;
-            }
-            s.parse().ok()
+        let well_formed = |s: &str, zero_ok: bool| {
+            !s.is_empty()
+                && s.bytes().all(|b| b.is_ascii_digit())
+                && (!s.starts_with('0') || (zero_ok && s == "0"))
         };
-        let major = number(major, false).ok_or_else(invalid)?;
-        let minor = number(minor, true).ok_or_else(invalid)?;
-        Ok(ApiVersion { major, minor })
+        if !well_formed(major, false) || !well_formed(minor, true) {
+            return Err(invalid());
+        }
+        match (major.parse(), minor.parse()) {
+            (Ok(major), Ok(minor)) => Ok(ApiVersion { major, minor }),
+            _ => Err(unsupported(text)),
+        }
     }
 
     /// Reads the requested version from the headers: the last `compute`
@@ -100,12 +101,17 @@ impl ApiVersion {
             Some(text) => ApiVersion::parse(&text)?,
         };
         if version < MIN_VERSION || version > MAX_VERSION {
-            return Err(ApiError::NotAcceptable(format!(
-                "Version {version} is not supported by the API. Minimum is {MIN_VERSION} and maximum is {MAX_VERSION}."
-            )));
+            return Err(unsupported(&version.to_string()));
         }
         Ok(version)
     }
+}
+
+/// nova's 406 for a version outside the supported range.
+fn unsupported(version: &str) -> ApiError {
+    ApiError::NotAcceptable(format!(
+        "Version {version} is not supported by the API. Minimum is {MIN_VERSION} and maximum is {MAX_VERSION}."
+    ))
 }
 
 /// The raw version text the client asked for, as microversion-parse finds it.
@@ -328,7 +334,19 @@ mod tests {
         assert_eq!(ApiVersion::parse("2.0").unwrap(), ApiVersion::new(2, 0));
         assert_eq!(ApiVersion::parse("latest").unwrap(), MAX_VERSION);
         for bad in ["2", "2.", ".1", "02.1", "2.01", "a.b", "2.1.1", ""] {
-            assert!(ApiVersion::parse(bad).is_err(), "{bad} accepted");
+            assert!(
+                matches!(ApiVersion::parse(bad), Err(ApiError::BadRequest(_))),
+                "{bad} accepted"
+            );
+        }
+        for too_large in ["2.4294967296", "4294967296.1"] {
+            assert!(
+                matches!(
+                    ApiVersion::parse(too_large),
+                    Err(ApiError::NotAcceptable(_))
+                ),
+                "{too_large}"
+            );
         }
     }
 

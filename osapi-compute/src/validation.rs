@@ -200,6 +200,130 @@ fn is_printable(c: char) -> bool {
     !c.is_control()
 }
 
+/// The sign and the significant digits of an integer as Python's `int()`
+/// reads a string: surrounding whitespace, an optional sign, ASCII digits.
+/// `None` for anything else.
+fn py_int_digits(s: &str) -> Option<(bool, &str)> {
+    let s = s.trim();
+    let (negative, digits) = match s.as_bytes().first() {
+        Some(b'-') => (true, &s[1..]),
+        Some(b'+') => (false, &s[1..]),
+        _ => (false, s),
+    };
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let significant = digits.trim_start_matches('0');
+    if significant.is_empty() {
+        Some((false, "0"))
+    } else {
+        Some((negative, significant))
+    }
+}
+
+/// An integer as Python's `int()` reads the string `s`, saturated to the
+/// range of `i64`; `None` when `s` is no integer. nova compares such
+/// numbers with limits, quotas and row values that never come near `i64`'s
+/// bounds, so the saturated value decides as the exact one would.
+pub fn int_from_str(s: &str) -> Option<i64> {
+    let (negative, digits) = py_int_digits(s)?;
+    let saturated = if negative { i64::MIN } else { i64::MAX };
+    Some(
+        format!("{}{digits}", if negative { "-" } else { "" })
+            .parse()
+            .unwrap_or(saturated),
+    )
+}
+
+/// The integer a value stands for once an integer-or-string schema has
+/// passed it (nova's `int(value)`): a JSON integer (or a float without
+/// fraction) or a string of one, saturated as [`int_from_str`] saturates.
+pub fn int_of(value: &Value) -> Option<i64> {
+    match value {
+        Value::Number(n) => n
+            .as_i64()
+            .or_else(|| n.as_u64().map(|_| i64::MAX))
+            // `as` saturates a float beyond i64's range.
+            .or_else(|| n.as_f64().filter(|f| f.fract() == 0.0).map(|f| f as i64)),
+        Value::String(s) => int_from_str(s),
+        _ => None,
+    }
+}
+
+/// A value as nova's validator compares it with `minimum` and `maximum`:
+/// a JSON number as it is, and a string through `int()` first (nova's
+/// `_number_from_str`), so that `"0"` is below a minimum of 1 as `0` is.
+/// Its message shows the number compared, as jsonschema's does.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct Bounded {
+    value: Magnitude,
+    repr: String,
+}
+
+/// A compared number: integers exactly (any beyond `i128` saturated, which
+/// compares alike with `i64` bounds), other numbers as floats.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Magnitude {
+    Int(i128),
+    Float(f64),
+}
+
+impl Bounded {
+    /// The number `value` is compared as; `None` for values the bounds do
+    /// not apply to (strings that are no integer: every nova schema that
+    /// bounds a string also restricts it to digits).
+    pub(crate) fn of(value: &Value) -> Option<Bounded> {
+        let magnitude = match value {
+            Value::Number(n) => match (n.as_i64(), n.as_u64(), n.as_f64()) {
+                (Some(i), _, _) => Magnitude::Int(i128::from(i)),
+                (None, Some(u), _) => Magnitude::Int(i128::from(u)),
+                // `as` saturates a float beyond i128's range.
+                (None, None, Some(f)) if f.fract() == 0.0 => Magnitude::Int(f as i128),
+                (None, None, Some(f)) => Magnitude::Float(f),
+                (None, None, None) => return None,
+            },
+            Value::String(s) => {
+                let (negative, digits) = py_int_digits(s)?;
+                let magnitude: i128 = digits.parse().unwrap_or(i128::MAX);
+                let repr = if negative {
+                    format!("-{digits}")
+                } else {
+                    digits.to_string()
+                };
+                let value = Magnitude::Int(if negative { -magnitude } else { magnitude });
+                return Some(Bounded { value, repr });
+            }
+            _ => return None,
+        };
+        Some(Bounded {
+            value: magnitude,
+            repr: py_repr(value),
+        })
+    }
+
+    pub(crate) fn below(&self, min: i64) -> bool {
+        match self.value {
+            Magnitude::Int(i) => i < i128::from(min),
+            Magnitude::Float(f) => f < min as f64,
+        }
+    }
+
+    pub(crate) fn above(&self, max: i64) -> bool {
+        match self.value {
+            Magnitude::Int(i) => i > i128::from(max),
+            Magnitude::Float(f) => f > max as f64,
+        }
+    }
+
+    pub(crate) fn below_message(&self, min: i64) -> String {
+        format!("{} is less than the minimum of {min}", self.repr)
+    }
+
+    pub(crate) fn above_message(&self, max: i64) -> String {
+        format!("{} is greater than the maximum of {max}", self.repr)
+    }
+}
+
 impl Schema {
     /// A schema accepting any of `types`.
     pub fn of(types: &[Ty]) -> Self {
@@ -404,23 +528,15 @@ impl Schema {
                 self.check_format(format, s, value, &field)?;
             }
         }
-        if let Some(n) = value.as_f64() {
+        if let Some(number) = Bounded::of(value) {
             if let Some(min) = self.minimum {
-                if n < min as f64 {
-                    return Self::fail(
-                        &field,
-                        value,
-                        format!("{} is less than the minimum of {min}", py_repr(value)),
-                    );
+                if number.below(min) {
+                    return Self::fail(&field, value, number.below_message(min));
                 }
             }
             if let Some(max) = self.maximum {
-                if n > max as f64 {
-                    return Self::fail(
-                        &field,
-                        value,
-                        format!("{} is greater than the maximum of {max}", py_repr(value)),
-                    );
+                if number.above(max) {
+                    return Self::fail(&field, value, number.above_message(max));
                 }
             }
         }
@@ -668,6 +784,12 @@ pub mod types {
             .range(Some(1), None)
             .length(Some(1), None)
     }
+    /// `parameter_types.volume_size`: 1 to 2^31-1 (the database's integer).
+    pub fn volume_size() -> Schema {
+        Schema::of(&[Ty::Integer, Ty::String])
+            .pattern("^[0-9]+$")
+            .range(Some(1), Some(0x7FFF_FFFF))
+    }
     /// `parameter_types.metadata`: string keys 1-255, string values 0-255.
     pub fn metadata() -> Schema {
         Schema::object()
@@ -745,6 +867,17 @@ impl<S: Send + Sync> FromRequest<S> for JsonBody {
     }
 }
 
+/// Whether a date-time text starts with a year Python's `datetime` reads:
+/// four digits, 0001 to 9999. chrono also reads longer and signed years
+/// (up to ±262143), which nova refuses as invalid date-times.
+pub fn has_python_year(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    bytes.len() > 4
+        && bytes[..4].iter().all(u8::is_ascii_digit)
+        && bytes[4] == b'-'
+        && &bytes[..4] != b"0000"
+}
+
 /// nova's message for a bad query parameter.
 pub fn query_error(param: &str, value: &str, message: &str) -> ApiError {
     ApiError::BadRequest(format!(
@@ -802,6 +935,53 @@ mod tests {
         assert!(err
             .body_message()
             .starts_with("An invalid 'name' value was provided."));
+    }
+
+    #[test]
+    fn bounds_apply_to_integer_strings_as_nova_reads_them() {
+        let s = server_schema();
+        for (count, shown) in [("0", "0"), ("000", "0")] {
+            let err = s
+                .validate(&json!({"server": {"name": "a", "flavorRef": "1", "min_count": count}}))
+                .unwrap_err();
+            assert_eq!(
+                err.body_message(),
+                format!("Invalid input for field/attribute min_count. Value: {count}. {shown} is less than the minimum of 1")
+            );
+        }
+        let huge = json!({"server": {"name": "a", "flavorRef": "1", "min_count": "99999999999999999999999"}});
+        assert!(s.validate(&huge).is_ok());
+        // Exact at the edge of 64 bits, where a float would round.
+        let max = Schema::of(&[Ty::Integer, Ty::String]).range(None, Some(i64::MAX));
+        assert!(max.validate(&json!("9223372036854775807")).is_ok());
+        assert!(max.validate(&json!("9223372036854775808")).is_err());
+        assert!(max.validate(&json!(9_223_372_036_854_775_808_u64)).is_err());
+    }
+
+    #[test]
+    fn integers_read_as_python_reads_them_saturate_at_64_bits() {
+        assert_eq!(int_from_str(" +42 "), Some(42));
+        assert_eq!(int_from_str("-007"), Some(-7));
+        assert_eq!(int_from_str("99999999999999999999"), Some(i64::MAX));
+        assert_eq!(int_from_str("-99999999999999999999"), Some(i64::MIN));
+        for not_an_integer in ["", "-", "1.5", "1e3", "0x10", "four"] {
+            assert_eq!(int_from_str(not_an_integer), None, "{not_an_integer}");
+        }
+        assert_eq!(
+            int_of(&json!(18_446_744_073_709_551_615_u64)),
+            Some(i64::MAX)
+        );
+        assert_eq!(int_of(&json!(3.0)), Some(3));
+        assert_eq!(int_of(&json!(1e30)), Some(i64::MAX));
+        assert_eq!(int_of(&json!(true)), None);
+    }
+
+    #[test]
+    fn only_four_digit_years_from_0001_are_pythons() {
+        assert!(has_python_year("2024-01-02T03:04:05"));
+        for bad in ["0000-01-01", "10000-01-01", "+2024-01-01", "24-01-01", ""] {
+            assert!(!has_python_year(bad), "{bad}");
+        }
     }
 
     #[test]

@@ -31,6 +31,12 @@ const MIGRATIONS: &[Migration] = &[
         postgres: include_str!("../../migrations/postgres/0002_client_tokens.sql"),
     },
     Migration {
+        version: 3,
+        description: "injected files",
+        sqlite: include_str!("../../migrations/sqlite/0003_injected_files.sql"),
+        postgres: include_str!("../../migrations/postgres/0003_injected_files.sql"),
+    },
+    Migration {
         version: 4,
         description: "index of the addresses deleted instances held",
         sqlite: include_str!("../../migrations/sqlite/0004_fixed_ip_history.sql"),

@@ -460,15 +460,17 @@ mod tests {
             body: b"",
         };
         let now = super::super::parse_iso_time("2026-11-24T12:00:00Z").unwrap();
+        let regions = ["nova".to_string()];
+        let policy = Policy::ec2(&regions);
         // Far in the future for the usual window; past the overflow, a
         // window that large lets the time through to the signature check.
         assert!(matches!(
-            verify_query(&req, "secret", now, 300),
+            verify_query(&req, "secret", now, 300, policy),
             Err(Ec2Error::RequestExpired(_))
         ));
         for expiry in [1 << 62, u64::MAX] {
             assert!(matches!(
-                verify_query(&req, "secret", now, expiry),
+                verify_query(&req, "secret", now, expiry, policy),
                 Err(Ec2Error::SignatureDoesNotMatch)
             ));
         }

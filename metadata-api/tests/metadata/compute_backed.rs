@@ -1,7 +1,9 @@
 //! The service over the real compute domain (SQLite): an instance created
 //! through the compute API is found by its fixed IP and by signed headers,
 //! its keypair and user data are served, a change through the compute API
-//! shows once the cache expires, and the password is cleared through it.
+//! shows once the cache expires, the password is cleared through it,
+//! personality files given at boot are served as nova's config drive has
+//! them, and a freed address serves nobody.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -335,4 +337,60 @@ async fn a_freed_address_returns_to_the_pool_after_the_reuse_delay() {
     tokio::time::sleep(Duration::from_millis(400)).await;
     let after = compute.create_instances(&ctx, create("c")).await.unwrap();
     assert_eq!(after.instances[0].fixed_ip, first.fixed_ip);
+}
+
+#[tokio::test]
+async fn personality_files_are_listed_in_meta_data_and_served_as_content() {
+    let f = fixture().await;
+    let file = |path: &str, contents: &[u8]| compute::InjectedFile {
+        path: path.into(),
+        contents: base64::engine::general_purpose::STANDARD.encode(contents),
+    };
+    let created = f
+        .compute
+        .create_instances(
+            &f.ctx,
+            CreateInstance {
+                name: "vm-files".into(),
+                flavor_id: "1".into(),
+                image_ref: compute::CIRROS_IMAGE_UUID.into(),
+                injected_files: vec![
+                    file("/etc/motd", b"welcome\n"),
+                    file("/root/.ssh/extra", &[0, 159, 255]),
+                ],
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    let ip = created.instances[0].fixed_ip.unwrap().to_string();
+    let svc = service_over(&f.compute, config());
+
+    let md = get("/openstack/latest/meta_data.json")
+        .from(&ip)
+        .send(&svc)
+        .await
+        .json();
+    let first = get("/openstack/content/0000").from(&ip).send(&svc).await;
+    let second = get("/openstack/content/0001").from(&ip).send(&svc).await;
+    let past_the_end = get("/openstack/content/0002").from(&ip).send(&svc).await;
+
+    assert_eq!(
+        md["files"],
+        serde_json::json!([
+            {"path": "/etc/motd", "content_path": "/content/0000"},
+            {"path": "/root/.ssh/extra", "content_path": "/content/0001"},
+        ])
+    );
+    assert_eq!(first.status, StatusCode::OK);
+    assert_eq!(first.body, b"welcome\n");
+    assert_eq!(second.body, [0, 159, 255]);
+    assert_eq!(past_the_end.status, StatusCode::NOT_FOUND);
+    // The first instance was booted without files: nova lists none then.
+    let plain = get("/openstack/latest/meta_data.json")
+        .from(&f.fixed_ip)
+        .send(&svc)
+        .await
+        .json();
+    assert!(plain.get("files").is_none(), "{plain}");
 }

@@ -188,14 +188,14 @@ fn list_query(
             // project was given access to (nova's DB query does the same).
             None
         };
+    // nova reads these with `int()`: any integer, which a saturated one
+    // filters alike (no flavor holds i64::MAX MiB).
     let min = |name: &str| -> Result<Option<i64>, ApiError> {
         match urls.param(name) {
             None => Ok(None),
-            Some(v) => v
-                .trim()
-                .parse::<i64>()
+            Some(v) => crate::validation::int_from_str(v)
                 .map(Some)
-                .map_err(|_| ApiError::BadRequest(format!("Invalid {name} filter [{v}]"))),
+                .ok_or_else(|| ApiError::BadRequest(format!("Invalid {name} filter [{v}]"))),
         }
     };
     Ok(compute::FlavorFilter {

@@ -209,8 +209,9 @@ async fn list(
         .list_images(ctx, &filter)
         .await
         .map_err(domain)?;
-    let at_least =
-        |name: &str| -> Option<i64> { urls.param(name).and_then(|v| v.trim().parse().ok()) };
+    // An integer of any size filters (saturated, as no image needs more);
+    // anything else is ignored, as before.
+    let at_least = |name: &str| urls.param(name).and_then(crate::validation::int_from_str);
     let (min_ram, min_disk) = (at_least("minRam"), at_least("minDisk"));
     let mut properties: Vec<(String, String)> = urls
         .query

@@ -16,6 +16,7 @@ use crate::links::{Page, RequestUrls};
 use crate::microversion::ApiVersion;
 use crate::resources::{domain, json_response, validation};
 use crate::state::ApiState;
+use crate::validation::has_python_year;
 
 /// The usage routes.
 pub fn routes() -> Router<ApiState> {
@@ -29,6 +30,11 @@ fn parse_time(text: Option<&str>) -> Result<DateTime<Utc>, ApiError> {
     let Some(text) = text.filter(|t| !t.is_empty()) else {
         return Ok(Utc::now());
     };
+    let invalid =
+        || ApiError::BadRequest("Invalid datetime string: Datetime is in invalid format".into());
+    if !has_python_year(text) {
+        return Err(invalid());
+    }
     for format in [
         "%Y-%m-%dT%H:%M:%S",
         "%Y-%m-%dT%H:%M:%S%.f",
@@ -38,9 +44,7 @@ fn parse_time(text: Option<&str>) -> Result<DateTime<Utc>, ApiError> {
             return Ok(parsed.and_utc());
         }
     }
-    Err(ApiError::BadRequest(
-        "Invalid datetime string: Datetime is in invalid format".into(),
-    ))
+    Err(invalid())
 }
 
 /// nova's isoformat without zone (`2012-10-08T21:10:44.587336`).

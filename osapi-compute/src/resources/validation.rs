@@ -13,6 +13,7 @@ use serde_json::{Map, Value};
 
 use crate::fault::ApiError;
 
+use crate::validation::{int_of, Bounded};
 pub use crate::validation::{py_repr, py_str};
 
 /// A string as Python's `repr` prints it.
@@ -143,8 +144,10 @@ pub fn string<'a>(field: &str, value: &'a Value) -> Result<&'a str, ApiError> {
     })
 }
 
-/// An integer given as a JSON integer or a string of digits (nova's
-/// `flavor_param_*`/quota types), within `[min, max]`.
+/// An integer given as a JSON integer or a string matching `pattern`
+/// (nova's `flavor_param_*`/quota types), within `[min, max]`. As nova's
+/// validator, strings are compared with the bounds as the integer they
+/// spell, so a value of any size gets the bound's message.
 pub fn integer(
     field: &str,
     value: &Value,
@@ -152,14 +155,16 @@ pub fn integer(
     min: i64,
     max: i64,
 ) -> Result<i64, ApiError> {
-    let number = match value {
-        Value::Number(n) => n.as_i64().ok_or_else(|| {
-            field_error(
-                field,
-                value,
-                format!("{} is not of type 'integer', 'string'", py_repr(value)),
-            )
-        })?,
+    let not_integer = || {
+        field_error(
+            field,
+            value,
+            format!("{} is not of type 'integer', 'string'", py_repr(value)),
+        )
+    };
+    match value {
+        Value::Number(n) if n.is_i64() || n.is_u64() => {}
+        Value::Number(n) if n.as_f64().is_some_and(|f| f.fract() == 0.0) => {}
         Value::String(s) => {
             let re = regex::Regex::new(pattern).map_err(|e| ApiError::Internal(e.to_string()))?;
             if !re.is_match(s) {
@@ -169,37 +174,19 @@ pub fn integer(
                     format!("{} does not match '{pattern}'", py_repr(value)),
                 ));
             }
-            s.parse::<i64>().map_err(|_| {
-                field_error(
-                    field,
-                    value,
-                    format!("{} is greater than the maximum of {max}", py_repr(value)),
-                )
-            })?
         }
-        other => {
-            return Err(field_error(
-                field,
-                other,
-                format!("{} is not of type 'integer', 'string'", py_repr(other)),
-            ))
+        _ => return Err(not_integer()),
+    }
+    if let Some(number) = Bounded::of(value) {
+        if number.below(min) {
+            return Err(field_error(field, value, number.below_message(min)));
         }
-    };
-    if number < min {
-        return Err(field_error(
-            field,
-            value,
-            format!("{} is less than the minimum of {min}", py_repr(value)),
-        ));
+        if number.above(max) {
+            return Err(field_error(field, value, number.above_message(max)));
+        }
     }
-    if number > max {
-        return Err(field_error(
-            field,
-            value,
-            format!("{} is greater than the maximum of {max}", py_repr(value)),
-        ));
-    }
-    Ok(number)
+    // Within [min, max] now: the value is exact in an i64.
+    int_of(value).ok_or_else(not_integer)
 }
 
 /// nova's `parameter_types.boolean`: JSON booleans and the usual strings.

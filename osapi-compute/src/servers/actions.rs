@@ -11,11 +11,11 @@ use crate::context::Context;
 use crate::fault::ApiError;
 use crate::links::RequestUrls;
 use crate::microversion::ApiVersion;
-use crate::servers::core::image_properties;
+use crate::servers::core::{image_properties, personality};
 use crate::servers::schemas;
 use crate::servers::view::{self, ShowOpts};
 use crate::state::ApiState;
-use crate::validation::JsonBody;
+use crate::validation::{int_of, JsonBody};
 
 fn accepted() -> Response {
     StatusCode::ACCEPTED.into_response()
@@ -122,12 +122,11 @@ pub async fn dispatch(
         }
         "os-getConsoleOutput" => {
             let v = body.validate(schemas::console_output())?;
-            let length = match &v["os-getConsoleOutput"].get("length") {
-                Some(Value::Number(n)) => n.as_i64(),
-                Some(Value::String(s)) => s.parse::<i64>().ok(),
-                _ => None,
-            };
-            let length = length.filter(|l| *l >= 0).map(|l| l as usize);
+            // -1 (or none) is the whole output; the schema refuses below -1.
+            let length = v["os-getConsoleOutput"]
+                .get("length")
+                .and_then(int_of)
+                .and_then(|l| usize::try_from(l).ok());
             let output = c
                 .console_output(ctx_ref, &id, length)
                 .await
@@ -171,6 +170,7 @@ async fn rebuild(
         description: nullable("description"),
         access_ip_v4: nullable("accessIPv4"),
         access_ip_v6: nullable("accessIPv6"),
+        injected_files: personality(r.get("personality")),
     };
     let image_ref = request.image_ref.clone();
     let (instance, password) = state

@@ -16,7 +16,7 @@ use crate::microversion::ApiVersion;
 use crate::servers::schemas;
 use crate::servers::view::{self, ShowOpts};
 use crate::state::ApiState;
-use crate::validation::{query_error, JsonBody};
+use crate::validation::{has_python_year, int_from_str, int_of, query_error, JsonBody};
 
 /// Query parameters of a server list that every caller may use (nova's
 /// `_get_server_search_options` for non-admins, widened by 2.26, 2.66, 2.73, 2.83).
@@ -113,7 +113,12 @@ const KNOWN_PARAMS: &[&str] = &[
     "locked",
 ];
 
-fn parse_time(param: &str, raw: &str) -> Result<DateTime<Utc>, ApiError> {
+/// A date-time query parameter, in the forms nova's `date-time` format takes.
+pub(crate) fn parse_time(param: &str, raw: &str) -> Result<DateTime<Utc>, ApiError> {
+    let invalid = || query_error(param, raw, &format!("'{raw}' is not a 'date-time'"));
+    if !has_python_year(raw) {
+        return Err(invalid());
+    }
     if let Ok(t) = DateTime::parse_from_rfc3339(raw) {
         return Ok(t.with_timezone(&Utc));
     }
@@ -126,11 +131,7 @@ fn parse_time(param: &str, raw: &str) -> Result<DateTime<Utc>, ApiError> {
             return Ok(t.and_utc());
         }
     }
-    Err(query_error(
-        param,
-        raw,
-        &format!("'{raw}' is not a 'date-time'"),
-    ))
+    Err(invalid())
 }
 
 fn parse_bool(raw: &str) -> Option<bool> {
@@ -211,7 +212,9 @@ fn list_filter(
         filter.access_ip_v4 = get("access_ip_v4").map(str::to_string);
         filter.access_ip_v6 = get("access_ip_v6").map(str::to_string);
         if let Some(i) = get("launch_index") {
-            filter.launch_index = i.parse().ok();
+            // nova's `int()` of any size; saturated, it matches no instance
+            // just as the exact number would not.
+            filter.launch_index = int_from_str(i);
         }
     }
     filter.name = get("name")
@@ -470,11 +473,49 @@ fn opt_string(value: Option<&Value>) -> Option<String> {
     value.and_then(Value::as_str).map(str::to_string)
 }
 
-fn count(value: Option<&Value>) -> u32 {
-    match value {
-        Some(Value::Number(n)) => n.as_u64().unwrap_or(1) as u32,
-        Some(Value::String(s)) => s.parse().unwrap_or(1),
-        _ => 0,
+/// `min_count` or `max_count` as nova reads it (`int(value)`), once the
+/// schema has passed it (a positive integer or a string of one).
+fn count(value: Option<&Value>) -> Option<u64> {
+    value.and_then(int_of).and_then(|n| u64::try_from(n).ok())
+}
+
+/// The `personality` files of a create or rebuild body (below 2.57), once
+/// the schema has passed them: each has a path and base64 contents.
+pub(crate) fn personality(value: Option<&Value>) -> Vec<compute::InjectedFile> {
+    value
+        .and_then(Value::as_array)
+        .map(|files| {
+            files
+                .iter()
+                .map(|file| compute::InjectedFile {
+                    path: opt_string(file.get("path")).unwrap_or_default(),
+                    contents: opt_string(file.get("contents")).unwrap_or_default(),
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// nova's answer to a bad reference in a create body: 400, not 404.
+fn create_error(err: compute::Error) -> ApiError {
+    match err {
+        compute::Error::NotFound {
+            kind: compute::Kind::Flavor,
+            id,
+        } => ApiError::BadRequest(format!("Flavor {id} could not be found.")),
+        compute::Error::NotFound {
+            kind: compute::Kind::Image,
+            id,
+        } => ApiError::BadRequest(format!("Image {id} could not be found.")),
+        compute::Error::NotFound {
+            kind: compute::Kind::Keypair,
+            ..
+        } => ApiError::BadRequest("Invalid key_name provided.".into()),
+        compute::Error::NotFound {
+            kind: compute::Kind::AvailabilityZone,
+            ..
+        } => ApiError::BadRequest("The requested availability zone is not available".into()),
+        other => other.into(),
     }
 }
 
@@ -517,16 +558,21 @@ pub async fn create(
         Value::String(s) => id_from_href(s),
         other => other.to_string(),
     };
-    let min_count = count(server.get("min_count")).max(1);
-    let max_count = match count(server.get("max_count")) {
-        0 => min_count,
-        n => n,
-    };
+    let min_count = count(server.get("min_count")).unwrap_or(1);
+    let max_count = count(server.get("max_count")).unwrap_or(min_count);
     if min_count > max_count {
         return Err(ApiError::BadRequest(
             "min_count must be <= max_count".into(),
         ));
     }
+    // A create makes as many as the quota allows, up to max_count: above
+    // u32::MAX (more than any quota holds) it asks for no more than that.
+    let max_count = u32::try_from(max_count).unwrap_or(u32::MAX);
+    let min_count = state
+        .compute
+        .create_count(&ctx.0, &flavor_ref, min_count)
+        .await
+        .map_err(create_error)?;
     let return_reservation_id = server
         .get("return_reservation_id")
         .map(|v| match v {
@@ -568,6 +614,7 @@ pub async fn create(
         // The schema allows "none", "auto" or a list; only "none" asks for
         // no network (the simulated network has one fixed-IP range).
         without_network: server.get("networks").and_then(Value::as_str) == Some("none"),
+        injected_files: personality(server.get("personality")),
     };
     if request.host.is_some() {
         ctx.require_admin("compute:servers:create:requested_destination")?;
@@ -576,26 +623,7 @@ pub async fn create(
         .compute
         .create_instances(&ctx.0, request)
         .await
-        .map_err(|err| match err {
-            // nova answers a bad reference in the body with 400, not 404.
-            compute::Error::NotFound {
-                kind: compute::Kind::Flavor,
-                id,
-            } => ApiError::BadRequest(format!("Flavor {id} could not be found.")),
-            compute::Error::NotFound {
-                kind: compute::Kind::Image,
-                id,
-            } => ApiError::BadRequest(format!("Image {id} could not be found.")),
-            compute::Error::NotFound {
-                kind: compute::Kind::Keypair,
-                ..
-            } => ApiError::BadRequest("Invalid key_name provided.".into()),
-            compute::Error::NotFound {
-                kind: compute::Kind::AvailabilityZone,
-                ..
-            } => ApiError::BadRequest("The requested availability zone is not available".into()),
-            other => other.into(),
-        })?;
+        .map_err(create_error)?;
     if return_reservation_id {
         return Ok((
             StatusCode::ACCEPTED,

@@ -13,6 +13,19 @@ fn image_id_or_empty() -> Schema {
     Schema::one_of(vec![types::uuid(), Schema::string().length(None, Some(0))])
 }
 
+/// nova's `parameter_types.personality` (create and rebuild below 2.57).
+/// nova takes `path` and `contents` for granted and fails with a 500 when
+/// one is missing; here they are required, which answers 400.
+fn personality() -> Schema {
+    Schema::array(
+        Schema::object()
+            .prop("path", Schema::string())
+            .prop("contents", Schema::string().format(Format::Base64))
+            .required(&["path", "contents"])
+            .additional(false),
+    )
+}
+
 fn flavor_ref() -> Schema {
     Schema::of(&[Ty::String, Ty::Integer]).length(Some(1), None)
 }
@@ -38,15 +51,14 @@ fn networks_list(with_tag: bool, uuid_format: bool) -> Schema {
     Schema::array(item.additional(false))
 }
 
-fn bdm_v2(with_tag: bool) -> Schema {
-    let mut item = Schema::object()
+/// An item of the legacy `block_device_mapping` (nova's
+/// `_legacy_block_device_mapping`).
+fn bdm_legacy_item() -> Schema {
+    Schema::object()
         .prop("virtual_name", Schema::string().length(None, Some(255)))
         .prop("volume_id", types::uuid())
         .prop("snapshot_id", types::uuid())
-        .prop(
-            "volume_size",
-            Schema::of(&[Ty::Integer, Ty::String]).pattern("^[0-9]+$"),
-        )
+        .prop("volume_size", types::volume_size())
         .prop(
             "device_name",
             Schema::string()
@@ -59,6 +71,11 @@ fn bdm_v2(with_tag: bool) -> Schema {
             "connection_info",
             Schema::string().length(None, Some(16_777_215)),
         )
+        .additional(false)
+}
+
+fn bdm_v2(with_tag: bool) -> Schema {
+    let mut item = bdm_legacy_item()
         .prop(
             "source_type",
             Schema::string().enumerated(&[
@@ -115,9 +132,9 @@ pub fn create(version: ApiVersion, legacy: bool) -> Schema {
         )
         .prop("accessIPv4", types::access_ipv4())
         .prop("accessIPv6", types::access_ipv6())
-        .prop("personality", Schema::array(Schema::object()))
+        .prop("personality", personality())
         .prop("availability_zone", name.clone())
-        .prop("block_device_mapping", Schema::array(Schema::object()))
+        .prop("block_device_mapping", Schema::array(bdm_legacy_item()))
         .prop(
             "block_device_mapping_v2",
             bdm_v2(version.at_least(2, 42) || (version.at_least(2, 32) && version.at_most(2, 32))),
@@ -268,7 +285,7 @@ pub fn rebuild(version: ApiVersion) -> Schema {
         )
         .prop("accessIPv4", types::access_ipv4())
         .prop("accessIPv6", types::access_ipv6())
-        .prop("personality", Schema::array(Schema::object()));
+        .prop("personality", personality());
     if version.at_least(2, 19) {
         inner = inner.prop("description", types::description());
     }

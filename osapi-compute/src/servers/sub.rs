@@ -330,19 +330,7 @@ pub async fn actions_index(
     if version.at_least(2, 58) {
         let page = Page::from_urls(&urls)?;
         if let Some(raw) = urls.param("changes-since") {
-            let since = chrono::DateTime::parse_from_rfc3339(raw)
-                .map(|t| t.with_timezone(&chrono::Utc))
-                .or_else(|_| {
-                    chrono::NaiveDateTime::parse_from_str(raw, "%Y-%m-%dT%H:%M:%S%.f")
-                        .map(|t| t.and_utc())
-                })
-                .map_err(|_| {
-                    crate::validation::query_error(
-                        "changes-since",
-                        raw,
-                        &format!("'{raw}' is not a 'date-time'"),
-                    )
-                })?;
+            let since = crate::servers::core::parse_time("changes-since", raw)?;
             actions.retain(|a| a.updated_at.unwrap_or(a.start_time) >= since);
         }
         if let Some(marker) = &page.marker {

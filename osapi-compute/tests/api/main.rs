@@ -7,5 +7,7 @@ mod schema;
 
 mod auth;
 mod microversions;
+mod numbers;
+mod personality;
 mod servers;
 mod versions;

@@ -84,6 +84,21 @@ async fn out_of_range_version_is_406_compute_fault() {
 }
 
 #[tokio::test]
+async fn a_version_number_beyond_32_bits_is_406_not_malformed() {
+    let app = TestApp::new().await;
+
+    let answer = app
+        .get("/v2.1/servers", "alice:proj", Some("2.4294967296"))
+        .await;
+
+    assert_eq!(answer.status, StatusCode::NOT_ACCEPTABLE);
+    assert_eq!(
+        answer.body["computeFault"]["message"],
+        "Version 2.4294967296 is not supported by the API. Minimum is 2.1 and maximum is 2.100."
+    );
+}
+
+#[tokio::test]
 async fn faults_of_versioned_requests_carry_version_headers() {
     let app = TestApp::new().await;
     let answer = app

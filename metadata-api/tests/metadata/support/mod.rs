@@ -83,6 +83,7 @@ pub fn sample_instance() -> InstanceView {
             }),
             ipv6: None,
         }],
+        files: Vec::new(),
     }
 }
 
