@@ -2,6 +2,7 @@
 //! service that paste apps and filters produce, and the request extensions
 //! that stand in for the WSGI environ keys nova's middleware reads.
 
+use std::borrow::Cow;
 use std::convert::Infallible;
 use std::future::Future;
 use std::net::SocketAddr;
@@ -189,6 +190,27 @@ pub fn panic_message(panic: &(dyn std::any::Any + Send)) -> Option<&str> {
         .or_else(|| panic.downcast_ref::<String>().map(String::as_str))
 }
 
+/// A header's text as a WSGI app reads it: its bytes as ISO-8859-1 (PEP
+/// 3333), so a value that is not ASCII is text like any other rather than
+/// no value at all. ASCII is borrowed as is.
+pub fn latin1(value: &http::HeaderValue) -> Cow<'_, str> {
+    match value.to_str() {
+        Ok(text) => Cow::Borrowed(text),
+        Err(_) => Cow::Owned(value.as_bytes().iter().map(|&b| char::from(b)).collect()),
+    }
+}
+
+/// The header value a WSGI server sends for `text` set by an app: each
+/// character as the one ISO-8859-1 byte that [`latin1`] reads back as it.
+/// `None` for a character beyond U+00FF or one no header may carry.
+pub fn latin1_header_value(text: &str) -> Option<http::HeaderValue> {
+    let bytes = text
+        .chars()
+        .map(|c| u8::try_from(c).ok())
+        .collect::<Option<Vec<u8>>>()?;
+    http::HeaderValue::from_bytes(&bytes).ok()
+}
+
 /// `openstack.request_id`: the `req-<uuid>` id of this request, set by the
 /// request-id middleware before anything else runs.
 ///
@@ -224,6 +246,19 @@ impl RequestId {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_header_that_is_not_ascii_reads_as_latin1_and_writes_back_the_same_bytes() {
+        let value = http::HeaderValue::from_bytes(b"\xe9l\xe8ve:caf\xe9").unwrap();
+        let text = latin1(&value);
+        assert_eq!(text, "\u{e9}l\u{e8}ve:caf\u{e9}");
+        assert_eq!(latin1_header_value(&text), Some(value));
+        // UTF-8 bytes are read byte by byte, as a WSGI server reads them.
+        let utf8 = http::HeaderValue::from_str("\u{e9}").unwrap();
+        assert_eq!(latin1(&utf8), "\u{c3}\u{a9}");
+        assert_eq!(latin1_header_value("\u{3a9}mega"), None);
+        assert_eq!(latin1_header_value("line\nbreak"), None);
+    }
 
     #[test]
     fn a_panic_message_is_its_text_whether_static_or_formatted() {

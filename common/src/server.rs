@@ -27,7 +27,7 @@ use tokio::sync::{watch, Semaphore};
 
 use crate::access_log::{AccessRecord, LogFormat};
 use crate::http::{Body, HttpService, RemoteAddr, RequestId, Response, UrlScheme};
-use crate::watchdog::{IdleTimeout, Watchdog};
+use crate::watchdog::{BodyTimeout, IdleTimeout, Watchdog};
 
 /// The response header every answer carries.
 pub use crate::middleware::request_id::OPENSTACK_REQUEST_ID_HEADER as REQUEST_ID_HEADER;
@@ -51,7 +51,8 @@ pub struct ServerOptions {
     pub max_url_len: usize,
     /// A header line of this many bytes or more gets 400.
     pub max_header_line: usize,
-    /// Inactivity limit on each socket read and write; `None` waits forever.
+    /// How long a read or write may wait on the client without progress
+    /// (never how long a handler may run); `None` waits forever.
     pub client_socket_timeout: Option<Duration>,
     /// HTTP/1.1 keep-alive.
     pub keep_alive: bool,
@@ -247,12 +248,19 @@ async fn run_http<IO>(
     let options = serving.options.clone();
     // Formatted once for the access log lines of every request on it.
     let client_ip: Arc<str> = Arc::from(peer.ip().to_string());
+    let timer = watchdog.timer();
+    let body_timeout = options.client_socket_timeout;
     let service = hyper::service::service_fn(move |req: HttpRequest<Incoming>| {
+        // From here until the answer is made the server works and the
+        // client waits: the socket timeout is not running against it.
+        let handling = watchdog.handling();
+        let req = req.map(|body| request_body(body, body_timeout, &watchdog));
         let serving = serving.clone();
         let draining = draining.clone();
         let client_ip = client_ip.clone();
         async move {
-            let mut response = handle(req.map(Body::new), peer, &client_ip, scheme, serving).await;
+            let _handling = handling;
+            let mut response = handle(req, peer, &client_ip, scheme, serving).await;
             if draining.load(Ordering::Relaxed) {
                 // The worker is going away: the client must not reuse
                 // this connection (hyper closes it after this answer).
@@ -265,13 +273,26 @@ async fn run_http<IO>(
     });
     let mut builder = hyper::server::conn::http1::Builder::new();
     builder
-        .timer(watchdog.timer())
+        .timer(timer)
         .keep_alive(options.keep_alive)
         .header_read_timeout(options.client_socket_timeout)
         .max_buf_size((options.max_url_len + MAX_TOTAL_HEADERS).max(8192) * 2);
     let conn = builder.serve_connection(TokioIo::new(io), service);
     if let Err(err) = watcher.watch(conn).await {
         tracing::debug!("connection from {peer} ended: {err}");
+    }
+}
+
+/// The request body as the app reads it: while the handler waits for it,
+/// each wait is bounded by the socket timeout (the socket's own reads are
+/// not timed while a handler runs). A request without a body needs no
+/// timer.
+fn request_body(body: Incoming, timeout: Option<Duration>, watchdog: &Watchdog) -> Body {
+    match timeout {
+        Some(timeout) if !body.is_end_stream() => {
+            Body::new(BodyTimeout::new(body, timeout, watchdog.clone()))
+        }
+        _ => Body::new(body),
     }
 }
 

@@ -3,6 +3,16 @@
 //! timeout) and hyper's deadline for reading a request head (what cuts a
 //! slowloris client that sends a byte now and then).
 //!
+//! The socket timeout bounds how long the server waits on the client: for
+//! a request head, for the body a handler asks for, for the next request of
+//! a kept-alive connection, for the client to take the bytes of an answer.
+//! It never bounds a handler at work. hyper keeps a read pending on the
+//! socket while a request is handled (to notice a client that goes away);
+//! that read is not timed while a [`Handling`] guard is held, and the body
+//! the handler reads is timed by [`BodyTimeout`] instead. A read left
+//! pending while an answer is being written is not idle as long as the
+//! writes progress.
+//!
 //! Re-arming a tokio timer on every read, and giving hyper a fresh timer
 //! for every request head, costs a timer-wheel insert and removal per
 //! request, and often a wake-up of the runtime's driver (an `eventfd`
@@ -16,17 +26,25 @@
 use std::future::Future;
 use std::io;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
+use hyper::body::{Body as HttpBody, Frame, SizeHint};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::time::{Instant, Sleep};
 
 /// The shared timer of one connection.
 #[derive(Clone)]
 pub struct Watchdog {
-    state: Arc<Mutex<State>>,
+    shared: Arc<Shared>,
+}
+
+struct Shared {
+    state: Mutex<State>,
+    /// Whether a request's handler is running (see [`Handling`]).
+    handling: AtomicBool,
 }
 
 struct State {
@@ -45,12 +63,30 @@ impl Watchdog {
     pub fn new() -> Self {
         let far = Instant::now() + Duration::from_secs(86_400 * 365);
         Self {
-            state: Arc::new(Mutex::new(State {
-                sleep: Box::pin(tokio::time::sleep_until(far)),
-                armed: None,
-                registered: None,
-            })),
+            shared: Arc::new(Shared {
+                state: Mutex::new(State {
+                    sleep: Box::pin(tokio::time::sleep_until(far)),
+                    armed: None,
+                    registered: None,
+                }),
+                handling: AtomicBool::new(false),
+            }),
         }
+    }
+
+    /// Marks a request's handler as running until the guard is dropped:
+    /// meanwhile the connection's socket reads are not timed.
+    ///
+    /// One flag serves the connection: hyper's HTTP/1 connection runs one
+    /// handler at a time (it reads the next request head only once the
+    /// answer to the last one is written).
+    pub fn handling(&self) -> Handling {
+        self.shared.handling.store(true, Ordering::Relaxed);
+        Handling(self.clone())
+    }
+
+    fn is_handling(&self) -> bool {
+        self.shared.handling.load(Ordering::Relaxed)
     }
 
     /// Ready once `deadline` has passed; otherwise makes sure the task is
@@ -64,7 +100,7 @@ impl Watchdog {
         if now >= deadline {
             return Poll::Ready(());
         }
-        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        let mut state = self.shared.state.lock().unwrap_or_else(|e| e.into_inner());
         let keep = matches!(state.armed, Some(at) if at > now && at <= deadline);
         if keep
             && !state.sleep.is_elapsed()
@@ -102,6 +138,16 @@ impl Watchdog {
 impl Default for Watchdog {
     fn default() -> Self {
         Self::new()
+    }
+}
+
+/// A request's handler at work, from [`Watchdog::handling`]: the socket
+/// timeout does not run against the server's own time.
+pub struct Handling(Watchdog);
+
+impl Drop for Handling {
+    fn drop(&mut self) {
+        self.0.shared.handling.store(false, Ordering::Relaxed);
     }
 }
 
@@ -151,8 +197,9 @@ impl Future for Deadline {
 
 impl hyper::rt::Sleep for Deadline {}
 
-/// A socket whose every read and write fails with `TimedOut` after
-/// `timeout` without progress, as eventlet's socket timeout does.
+/// A socket whose reads and writes fail with `TimedOut` after `timeout`
+/// without progress, as eventlet's socket timeout does; reads only while
+/// no handler runs (see [`Watchdog::handling`]).
 pub struct IdleTimeout<IO> {
     io: IO,
     timeout: Option<Duration>,
@@ -189,21 +236,32 @@ fn check<T>(
             *waiting_since = None;
             Poll::Ready(result)
         }
-        Poll::Pending => {
-            let Some(timeout) = timeout else {
-                return Poll::Pending;
-            };
-            let now = Instant::now();
-            let since = *waiting_since.get_or_insert(now);
-            match watchdog.poll_expired_at(now, since + timeout, cx) {
-                Poll::Ready(()) => {
-                    *waiting_since = None;
-                    Poll::Ready(Err(io::ErrorKind::TimedOut.into()))
-                }
+        Poll::Pending => match timeout {
+            Some(timeout) => match wait(waiting_since, timeout, watchdog, cx) {
+                Poll::Ready(()) => Poll::Ready(Err(io::ErrorKind::TimedOut.into())),
                 Poll::Pending => Poll::Pending,
-            }
-        }
+            },
+            None => Poll::Pending,
+        },
     }
+}
+
+/// One more pending poll of a wait that began at `waiting_since` (now, if
+/// it is the first): ready once the wait has lasted `timeout`, and then
+/// over.
+fn wait(
+    waiting_since: &mut Option<Instant>,
+    timeout: Duration,
+    watchdog: &Watchdog,
+    cx: &mut Context<'_>,
+) -> Poll<()> {
+    let now = Instant::now();
+    let since = *waiting_since.get_or_insert(now);
+    let expired = watchdog.poll_expired_at(now, since + timeout, cx);
+    if expired.is_ready() {
+        *waiting_since = None;
+    }
+    expired
 }
 
 impl<IO: AsyncRead + Unpin> AsyncRead for IdleTimeout<IO> {
@@ -214,6 +272,13 @@ impl<IO: AsyncRead + Unpin> AsyncRead for IdleTimeout<IO> {
     ) -> Poll<io::Result<()>> {
         let this = self.get_mut();
         let poll = Pin::new(&mut this.io).poll_read(cx, buf);
+        if poll.is_pending() && this.watchdog.is_handling() {
+            // hyper only watches for the client going away while the
+            // handler works; the body the handler awaits is timed by
+            // `BodyTimeout`. The wait starts afresh once the handler is done.
+            this.read_waiting_since = None;
+            return Poll::Pending;
+        }
         check(
             poll,
             &mut this.read_waiting_since,
@@ -225,7 +290,10 @@ impl<IO: AsyncRead + Unpin> AsyncRead for IdleTimeout<IO> {
 }
 
 impl<IO: AsyncWrite + Unpin> IdleTimeout<IO> {
-    /// Runs one write-side operation under the write timeout.
+    /// Runs one write-side operation under the write timeout. Its progress
+    /// is progress for a pending read too: while an answer is being
+    /// written hyper keeps a read pending, and a client taking the answer
+    /// is not idle.
     fn write_side<T>(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
@@ -233,6 +301,9 @@ impl<IO: AsyncWrite + Unpin> IdleTimeout<IO> {
     ) -> Poll<io::Result<T>> {
         let this = self.get_mut();
         let poll = op(Pin::new(&mut this.io), cx);
+        if matches!(poll, Poll::Ready(Ok(_))) && this.read_waiting_since.is_some() {
+            this.read_waiting_since = Some(Instant::now());
+        }
         check(
             poll,
             &mut this.write_waiting_since,
@@ -273,6 +344,70 @@ impl<IO: AsyncWrite + Unpin> AsyncWrite for IdleTimeout<IO> {
     }
 }
 
+/// The client sent none of the request body a handler waited for within
+/// the socket timeout.
+#[derive(Debug, thiserror::Error)]
+#[error("no request body data arrived within {0:?}")]
+pub struct BodyTimedOut(pub Duration);
+
+/// A request body whose every wait for data fails with [`BodyTimedOut`]
+/// after the socket timeout: the read side of the socket timeout while a
+/// handler runs (when [`IdleTimeout`] does not time reads).
+pub struct BodyTimeout<B> {
+    body: B,
+    timeout: Duration,
+    watchdog: Watchdog,
+    waiting_since: Option<Instant>,
+}
+
+impl<B> BodyTimeout<B> {
+    /// Wraps `body`; its waits are deadlines on `watchdog`.
+    pub fn new(body: B, timeout: Duration, watchdog: Watchdog) -> Self {
+        Self {
+            body,
+            timeout,
+            watchdog,
+            waiting_since: None,
+        }
+    }
+}
+
+impl<B> HttpBody for BodyTimeout<B>
+where
+    B: HttpBody + Unpin,
+    B::Error: Into<axum::BoxError>,
+{
+    type Data = B::Data;
+    type Error = axum::BoxError;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Self::Data>, Self::Error>>> {
+        let this = self.get_mut();
+        match Pin::new(&mut this.body).poll_frame(cx) {
+            Poll::Ready(frame) => {
+                this.waiting_since = None;
+                Poll::Ready(frame.map(|frame| frame.map_err(Into::into)))
+            }
+            Poll::Pending => {
+                match wait(&mut this.waiting_since, this.timeout, &this.watchdog, cx) {
+                    Poll::Ready(()) => Poll::Ready(Some(Err(BodyTimedOut(this.timeout).into()))),
+                    Poll::Pending => Poll::Pending,
+                }
+            }
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.body.size_hint()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -309,6 +444,98 @@ mod tests {
         let started = tokio::time::Instant::now();
         let err = io.read(&mut buf).await.unwrap_err();
         assert_eq!(err.kind(), io::ErrorKind::TimedOut);
+        assert_eq!(started.elapsed().as_secs(), 3);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_read_is_not_timed_while_a_handler_runs_and_is_timed_again_after() {
+        let (ours, _theirs) = tokio::io::duplex(64);
+        let watchdog = Watchdog::new();
+        let mut io = IdleTimeout::new(ours, Some(Duration::from_secs(3)), watchdog.clone());
+        let mut buf = [0u8; 1];
+
+        let handling = watchdog.handling();
+        let during = tokio::time::timeout(Duration::from_secs(60), io.read(&mut buf)).await;
+        assert!(
+            during.is_err(),
+            "the read ended while the handler ran: {during:?}"
+        );
+        drop(handling);
+
+        let started = tokio::time::Instant::now();
+        let err = io.read(&mut buf).await.unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::TimedOut);
+        assert_eq!(started.elapsed().as_secs(), 3);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_read_left_pending_while_a_client_slowly_takes_an_answer_waits_from_its_last_byte() {
+        let (ours, mut theirs) = tokio::io::duplex(1);
+        let mut io = IdleTimeout::new(ours, Some(Duration::from_secs(3)), Watchdog::new());
+        // The client takes one byte a second of an eight-byte answer.
+        tokio::spawn(async move {
+            let mut byte = [0u8; 1];
+            for _ in 0..8 {
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                theirs.read_exact(&mut byte).await.unwrap();
+            }
+            tokio::time::sleep(Duration::from_secs(60)).await;
+        });
+        let started = tokio::time::Instant::now();
+        let answer = b"8 bytes!";
+        let mut written = 0;
+        let mut buf = [0u8; 1];
+        // As hyper does: a read stays pending while the answer is written.
+        let ended = std::future::poll_fn(|cx| {
+            let mut read = ReadBuf::new(&mut buf);
+            if let Poll::Ready(read) = Pin::new(&mut io).poll_read(cx, &mut read) {
+                return Poll::Ready(read.map(|()| written));
+            }
+            while written < answer.len() {
+                match Pin::new(&mut io).poll_write(cx, &answer[written..]) {
+                    Poll::Ready(Ok(n)) => written += n,
+                    Poll::Ready(Err(err)) => return Poll::Ready(Err(err)),
+                    Poll::Pending => return Poll::Pending,
+                }
+            }
+            Poll::Pending
+        })
+        .await;
+
+        // Its last byte was taken at 8 s; then the read waited 3 s more.
+        assert_eq!(ended.unwrap_err().kind(), io::ErrorKind::TimedOut);
+        assert_eq!(written, 8);
+        assert_eq!(started.elapsed().as_secs(), 10);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_body_the_client_stops_sending_fails_after_the_timeout() {
+        use http_body_util::BodyExt;
+        let (mut pieces, rx) =
+            futures::channel::mpsc::channel::<io::Result<Frame<bytes::Bytes>>>(4);
+        let mut body = BodyTimeout::new(
+            http_body_util::StreamBody::new(rx),
+            Duration::from_secs(3),
+            Watchdog::new(),
+        );
+        tokio::spawn(async move {
+            use futures::SinkExt;
+            for _ in 0..3 {
+                tokio::time::sleep(Duration::from_secs(2)).await;
+                let piece = Frame::data(bytes::Bytes::from_static(b"x"));
+                pieces.send(Ok(piece)).await.unwrap();
+            }
+            tokio::time::sleep(Duration::from_secs(60)).await;
+        });
+
+        // Three pieces 2 s apart: each within the timeout, 6 s together.
+        for _ in 0..3 {
+            let frame = body.frame().await.unwrap().unwrap();
+            assert_eq!(frame.into_data().unwrap(), "x");
+        }
+        let started = tokio::time::Instant::now();
+        let err = body.frame().await.unwrap().unwrap_err();
+        assert!(err.is::<BodyTimedOut>(), "{err}");
         assert_eq!(started.elapsed().as_secs(), 3);
     }
 

@@ -1,9 +1,13 @@
 //! nova's `noauth2` filter (`nova.api.openstack.auth:NoAuthMiddleware`):
 //! trusts an `X-Auth-Token: user:project` header, and without a token
-//! answers 204 with a token and the management URL, as nova does.
+//! answers 204 with a token and the management URL, as nova does. Headers
+//! are read as nova's WSGI server hands them over, their bytes as latin-1:
+//! a token that is not ASCII names a user and project like any other.
+
+use std::borrow::Cow;
 
 use axum::http::{HeaderValue, StatusCode};
-use common::http::{boxed, HttpService, Request, Response};
+use common::http::{boxed, latin1_header_value, HttpService, Request, Response};
 use tower::ServiceExt;
 
 /// Builds the caller's context from a `user:project` token: the project
@@ -45,8 +49,10 @@ fn request_url(request: &Request) -> String {
     url
 }
 
-fn header<'a>(request: &'a Request, name: &str) -> Option<&'a str> {
-    request.headers().get(name).and_then(|v| v.to_str().ok())
+/// A request header as nova reads it: its bytes as latin-1 (WSGI), so a
+/// value that is not ASCII is still that value, not a missing header.
+fn header<'a>(request: &'a Request, name: &str) -> Option<Cow<'a, str>> {
+    request.headers().get(name).map(common::http::latin1)
 }
 
 /// Wraps `inner` in nova's noauth2 filter.
@@ -54,13 +60,10 @@ pub fn noauth2(inner: HttpService) -> HttpService {
     boxed(tower::service_fn(move |mut request: Request| {
         let inner = inner.clone();
         async move {
-            let Some(token) = header(&request, "X-Auth-Token").map(str::to_string) else {
-                let user = header(&request, "X-Auth-User")
-                    .unwrap_or("admin")
-                    .to_string();
-                let project = header(&request, "X-Auth-Project-Id")
-                    .unwrap_or("admin")
-                    .to_string();
+            let Some(token) = header(&request, "X-Auth-Token").map(Cow::into_owned) else {
+                let user = header(&request, "X-Auth-User").unwrap_or(Cow::Borrowed("admin"));
+                let project =
+                    header(&request, "X-Auth-Project-Id").unwrap_or(Cow::Borrowed("admin"));
                 let url = format!(
                     "{}/{}",
                     request_url(&request).trim_end_matches('/'),
@@ -69,10 +72,12 @@ pub fn noauth2(inner: HttpService) -> HttpService {
                 let mut response = Response::new(common::http::Body::empty());
                 *response.status_mut() = StatusCode::NO_CONTENT;
                 let headers = response.headers_mut();
-                if let Ok(v) = HeaderValue::from_str(&format!("{user}:{project}")) {
+                // Sent back as the server sends what an app sets: latin-1,
+                // the bytes the client sent.
+                if let Some(v) = latin1_header_value(&format!("{user}:{project}")) {
                     headers.insert("X-Auth-Token", v);
                 }
-                if let Ok(v) = HeaderValue::from_str(&url) {
+                if let Some(v) = latin1_header_value(&url) {
                     headers.insert("X-Server-Management-Url", v);
                 }
                 headers.insert(

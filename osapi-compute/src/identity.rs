@@ -364,8 +364,8 @@ impl Call {
     fn caller(&self) -> Result<Principal, IdentityError> {
         self.headers
             .get("x-auth-token")
-            .and_then(|v| v.to_str().ok())
-            .and_then(Principal::from_token)
+            .map(common::http::latin1)
+            .and_then(|token| Principal::from_token(&token))
             .ok_or_else(IdentityError::unauthorized)
     }
 }
@@ -572,8 +572,7 @@ fn authenticate(
             .or_else(|| {
                 headers
                     .get("x-auth-token")
-                    .and_then(|v| v.to_str().ok())
-                    .map(str::to_string)
+                    .map(|v| common::http::latin1(v).into_owned())
             })
             .ok_or_else(|| {
                 IdentityError::bad_request(
@@ -623,10 +622,18 @@ async fn issue_token(State(options): Options, request: Request) -> Response {
     };
     let body = token_body(&principal, &methods, &call.origin, &options);
     let mut response = (StatusCode::CREATED, axum::Json(body)).into_response();
-    if let Ok(value) = HeaderValue::from_str(&principal.token()) {
+    if let Some(value) = token_header(&principal.token()) {
         response.headers_mut().insert("x-subject-token", value);
     }
     response
+}
+
+/// A token as the header it is handed out in: latin-1, so that the bytes
+/// a client sends back read (in noauth2 too) as the same user and project.
+/// A name beyond latin-1 goes out as UTF-8; it then reads back as other,
+/// but still the same, characters on every request.
+fn token_header(token: &str) -> Option<HeaderValue> {
+    common::http::latin1_header_value(token).or_else(|| HeaderValue::from_str(token).ok())
 }
 
 /// The subject of a validation call: `X-Subject-Token`, after checking
@@ -636,9 +643,8 @@ fn subject(call: &Call) -> Result<(Principal, String), IdentityError> {
     let text = call
         .headers
         .get("x-subject-token")
-        .and_then(|v| v.to_str().ok())
-        .ok_or_else(|| IdentityError::new(StatusCode::NOT_FOUND, "Could not find token."))?
-        .to_string();
+        .map(|v| common::http::latin1(v).into_owned())
+        .ok_or_else(|| IdentityError::new(StatusCode::NOT_FOUND, "Could not find token."))?;
     let principal = Principal::from_token(&text)
         .ok_or_else(|| IdentityError::new(StatusCode::NOT_FOUND, "Could not find token."))?;
     Ok((principal, text))
@@ -650,7 +656,7 @@ async fn validate_token(State(options): Options, request: Request) -> Response {
         Ok((principal, text)) => {
             let body = token_body(&principal, &["token"], &call.origin, &options);
             let mut response = axum::Json(body).into_response();
-            if let Ok(value) = HeaderValue::from_str(&text) {
+            if let Some(value) = token_header(&text) {
                 response.headers_mut().insert("x-subject-token", value);
             }
             response

@@ -59,7 +59,9 @@ fn caller(request: &Request) -> Option<compute::RequestContext> {
     if let Some(ctx) = request.extensions().get::<compute::RequestContext>() {
         return Some(ctx.clone());
     }
-    let token = request.headers().get("x-auth-token")?.to_str().ok()?.trim();
+    // Read as noauth2 reads it: a token that is not ASCII is still a token.
+    let token = common::http::latin1(request.headers().get("x-auth-token")?);
+    let token = token.trim();
     if token.is_empty() {
         return None;
     }

@@ -7,19 +7,29 @@
 //! as oslo.policy compares roles). The older `X-User`/`X-Tenant-Id`/
 //! `X-Tenant` names are read when the newer ones are absent.
 
+use std::borrow::Cow;
+
 use axum::response::IntoResponse;
 use common::http::{boxed, HttpService, Request};
 use tower::ServiceExt;
 
 use crate::fault::ApiError;
 
-fn header<'a>(request: &'a Request, names: &[&str]) -> Option<&'a str> {
-    names
-        .iter()
-        .find_map(|n| request.headers().get(*n))
-        .and_then(|v| v.to_str().ok())
-        .map(str::trim)
-        .filter(|v| !v.is_empty())
+/// The first of `names` the request carries, as text, trimmed; `None` if
+/// absent or blank.
+///
+/// `authtoken` writes these headers as UTF-8: keystonemiddleware hands
+/// nova the names, ids and roles exactly as Keystone spelled them, and a
+/// role or an LDAP user id need not be ASCII. Bytes that are not UTF-8
+/// (a header `authtoken` did not set) are read as a WSGI server reads
+/// them, as latin-1.
+fn header<'a>(request: &'a Request, names: &[&str]) -> Option<Cow<'a, str>> {
+    let value = names.iter().find_map(|n| request.headers().get(*n))?;
+    let text = match std::str::from_utf8(value.as_bytes()) {
+        Ok(text) => Cow::Borrowed(text.trim()),
+        Err(_) => Cow::Owned(common::http::latin1(value).trim().to_owned()),
+    };
+    (!text.is_empty()).then_some(text)
 }
 
 /// The context of a request that went through `authtoken`, or the error
@@ -30,7 +40,7 @@ pub fn context_from_headers(request: &Request) -> Result<compute::RequestContext
     let project = header(request, &["x-project-id", "x-tenant-id", "x-tenant"])
         .ok_or_else(|| ApiError::Unauthorized("A project-scoped token is required".into()))?;
     let roles: Vec<String> = header(request, &["x-roles", "x-role"])
-        .unwrap_or("")
+        .unwrap_or_default()
         .split(',')
         .map(str::trim)
         .filter(|r| !r.is_empty())
@@ -93,6 +103,26 @@ mod tests {
         ]))
         .unwrap();
         assert!(!ctx.is_admin);
+    }
+
+    #[test]
+    fn identity_that_is_not_ascii_is_read_as_authtoken_wrote_it() {
+        // authtoken writes what Keystone returned as UTF-8.
+        let ctx = context_from_headers(&request(&[
+            ("X-User-Id", "jos\u{e9}"),
+            ("X-Project-Id", "caf\u{e9}"),
+            ("X-Roles", "r\u{f4}le,admin"),
+        ]))
+        .unwrap();
+        assert_eq!(
+            (ctx.user_id.as_str(), ctx.project_id.as_str()),
+            ("jos\u{e9}", "caf\u{e9}")
+        );
+        assert_eq!(
+            ctx.roles,
+            vec!["r\u{f4}le".to_string(), "admin".to_string()]
+        );
+        assert!(ctx.is_admin);
     }
 
     #[test]

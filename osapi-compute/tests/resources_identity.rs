@@ -369,3 +369,37 @@ async fn ec2_credentials_are_created_listed_and_deleted_for_the_caller() {
     .await;
     assert_eq!(without_store.status, StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn a_name_that_is_not_ascii_is_handed_out_and_read_back_in_latin1() {
+    let minted = call(
+        IdentityOptions::default(),
+        Method::POST,
+        "/v3/auth/tokens",
+        &[("content-type", "application/json")],
+        Some(password_body("jos\u{e9}", "caf\u{e9}")),
+    )
+    .await;
+    assert_eq!(minted.status, StatusCode::CREATED);
+    let token = minted.headers["x-subject-token"].clone();
+    // The bytes noauth2 reads back as the same user and project.
+    assert_eq!(token.as_bytes(), b"jos\xe9:caf\xe9");
+
+    // The client sends those bytes back to validate the token.
+    let mut request = axum::http::Request::builder()
+        .uri("/v3/auth/tokens")
+        .header("host", "127.0.0.1:8774")
+        .header("x-auth-token", token.clone())
+        .header("x-subject-token", token.clone())
+        .body(Body::empty())
+        .expect("request");
+    request
+        .extensions_mut()
+        .insert(common::http::ScriptName("/identity".into()));
+    let validated = send(identity_router(IdentityOptions::default()), request).await;
+
+    assert_eq!(validated.status, StatusCode::OK, "{}", validated.text);
+    assert_eq!(validated.body["token"]["user"]["name"], "jos\u{e9}");
+    assert_eq!(validated.body["token"]["project"]["name"], "caf\u{e9}");
+    assert_eq!(validated.headers["x-subject-token"], token);
+}

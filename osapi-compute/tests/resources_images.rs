@@ -248,3 +248,29 @@ async fn image_v2_pages_with_next_links_and_hides_private_images() {
     let other = glance(&api, "/v2/images", Some(BOB)).await;
     assert_eq!(other.body["images"].as_array().map(Vec::len), Some(1));
 }
+
+#[tokio::test]
+async fn image_v2_reads_a_token_that_is_not_ascii_as_noauth2_does() {
+    let api = TestApi::new().await;
+    let uuid = private_image(&api, "caf\u{e9}").await;
+    // "élève:café" in latin-1.
+    let token = axum::http::HeaderValue::from_bytes(b"\xe9l\xe8ve:caf\xe9").expect("token");
+    let mut request = axum::http::Request::builder()
+        .uri(format!("/v2/images/{uuid}"))
+        .header("host", "cloud.example:8774")
+        .header("x-auth-token", token)
+        .body(Body::empty())
+        .expect("request");
+    request
+        .extensions_mut()
+        .insert(common::http::ScriptName("/image".into()));
+
+    let shown = send(
+        osapi_compute::image_v2::image_router(api.state.clone()),
+        request,
+    )
+    .await;
+
+    assert_eq!(shown.status, StatusCode::OK, "{}", shown.text);
+    assert_eq!(shown.body["owner"], "caf\u{e9}");
+}

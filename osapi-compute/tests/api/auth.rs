@@ -1,6 +1,8 @@
 //! noauth2, the project prefix, faults for unknown routes and media types.
 
-use axum::http::{Method, StatusCode};
+use axum::body::Body;
+use axum::http::{HeaderValue, Method, Request, StatusCode};
+use serde_json::{json, Value};
 
 use crate::fixture::TestApp;
 
@@ -116,4 +118,72 @@ async fn oversized_body_is_413_overlimit_fault() {
         .await;
     assert_eq!(answer.status, StatusCode::PAYLOAD_TOO_LARGE);
     assert_eq!(answer.body["overLimit"]["code"], 413);
+}
+
+/// A request with the raw bytes `token` as its `X-Auth-Token`.
+fn with_token(method: Method, path: &str, token: &[u8], body: Option<Value>) -> Request<Body> {
+    let request = Request::builder()
+        .method(method)
+        .uri(path)
+        .header("Host", "openstack.example.com")
+        .header("X-Auth-Token", HeaderValue::from_bytes(token).unwrap());
+    match body {
+        Some(body) => request
+            .header("Content-Type", "application/json")
+            .body(Body::from(body.to_string())),
+        None => request.body(Body::empty()),
+    }
+    .unwrap()
+}
+
+#[tokio::test]
+async fn a_token_that_is_not_ascii_names_its_user_and_project_in_latin1() {
+    let app = TestApp::new().await;
+    // "élève:café" in latin-1, the bytes nova's WSGI server reads as such.
+    let token = b"\xe9l\xe8ve:caf\xe9";
+
+    let created = app
+        .raw(with_token(
+            Method::POST,
+            "/v2.1/servers",
+            token,
+            Some(json!({"server": {"name": "vm1", "imageRef": compute::CIRROS_IMAGE_UUID, "flavorRef": "1"}})),
+        ))
+        .await;
+    assert_eq!(created.status, StatusCode::ACCEPTED, "{}", created.text);
+    let id = created.body["server"]["id"].as_str().unwrap();
+    let shown = app
+        .raw(with_token(
+            Method::GET,
+            &format!("/v2.1/servers/{id}"),
+            token,
+            None,
+        ))
+        .await;
+
+    assert_eq!(shown.status, StatusCode::OK, "{}", shown.text);
+    assert_eq!(shown.body["server"]["user_id"], "\u{e9}l\u{e8}ve");
+    assert_eq!(shown.body["server"]["tenant_id"], "caf\u{e9}");
+}
+
+#[tokio::test]
+async fn without_token_a_user_that_is_not_ascii_comes_back_in_the_token_as_sent() {
+    let app = TestApp::new().await;
+    let request = Request::builder()
+        .uri("/v2.1/servers")
+        .header("Host", "openstack.example.com")
+        .header(
+            "X-Auth-User",
+            HeaderValue::from_bytes(b"\xe9l\xe8ve").unwrap(),
+        )
+        .body(Body::empty())
+        .unwrap();
+
+    let answer = app.raw(request).await;
+
+    assert_eq!(answer.status, StatusCode::NO_CONTENT);
+    assert_eq!(
+        answer.headers["X-Auth-Token"].as_bytes(),
+        b"\xe9l\xe8ve:admin"
+    );
 }

@@ -390,3 +390,17 @@ fn exchange(port: u16, request: &str) -> std::io::Result<(u16, String)> {
         .unwrap_or_default();
     Ok((status, body))
 }
+
+/// Sends raw bytes and returns the status code and body; a connection
+/// closed without an answer is an `UnexpectedEof` error.
+pub fn try_raw_exchange(port: u16, request: &str) -> std::io::Result<(u16, String)> {
+    exchange(port, request)
+}
+
+impl NovaProcess {
+    /// The pid of the process started (the parent, or the one worker
+    /// serving in-process).
+    pub fn pid_of_service(&self) -> i32 {
+        self.pid()
+    }
+}
