@@ -37,7 +37,8 @@ struct Exit {
 }
 
 impl Exit {
-    /// The messages of its ERROR and WARNING lines.
+    /// The messages of its ERROR and WARNING lines, and of the one line a
+    /// configuration refused before logging starts (`<prog>: error: …`).
     fn complaints(&self) -> Vec<&str> {
         self.log
             .lines()
@@ -45,6 +46,7 @@ impl Exit {
                 line.split_once(" ERROR ")
                     .or_else(|| line.split_once(" WARNING "))
                     .map(|(_, rest)| rest.split_once(' ').map_or(rest, |(_, msg)| msg))
+                    .or_else(|| line.split_once(": error: ").map(|(_, msg)| msg))
             })
             .collect()
     }
