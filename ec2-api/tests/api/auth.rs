@@ -489,20 +489,23 @@ fn the_test_signer_agrees_with_botocore() {
     );
 }
 
+/// Adds `X-Amz-Content-SHA256` naming the hash of `body` (unsigned, as an
+/// attacker can add it).
+fn claim_content_sha256_of(req: &mut Request, body: &str) {
+    use sha2::{Digest, Sha256};
+    let hash = hex::encode(Sha256::digest(body.as_bytes()));
+    req.headers_mut()
+        .insert("x-amz-content-sha256", hash.parse().unwrap());
+}
+
 /// The replay of issue 17: a captured signed request whose body is swapped
 /// for another action, with `X-Amz-Content-SHA256` naming the original
 /// body's hash. The signature covers the body received, so it is refused
 /// and the swapped action does not run.
 #[tokio::test]
 async fn sigv4_body_swapped_under_a_content_sha256_header_is_refused() {
-    use sha2::{Digest, Sha256};
     let mut req = botocore_post("Action=DescribeKeyPairs&Version=2016-11-15", BOTOCORE_SIG);
-    req.headers_mut().insert(
-        "x-amz-content-sha256",
-        hex::encode(Sha256::digest(BOTOCORE_BODY.as_bytes()))
-            .parse()
-            .unwrap(),
-    );
+    claim_content_sha256_of(&mut req, BOTOCORE_BODY);
     let (status, body) = send(&app(AuthMode::Signature, at("20261124T164000Z")).await, req).await;
     assert_eq!(
         (status, code(&body)),
@@ -514,14 +517,8 @@ async fn sigv4_body_swapped_under_a_content_sha256_header_is_refused() {
 
 #[tokio::test]
 async fn sigv4_content_sha256_header_equal_to_the_body_hash_is_accepted() {
-    use sha2::{Digest, Sha256};
     let mut req = botocore_post(BOTOCORE_BODY, BOTOCORE_SIG);
-    req.headers_mut().insert(
-        "x-amz-content-sha256",
-        hex::encode(Sha256::digest(BOTOCORE_BODY.as_bytes()))
-            .parse()
-            .unwrap(),
-    );
+    claim_content_sha256_of(&mut req, BOTOCORE_BODY);
     let (status, body) = send(&app(AuthMode::Signature, at("20261124T164000Z")).await, req).await;
     assert_eq!(status, 200, "{body}");
 }

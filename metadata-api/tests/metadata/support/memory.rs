@@ -34,6 +34,20 @@ impl MemoryCompute {
         self.instances.lock().unwrap().remove(uuid);
     }
 
+    /// The instance holding `address`, if any.
+    fn at_address(&self, address: IpAddr) -> Option<InstanceView> {
+        self.instances
+            .lock()
+            .unwrap()
+            .values()
+            .find(|i| {
+                i.fixed_ips
+                    .iter()
+                    .any(|ip| ip.parse::<IpAddr>().ok() == Some(address))
+            })
+            .cloned()
+    }
+
     /// What `DELETE /servers/{id}/os-server-password` does.
     pub fn clear_password(&self, uuid: &str) {
         self.passwords.lock().unwrap().remove(uuid);
@@ -47,32 +61,12 @@ impl InstanceSource for MemoryCompute {
     ) -> BoxFuture<'_, Result<Option<InstanceView>, SourceError>> {
         self.lookups
             .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-        let found = self
-            .instances
-            .lock()
-            .unwrap()
-            .values()
-            .find(|i| {
-                i.fixed_ips
-                    .iter()
-                    .any(|ip| ip.parse::<IpAddr>().ok() == Some(address))
-            })
-            .cloned();
+        let found = self.at_address(address);
         async move { Ok(found) }.boxed()
     }
 
     fn address_owner(&self, address: IpAddr) -> BoxFuture<'_, Result<Option<String>, SourceError>> {
-        let owner = self
-            .instances
-            .lock()
-            .unwrap()
-            .values()
-            .find(|i| {
-                i.fixed_ips
-                    .iter()
-                    .any(|ip| ip.parse::<IpAddr>().ok() == Some(address))
-            })
-            .map(|i| i.uuid.clone());
+        let owner = self.at_address(address).map(|i| i.uuid);
         async move { Ok(owner) }.boxed()
     }
 
