@@ -565,7 +565,8 @@ fn unknown_options_are_warnings_not_errors() {
         vec![
             format!("unknown option [wsgi] foo in {}", path.display()),
             format!("unknown option [made_up] bar in {}", path.display()),
-            "unknown option [wsgi] keep_alives in environment variable OS_WSGI__KEEP_ALIVES"
+            "unknown option [wsgi] keep_alives in environment variable OS_WSGI__KEEP_ALIVES: \
+             did you mean keep_alive?"
                 .to_owned(),
         ]
     );
@@ -573,6 +574,29 @@ fn unknown_options_are_warnings_not_errors() {
     assert_eq!(
         conf.get_int("made_up", "bar", 0, None, None).expect("int"),
         2
+    );
+}
+
+#[test]
+fn a_typo_in_an_api_group_is_warned_about_with_the_nearest_name() {
+    let fx = Fixture::new();
+    let path = fx.file(
+        "nova.conf",
+        "[ec2]\nlockout_attempt = 3\nregion_name = here\n[simulator]\ntransition_dealy = 0\n",
+    );
+    let (_, warnings) = NovaConf::load(&files(&[&path])).expect("typos do not fail");
+    assert_eq!(
+        warnings,
+        vec![
+            format!(
+                "unknown option [ec2] lockout_attempt in {}: did you mean lockout_attempts?",
+                path.display()
+            ),
+            format!(
+                "unknown option [simulator] transition_dealy in {}: did you mean transition_delay?",
+                path.display()
+            ),
+        ]
     );
 }
 

@@ -324,6 +324,40 @@ const DATABASE: &[&str] = &[
 /// No options beyond the typed ones.
 const NONE: &[&str] = &[];
 
+/// `[ec2]`: the EC2 API's options (its crate reads them from `[ec2]`, then
+/// from Havana's `[DEFAULT]`).
+const EC2: &[&str] = &[
+    "auth_mode",
+    "ec2_timestamp_expiry",
+    "region_name",
+    "region_list",
+    "signing_regions",
+    "ec2_host",
+    "ec2_port",
+    "ec2_scheme",
+    "ec2_path",
+    "lockout_attempts",
+    "lockout_minutes",
+    "lockout_window",
+    "ec2_private_dns_show_ip",
+    "ec2_strict_validation",
+    "keystone_ec2_url",
+    "max_request_body_size",
+];
+
+/// `[simulator]`: the simulated cloud's options (the compute crate's).
+const SIMULATOR: &[&str] = &[
+    "hosts",
+    "host_vcpus",
+    "host_memory_mb",
+    "host_local_gb",
+    "fixed_ip_range",
+    "fixed_ip_reuse_delay",
+    "transition_delay",
+    "boot_delay",
+    "seed_defaults",
+];
+
 /// Every group this project knows, with the options known in it. Typed
 /// options (see `options.rs`) are known without being listed here.
 pub const GROUPS: &[(&str, Known)] = &[
@@ -340,10 +374,9 @@ pub const GROUPS: &[(&str, Known)] = &[
     // keystonemiddleware's auth_token reads this group with plugin-defined
     // options, so any name may be valid.
     ("keystone_authtoken", Known::AnyOption),
-    // Our own groups: the EC2 API's and the simulated driver's options are
-    // listed by the crates that read them.
-    ("ec2", Known::AnyOption),
-    ("simulator", Known::AnyOption),
+    // Our own groups: the EC2 API's and the simulated driver's options.
+    ("ec2", Known::Options(&[EC2])),
+    ("simulator", Known::Options(&[SIMULATOR])),
     // nova's groups for services we do not run.
     ("api_database", Known::AnyOption),
     ("barbican", Known::AnyOption),
@@ -616,6 +649,42 @@ pub fn is_known(group: &str, option: &str) -> bool {
             Known::AnyOption => true,
             Known::Options(lists) => lists.iter().any(|list| list.contains(&option)),
         })
+}
+
+/// The known option of `group` nearest to an unknown `option` (a typo's
+/// likely intent): at most two edits away, or a third of its length for a
+/// long name. `None` for groups that take any option.
+pub fn nearest_known(group: &str, option: &str) -> Option<&'static str> {
+    let (_, Known::Options(lists)) = GROUPS.iter().find(|(name, _)| *name == group)? else {
+        return None;
+    };
+    let limit = (option.len() / 3).max(2);
+    lists
+        .iter()
+        .flat_map(|list| list.iter().copied())
+        .chain(options::typed_names(group))
+        .map(|known| (edit_distance(option, known), known))
+        .filter(|(d, _)| *d <= limit)
+        .min()
+        .map(|(_, known)| known)
+}
+
+/// Levenshtein distance between two ASCII-ish names, by characters.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut diagonal = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let above = row[j + 1];
+            row[j + 1] = (diagonal + usize::from(ca != *cb))
+                .min(row[j] + 1)
+                .min(above + 1);
+            diagonal = above;
+        }
+    }
+    row[b.len()]
 }
 
 /// The current name of a deprecated spelling, if `[group] option` is one.

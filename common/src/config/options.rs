@@ -232,6 +232,14 @@ fn typed(group: &str, option: &str) -> Option<&'static OptionDefault> {
         .and_then(|(_, options)| options.iter().find(|(o, _)| *o == option))
 }
 
+/// The names of the typed options of `group`.
+pub fn typed_names(group: &str) -> impl Iterator<Item = &'static str> + '_ {
+    TYPED
+        .iter()
+        .filter(move |(g, _)| *g == group)
+        .flat_map(|(_, options)| options.iter().map(|(o, _)| *o))
+}
+
 /// Whether `[group] option` is one of the typed options.
 pub fn is_typed(group: &str, option: &str) -> bool {
     typed(group, option).is_some()

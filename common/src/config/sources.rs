@@ -413,7 +413,12 @@ fn apply_layer(
             continue;
         }
         if !catalogue::is_known(&group, &option) {
-            warnings.push(format!("unknown option [{group}] {option} in {origin}"));
+            warnings.push(match catalogue::nearest_known(&group, &option) {
+                Some(near) => {
+                    format!("unknown option [{group}] {option} in {origin}: did you mean {near}?")
+                }
+                None => format!("unknown option [{group}] {option} in {origin}"),
+            });
         }
         current.insert(
             (group, option),
