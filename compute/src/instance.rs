@@ -409,6 +409,9 @@ pub struct InstanceFilter {
     pub task_states: Option<Vec<TaskState>>,
     /// Any of these power states.
     pub power_states: Option<Vec<PowerState>>,
+    /// Any of these API statuses (nova's `status`: `ACTIVE`, `REBOOT`,
+    /// `DELETED`, ...), exactly as [`Instance::status`] shows them.
+    pub statuses: Option<Vec<String>>,
     /// Image uuid.
     pub image_ref: Option<String>,
     /// Flavor id.
@@ -460,6 +463,33 @@ pub struct InstanceFilter {
     pub marker: Option<String>,
     /// Page size.
     pub limit: Option<usize>,
+}
+
+impl InstanceFilter {
+    /// Whether `instance`, in its current state, passes the state filters
+    /// (vm, task and power states, API statuses).
+    fn state_matches(&self, instance: &Instance) -> bool {
+        let status = if instance.deleted {
+            "DELETED"
+        } else {
+            instance.status()
+        };
+        self.vm_states
+            .as_ref()
+            .is_none_or(|v| v.contains(&instance.vm_state))
+            && self
+                .task_states
+                .as_ref()
+                .is_none_or(|v| instance.task_state.is_some_and(|t| v.contains(&t)))
+            && self
+                .power_states
+                .as_ref()
+                .is_none_or(|v| v.contains(&instance.power_state))
+            && self
+                .statuses
+                .as_ref()
+                .is_none_or(|v| v.iter().any(|s| s == status))
+    }
 }
 
 /// The columns read for an instance, in [`InstanceRow`] order.
@@ -1477,17 +1507,36 @@ impl Compute {
                 v.iter().map(|s| Arg::Int(*s)).collect(),
             );
         }
+        // State filters. A row whose next step is due is in a later state
+        // than it stores (states advance when read), so those rows are read
+        // too, and every state filter is checked again once they advanced.
+        let now = now_micros();
+        let mut states: Vec<String> = Vec::new();
         if let Some(v) = &filter.vm_states {
             in_list(
-                &mut wh,
+                &mut states,
                 &mut a,
                 "vm_state",
                 v.iter().map(|s| Arg::Text(s.as_str().into())).collect(),
             );
         }
+        if let Some(v) = &filter.statuses {
+            let vm_states: BTreeSet<&'static str> = v
+                .iter()
+                .filter_map(|s| crate::states::vm_states_for_status(s))
+                .flatten()
+                .map(VmState::as_str)
+                .collect();
+            in_list(
+                &mut states,
+                &mut a,
+                "vm_state",
+                vm_states.into_iter().map(|s| Arg::Text(s.into())).collect(),
+            );
+        }
         if let Some(v) = &filter.task_states {
             in_list(
-                &mut wh,
+                &mut states,
                 &mut a,
                 "task_state",
                 v.iter().map(|s| Arg::Text(s.as_str().into())).collect(),
@@ -1495,11 +1544,20 @@ impl Compute {
         }
         if let Some(v) = &filter.power_states {
             in_list(
-                &mut wh,
+                &mut states,
                 &mut a,
                 "power_state",
                 v.iter().map(|s| Arg::Int(s.code())).collect(),
             );
+        }
+        let state_filtered = !states.is_empty();
+        if state_filtered {
+            a.push(Arg::Int(now));
+            wh.push(format!(
+                "(({}) OR (step_due_at IS NOT NULL AND step_due_at <= ${}))",
+                states.join(" AND "),
+                a.len()
+            ));
         }
 
         let mut sort = if filter.sort.is_empty() {
@@ -1551,7 +1609,8 @@ impl Compute {
         let name_re = filter.name.as_deref().map(compile_regex).transpose()?;
         let ip_re = filter.ip.as_deref().map(compile_regex).transpose()?;
         let ip6_re = filter.ip6.as_deref().map(compile_regex).transpose()?;
-        let post_filter = name_re.is_some()
+        let post_filter = state_filtered
+            || name_re.is_some()
             || ip_re.is_some()
             || ip6_re.is_some()
             || !filter.tags.is_empty()
@@ -1574,7 +1633,6 @@ impl Compute {
         }
         let keys: Vec<(i64, i64)> = self.store.fetch_all(&sql, a).await?;
         let rows = self.cache.rows(&self.store, &keys).await?;
-        let now = now_micros();
         let mut out = Vec::with_capacity(rows.len());
         for cached in rows {
             let row = &cached.row;
@@ -1608,12 +1666,15 @@ impl Compute {
                     continue;
                 }
             }
-            if row.step_due_at.is_some_and(|d| d <= now) {
-                let advanced = self.advance(row.clone()).await?;
-                out.push(advanced.to_instance());
+            let instance = if row.step_due_at.is_some_and(|d| d <= now) {
+                self.advance(row.clone()).await?.to_instance()
             } else {
-                out.push(cached.instance.clone());
+                cached.instance.clone()
+            };
+            if state_filtered && !filter.state_matches(&instance) {
+                continue;
             }
+            out.push(instance);
             if post_filter && filter.limit.is_some_and(|l| out.len() >= l) {
                 break;
             }

@@ -151,13 +151,13 @@ fn id_from_href(href: &str) -> String {
 }
 
 /// Builds the compute filter from the query, with nova's policy and
-/// microversion rules. Returns the filter and the requested API statuses
-/// (checked exactly after the query, as nova maps status to states).
+/// microversion rules (a `status` is matched exactly, by the compute
+/// domain, before the page is cut).
 fn list_filter(
     urls: &RequestUrls,
     ctx: &Context,
     version: ApiVersion,
-) -> Result<(compute::InstanceFilter, Option<Vec<String>>), ApiError> {
+) -> Result<compute::InstanceFilter, ApiError> {
     let page = Page::from_urls(urls)?;
     let is_admin = ctx.0.is_admin;
     if version.at_least(2, 75) {
@@ -272,22 +272,17 @@ fn list_filter(
         filter.not_tags = split("not-tags");
         filter.not_tags_any = split("not-tags-any");
     }
-    let mut statuses = None;
     let requested: Vec<&str> = if is_admin || allowed.contains(&"status") {
         urls.params("status")
     } else {
         vec![]
     };
     if !requested.is_empty() {
-        let mut vm_states = Vec::new();
         let mut wanted = Vec::new();
         for status in requested {
             let upper = status.to_ascii_uppercase();
             match compute::vm_states_for_status(&upper) {
-                Some(states) => {
-                    vm_states.extend(states);
-                    wanted.push(upper);
-                }
+                Some(_) => wanted.push(upper),
                 None if version.at_least(2, 38) => {
                     return Err(ApiError::BadRequest("Invalid status value".to_string()));
                 }
@@ -304,8 +299,7 @@ fn list_filter(
                 }
                 filter.deleted = Some(true);
             }
-            filter.vm_states = Some(vm_states);
-            statuses = Some(wanted);
+            filter.statuses = Some(wanted);
         }
     }
     let keys = urls.params("sort_key");
@@ -336,7 +330,7 @@ fn list_filter(
         };
         filter.sort.push((parsed, dir));
     }
-    Ok((filter, statuses))
+    Ok(filter)
 }
 
 async fn list_instances(
@@ -345,15 +339,8 @@ async fn list_instances(
     urls: &RequestUrls,
     version: ApiVersion,
 ) -> Result<Vec<compute::Instance>, ApiError> {
-    let (filter, statuses) = list_filter(urls, ctx, version)?;
-    let mut instances = state.compute.list_instances(&ctx.0, &filter).await?;
-    if let Some(statuses) = statuses {
-        instances.retain(|i| {
-            let s = if i.deleted { "DELETED" } else { i.status() };
-            statuses.iter().any(|w| w == s)
-        });
-    }
-    Ok(instances)
+    let filter = list_filter(urls, ctx, version)?;
+    Ok(state.compute.list_instances(&ctx.0, &filter).await?)
 }
 
 fn list_body(

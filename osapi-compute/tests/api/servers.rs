@@ -1136,3 +1136,79 @@ async fn networks_none_gives_a_server_without_addresses() {
         .await;
     assert!(auto.body["server"]["addresses"]["private"][0]["addr"].is_string());
 }
+
+/// A `status` filter is applied before the page is cut: a page asked for
+/// with `limit` is full, and has its `next` link, even when servers in
+/// the same vm_state but another status (here REBOOT beside ACTIVE) sort
+/// among the first.
+#[tokio::test]
+async fn a_status_filter_fills_the_page_before_the_limit() {
+    let app = TestApp::new().await;
+    for name in ["a", "b", "c", "d"] {
+        app.create_server(ALICE, name).await;
+    }
+    // Reboot "a" and "b" through a compute whose transitions take a while,
+    // on the same store: they stay in REBOOT (vm_state active).
+    let slow = compute::Compute::new(
+        app.state.compute.store().clone(),
+        compute::ComputeConfig {
+            transition_delay: std::time::Duration::from_secs(600),
+            ..compute::ComputeConfig::instant()
+        },
+    );
+    let ctx = compute::RequestContext::new("alice", "proja");
+    let by_name = |name: &str| {
+        let name = name.to_string();
+        let app = &app;
+        async move {
+            let list = app.get("/v2.1/servers", ALICE, None).await.body;
+            list["servers"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|s| s["name"] == name.as_str())
+                .unwrap()["id"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        }
+    };
+    for name in ["a", "b"] {
+        let uuid = by_name(name).await;
+        slow.reboot_instance(&ctx, &uuid, false).await.unwrap();
+    }
+
+    let answer = app
+        .get(
+            "/v2.1/servers?status=ACTIVE&limit=1&sort_key=display_name&sort_dir=asc",
+            ALICE,
+            None,
+        )
+        .await;
+
+    let servers = answer.body["servers"].as_array().unwrap();
+    assert_eq!(servers.len(), 1, "{}", answer.body);
+    assert_eq!(servers[0]["name"], "c");
+    assert!(
+        answer.body["servers_links"][0]["href"]
+            .as_str()
+            .unwrap()
+            .contains("marker="),
+        "{}",
+        answer.body
+    );
+    let rebooting = app
+        .get(
+            "/v2.1/servers?status=REBOOT&sort_key=display_name&sort_dir=asc",
+            ALICE,
+            None,
+        )
+        .await;
+    let names: Vec<&str> = rebooting.body["servers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["a", "b"]);
+}
