@@ -1430,11 +1430,16 @@ impl Compute {
             );
         }
         let changes = filter.changes_since.is_some() || filter.changes_before.is_some();
-        match (ctx.is_admin, filter.deleted) {
-            (true, Some(true)) => wh.push("deleted = TRUE".into()),
-            (true, Some(false)) => wh.push("deleted = FALSE".into()),
-            _ if changes => {}
-            _ => wh.push("deleted = FALSE".into()),
+        let live_only = match (ctx.is_admin, filter.deleted) {
+            (true, Some(true)) => {
+                wh.push("deleted = TRUE".into());
+                false
+            }
+            (true, Some(false)) => true,
+            _ => !changes,
+        };
+        if live_only {
+            wh.push("deleted = FALSE".into());
         }
         if let Some(t) = filter.changes_since {
             push(
@@ -1633,6 +1638,9 @@ impl Compute {
         }
         let keys: Vec<(i64, i64)> = self.store.fetch_all(&sql, a).await?;
         let rows = self.cache.rows(&self.store, &keys).await?;
+        let page_was_full = filter.limit.is_some_and(|l| rows.len() >= l);
+        let last_read = rows.last().map(|r| r.row.uuid.clone());
+        let mut completed_deletes = 0;
         let mut out = Vec::with_capacity(rows.len());
         for cached in rows {
             let row = &cached.row;
@@ -1671,6 +1679,12 @@ impl Compute {
             } else {
                 cached.instance.clone()
             };
+            // A delete that completes as the listing advances the row is
+            // as good as done: a live-only listing never shows it.
+            if live_only && instance.deleted {
+                completed_deletes += 1;
+                continue;
+            }
             if state_filtered && !filter.state_matches(&instance) {
                 continue;
             }
@@ -1678,6 +1692,18 @@ impl Compute {
             if post_filter && filter.limit.is_some_and(|l| out.len() >= l) {
                 break;
             }
+        }
+        // A page cut by SQL's LIMIT lost the rows whose delete completed
+        // above: the rows after the last one read fill it again.
+        if let (true, false, true, Some(last)) =
+            (completed_deletes > 0, post_filter, page_was_full, last_read)
+        {
+            let rest = InstanceFilter {
+                marker: Some(last),
+                limit: Some(completed_deletes),
+                ..filter.clone()
+            };
+            out.extend(Box::pin(self.list_instances(ctx, &rest)).await?);
         }
         Ok(out)
     }

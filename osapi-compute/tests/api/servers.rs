@@ -1212,3 +1212,42 @@ async fn a_status_filter_fills_the_page_before_the_limit() {
         .collect();
     assert_eq!(names, ["a", "b"]);
 }
+
+/// Issue 27: a server whose delete completes between two requests is absent
+/// from the very first listing after it, and the page it leaves is filled.
+#[tokio::test]
+async fn a_deleted_server_is_absent_from_the_first_listing_after_its_delete() {
+    let app = TestApp::new().await;
+    let mut ids = Vec::new();
+    for name in ["a", "b", "c"] {
+        ids.push(app.create_server(ALICE, name).await);
+    }
+    // Delete "a" through a compute whose steps take 100 ms, on the same
+    // store: the delete completes while nobody asks.
+    let slow = compute::Compute::new(
+        app.state.compute.store().clone(),
+        compute::ComputeConfig {
+            transition_delay: std::time::Duration::from_millis(100),
+            ..compute::ComputeConfig::instant()
+        },
+    );
+    let ctx = compute::RequestContext::new("alice", "proja");
+    slow.delete_instance(&ctx, &ids[0]).await.unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+
+    let answer = app
+        .get(
+            "/v2.1/servers/detail?limit=2&sort_key=display_name&sort_dir=asc",
+            ALICE,
+            None,
+        )
+        .await;
+
+    let names: Vec<&str> = answer.body["servers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["b", "c"], "{}", answer.body);
+}
