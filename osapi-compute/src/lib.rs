@@ -20,6 +20,7 @@
 //! | [`router`] | the API app (`APIRouterV21`): project prefix, media types, routes |
 //! | [`servers`] | `/servers` and everything under it |
 //! | [`resources`] | flavors, keypairs, limits, quotas, zones, hypervisors, services, usage, images |
+//! | [`removed`] | the APIs nova removed, 410 Gone |
 //! | [`factories`] | the paste factories under nova's dotted names |
 //! | [`identity`], [`image_v2`] | the small Identity v3 and Image v2 apps of a noauth2 deployment |
 //!
@@ -39,6 +40,7 @@ pub mod keystone;
 pub mod links;
 pub mod microversion;
 pub mod middleware;
+pub mod removed;
 pub mod resources;
 pub mod router;
 pub mod servers;

@@ -27,6 +27,7 @@ pub fn routes(state: ApiState) -> Router {
         .route("/", get(version_here))
         .merge(crate::servers::routes())
         .merge(crate::resources::routes())
+        .merge(crate::removed::routes())
         .fallback(not_found)
         .method_not_allowed_fallback(not_found)
         .with_state(state)

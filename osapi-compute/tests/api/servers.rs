@@ -1251,3 +1251,37 @@ async fn a_deleted_server_is_absent_from_the_first_listing_after_its_delete() {
         .collect();
     assert_eq!(names, ["b", "c"], "{}", answer.body);
 }
+
+/// Issue 27: the APIs nova removed answer 410 Gone with nova's fault body at
+/// every microversion, not 404, so clients can tell "removed" from a typo.
+#[tokio::test]
+async fn apis_nova_removed_answer_410_gone() {
+    let app = TestApp::new().await;
+    let server = app.create_server(ALICE, "vm").await;
+    let removed = [
+        "/v2.1/os-agents".to_string(),
+        "/v2.1/os-cells".to_string(),
+        "/v2.1/os-cloudpipe".to_string(),
+        "/v2.1/os-fping".to_string(),
+        "/v2.1/os-floating-ip-dns".to_string(),
+        "/v2.1/os-floating-ips-bulk".to_string(),
+        "/v2.1/os-fixed-ips/10.0.0.2".to_string(),
+        "/v2.1/os-security-group-default-rules".to_string(),
+        format!("/v2.1/servers/{server}/os-virtual-interfaces"),
+    ];
+    for path in &removed {
+        for version in [None, Some("2.1"), Some("latest")] {
+            let answer = app.get(path, ALICE, version).await;
+            assert_eq!(answer.status, StatusCode::GONE, "{path} {version:?}");
+            assert_eq!(
+                answer.body,
+                json!({"computeFault": {"code": 410, "message":
+                    "This resource is no longer available.  No forwarding address is given."}}),
+                "{path}"
+            );
+        }
+    }
+    // A path that never existed is still 404.
+    let typo = app.get("/v2.1/os-agentz", ALICE, None).await;
+    assert_eq!(typo.status, StatusCode::NOT_FOUND);
+}
