@@ -29,14 +29,16 @@ pub fn ec2_image_id(id: i64, disk_format: Option<&str>) -> String {
 pub fn parse_ec2_id(ec2_id: &str, prefixes: &[&str]) -> Result<i64> {
     let bad = || Error::invalid(format!("Ec2 id {ec2_id} is not valid."));
     let (prefix, hex) = ec2_id.rsplit_once('-').ok_or_else(bad)?;
-    if !prefixes.contains(&prefix) || hex.is_empty() || hex.len() > 16 {
+    // 8 hex digits in nova's form, 17 in AWS's long form.
+    if !prefixes.contains(&prefix) || hex.is_empty() || hex.len() > 17 {
         return Err(bad());
     }
-    let id = i64::from_str_radix(hex, 16).map_err(|_| bad())?;
-    if id <= 0 {
+    let id = u128::from_str_radix(hex, 16).map_err(|_| bad())?;
+    if id == 0 {
         return Err(bad());
     }
-    Ok(id)
+    // A well-formed id beyond our range names no row: NotFound downstream.
+    Ok(i64::try_from(id).unwrap_or(i64::MAX))
 }
 
 /// An EC2 credential (keystone's `ec2-credentials`).

@@ -12,16 +12,25 @@ pub fn image_ec2_id(prefix: &str, id: i64) -> String {
     format!("{prefix}-{id:08x}")
 }
 
+/// The most hex digits an id has: AWS's long form (`i-0123456789abcdef0`,
+/// its only form since 2016); nova's is 8.
+pub const MAX_ID_DIGITS: usize = 17;
+
+/// The integer behind `<prefix>-<hex>`; `None` when it is not an id of
+/// that kind at all. A well-formed id too large to be one of ours (AWS's
+/// long form can exceed 63 bits) is `i64::MAX`, which names nothing, so
+/// that it is answered NotFound, as AWS answers an id it does not know.
 fn parse_hex_id(value: &str, prefixes: &[&str]) -> Option<i64> {
     let (prefix, hex) = value.split_once('-')?;
     if !prefixes.contains(&prefix)
         || hex.is_empty()
-        || hex.len() > 16
+        || hex.len() > MAX_ID_DIGITS
         || !hex.bytes().all(|b| b.is_ascii_hexdigit())
     {
         return None;
     }
-    i64::from_str_radix(hex, 16).ok()
+    let id = u128::from_str_radix(hex, 16).ok()?;
+    Some(i64::try_from(id).unwrap_or(i64::MAX))
 }
 
 /// The integer id of `i-…`, `None` when malformed.
@@ -48,13 +57,26 @@ mod tests {
     }
 
     #[test]
+    fn aws_long_ids_are_well_formed() {
+        assert_eq!(
+            parse_instance_id("i-0123456789abcdef0"),
+            Some(0x0123_4567_89ab_cdef_i64 * 16)
+        );
+        assert_eq!(parse_instance_id("i-f123456789abcdef0"), Some(i64::MAX));
+        assert_eq!(
+            parse_image_id("ami-0123456789abcdef0").map(|id| id > 0),
+            Some(true)
+        );
+    }
+
+    #[test]
     fn malformed_ids_are_refused() {
         for bad in [
             "",
             "i-",
             "x-00000001",
             "i-zz",
-            "i-1234567890abcdef01",
+            "i-1234567890abcdef012",
             "ami-00000001",
         ] {
             assert_eq!(parse_instance_id(bad), None, "{bad}");

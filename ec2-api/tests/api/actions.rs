@@ -434,6 +434,27 @@ async fn instance_errors_get_aws_codes() {
             vec![("InstanceId.1", "bogus")],
             "InvalidInstanceID.Malformed",
         ),
+        // AWS's long ids are well formed: one we do not have is NotFound.
+        (
+            "DescribeInstances",
+            vec![("InstanceId.1", "i-0123456789abcdef0")],
+            "InvalidInstanceID.NotFound",
+        ),
+        (
+            "DescribeInstances",
+            vec![("InstanceId.1", "i-f123456789abcdef0")],
+            "InvalidInstanceID.NotFound",
+        ),
+        (
+            "DescribeImages",
+            vec![("ImageId.1", "ami-0123456789abcdef0")],
+            "InvalidAMIID.NotFound",
+        ),
+        (
+            "DescribeInstances",
+            vec![("InstanceId.1", "i-0123456789abcdef01")],
+            "InvalidInstanceID.Malformed",
+        ),
         ("StopInstances", vec![], "MissingParameter"),
         (
             "RunInstances",
