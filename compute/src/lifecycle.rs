@@ -68,6 +68,12 @@ pub struct RebuildInstance {
     /// ones it had: as nova's rebuilt config drive, it keeps only the files
     /// of the rebuild (none when none are given).
     pub injected_files: Vec<InjectedFile>,
+    /// A new key pair by name (2.54; `Some(None)` removes the key).
+    pub key_name: Option<Option<String>>,
+    /// New user data, base64 (2.57; `Some(None)` removes it).
+    pub user_data: Option<Option<String>>,
+    /// A new hostname (2.90).
+    pub hostname: Option<String>,
 }
 
 /// The step name a task state answers to in `sim:fail` lists.
@@ -561,6 +567,23 @@ impl Compute {
         if let Some(m) = &req.metadata {
             crate::instance::validate_metadata(m)?;
         }
+        if let Some(Some(u)) = &req.user_data {
+            crate::validate::user_data(u)?;
+        }
+        if let Some(h) = &req.hostname {
+            crate::validate::name("hostname", h)?;
+        }
+        // The key pair's public key as of the rebuild, as nova copies it.
+        let key_data = match &req.key_name {
+            Some(Some(name)) => Some(Some(
+                self.get_keypair(ctx, name, None)
+                    .await
+                    .map_err(|_| Error::invalid("Invalid key_name provided."))?
+                    .public_key,
+            )),
+            Some(None) => Some(None),
+            None => None,
+        };
         let image = self.get_image(ctx, &req.image_ref).await?;
         if image.status != "active" {
             return Err(Error::invalid(format!(
@@ -616,6 +639,16 @@ impl Compute {
                     }
                     if let Some(v) = &req.access_ip_v6 {
                         r.access_ip_v6 = v.clone();
+                    }
+                    if let (Some(name), Some(data)) = (&req.key_name, &key_data) {
+                        r.key_name = name.clone();
+                        r.key_data = data.clone();
+                    }
+                    if let Some(u) = &req.user_data {
+                        r.user_data = u.clone();
+                    }
+                    if let Some(h) = &req.hostname {
+                        r.hostname = h.clone();
                     }
                     Ok(())
                 },

@@ -171,6 +171,9 @@ async fn rebuild(
         access_ip_v4: nullable("accessIPv4"),
         access_ip_v6: nullable("accessIPv6"),
         injected_files: personality(r.get("personality")),
+        key_name: nullable("key_name"),
+        user_data: nullable("user_data"),
+        hostname: text("hostname"),
     };
     let image_ref = request.image_ref.clone();
     let (instance, password) = state

@@ -306,6 +306,9 @@ pub fn rebuild(version: ApiVersion) -> Schema {
             Schema::of(&[Ty::Array, Ty::Null]),
         );
     }
+    if version.at_least(2, 90) {
+        inner = inner.prop("hostname", Schema::string().length(Some(1), Some(255)));
+    }
     action("rebuild", inner.required(&["imageRef"]).additional(false))
 }
 

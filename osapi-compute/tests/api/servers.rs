@@ -1285,3 +1285,81 @@ async fn apis_nova_removed_answer_410_gone() {
     let typo = app.get("/v2.1/os-agentz", ALICE, None).await;
     assert_eq!(typo.status, StatusCode::NOT_FOUND);
 }
+
+/// Issue 27: what a rebuild sets at its microversions (key_name 2.54,
+/// user_data 2.57, hostname 2.90) is kept and reads back, in the answer,
+/// through GET and in the store the metadata service reads.
+#[tokio::test]
+async fn rebuild_keeps_the_key_user_data_and_hostname_it_is_given() {
+    let app = TestApp::new().await;
+    let id = app.create_server(ALICE, "vm1").await;
+    let ctx = compute::RequestContext::new("alice", "proja");
+    let key = app
+        .state
+        .compute
+        .create_keypair(
+            &ctx,
+            compute::NewKeypair {
+                name: "kp2".into(),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+
+    let answer = app
+        .send(
+            Method::POST,
+            &format!("/v2.1/servers/{id}/action"),
+            ALICE,
+            "2.90",
+            action(
+                "rebuild",
+                json!({"imageRef": compute::CIRROS_IMAGE_UUID, "key_name": "kp2",
+                       "user_data": "aGVsbG8=", "hostname": "rebuilt"}),
+            ),
+        )
+        .await;
+
+    assert_eq!(answer.status, StatusCode::ACCEPTED, "{}", answer.text);
+    assert_eq!(answer.body["server"]["key_name"], "kp2");
+    let shown = app
+        .get(&format!("/v2.1/servers/{id}"), ALICE, Some("2.90"))
+        .await
+        .body;
+    assert_eq!(shown["server"]["key_name"], "kp2");
+    assert_eq!(shown["server"]["OS-EXT-SRV-ATTR:hostname"], "rebuilt");
+    let stored = app.state.compute.get_instance(&ctx, &id).await.unwrap();
+    assert_eq!(stored.user_data.as_deref(), Some("aGVsbG8="));
+    assert_eq!(stored.key_data.as_deref(), Some(key.public_key.as_str()));
+
+    // null removes the key and the user data; an unknown key is 400.
+    let cleared = app
+        .send(
+            Method::POST,
+            &format!("/v2.1/servers/{id}/action"),
+            ALICE,
+            "2.90",
+            action(
+                "rebuild",
+                json!({"imageRef": compute::CIRROS_IMAGE_UUID, "key_name": null, "user_data": null}),
+            ),
+        )
+        .await;
+    assert_eq!(cleared.status, StatusCode::ACCEPTED, "{}", cleared.text);
+    let stored = app.state.compute.get_instance(&ctx, &id).await.unwrap();
+    assert_eq!((stored.key_name, stored.user_data), (None, None));
+    let unknown = app
+        .send(
+            Method::POST,
+            &format!("/v2.1/servers/{id}/action"),
+            ALICE,
+            "2.90",
+            action(
+                "rebuild",
+                json!({"imageRef": compute::CIRROS_IMAGE_UUID, "key_name": "nope"}),
+            ),
+        )
+        .await;
+    assert_eq!(unknown.status, StatusCode::BAD_REQUEST, "{}", unknown.text);
+}
