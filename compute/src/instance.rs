@@ -492,6 +492,13 @@ impl InstanceFilter {
     }
 }
 
+/// The first microsecond of the whole second `t` falls in: the precision
+/// at which the APIs show times, and so at which a client's time bound is
+/// compared.
+pub fn shown_second_start(t: DateTime<Utc>) -> i64 {
+    t.timestamp().saturating_mul(1_000_000)
+}
+
 /// The columns read for an instance, in [`InstanceRow`] order.
 pub(crate) const INSTANCE_COLUMNS: &str = "id, uuid, display_name, display_description, hostname, project_id, user_id, \
     flavor_id, flavor_name, vcpus, memory_mb, root_gb, ephemeral_gb, swap, flavor_extra_specs, old_flavor, new_flavor, \
@@ -1445,20 +1452,23 @@ impl Compute {
         if live_only {
             wh.push("deleted = FALSE".into());
         }
+        // Both bounds are inclusive of the second a client sees: times are
+        // shown in whole seconds, so a server shown as updated at the bound
+        // is in `changes-since` and in `changes-before` alike.
         if let Some(t) = filter.changes_since {
             push(
                 &mut wh,
                 &mut a,
                 "COALESCE(updated_at, created_at) >= ?",
-                Arg::Int(t.timestamp_micros()),
+                Arg::Int(shown_second_start(t)),
             );
         }
         if let Some(t) = filter.changes_before {
             push(
                 &mut wh,
                 &mut a,
-                "COALESCE(updated_at, created_at) <= ?",
-                Arg::Int(t.timestamp_micros()),
+                "COALESCE(updated_at, created_at) < ?",
+                Arg::Int(shown_second_start(t).saturating_add(1_000_000)),
             );
         }
         let text_filters: [(&str, &Option<String>); 11] = [

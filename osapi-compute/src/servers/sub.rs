@@ -329,9 +329,18 @@ pub async fn actions_index(
     let mut links = None;
     if version.at_least(2, 58) {
         let page = Page::from_urls(&urls)?;
+        // Compared at the second the times are shown in, both inclusive.
+        let shown = |a: &compute::InstanceAction| a.updated_at.unwrap_or(a.start_time).timestamp();
         if let Some(raw) = urls.param("changes-since") {
             let since = crate::servers::core::parse_time("changes-since", raw)?;
-            actions.retain(|a| a.updated_at.unwrap_or(a.start_time) >= since);
+            actions.retain(|a| shown(a) >= since.timestamp());
+        }
+        if let Some(raw) = urls
+            .param("changes-before")
+            .filter(|_| version.at_least(2, 66))
+        {
+            let before = crate::servers::core::parse_time("changes-before", raw)?;
+            actions.retain(|a| shown(a) <= before.timestamp());
         }
         if let Some(marker) = &page.marker {
             let pos = actions

@@ -1363,3 +1363,71 @@ async fn rebuild_keeps_the_key_user_data_and_hostname_it_is_given() {
         .await;
     assert_eq!(unknown.status, StatusCode::BAD_REQUEST, "{}", unknown.text);
 }
+
+/// Issue 27: both change bounds include the second a client sees. Servers
+/// made within one second all show the same `updated`; with that value
+/// `changes-before` lists them as `changes-since` does.
+#[tokio::test]
+async fn change_bounds_include_the_shown_second() {
+    let app = TestApp::new().await;
+    for name in ["a", "b", "c"] {
+        app.create_server(ALICE, name).await;
+    }
+    let detail = app
+        .get(
+            "/v2.1/servers/detail?sort_key=display_name&sort_dir=asc",
+            ALICE,
+            Some("2.66"),
+        )
+        .await
+        .body;
+    let updated = detail["servers"][1]["updated"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let names_with = |query: String| {
+        let app = &app;
+        async move {
+            let body = app.get(&query, ALICE, Some("2.66")).await.body;
+            body["servers"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|s| {
+                    (
+                        s["name"].as_str().unwrap().to_string(),
+                        s["updated"].clone(),
+                    )
+                })
+                .collect::<Vec<_>>()
+        }
+    };
+
+    let before = names_with(format!(
+        "/v2.1/servers/detail?changes-before={updated}&sort_key=display_name&sort_dir=asc"
+    ))
+    .await;
+    let since = names_with(format!(
+        "/v2.1/servers/detail?changes-since={updated}&sort_key=display_name&sort_dir=asc"
+    ))
+    .await;
+
+    let at_bound: Vec<&str> = detail["servers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["updated"] == updated.as_str())
+        .map(|s| s["name"].as_str().unwrap())
+        .collect();
+    assert!(at_bound.contains(&"b"));
+    for name in at_bound {
+        assert!(
+            before.iter().any(|(n, _)| n == name),
+            "{name} not in {before:?}"
+        );
+        assert!(
+            since.iter().any(|(n, _)| n == name),
+            "{name} not in {since:?}"
+        );
+    }
+}
