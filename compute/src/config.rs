@@ -32,6 +32,15 @@ pub struct QuotaLimits {
     pub injected_file_content_bytes: i64,
     /// `[quota] injected_file_path_length` (255).
     pub injected_file_path_length: i64,
+    /// nova-network's `fixed_ips` (-1): stored and shown before 2.36;
+    /// nothing here counts against it.
+    pub fixed_ips: i64,
+    /// nova-network's `floating_ips` (-1), as `fixed_ips`.
+    pub floating_ips: i64,
+    /// nova-network's `security_groups` (-1), as `fixed_ips`.
+    pub security_groups: i64,
+    /// nova-network's `security_group_rules` (-1), as `fixed_ips`.
+    pub security_group_rules: i64,
 }
 
 impl Default for QuotaLimits {
@@ -47,6 +56,10 @@ impl Default for QuotaLimits {
             injected_files: 5,
             injected_file_content_bytes: 10240,
             injected_file_path_length: 255,
+            fixed_ips: -1,
+            floating_ips: -1,
+            security_groups: -1,
+            security_group_rules: -1,
         }
     }
 }
@@ -65,6 +78,10 @@ impl QuotaLimits {
             "injected_files" => self.injected_files,
             "injected_file_content_bytes" => self.injected_file_content_bytes,
             "injected_file_path_length" => self.injected_file_path_length,
+            "fixed_ips" => self.fixed_ips,
+            "floating_ips" => self.floating_ips,
+            "security_groups" => self.security_groups,
+            "security_group_rules" => self.security_group_rules,
             _ => return None,
         })
     }
@@ -81,6 +98,10 @@ impl QuotaLimits {
             "injected_files" => &mut self.injected_files,
             "injected_file_content_bytes" => &mut self.injected_file_content_bytes,
             "injected_file_path_length" => &mut self.injected_file_path_length,
+            "fixed_ips" => &mut self.fixed_ips,
+            "floating_ips" => &mut self.floating_ips,
+            "security_groups" => &mut self.security_groups,
+            "security_group_rules" => &mut self.security_group_rules,
             _ => return None,
         })
     }
@@ -98,6 +119,10 @@ pub const QUOTA_RESOURCES: &[&str] = &[
     "injected_files",
     "injected_file_content_bytes",
     "injected_file_path_length",
+    "fixed_ips",
+    "floating_ips",
+    "security_groups",
+    "security_group_rules",
 ];
 
 /// One simulated compute host: a `nova-compute` service and a hypervisor.

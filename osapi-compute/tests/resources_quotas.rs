@@ -236,3 +236,47 @@ async fn quota_update_validation_and_policy() {
     assert_eq!(forced.status, StatusCode::OK);
     assert_eq!(forced.body["quota_set"]["instances"], 1);
 }
+
+/// Issue 27: nova-network's quotas set at 2.1 (before 2.36, where they
+/// leave the API) are stored and read back, in os-quota-sets and os-limits.
+#[tokio::test]
+async fn network_quotas_set_at_2_1_read_back_as_set() {
+    let api = TestApi::new().await;
+    let body = json!({"quota_set": {"fixed_ips": 9, "floating_ips": 20,
+                                    "security_groups": 20, "security_group_rules": 30}});
+
+    let updated = api
+        .call(
+            Method::PUT,
+            "/os-quota-sets/alpha",
+            ADMIN,
+            Some("2.1"),
+            Some(body),
+        )
+        .await;
+
+    assert_eq!(updated.status, StatusCode::OK, "{}", updated.body);
+    let shown = api
+        .get("/os-quota-sets/alpha", ALICE, Some("2.1"))
+        .await
+        .body;
+    for set in [&updated.body["quota_set"], &shown["quota_set"]] {
+        assert_eq!(
+            (
+                &set["fixed_ips"],
+                &set["floating_ips"],
+                &set["security_groups"],
+                &set["security_group_rules"]
+            ),
+            (&json!(9), &json!(20), &json!(20), &json!(30)),
+            "{set}"
+        );
+    }
+    let absolute = &api.get("/limits", ALICE, Some("2.1")).await.body["limits"]["absolute"];
+    assert_eq!(absolute["maxTotalFloatingIps"], 20);
+    assert_eq!(absolute["maxSecurityGroups"], 20);
+    assert_eq!(absolute["maxSecurityGroupRules"], 30);
+    // Another project keeps the defaults (-1, unlimited).
+    let other = api.get("/os-quota-sets/beta", BOB, Some("2.1")).await.body;
+    assert_eq!(other["quota_set"]["floating_ips"], -1);
+}

@@ -41,10 +41,10 @@ pub fn absolute_limits(
         put("maxPersonalitySize", limits.injected_file_content_bytes);
     }
     if network {
-        // Networking quotas are neutron's; nova shows them unlimited.
-        put("maxSecurityGroupRules", -1);
-        put("maxSecurityGroups", -1);
-        put("maxTotalFloatingIps", -1);
+        // nova-network's quotas, as os-quota-sets stores them (-1 unset).
+        put("maxSecurityGroupRules", limits.security_group_rules);
+        put("maxSecurityGroups", limits.security_groups);
+        put("maxTotalFloatingIps", limits.floating_ips);
     }
     put("maxTotalCores", limits.cores);
     put("maxTotalInstances", limits.instances);

@@ -29,7 +29,7 @@ pub fn routes() -> Router<ApiState> {
         .route("/os-quota-sets/{id}/defaults", get(defaults))
 }
 
-/// Quotas of nova-network days, shown unlimited before 2.36.
+/// Quotas of nova-network days, stored and shown before 2.36.
 const NETWORK_QUOTAS: &[&str] = &[
     "fixed_ips",
     "floating_ips",
@@ -75,9 +75,6 @@ fn store_name(resource: &str) -> &str {
 }
 
 fn limit_of(limits: &compute::QuotaLimits, resource: &str) -> i64 {
-    if NETWORK_QUOTAS.contains(&resource) {
-        return -1;
-    }
     limits.get(store_name(resource)).unwrap_or(-1)
 }
 
@@ -211,11 +208,6 @@ async fn update(
             continue;
         }
         let number = quota_value(resource, value)?;
-        // Network quotas belong to the networking service: accepted (as the
-        // schema of these versions does) and not stored.
-        if NETWORK_QUOTAS.contains(&resource.as_str()) {
-            continue;
-        }
         updates.insert(store_name(resource).to_string(), number);
     }
     let limits = state
