@@ -506,6 +506,45 @@ fn create_error(err: compute::Error) -> ApiError {
     }
 }
 
+/// Refuses the block device mappings that need block storage, which this
+/// cloud does not serve: a volume or snapshot to boot from or attach, or a
+/// volume to make from an image or blank. nova answers a mapping it cannot
+/// honour with 400 "Block Device Mapping is Invalid"; accepting it would
+/// make a server without what was asked for. Local mappings (an image, a
+/// blank or swap disk on the host) pass.
+fn refuse_block_storage(server: &Value) -> Result<(), ApiError> {
+    let invalid =
+        |why: String| ApiError::BadRequest(format!("Block Device Mapping is Invalid: {why}"));
+    let text = |b: &Value, key: &str| b.get(key).and_then(Value::as_str).map(str::to_string);
+    let no_storage = "no block storage service serves volumes in this cloud";
+    let v2 = server
+        .get("block_device_mapping_v2")
+        .and_then(Value::as_array);
+    for (i, b) in v2.into_iter().flatten().enumerate() {
+        let id = text(b, "uuid").unwrap_or_default();
+        match text(b, "source_type").as_deref() {
+            Some("volume") => return Err(invalid(format!("failed to get volume {id}."))),
+            Some("snapshot") => return Err(invalid(format!("failed to get snapshot {id}."))),
+            _ => {}
+        }
+        if text(b, "destination_type").as_deref() == Some("volume") {
+            return Err(invalid(format!(
+                "mapping {i} asks for a volume (destination_type volume), and {no_storage}."
+            )));
+        }
+    }
+    let legacy = server.get("block_device_mapping").and_then(Value::as_array);
+    for b in legacy.into_iter().flatten() {
+        if let Some(id) = text(b, "volume_id") {
+            return Err(invalid(format!("failed to get volume {id}.")));
+        }
+        if let Some(id) = text(b, "snapshot_id") {
+            return Err(invalid(format!("failed to get snapshot {id}.")));
+        }
+    }
+    Ok(())
+}
+
 /// `POST /servers`: 202 with the new server (and `adminPass`) and a
 /// `Location` header, or `{"reservation_id"}` when asked for.
 pub async fn create(
@@ -517,6 +556,7 @@ pub async fn create(
 ) -> Result<Response, ApiError> {
     let value = body.validate(schemas::create(version, body.legacy))?;
     let server = &value["server"];
+    refuse_block_storage(server)?;
     let bdm_image = server
         .get("block_device_mapping_v2")
         .and_then(Value::as_array)

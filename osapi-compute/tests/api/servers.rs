@@ -1431,3 +1431,55 @@ async fn change_bounds_include_the_shown_second() {
         );
     }
 }
+
+/// Issue 27: with no block storage, a mapping that needs it is refused with
+/// 400 naming the volume or the mapping, never a server made without it;
+/// a boot from a volume carries no imageRef, and is refused for the volume.
+#[tokio::test]
+async fn block_device_mappings_that_need_volumes_are_refused() {
+    let app = TestApp::new().await;
+    let volume = "6b9d9b8a-0b5c-4bd8-9e7c-6f1f6f2b8a11";
+    let cases = [
+        // openstack server create --volume X (no imageRef)
+        (
+            json!([{"uuid": volume, "boot_index": 0, "source_type": "volume",
+                    "destination_type": "volume"}]),
+            false,
+            format!("Block Device Mapping is Invalid: failed to get volume {volume}."),
+        ),
+        // --boot-from-volume 1: an image made into a volume
+        (
+            json!([{"uuid": compute::CIRROS_IMAGE_UUID, "boot_index": 0, "source_type": "image",
+                    "destination_type": "volume", "volume_size": 1}]),
+            true,
+            "Block Device Mapping is Invalid: mapping 0 asks for a volume (destination_type volume), \
+             and no block storage service serves volumes in this cloud."
+                .to_string(),
+        ),
+        (
+            json!([{"uuid": volume, "source_type": "snapshot", "destination_type": "volume"}]),
+            true,
+            format!("Block Device Mapping is Invalid: failed to get snapshot {volume}."),
+        ),
+    ];
+    for (mapping, with_image, message) in cases {
+        let mut server = json!({"name": "vm", "flavorRef": "1", "networks": "none",
+                                "block_device_mapping_v2": mapping});
+        if with_image {
+            server["imageRef"] = json!(compute::CIRROS_IMAGE_UUID);
+        }
+        let answer = app
+            .send(
+                Method::POST,
+                "/v2.1/servers",
+                ALICE,
+                "2.67",
+                json!({"server": server}),
+            )
+            .await;
+        assert_eq!(answer.status, StatusCode::BAD_REQUEST, "{}", answer.text);
+        assert_eq!(answer.body["badRequest"]["message"], message.as_str());
+    }
+    let servers = app.get("/v2.1/servers", ALICE, None).await.body;
+    assert_eq!(servers["servers"], json!([]), "nothing was created");
+}
