@@ -896,6 +896,17 @@ async fn claim_client_token(
     Ok(None)
 }
 
+/// The rows a quota counts at time `$2`: live ones, less those whose
+/// delete is due (states advance when read, so such a row is deleted as
+/// soon as anyone looks; it must not hold quota until then).
+macro_rules! counted_now {
+    () => {
+        "deleted = FALSE AND NOT (COALESCE(task_state, '') = 'deleting' \
+         AND step_due_at IS NOT NULL AND step_due_at <= $2)"
+    };
+}
+pub(crate) use counted_now;
+
 /// What a project's live instances hold: how many, their vCPUs and RAM.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct InstanceUse {
@@ -905,8 +916,12 @@ struct InstanceUse {
 }
 
 impl InstanceUse {
-    const SQL: &'static str = "SELECT COUNT(*), CAST(COALESCE(SUM(vcpus), 0) AS BIGINT), \
-        CAST(COALESCE(SUM(memory_mb), 0) AS BIGINT) FROM instances WHERE project_id = $1 AND deleted = FALSE";
+    /// Bind `$1` the project and `$2` now (see `counted_now!`).
+    const SQL: &'static str = concat!(
+        "SELECT COUNT(*), CAST(COALESCE(SUM(vcpus), 0) AS BIGINT), \
+         CAST(COALESCE(SUM(memory_mb), 0) AS BIGINT) FROM instances WHERE project_id = $1 AND ",
+        counted_now!()
+    );
 
     fn from_row((count, cores, ram): (i64, i64, i64)) -> Self {
         InstanceUse { count, cores, ram }
@@ -979,7 +994,7 @@ impl Compute {
         let limits = self.project_limits(&ctx.project_id).await?;
         let used = InstanceUse::from_row(
             self.store
-                .fetch_one(InstanceUse::SQL, args![&ctx.project_id])
+                .fetch_one(InstanceUse::SQL, args![&ctx.project_id, now_micros()])
                 .await?,
         );
         instances_allowed(&limits, used, &flavor, count, count)?;
@@ -1212,7 +1227,7 @@ impl Compute {
             .collect();
         let mut uuids = Vec::new();
         let used = InstanceUse::from_row(
-            tx.fetch_one(InstanceUse::SQL, args![&ctx.project_id])
+            tx.fetch_one(InstanceUse::SQL, args![&ctx.project_id, now_micros()])
                 .await?,
         );
         let n = instances_allowed(limits, used, flavor, min, max)?;

@@ -727,9 +727,12 @@ impl Compute {
                 .await?;
             let (cores, ram): (i64, i64) = tx
                 .fetch_one(
-                    "SELECT CAST(COALESCE(SUM(vcpus), 0) AS BIGINT), CAST(COALESCE(SUM(memory_mb), 0) AS BIGINT) \
-                     FROM instances WHERE project_id = $1 AND deleted = FALSE",
-                    args![&row.project_id],
+                    concat!(
+                        "SELECT CAST(COALESCE(SUM(vcpus), 0) AS BIGINT), \
+                         CAST(COALESCE(SUM(memory_mb), 0) AS BIGINT) FROM instances WHERE project_id = $1 AND ",
+                        crate::instance::counted_now!()
+                    ),
+                    args![&row.project_id, crate::store::now_micros()],
                 )
                 .await?;
             let dc = new.vcpus - row.vcpus;

@@ -89,9 +89,12 @@ impl Compute {
         let (instances, cores, ram): (i64, i64, i64) = self
             .store
             .fetch_one(
-                "SELECT COUNT(*), CAST(COALESCE(SUM(vcpus), 0) AS BIGINT), CAST(COALESCE(SUM(memory_mb), 0) AS BIGINT) \
-                 FROM instances WHERE project_id = $1 AND deleted = FALSE",
-                args![project_id],
+                concat!(
+                    "SELECT COUNT(*), CAST(COALESCE(SUM(vcpus), 0) AS BIGINT), \
+                     CAST(COALESCE(SUM(memory_mb), 0) AS BIGINT) FROM instances WHERE project_id = $1 AND ",
+                    crate::instance::counted_now!()
+                ),
+                args![project_id, crate::store::now_micros()],
             )
             .await?;
         let user = user_id.unwrap_or(&ctx.user_id);

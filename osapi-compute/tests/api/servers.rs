@@ -1483,3 +1483,33 @@ async fn block_device_mappings_that_need_volumes_are_refused() {
     let servers = app.get("/v2.1/servers", ALICE, None).await.body;
     assert_eq!(servers["servers"], json!([]), "nothing was created");
 }
+
+/// Issue 27: a server whose delete is due holds no quota, though nobody
+/// has read it since: a project at its instance quota that deletes one
+/// server can create another once the delete is done.
+#[tokio::test]
+async fn a_completed_delete_frees_quota_before_anyone_reads_the_server() {
+    let app = TestApp::new().await;
+    let mut ids = Vec::new();
+    for i in 0..10 {
+        ids.push(app.create_server(ALICE, &format!("vm{i}")).await);
+    }
+    let slow = compute::Compute::new(
+        app.state.compute.store().clone(),
+        compute::ComputeConfig {
+            transition_delay: std::time::Duration::from_millis(100),
+            ..compute::ComputeConfig::instant()
+        },
+    );
+    let ctx = compute::RequestContext::new("alice", "proja");
+    slow.delete_instance(&ctx, &ids[0]).await.unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+
+    let body = json!({"server": {"name": "vm10", "imageRef": compute::CIRROS_IMAGE_UUID,
+                                 "flavorRef": "1"}});
+    let answer = app
+        .send(Method::POST, "/v2.1/servers", ALICE, "2.1", body)
+        .await;
+
+    assert_eq!(answer.status, StatusCode::ACCEPTED, "{}", answer.text);
+}
