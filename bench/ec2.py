@@ -7,7 +7,10 @@ directory, deploy/etc/nova/api-paste.ini) with 1 and 2 workers under wrk:
   API GET (`AWSAccessKeyId=demo:demo`) and as the form POST boto3 sends,
   with a Signature Version 4 `Authorization` header computed here;
 - RunInstances rate (wrk posting one-instance forms into a second project),
-  in creates/s.
+  in creates/s;
+- RunInstances with a fresh ClientToken on every request (what boto3
+  sends), into an empty project and into the project of 1000 instances:
+  the token is looked up through an index, so the two rates should match.
 
 The 1000 instances come from one RunInstances with MinCount=MaxCount=1000
 (the `[quota]` defaults are unlimited in the benchmark's nova.conf). Each
@@ -97,6 +100,27 @@ def measure(svc, state, workers, method, path, body=None, headers=None):
     return ours, ref, len(reply)
 
 
+def token_script(state, access, ami):
+    """A wrk script posting one-instance RunInstances with a ClientToken no
+    other request used (a per-thread prefix and a counter), as boto3 does."""
+    base = query("RunInstances", access, ImageId=ami, InstanceType="m1.tiny",
+                 MinCount=1, MaxCount=1)
+    script = os.path.join(state, f"ec2-token-{access.split(':')[0]}.lua")
+    with open(script, "w") as f:
+        f.write(f"""local base = {b.lua_str(base)}
+local prefix, n = "", 0
+function init(args)
+  prefix = string.gsub(tostring({{}}), "[^%x]", "") .. tostring(math.random(1, 1000000000))
+end
+function request()
+  n = n + 1
+  return wrk.format("POST", "/", {{["Content-Type"] = {b.lua_str(FORM)}}},
+                    base .. "&ClientToken=" .. prefix .. "-" .. n)
+end
+""")
+    return script
+
+
 def main():
     rows = []
     notes = []
@@ -122,6 +146,18 @@ def main():
                              MinCount=1, MaxCount=1)
                 ours, ref, _ = measure(svc, state, workers, "POST", "/", body, {"Content-Type": FORM})
                 rows.append(("RunInstances, 1 instance (creates/s; bare: GET)", workers, ours, ref))
+                rates = {}
+                for access, label in (("fresh:fresh", "empty project"),
+                                      ("demo:demo", f"{INSTANCES}+ instances")):
+                    ours = b.wrk(svc.port, "/", script=token_script(state, access, ami))
+                    ours["rss"] = svc.rss_mb()
+                    rates[label] = ours["rps"]
+                    rows.append((f"RunInstances + fresh ClientToken, {label} (creates/s; bare: GET)",
+                                 workers, ours, ref))
+                empty, full = rates.values()
+                notes.append(f"{workers} worker(s): RunInstances with a ClientToken, empty project "
+                             f"{empty:.0f}/s vs {INSTANCES}+ instances {full:.0f}/s "
+                             f"(ratio {empty / full:.2f})")
                 errors = svc.log_lines(r" ERROR |panicked")
                 if errors:
                     notes.append(f"{workers} worker(s): {len(errors)} ERROR lines in the log, first: "
