@@ -292,13 +292,7 @@ impl Ec2Options {
     }
 }
 
-fn parse_bool(v: &str) -> Option<bool> {
-    match v.trim().to_ascii_lowercase().as_str() {
-        "true" | "1" | "yes" | "on" => Some(true),
-        "false" | "0" | "no" | "off" => Some(false),
-        _ => None,
-    }
-}
+use common::config::value::parse_bool;
 
 #[cfg(test)]
 mod tests {
@@ -325,6 +319,14 @@ mod tests {
             pairs.push(("ec2", "auth_mode", "signature"));
         }
         from_exact(&pairs)
+    }
+
+    #[test]
+    fn booleans_take_every_spelling_oslo_config_takes() {
+        for (value, expected) in [("t", true), ("Y", true), ("f", false), ("n", false)] {
+            let o = from(&[("ec2", "ec2_private_dns_show_ip", value)]).unwrap();
+            assert_eq!(o.ec2_private_dns_show_ip, expected, "{value}");
+        }
     }
 
     #[test]

@@ -253,10 +253,9 @@ fn parse_int(
 
 fn parse_bool((section, option, value): (String, String, String)) -> Result<bool, ConfigError> {
     // oslo.config's accepted spellings.
-    match value.trim().to_ascii_lowercase().as_str() {
-        "true" | "1" | "yes" | "on" => Ok(true),
-        "false" | "0" | "no" | "off" => Ok(false),
-        _ => Err(ConfigError {
+    match common::config::value::parse_bool(&value) {
+        Some(b) => Ok(b),
+        None => Err(ConfigError {
             section,
             option,
             value,

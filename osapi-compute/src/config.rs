@@ -56,10 +56,9 @@ impl ApiConfig {
         let bool_opt = |section: &str, option: &str, default: bool| -> Result<bool, ConfigError> {
             match get(section, option) {
                 None => Ok(default),
-                Some(v) => match v.trim().to_ascii_lowercase().as_str() {
-                    "true" | "1" | "yes" | "on" => Ok(true),
-                    "false" | "0" | "no" | "off" => Ok(false),
-                    _ => Err(ConfigError {
+                Some(v) => match common::config::value::parse_bool(&v) {
+                    Some(b) => Ok(b),
+                    None => Err(ConfigError {
                         section: section.into(),
                         option: option.into(),
                         value: v,

@@ -20,10 +20,17 @@ pub fn path(text: &str) -> Result<PathBuf, String> {
 /// A boolean as oslo.config reads one: `true/false`, `yes/no`, `on/off`,
 /// `1/0`, in any letter case.
 pub fn boolean(text: &str) -> Result<bool, String> {
+    parse_bool(text)
+        .ok_or_else(|| "expected a boolean (true/false, yes/no, on/off, 1/0)".to_owned())
+}
+
+/// oslo.config's booleans: `1/t/true/on/y/yes` and `0/f/false/off/n/no`,
+/// any case, around spaces: the one boolean parser of every crate's options.
+pub fn parse_bool(text: &str) -> Option<bool> {
     match text.trim().to_ascii_lowercase().as_str() {
-        "true" | "yes" | "on" | "1" => Ok(true),
-        "false" | "no" | "off" | "0" => Ok(false),
-        _ => Err("expected a boolean (true/false, yes/no, on/off, 1/0)".to_owned()),
+        "1" | "t" | "true" | "on" | "y" | "yes" => Some(true),
+        "0" | "f" | "false" | "off" | "n" | "no" => Some(false),
+        _ => None,
     }
 }
 
@@ -221,10 +228,10 @@ mod tests {
 
     #[test]
     fn booleans_accept_oslo_spellings_in_any_case() {
-        for t in ["true", "TRUE", "Yes", "on", "1", " true "] {
+        for t in ["true", "TRUE", "Yes", "on", "1", " true ", "t", "Y"] {
             assert_eq!(boolean(t), Ok(true), "{t}");
         }
-        for t in ["false", "No", "OFF", "0"] {
+        for t in ["false", "No", "OFF", "0", "f", "N"] {
             assert_eq!(boolean(t), Ok(false), "{t}");
         }
         assert!(boolean("2").is_err());

@@ -111,15 +111,7 @@ pub(crate) fn filter_fn(f: impl Fn(HttpService) -> HttpService + Send + Sync + '
     Box::new(f)
 }
 
-/// oslo.config's booleans: `1/t/true/on/y/yes` and `0/f/false/off/n/no`,
-/// any case.
-pub fn parse_bool(value: &str) -> Option<bool> {
-    match value.trim().to_ascii_lowercase().as_str() {
-        "1" | "t" | "true" | "on" | "y" | "yes" => Some(true),
-        "0" | "f" | "false" | "off" | "n" | "no" => Some(false),
-        _ => None,
-    }
-}
+pub use crate::config::value::parse_bool;
 
 /// The option `key` of a filter (local, then global `group.key`, then
 /// global `key`), parsed; the error names the section, option and value.
