@@ -230,6 +230,43 @@ fn payload_hash(req: &SignedRequest<'_>) -> Result<String, Ec2Error> {
     }
 }
 
+/// What a header-signed request claims beyond its HMAC: its scope, its
+/// signed headers and its payload hash, which is returned for the
+/// canonical request.
+fn check_header_claims(
+    req: &SignedRequest<'_>,
+    auth: &Authorization,
+    scope: &str,
+    policy: Policy<'_>,
+) -> Result<String, Ec2Error> {
+    check_scope(scope, policy)?;
+    check_signed_headers(&auth.signed_headers)?;
+    payload_hash(req)
+}
+
+/// What a presigned request claims beyond its HMAC: its scope, its signed
+/// headers, and no body (a presigned URL is signed with UNSIGNED-PAYLOAD,
+/// so parameters in a body would run without being signed).
+fn check_query_claims(
+    req: &SignedRequest<'_>,
+    scope: &str,
+    signed_headers: &str,
+    policy: Policy<'_>,
+) -> Result<(), Ec2Error> {
+    check_scope(scope, policy)?;
+    check_signed_headers(signed_headers)?;
+    if !req.body.is_empty() {
+        return Err(Ec2Error::IncompleteSignature(
+            "A presigned request carries its parameters in the URL; a request body is not covered by its signature.".into(),
+        ));
+    }
+    payload_hash(req).map(drop)
+}
+
+fn malformed_credential(credential: &str) -> Ec2Error {
+    Ec2Error::AuthFailure(format!("Malformed credential {credential:?}"))
+}
+
 /// Checks what a SigV4 request claims beyond its HMAC (scope, signed
 /// headers, payload hash, no body outside a presigned URL's signature),
 /// whoever then checks the HMAC: this service or Keystone.
@@ -241,28 +278,16 @@ pub fn check_claims(req: &SignedRequest<'_>, policy: Policy<'_>) -> Result<(), E
         .filter(|a| a.starts_with(ALGORITHM));
     if let Some(value) = header {
         let auth = parse_authorization(value)?;
-        let (_, scope) = split_credential(&auth.credential).ok_or_else(|| {
-            Ec2Error::AuthFailure(format!("Malformed credential {:?}", auth.credential))
-        })?;
-        check_scope(scope, policy)?;
-        check_signed_headers(&auth.signed_headers)?;
-        payload_hash(req)?;
-        return Ok(());
+        let (_, scope) = split_credential(&auth.credential)
+            .ok_or_else(|| malformed_credential(&auth.credential))?;
+        return check_header_claims(req, &auth, scope, policy).map(drop);
     }
     let p = req.params;
     if let Some(credential) = p.get("X-Amz-Credential") {
-        let (_, scope) = split_credential(credential)
-            .ok_or_else(|| Ec2Error::AuthFailure(format!("Malformed credential {credential:?}")))?;
-        check_scope(scope, policy)?;
-        check_signed_headers(p.get("X-Amz-SignedHeaders").unwrap_or("host"))?;
-        // A presigned URL is signed with UNSIGNED-PAYLOAD: parameters in a
-        // body would run without being signed.
-        if !req.body.is_empty() {
-            return Err(Ec2Error::IncompleteSignature(
-                "A presigned request carries its parameters in the URL; a request body is not covered by its signature.".into(),
-            ));
-        }
-        payload_hash(req)?;
+        let (_, scope) =
+            split_credential(credential).ok_or_else(|| malformed_credential(credential))?;
+        let signed_headers = p.get("X-Amz-SignedHeaders").unwrap_or("host");
+        check_query_claims(req, scope, signed_headers, policy)?;
     }
     Ok(())
 }
@@ -275,16 +300,15 @@ pub fn verify_header(
     expiry: u64,
     policy: Policy<'_>,
 ) -> Result<(), Ec2Error> {
-    check_claims(req, policy)?;
     let auth = parse_authorization(
         req.headers
             .get(http::header::AUTHORIZATION)
             .and_then(|h| h.to_str().ok())
             .unwrap_or(""),
     )?;
-    let (_, scope) = split_credential(&auth.credential).ok_or_else(|| {
-        Ec2Error::AuthFailure(format!("Malformed credential {:?}", auth.credential))
-    })?;
+    let (_, scope) =
+        split_credential(&auth.credential).ok_or_else(|| malformed_credential(&auth.credential))?;
+    let payload_hash = check_header_claims(req, &auth, scope, policy)?;
     let amz_date = req
         .headers
         .get("x-amz-date")
@@ -293,7 +317,6 @@ pub fn verify_header(
     let t = parse_amz_date(amz_date)?;
     check_skew(t, now, expiry)?;
     scope_matches_date(scope, amz_date)?;
-    let payload_hash = payload_hash(req)?;
     let query = canonical_query(req.query_pairs, "");
     let headers = canonical_headers(req, &auth.signed_headers);
     for path in req.paths() {
@@ -335,13 +358,13 @@ pub fn verify_query(
     let credential = p
         .require("X-Amz-Credential")
         .map_err(|_| Ec2Error::AuthFailure("X-Amz-Credential not provided".into()))?;
-    let (_, scope) = split_credential(credential)
-        .ok_or_else(|| Ec2Error::AuthFailure(format!("Malformed credential {credential:?}")))?;
+    let (_, scope) =
+        split_credential(credential).ok_or_else(|| malformed_credential(credential))?;
     let signature = p
         .require("X-Amz-Signature")
         .map_err(|_| Ec2Error::AuthFailure("X-Amz-Signature not provided".into()))?;
     let signed_headers = p.get("X-Amz-SignedHeaders").unwrap_or("host");
-    check_claims(req, policy)?;
+    check_query_claims(req, scope, signed_headers, policy)?;
     let amz_date = p
         .require("X-Amz-Date")
         .map_err(|_| Ec2Error::AuthFailure("X-Amz-Date not provided".into()))?;
@@ -373,7 +396,7 @@ pub fn verify_query(
     let query = canonical_query(req.query_pairs, "X-Amz-Signature");
     let headers = canonical_headers(req, signed_headers);
     // botocore presigns with UNSIGNED-PAYLOAD; other signers hash the body
-    // (which check_claims has made sure is empty).
+    // (which check_query_claims has made sure is empty).
     let body_hash = hex::encode(Sha256::digest(req.body));
     for path in req.paths() {
         let head = format!(

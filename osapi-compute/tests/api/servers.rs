@@ -24,6 +24,24 @@ async fn status_of(app: &TestApp, id: &str, token: &str) -> String {
         .to_string()
 }
 
+/// ALICE's caller, for calls straight to the compute domain.
+fn alice_ctx() -> compute::RequestContext {
+    compute::RequestContext::new("alice", "proja")
+}
+
+/// A compute domain on the app's store whose simulated steps take `delay`:
+/// what another worker with realistic timings does, while the app's own
+/// steps stay instant.
+fn slow_compute(app: &TestApp, delay: std::time::Duration) -> compute::Compute {
+    compute::Compute::new(
+        app.state.compute.store().clone(),
+        compute::ComputeConfig {
+            transition_delay: delay,
+            ..compute::ComputeConfig::instant()
+        },
+    )
+}
+
 async fn act(app: &TestApp, id: &str, body: serde_json::Value) -> crate::fixture::Answer {
     app.send(
         Method::POST,
@@ -1149,14 +1167,8 @@ async fn a_status_filter_fills_the_page_before_the_limit() {
     }
     // Reboot "a" and "b" through a compute whose transitions take a while,
     // on the same store: they stay in REBOOT (vm_state active).
-    let slow = compute::Compute::new(
-        app.state.compute.store().clone(),
-        compute::ComputeConfig {
-            transition_delay: std::time::Duration::from_secs(600),
-            ..compute::ComputeConfig::instant()
-        },
-    );
-    let ctx = compute::RequestContext::new("alice", "proja");
+    let slow = slow_compute(&app, std::time::Duration::from_secs(600));
+    let ctx = alice_ctx();
     let by_name = |name: &str| {
         let name = name.to_string();
         let app = &app;
@@ -1224,14 +1236,8 @@ async fn a_deleted_server_is_absent_from_the_first_listing_after_its_delete() {
     }
     // Delete "a" through a compute whose steps take 100 ms, on the same
     // store: the delete completes while nobody asks.
-    let slow = compute::Compute::new(
-        app.state.compute.store().clone(),
-        compute::ComputeConfig {
-            transition_delay: std::time::Duration::from_millis(100),
-            ..compute::ComputeConfig::instant()
-        },
-    );
-    let ctx = compute::RequestContext::new("alice", "proja");
+    let slow = slow_compute(&app, std::time::Duration::from_millis(100));
+    let ctx = alice_ctx();
     slow.delete_instance(&ctx, &ids[0]).await.unwrap();
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
 
@@ -1293,7 +1299,7 @@ async fn apis_nova_removed_answer_410_gone() {
 async fn rebuild_keeps_the_key_user_data_and_hostname_it_is_given() {
     let app = TestApp::new().await;
     let id = app.create_server(ALICE, "vm1").await;
-    let ctx = compute::RequestContext::new("alice", "proja");
+    let ctx = alice_ctx();
     let key = app
         .state
         .compute
@@ -1494,14 +1500,8 @@ async fn a_completed_delete_frees_quota_before_anyone_reads_the_server() {
     for i in 0..10 {
         ids.push(app.create_server(ALICE, &format!("vm{i}")).await);
     }
-    let slow = compute::Compute::new(
-        app.state.compute.store().clone(),
-        compute::ComputeConfig {
-            transition_delay: std::time::Duration::from_millis(100),
-            ..compute::ComputeConfig::instant()
-        },
-    );
-    let ctx = compute::RequestContext::new("alice", "proja");
+    let slow = slow_compute(&app, std::time::Duration::from_millis(100));
+    let ctx = alice_ctx();
     slow.delete_instance(&ctx, &ids[0]).await.unwrap();
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
 
