@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use ipnet::Ipv4Net;
 
-use crate::{Error, Result};
+use crate::options::{QuotaGroup, SimulatorGroup, ZonesGroup};
 
 /// A set of quota limits, one per nova resource (also nova's `[quota]`
 /// options: the limits a project gets unless an admin set its own).
@@ -161,7 +161,7 @@ pub const FIXED_IP_REUSE_MARGIN: Duration = Duration::from_secs(5);
 /// Everything the compute domain is configured with.
 ///
 /// Build it with [`ComputeConfig::default`] and change fields, or from
-/// nova.conf with [`ComputeConfig::from_raw`].
+/// nova.conf's groups with [`ComputeConfig::from_groups`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ComputeConfig {
     /// `[DEFAULT] default_availability_zone` ("nova"): the one zone
@@ -218,149 +218,83 @@ impl ComputeConfig {
         }
     }
 
-    /// Reads the options from nova.conf through `get(section, option)`.
-    ///
-    /// Options: `[DEFAULT] default_availability_zone`,
-    /// `internal_service_availability_zone`, `host`; every `[quota]`
-    /// resource; `[simulator] hosts` (comma-separated names),
-    /// `host_vcpus`, `host_memory_mb`, `host_local_gb`, `fixed_ip_range`
-    /// (CIDR), `transition_delay` (seconds, may be fractional). A bad
-    /// value is an [`Error::Invalid`] naming section, option and value.
-    pub fn from_raw(get: impl Fn(&str, &str) -> Option<String>) -> Result<Self> {
-        let mut cfg = ComputeConfig::default();
-        if let Some(v) = get("DEFAULT", "default_availability_zone") {
-            cfg.availability_zone = v;
-        }
-        if let Some(v) = get("DEFAULT", "internal_service_availability_zone") {
-            cfg.internal_availability_zone = v;
-        }
-        if let Some(v) = get("DEFAULT", "host") {
-            cfg.controller_host = v;
-        }
-        for res in QUOTA_RESOURCES {
-            if let Some(v) = get("quota", res) {
-                let n = parse_int("quota", res, &v)?;
-                *cfg.quota.slot(res).expect("listed resource") = n;
-            }
-        }
-        let vcpus = get("simulator", "host_vcpus")
-            .map(|v| parse_int("simulator", "host_vcpus", &v))
-            .transpose()?;
-        let mem = get("simulator", "host_memory_mb")
-            .map(|v| parse_int("simulator", "host_memory_mb", &v))
-            .transpose()?;
-        let disk = get("simulator", "host_local_gb")
-            .map(|v| parse_int("simulator", "host_local_gb", &v))
-            .transpose()?;
-        if let Some(v) = get("simulator", "hosts") {
-            let names: Vec<&str> = v
-                .split(',')
-                .map(str::trim)
-                .filter(|s| !s.is_empty())
-                .collect();
-            if names.is_empty() {
-                return Err(bad("simulator", "hosts", &v));
-            }
-            cfg.hosts = names.into_iter().map(SimHost::new).collect();
-        }
-        for h in &mut cfg.hosts {
-            h.vcpus = vcpus.unwrap_or(h.vcpus);
-            h.memory_mb = mem.unwrap_or(h.memory_mb);
-            h.local_gb = disk.unwrap_or(h.local_gb);
-        }
-        if let Some(v) = get("simulator", "fixed_ip_range") {
-            let net: Ipv4Net = v
-                .trim()
-                .parse()
-                .map_err(|_| bad("simulator", "fixed_ip_range", &v))?;
-            if net.prefix_len() > 30 {
-                return Err(bad("simulator", "fixed_ip_range", &v));
-            }
-            cfg.fixed_ip_range = net.trunc();
-        }
-        cfg.fixed_ip_reuse_delay = match get("simulator", "fixed_ip_reuse_delay") {
-            Some(v) => {
-                let secs = parse_int("simulator", "fixed_ip_reuse_delay", &v)?;
-                Duration::from_secs(
-                    u64::try_from(secs)
-                        .map_err(|_| bad("simulator", "fixed_ip_reuse_delay", &v))?,
-                )
-            }
-            None => {
-                let cache = match get("api", "metadata_cache_expiration") {
-                    // The metadata service checks this value; a bad one
-                    // leaves the default margin here.
-                    Some(v) => v
-                        .trim()
-                        .parse::<u64>()
-                        .map(Duration::from_secs)
-                        .unwrap_or(DEFAULT_METADATA_CACHE_EXPIRATION),
-                    None => DEFAULT_METADATA_CACHE_EXPIRATION,
-                };
-                cache + FIXED_IP_REUSE_MARGIN
-            }
+    /// The settings of the groups this crate declares, as nova.conf gave
+    /// them (already checked), and `[api] metadata_cache_expiration`, which
+    /// the address reuse delay outlives by default.
+    pub fn from_groups(
+        sim: &SimulatorGroup,
+        quota: &QuotaGroup,
+        zones: &ZonesGroup,
+        metadata_cache_expiration: Duration,
+    ) -> Self {
+        let host = |name: &String| SimHost {
+            name: name.clone(),
+            vcpus: sim.host_vcpus,
+            memory_mb: sim.host_memory_mb,
+            local_gb: sim.host_local_gb,
         };
-        if let Some(v) = get("simulator", "transition_delay") {
-            let secs: f64 = v
-                .trim()
-                .parse()
-                .map_err(|_| bad("simulator", "transition_delay", &v))?;
-            if !(0.0..=3600.0).contains(&secs) {
-                return Err(bad("simulator", "transition_delay", &v));
-            }
-            cfg.transition_delay = Duration::from_secs_f64(secs);
+        ComputeConfig {
+            availability_zone: zones.default_availability_zone.clone(),
+            internal_availability_zone: zones.internal_service_availability_zone.clone(),
+            controller_host: zones.host.clone(),
+            hosts: sim.hosts.iter().map(host).collect(),
+            fixed_ip_range: sim.fixed_ip_range,
+            fixed_ip_reuse_delay: match sim.fixed_ip_reuse_delay {
+                Some(secs) => Duration::from_secs(secs),
+                None => metadata_cache_expiration + FIXED_IP_REUSE_MARGIN,
+            },
+            transition_delay: Duration::from_secs_f64(sim.transition_delay),
+            quota: QuotaLimits {
+                instances: quota.instances,
+                cores: quota.cores,
+                ram: quota.ram,
+                metadata_items: quota.metadata_items,
+                key_pairs: quota.key_pairs,
+                server_groups: quota.server_groups,
+                server_group_members: quota.server_group_members,
+                injected_files: quota.injected_files,
+                injected_file_content_bytes: quota.injected_file_content_bytes,
+                injected_file_path_length: quota.injected_file_path_length,
+                fixed_ips: quota.fixed_ips,
+                floating_ips: quota.floating_ips,
+                security_groups: quota.security_groups,
+                security_group_rules: quota.security_group_rules,
+            },
         }
-        Ok(cfg)
     }
-}
-
-fn parse_int(section: &str, option: &str, value: &str) -> Result<i64> {
-    match value.trim().parse::<i64>() {
-        Ok(n) if n >= -1 => Ok(n),
-        _ => Err(bad(section, option, value)),
-    }
-}
-
-fn bad(section: &str, option: &str, value: &str) -> Error {
-    Error::Invalid(format!(
-        "invalid value '{value}' for option [{section}] {option}"
-    ))
 }
 
 #[cfg(test)]
 mod tests {
+    use crate::open::Settings;
+    use crate::options::conf_with;
+
     use super::*;
 
-    #[test]
-    fn freed_addresses_outlive_the_metadata_cache_by_default() {
-        let default = ComputeConfig::from_raw(|_, _| None).unwrap();
-        assert_eq!(default.fixed_ip_reuse_delay, Duration::from_secs(20));
-        let longer_cache = ComputeConfig::from_raw(|s, o| {
-            ((s, o) == ("api", "metadata_cache_expiration")).then(|| "60".into())
-        })
-        .unwrap();
-        assert_eq!(longer_cache.fixed_ip_reuse_delay, Duration::from_secs(65));
-        let explicit = ComputeConfig::from_raw(|s, o| {
-            ((s, o) == ("simulator", "fixed_ip_reuse_delay")).then(|| "0".into())
-        })
-        .unwrap();
-        assert_eq!(explicit.fixed_ip_reuse_delay, Duration::ZERO);
-        assert!(ComputeConfig::from_raw(|s, o| {
-            ((s, o) == ("simulator", "fixed_ip_reuse_delay")).then(|| "-1".into())
-        })
-        .is_err());
+    fn config(pairs: &[(&str, &str, &str)]) -> ComputeConfig {
+        let conf = conf_with(pairs).unwrap();
+        Settings::from_conf(&conf).unwrap().compute
     }
 
     #[test]
-    fn from_raw_reads_quota_and_simulator_options() {
-        let cfg = ComputeConfig::from_raw(|s, o| match (s, o) {
-            ("quota", "instances") => Some("3".into()),
-            ("simulator", "hosts") => Some("a, b".into()),
-            ("simulator", "transition_delay") => Some("0.5".into()),
-            ("simulator", "fixed_ip_range") => Some("192.168.7.0/28".into()),
-            _ => None,
-        })
-        .unwrap();
+    fn freed_addresses_outlive_the_metadata_cache_by_default() {
+        let default = config(&[]);
+        assert_eq!(default.fixed_ip_reuse_delay, Duration::from_secs(20));
+        let longer_cache = config(&[("api", "metadata_cache_expiration", "60")]);
+        assert_eq!(longer_cache.fixed_ip_reuse_delay, Duration::from_secs(65));
+        let explicit = config(&[("simulator", "fixed_ip_reuse_delay", "0")]);
+        assert_eq!(explicit.fixed_ip_reuse_delay, Duration::ZERO);
+        assert!(conf_with(&[("simulator", "fixed_ip_reuse_delay", "-1")]).is_err());
+    }
+
+    #[test]
+    fn quota_and_simulator_options_are_read() {
+        let cfg = config(&[
+            ("quota", "instances", "3"),
+            ("simulator", "hosts", "a, b"),
+            ("simulator", "transition_delay", "0.5"),
+            ("simulator", "fixed_ip_range", "192.168.7.0/28"),
+        ]);
         assert_eq!(cfg.quota.instances, 3);
         assert_eq!(cfg.quota.cores, 20);
         assert_eq!(
@@ -375,14 +309,17 @@ mod tests {
     }
 
     #[test]
-    fn from_raw_names_option_and_value_of_a_bad_value() {
-        let err = ComputeConfig::from_raw(|s, o| {
-            (s == "quota" && o == "cores").then(|| "many".to_string())
-        })
-        .unwrap_err();
+    fn the_defaults_are_those_of_the_default_config() {
+        assert_eq!(config(&[]), ComputeConfig::default());
+    }
+
+    #[test]
+    fn a_bad_value_names_its_source_option_and_value() {
+        let err = conf_with(&[("quota", "cores", "many")]).unwrap_err();
         assert_eq!(
             err.to_string(),
-            "invalid value 'many' for option [quota] cores"
+            "invalid value \"many\" for option [quota] cores in environment variable \
+             OS_QUOTA__CORES: expected an integer >= -1"
         );
     }
 }

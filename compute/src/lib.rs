@@ -67,6 +67,7 @@ pub mod keypair;
 pub mod keys;
 pub mod lifecycle;
 pub mod open;
+pub mod options;
 pub mod quota;
 pub mod seed;
 pub mod states;

@@ -1,8 +1,16 @@
 //! Opening the compute domain from nova.conf, as each binary does: the
-//! `[database] connection` URL, the store options and the domain options
-//! read through a plain string lookup (so this crate needs nothing of the
-//! runtime's config types).
+//! `[database] connection` URL, the store options and the domain options,
+//! from the groups this crate declares ([`crate::options`]), already
+//! parsed and checked by nova-conf in the supervising parent.
 
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use nova_conf::NovaConf;
+
+use crate::options::{PoolGroup, QuotaGroup, SimulatorGroup, ZonesGroup};
 use crate::store::{url, DatabaseUrl};
 use crate::{Compute, ComputeConfig, Error, MigrationReport, Result, Store, StoreOptions};
 
@@ -19,23 +27,70 @@ pub struct Settings {
 }
 
 impl Settings {
-    /// Reads the options through `get(group, option)`.
+    /// The settings from the loaded configuration (which must have been
+    /// loaded with [`crate::options::OPTION_GROUPS`] in its schema).
     ///
     /// A connection URL that names no engine we have is refused here, and
     /// so is an in-memory SQLite database ([`Error::InMemoryDatabase`]):
     /// every process that opened one would get its own, empty, so the
     /// workers of a service, the three APIs and the admin commands would
     /// never see each other's data, and all of it would be lost at exit.
-    pub fn from_raw(connection: &str, get: impl Fn(&str, &str) -> Option<String>) -> Result<Self> {
+    pub fn from_conf(conf: &NovaConf) -> Result<Self> {
+        let connection = conf.database.connection.as_str();
         if DatabaseUrl::parse(connection)? == DatabaseUrl::SqliteMemory {
             return Err(in_memory(connection));
         }
+        let sim = conf.group::<SimulatorGroup>();
+        let pool = conf.group::<PoolGroup>();
         Ok(Settings {
             connection: connection.to_owned(),
-            store: StoreOptions::from_raw(&get)?,
-            compute: ComputeConfig::from_raw(&get)?,
+            store: StoreOptions {
+                max_connections: pool.max_pool_size,
+                acquire_timeout: Duration::from_secs(pool.pool_timeout),
+                connect_timeout: Duration::from_secs(pool.connect_timeout),
+                seed_defaults: sim.seed_defaults,
+                ..StoreOptions::default()
+            },
+            compute: ComputeConfig::from_groups(
+                sim,
+                conf.group::<QuotaGroup>(),
+                conf.group::<ZonesGroup>(),
+                Duration::from_secs(conf.api.metadata_cache_expiration),
+            ),
         })
     }
+}
+
+/// What a service binary works with: its API's own settings and the
+/// compute domain's, both built in the parent from nova.conf.
+#[derive(Debug, Clone)]
+pub struct ServiceSettings<A> {
+    /// The API's own settings.
+    pub api: A,
+    /// The compute domain's.
+    pub compute: Settings,
+}
+
+impl<A> ServiceSettings<A> {
+    /// The API's settings (built by `api`) and the domain's.
+    pub fn from_conf(
+        conf: &NovaConf,
+        api: impl FnOnce(&NovaConf) -> anyhow::Result<A>,
+    ) -> anyhow::Result<Self> {
+        Ok(ServiceSettings {
+            api: api(conf)?,
+            compute: Settings::from_conf(conf)?,
+        })
+    }
+}
+
+/// [`prepare`] for a service binary's settings, in the form its start-up
+/// sequence takes.
+pub fn prepare_service<A>(
+    settings: Arc<ServiceSettings<A>>,
+) -> Pin<Box<dyn Future<Output = anyhow::Result<()>>>> {
+    let compute = settings.compute.clone();
+    Box::pin(async move { Ok(prepare(compute).await?) })
 }
 
 fn in_memory(connection: &str) -> Error {
@@ -81,15 +136,16 @@ pub async fn prepare(settings: Settings) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::options::conf_with;
 
-    fn unset(_: &str, _: &str) -> Option<String> {
-        None
+    fn settings(url: &str) -> Result<Settings> {
+        Settings::from_conf(&conf_with(&[("database", "connection", url)]).unwrap())
     }
 
     #[test]
     fn the_services_refuse_an_in_memory_database_naming_the_option() {
         for url in ["sqlite://", "sqlite:///:memory:"] {
-            let err = Settings::from_raw(url, unset).unwrap_err();
+            let err = settings(url).unwrap_err();
             assert!(
                 matches!(err, Error::InMemoryDatabase { .. }),
                 "{url}: {err:?}"
@@ -108,7 +164,7 @@ mod tests {
     #[test]
     fn the_services_accept_a_sqlite_file_and_a_postgres_server() {
         for url in ["sqlite:///nova.sqlite", "postgresql://nova:pw@db/nova"] {
-            let settings = Settings::from_raw(url, unset).unwrap();
+            let settings = settings(url).unwrap();
             assert_eq!(settings.connection, url);
         }
     }

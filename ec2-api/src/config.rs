@@ -3,8 +3,14 @@
 //!
 //! nova kept these options in `[DEFAULT]`; we read `[ec2]` first and fall back
 //! to `[DEFAULT]` so that an operator's Havana `nova.conf` keeps working.
+//! The group is declared with nova-conf's macro ([`Ec2Group`]), so it is
+//! parsed and checked with the rest of nova.conf in the supervising parent;
+//! [`Ec2Options::from_conf`] resolves what depends on other groups.
 
 use std::fmt;
+
+use nova_conf::{value, GroupDecl, NovaConf};
+use nova_middleware::authtoken::{AuthTokenConfig, ConfigError as KsError};
 
 /// How the EC2 API authenticates requests when the paste pipeline leaves the
 /// choice to us (our own `ec2auth` filter).
@@ -20,7 +26,8 @@ pub enum AuthMode {
 }
 
 impl AuthMode {
-    fn parse(value: &str) -> Option<Self> {
+    /// The mode named `value` (`noauth2` is `noauth`).
+    pub fn parse(value: &str) -> Option<Self> {
         match value.trim().to_ascii_lowercase().as_str() {
             "noauth" | "noauth2" => Some(Self::NoAuth),
             "signature" => Some(Self::Signature),
@@ -44,23 +51,68 @@ impl fmt::Display for AuthMode {
 /// bootstrap default, and the built-in identity catalogue's.
 pub const DEFAULT_SIGNING_REGION: &str = "RegionOne";
 
-/// A bad value in the `[ec2]` group (or its `[DEFAULT]` fallback).
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
-#[error("invalid value {value:?} for option [{section}] {option}: {reason}")]
-pub struct ConfigError {
-    /// The section the value came from.
-    pub section: String,
-    /// The option name.
-    pub option: String,
-    /// The value as written.
-    pub value: String,
-    /// What was expected.
-    pub reason: &'static str,
+/// The largest value of an option that is a duration (`i32::MAX`, as
+/// nova's integer options in practice): durations become time arithmetic
+/// on every request, and a 32-bit bound keeps that arithmetic in range.
+const MAX_DURATION_OPTION: i64 = i32::MAX as i64;
+
+nova_conf::option_group! {
+    /// `[ec2]` (or, for each option it does not set, Havana's `[DEFAULT]`).
+    pub struct Ec2Group in "ec2" or "DEFAULT" {
+        /// `noauth`, `signature` or `keystone`; unset, it follows `[api]
+        /// auth_strategy` (`noauth2`: noauth, `keystone`: keystone).
+        pub auth_mode: Option<AuthMode> => auth_mode;
+        /// Seconds a signed request's time may be away from ours.
+        pub ec2_timestamp_expiry: u64 = "300" => value::int(Some(0), Some(MAX_DURATION_OPTION));
+        /// The region DescribeRegions and DescribeAvailabilityZones report.
+        pub region_name: String = "nova" => value::string;
+        /// Havana's `name=host` pairs for DescribeRegions.
+        pub region_list: Vec<(String, String)> = "" => region_pairs;
+        /// The regions a SigV4 credential scope may name.
+        pub signing_regions: Vec<String> = "" => value::list;
+        /// The host advertised in region endpoints.
+        pub ec2_host: Option<String> => value::string;
+        /// The port advertised with `ec2_host`.
+        pub ec2_port: u16 = "8773" => value::port;
+        /// The scheme advertised in region endpoints.
+        pub ec2_scheme: String = "http" => value::string;
+        /// The path advertised with `ec2_host`.
+        pub ec2_path: String = "/" => value::string;
+        /// Failed authentications before an access key is locked out.
+        pub lockout_attempts: u32 = "5" => value::int(Some(0), None);
+        /// Minutes a locked-out access key stays locked.
+        pub lockout_minutes: u64 = "15" => value::int(Some(0), Some(MAX_DURATION_OPTION));
+        /// Minutes over which failures are counted.
+        pub lockout_window: u64 = "15" => value::int(Some(0), Some(MAX_DURATION_OPTION));
+        /// Report the fixed IP as `privateDnsName`.
+        pub ec2_private_dns_show_ip: bool = "false" => value::boolean;
+        /// Refuse malformed ids.
+        pub ec2_strict_validation: bool = "true" => value::boolean;
+        /// Where the keystone mode sends signatures (`.../v3/ec2tokens`).
+        pub keystone_ec2_url: Option<String> => value::string;
+        /// The largest form body accepted, in bytes.
+        pub max_request_body_size: usize = "114688" => value::int(Some(0), None);
+    }
 }
 
-/// The largest value of an option that is a duration (`i32::MAX`, as
-/// nova's integer options in practice).
-const MAX_DURATION_OPTION: u64 = i32::MAX as u64;
+/// The groups this crate declares, for the binary's schema.
+pub const OPTION_GROUPS: &[GroupDecl] = &[GroupDecl::of::<Ec2Group>()];
+
+fn auth_mode(text: &str) -> Result<AuthMode, String> {
+    AuthMode::parse(text).ok_or_else(|| "expected noauth, signature or keystone".to_owned())
+}
+
+fn region_pairs(text: &str) -> Result<Vec<(String, String)>, String> {
+    value::list(text)?
+        .iter()
+        .map(|entry| {
+            entry
+                .split_once('=')
+                .map(|(name, host)| (name.trim().to_string(), host.trim().to_string()))
+                .ok_or_else(|| "expected name=host pairs".to_owned())
+        })
+        .collect()
+}
 
 /// The options of the EC2 API.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -109,7 +161,7 @@ pub struct Ec2Options {
     pub keystone_ec2_url: Option<String>,
     /// `[keystone_authtoken]`: Keystone and the service user whose token
     /// authorises the `ec2tokens` calls (read in the keystone mode only).
-    pub keystone: Option<common::middleware::authtoken::AuthTokenConfig>,
+    pub keystone: Option<AuthTokenConfig>,
     /// `max_request_body_size` (114688, oslo.middleware's default): the largest
     /// form body accepted.
     pub max_request_body_size: usize,
@@ -152,165 +204,77 @@ impl Ec2Options {
         regions
     }
 
-    /// Builds the options from a raw lookup `get(section, option)`; each option
-    /// is read from `[ec2]` first, then from `[DEFAULT]` (nova's place for them).
-    pub fn from_raw(get: impl Fn(&str, &str) -> Option<String>) -> Result<Self, ConfigError> {
-        let mut o = Self::default();
-        let lookup = |option: &str| -> Option<(String, String)> {
-            for section in ["ec2", "DEFAULT"] {
-                if let Some(v) = get(section, option) {
-                    return Some((section.to_string(), v));
-                }
-            }
-            None
+    /// The options from the loaded configuration (loaded with
+    /// [`OPTION_GROUPS`] in its schema). What depends on other groups is
+    /// resolved here: the mode follows `[api] auth_strategy` unless set,
+    /// and the keystone mode reads `[keystone_authtoken]`, whose errors
+    /// name the option.
+    pub fn from_conf(conf: &NovaConf) -> anyhow::Result<Self> {
+        let g = conf.group::<Ec2Group>();
+        let auth_mode = g.auth_mode.unwrap_or_else(|| {
+            AuthMode::parse(&conf.api.auth_strategy).unwrap_or(AuthMode::Keystone)
+        });
+        let keystone = match auth_mode {
+            AuthMode::Keystone => Some(keystone_authtoken(conf)?),
+            _ => None,
         };
-        let err = |(section, value): (String, String), option: &str, reason| ConfigError {
-            section,
-            option: option.to_string(),
-            value,
-            reason,
-        };
-        macro_rules! num {
-            ($field:ident, $ty:ty) => {
-                if let Some(found) = lookup(stringify!($field)) {
-                    o.$field = found.1.trim().parse::<$ty>().map_err(|_| {
-                        err(found.clone(), stringify!($field), "expected an integer")
-                    })?;
-                }
-            };
-        }
-        // Durations (seconds, minutes) become time arithmetic on every
-        // request: a 32-bit bound keeps that arithmetic in range.
-        macro_rules! duration {
-            ($field:ident) => {
-                if let Some(found) = lookup(stringify!($field)) {
-                    o.$field = found
-                        .1
-                        .trim()
-                        .parse::<u64>()
-                        .ok()
-                        .filter(|v| *v <= MAX_DURATION_OPTION)
-                        .ok_or_else(|| {
-                            err(
-                                found.clone(),
-                                stringify!($field),
-                                "expected an integer from 0 to 2147483647",
-                            )
-                        })?;
-                }
-            };
-        }
-        macro_rules! boolean {
-            ($field:ident) => {
-                if let Some(found) = lookup(stringify!($field)) {
-                    o.$field = parse_bool(&found.1).ok_or_else(|| {
-                        err(found.clone(), stringify!($field), "expected a boolean")
-                    })?;
-                }
-            };
-        }
-        duration!(ec2_timestamp_expiry);
-        num!(ec2_port, u16);
-        num!(lockout_attempts, u32);
-        duration!(lockout_minutes);
-        duration!(lockout_window);
-        num!(max_request_body_size, usize);
-        boolean!(ec2_private_dns_show_ip);
-        boolean!(ec2_strict_validation);
-        if let Some((_, v)) = lookup("region_name") {
-            o.region_name = v.trim().to_string();
-        }
-        if let Some((_, v)) = lookup("ec2_host") {
-            let v = v.trim();
-            o.ec2_host = (!v.is_empty()).then(|| v.to_string());
-        }
-        if let Some((_, v)) = lookup("ec2_scheme") {
-            o.ec2_scheme = v.trim().to_string();
-        }
-        if let Some((_, v)) = lookup("ec2_path") {
-            o.ec2_path = v.trim().to_string();
-        }
-        if let Some((_, v)) = lookup("keystone_ec2_url") {
-            let v = v.trim();
-            o.keystone_ec2_url = (!v.is_empty()).then(|| v.to_string());
-        }
-        if let Some(found) = lookup("region_list") {
-            let mut list = Vec::new();
-            for entry in found.1.split(',').map(str::trim).filter(|e| !e.is_empty()) {
-                let (name, host) = entry
-                    .split_once('=')
-                    .ok_or_else(|| err(found.clone(), "region_list", "expected name=host pairs"))?;
-                list.push((name.trim().to_string(), host.trim().to_string()));
-            }
-            o.region_list = list;
-        }
-        if let Some((_, v)) = lookup("signing_regions") {
-            o.signing_regions = v
-                .split(',')
-                .map(str::trim)
-                .filter(|r| !r.is_empty())
-                .map(str::to_string)
-                .collect();
-        }
-        o.auth_mode = match get("ec2", "auth_mode") {
-            Some(v) => AuthMode::parse(&v).ok_or_else(|| {
-                err(
-                    ("ec2".into(), v.clone()),
-                    "auth_mode",
-                    "expected noauth, signature or keystone",
-                )
-            })?,
-            None => get("api", "auth_strategy")
-                .or_else(|| get("DEFAULT", "auth_strategy"))
-                .and_then(|v| AuthMode::parse(&v))
-                .unwrap_or(AuthMode::Keystone),
-        };
-        if o.auth_mode == AuthMode::Keystone {
-            use common::middleware::authtoken::{AuthTokenConfig, ConfigError as KsError};
-            let conf = AuthTokenConfig::from_lookup(|option| get("keystone_authtoken", option))
-                .map_err(|e| match e {
-                    KsError::Missing(option) => ConfigError {
-                        section: "keystone_authtoken".into(),
-                        option: option.into(),
-                        value: String::new(),
-                        reason: "required when the EC2 API authenticates through Keystone",
-                    },
-                    KsError::Invalid {
-                        option,
-                        value,
-                        reason,
-                    } => ConfigError {
-                        section: "keystone_authtoken".into(),
-                        option,
-                        value,
-                        reason,
-                    },
-                })?;
-            o.keystone = Some(conf);
-        }
-        Ok(o)
+        Ok(Ec2Options {
+            auth_mode,
+            ec2_timestamp_expiry: g.ec2_timestamp_expiry,
+            region_name: g.region_name.trim().to_string(),
+            region_list: g.region_list.clone(),
+            signing_regions: g.signing_regions.clone(),
+            ec2_host: g.ec2_host.as_ref().map(|h| h.trim().to_string()),
+            ec2_port: g.ec2_port,
+            ec2_scheme: g.ec2_scheme.trim().to_string(),
+            ec2_path: g.ec2_path.trim().to_string(),
+            lockout_attempts: g.lockout_attempts,
+            lockout_minutes: g.lockout_minutes,
+            lockout_window: g.lockout_window,
+            ec2_private_dns_show_ip: g.ec2_private_dns_show_ip,
+            ec2_strict_validation: g.ec2_strict_validation,
+            keystone_ec2_url: g.keystone_ec2_url.as_ref().map(|u| u.trim().to_string()),
+            keystone,
+            max_request_body_size: g.max_request_body_size,
+        })
     }
 }
 
-use common::config::value::parse_bool;
+/// `[keystone_authtoken]`, for the keystone mode.
+fn keystone_authtoken(conf: &NovaConf) -> anyhow::Result<AuthTokenConfig> {
+    AuthTokenConfig::from_lookup(|option| conf.get_str("keystone_authtoken", option).ok().flatten())
+        .map_err(|e| match e {
+            KsError::Missing(option) => anyhow::anyhow!(
+                "[keystone_authtoken] {option} is required when the EC2 API authenticates \
+             through Keystone ([ec2] auth_mode = keystone, or [api] auth_strategy = keystone)"
+            ),
+            KsError::Invalid {
+                option,
+                value,
+                reason,
+            } => conf
+                .invalid_value("keystone_authtoken", &option, &value, reason)
+                .into(),
+        })
+}
 
 #[cfg(test)]
 mod tests {
-    use std::collections::HashMap;
+    use nova_conf::{ConfigSources, Schema};
 
     use super::*;
 
-    /// The options from exactly `pairs`.
-    fn from_exact(pairs: &[(&str, &str, &str)]) -> Result<Ec2Options, ConfigError> {
-        let map: HashMap<(String, String), String> = pairs
-            .iter()
-            .map(|(s, o, v)| ((s.to_string(), o.to_string()), v.to_string()))
-            .collect();
-        Ec2Options::from_raw(|s, o| map.get(&(s.to_string(), o.to_string())).cloned())
+    /// The options from exactly `pairs` (set as oslo's environment
+    /// variables), or the one-line error.
+    fn from_exact(pairs: &[(&str, &str, &str)]) -> Result<Ec2Options, String> {
+        let sources = ConfigSources::from_options(pairs);
+        let (conf, _) =
+            NovaConf::load(&sources, &Schema::new(&[OPTION_GROUPS])).map_err(|e| e.to_string())?;
+        Ec2Options::from_conf(&conf).map_err(|e| format!("{e:#}"))
     }
 
     /// The options from `pairs`, in the signature mode unless they choose.
-    fn from(pairs: &[(&str, &str, &str)]) -> Result<Ec2Options, ConfigError> {
+    fn from(pairs: &[(&str, &str, &str)]) -> Result<Ec2Options, String> {
         let mut pairs = pairs.to_vec();
         if !pairs
             .iter()
@@ -359,14 +323,14 @@ mod tests {
             AuthMode::NoAuth
         );
         assert_eq!(
-            from(&[("DEFAULT", "auth_strategy", "noauth")])
+            from(&[("DEFAULT", "auth_strategy", "noauth2")])
                 .unwrap()
                 .auth_mode,
             AuthMode::NoAuth
         );
         assert_eq!(
             from(&[
-                ("DEFAULT", "auth_strategy", "noauth"),
+                ("DEFAULT", "auth_strategy", "noauth2"),
                 ("ec2", "auth_mode", "signature")
             ])
             .unwrap()
@@ -378,9 +342,9 @@ mod tests {
     #[test]
     fn keystone_mode_is_novas_default_and_needs_keystone_authtoken() {
         let e = from_exact(&[]).unwrap_err();
-        assert_eq!(
-            (e.section.as_str(), e.option.as_str()),
-            ("keystone_authtoken", "auth_url")
+        assert!(
+            e.starts_with("[keystone_authtoken] auth_url is required when the EC2 API"),
+            "{e}"
         );
         let o = from(&[
             ("api", "auth_strategy", "keystone"),
@@ -397,19 +361,21 @@ mod tests {
     #[test]
     fn bad_value_names_section_option_and_value() {
         let e = from(&[("ec2", "lockout_attempts", "many")]).unwrap_err();
-        assert_eq!(e.section, "ec2");
-        assert_eq!(e.option, "lockout_attempts");
-        assert_eq!(e.value, "many");
-        let e = from(&[("ec2", "lockout_minutes", "9223372036854775807")]).unwrap_err();
         assert_eq!(
-            (e.option.as_str(), e.reason),
-            (
-                "lockout_minutes",
-                "expected an integer from 0 to 2147483647"
-            )
+            e,
+            "invalid value \"many\" for option [ec2] lockout_attempts in environment \
+             variable OS_EC2__LOCKOUT_ATTEMPTS: expected an integer >= 0"
+        );
+        let e = from(&[("ec2", "lockout_minutes", "9223372036854775807")]).unwrap_err();
+        assert!(
+            e.ends_with(
+                "lockout_minutes in environment variable OS_EC2__LOCKOUT_MINUTES: \
+                 expected an integer between 0 and 2147483647"
+            ),
+            "{e}"
         );
         let e = from(&[("ec2", "auth_mode", "magic")]).unwrap_err();
-        assert_eq!(e.option, "auth_mode");
+        assert!(e.contains("[ec2] auth_mode"), "{e}");
     }
 
     #[test]
@@ -423,5 +389,28 @@ mod tests {
             ]
         );
         assert!(from(&[("DEFAULT", "region_list", "broken")]).is_err());
+    }
+
+    #[test]
+    fn a_typo_in_a_declared_group_is_warned_about_with_the_nearest_name() {
+        let sources = ConfigSources {
+            env: vec![
+                ("OS_EC2__LOCKOUT_ATTEMPT".into(), "3".into()),
+                ("OS_EC2__REGION_NAME".into(), "here".into()),
+                ("OS_SIMULATOR__TRANSITION_DEALY".into(), "0".into()),
+            ],
+            ..ConfigSources::default()
+        };
+        let schema = Schema::new(&[OPTION_GROUPS, compute::options::OPTION_GROUPS]);
+        let (_, warnings) = NovaConf::load(&sources, &schema).unwrap();
+        assert_eq!(
+            warnings,
+            vec![
+                "unknown option [ec2] lockout_attempt in environment variable \
+                 OS_EC2__LOCKOUT_ATTEMPT: did you mean lockout_attempts?",
+                "unknown option [simulator] transition_dealy in environment variable \
+                 OS_SIMULATOR__TRANSITION_DEALY: did you mean transition_delay?",
+            ]
+        );
     }
 }

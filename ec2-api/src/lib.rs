@@ -15,6 +15,10 @@ pub mod state;
 pub mod xml;
 
 pub use config::{AuthMode, Ec2Options};
+
+/// nova's request-line limit for the EC2 API (longer lines are answered
+/// 414): EC2 requests carry every parameter in the query string.
+pub const MAX_URL_LEN: usize = 16384;
 pub use error::Ec2Error;
 pub use paste::{register_factories, worker_resources};
 pub use query::{parse_query, Ec2Query, Params};

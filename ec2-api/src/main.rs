@@ -4,13 +4,11 @@
 use std::sync::Arc;
 
 use clap::{Parser, Subcommand};
-use common::api::{ApiBinary, EC2_MAX_URL_LEN};
-use common::cli::ServiceArgs;
-use common::config::NovaConf;
-
-/// glibc's malloc, with small reallocations made cheap (see `common::alloc`).
-#[global_allocator]
-static ALLOCATOR: common::alloc::Allocator = common::alloc::Allocator;
+use compute::open::ServiceSettings;
+use ec2_api::config::Ec2Options;
+use nova_conf::NovaConf;
+use nova_runtime::api::ApiBinary;
+use nova_runtime::cli::ServiceArgs;
 
 #[derive(Parser)]
 #[command(name = "ec2-api", version, about = "nova's EC2-compatible Query API")]
@@ -49,53 +47,33 @@ enum CredentialsAction {
     },
 }
 
-const BINARY: ApiBinary = ApiBinary {
+/// The EC2 API's settings and the compute domain's.
+type Options = ServiceSettings<Ec2Options>;
+
+const BINARY: ApiBinary<Options> = ApiBinary {
     name: "ec2",
     prog: "ec2-api",
-    max_url_len: EC2_MAX_URL_LEN,
+    max_url_len: ec2_api::MAX_URL_LEN,
     register: ec2_api::register_factories,
-    check: |conf| {
-        ec2_options(conf)?;
-        settings(conf)?;
-        Ok(())
-    },
-    init: |conf| Box::pin(init(conf)),
-    prepare: Some(|conf| {
-        let settings = settings(&conf);
-        Box::pin(async move { Ok(compute::open::prepare(settings?).await?) })
-    }),
+    groups: &[
+        ec2_api::config::OPTION_GROUPS,
+        compute::options::OPTION_GROUPS,
+    ],
+    settings: |conf| ServiceSettings::from_conf(conf, Ec2Options::from_conf),
+    init: |settings| Box::pin(init(settings)),
+    prepare: Some(compute::open::prepare_service),
 };
 
-/// One worker's resources: the EC2 state over the shared store.
-async fn init(conf: Arc<NovaConf>) -> anyhow::Result<http::Extensions> {
-    let options = ec2_options(&conf)?;
-    let compute = compute::open::open(settings(&conf)?).await?;
-    Ok(ec2_api::worker_resources(compute, options))
+async fn init(settings: Arc<Options>) -> anyhow::Result<http::Extensions> {
+    let compute = compute::open::open(settings.compute.clone()).await?;
+    Ok(ec2_api::worker_resources(compute, settings.api.clone()))
 }
 
-/// The `[ec2]` options, read from nova.conf; a bad value names its source.
-fn ec2_options(conf: &NovaConf) -> anyhow::Result<ec2_api::config::Ec2Options> {
-    ec2_api::config::Ec2Options::from_raw(|group, option| {
-        conf.get_str(group, option).ok().flatten()
-    })
-    .map_err(|e| {
-        conf.invalid_value(&e.section, &e.option, &e.value, e.reason)
-            .into()
-    })
-}
-
-/// The compute domain's options, read from nova.conf.
-fn settings(conf: &NovaConf) -> compute::Result<compute::open::Settings> {
-    compute::open::Settings::from_raw(&conf.database.connection, |group, option| {
-        conf.get_str(group, option).ok().flatten()
-    })
-}
-
-/// Runs an admin command against the store and prints its outcome.
 async fn admin(conf: NovaConf, command: Command) -> anyhow::Result<()> {
     let Command::Credentials { action } = command;
-    compute::open::prepare(settings(&conf)?).await?;
-    let compute = compute::open::open(settings(&conf)?).await?;
+    let settings = compute::open::Settings::from_conf(&conf)?;
+    compute::open::prepare(settings.clone()).await?;
+    let compute = compute::open::open(settings).await?;
     let ctx = compute::RequestContext::admin("admin", "admin");
     match action {
         CredentialsAction::Create { user, project } => {
@@ -114,12 +92,12 @@ async fn admin(conf: NovaConf, command: Command) -> anyhow::Result<()> {
 }
 
 fn main() {
-    let cli: Cli = common::cli::parse(BINARY.name);
+    let cli: Cli = nova_runtime::cli::parse(BINARY.name);
     let code = match cli.command {
-        None => common::api::main(BINARY, &cli.service),
-        Some(command) => common::admin::run(BINARY.prog, &cli.service, BINARY.name, |conf| {
-            admin(conf, command)
-        }),
+        None => nova_runtime::api::main(BINARY, &cli.service),
+        Some(command) => {
+            nova_runtime::admin::run(&BINARY, &cli.service, |conf| admin(conf, command))
+        }
     };
     std::process::exit(code);
 }

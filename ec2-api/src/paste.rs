@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use anyhow::Context as _;
-use common::paste::{FactoryContext, Filter, Registry};
+use nova_paste::{FactoryContext, Filter, Registry};
 
 use crate::pipeline;
 use crate::state::Ec2State;
@@ -34,7 +34,7 @@ fn state(ctx: &FactoryContext<'_>) -> anyhow::Result<Arc<Ec2State>> {
 fn stateful(
     registry: &mut Registry,
     name: &str,
-    make: fn(Arc<Ec2State>, common::http::HttpService) -> common::http::HttpService,
+    make: fn(Arc<Ec2State>, nova_paste::http::HttpService) -> nova_paste::http::HttpService,
 ) {
     registry.register_filter(name, move |ctx: &FactoryContext<'_>| {
         let state = state(ctx)?;
@@ -99,13 +99,6 @@ pub fn register_factories(registry: &mut Registry) {
         "nova.api.ec2:Executor.factory",
         |ctx: &FactoryContext<'_>| Ok(pipeline::executor(state(ctx)?)),
     );
-}
-
-impl Ec2Options {
-    /// The options from nova.conf (`[ec2]`, then nova's `[DEFAULT]` names).
-    pub fn from_conf(conf: &common::config::NovaConf) -> Result<Self, crate::config::ConfigError> {
-        Self::from_raw(|group, option| conf.raw(group, option).map(|r| r.value.clone()))
-    }
 }
 
 /// The per-worker resources the factories read: the EC2 state over `compute`.

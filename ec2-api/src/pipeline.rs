@@ -20,7 +20,7 @@ use http::{header, Method, StatusCode};
 use http_body_util::BodyExt;
 use tower::ServiceExt;
 
-use common::http::{boxed, Body, HttpService, Request, RequestId, Response, ScriptName};
+use nova_paste::http::{boxed, Body, HttpService, Request, RequestId, Response, ScriptName};
 
 use crate::actions;
 use crate::auth::{self, Ec2Context, SignedRequest};
@@ -138,7 +138,7 @@ pub fn fault_wrapper(inner: HttpService) -> HttpService {
             match AssertUnwindSafe(inner.oneshot(req)).catch_unwind().await {
                 Ok(r) => r,
                 Err(panic) => {
-                    let what = common::http::panic_message(&*panic).unwrap_or("panic");
+                    let what = nova_paste::http::panic_message(&*panic).unwrap_or("panic");
                     Ok::<_, Infallible>(
                         Ec2Error::Internal(format!("panic: {what}")).to_response(&id),
                     )

@@ -61,7 +61,7 @@ fn split_nul(data: &[u8]) -> (&[u8], &[u8]) {
 /// registries. Errors are fine; they must fit on one line per cause.
 pub fn paste_ini(data: &[u8]) {
     let text = String::from_utf8_lossy(data);
-    if let Ok(ini) = common::paste::parse_str(&text) {
+    if let Ok(ini) = nova_paste::parse_str(&text) {
         let mut literals = BTreeMap::new();
         literals.insert("here".to_string(), "/srv".to_string());
         literals.insert("__file__".to_string(), "/srv/api-paste.ini".to_string());
@@ -75,9 +75,9 @@ pub fn paste_ini(data: &[u8]) {
             }
         }
     }
-    static REGISTRY: OnceLock<common::paste::Registry> = OnceLock::new();
+    static REGISTRY: OnceLock<nova_paste::Registry> = OnceLock::new();
     let registry = REGISTRY.get_or_init(|| {
-        let mut r = common::paste::Registry::with_builtins("noauth2");
+        let mut r = nova_runtime::api::builtin_registry("noauth2");
         osapi_compute::factories::register_factories(&mut r);
         ec2_api::register_factories(&mut r);
         metadata_api::factories::register_factories(&mut r);
@@ -86,7 +86,7 @@ pub fn paste_ini(data: &[u8]) {
     let path = write_scratch("api-paste.ini", data);
     let overrides = BTreeMap::new();
     for app in ["osapi_compute", "ec2", "metadata"] {
-        if let Err(e) = common::paste::load(&path, app, &overrides, registry) {
+        if let Err(e) = nova_paste::load(&path, app, &overrides, registry) {
             let _ = e.to_string();
         }
     }
@@ -97,13 +97,13 @@ pub fn paste_ini(data: &[u8]) {
 /// an error of one line naming file, section, option and value.
 pub fn nova_conf(data: &[u8]) {
     let text = String::from_utf8_lossy(data);
-    let _ = common::config::parse_ini(&text, Path::new("fuzz.conf"));
+    let _ = nova_conf::parse_ini(&text, Path::new("fuzz.conf"));
     let path = write_scratch("nova.conf", data);
-    let sources = common::config::ConfigSources {
+    let sources = nova_conf::ConfigSources {
         files: vec![path],
         ..Default::default()
     };
-    match common::config::NovaConf::load(&sources) {
+    match nova_conf::NovaConf::load(&sources, &nova_conf::Schema::default()) {
         Ok((conf, _warnings)) => {
             for api in ["osapi_compute", "ec2", "metadata"] {
                 let _ = conf.api_listener(api);

@@ -9,7 +9,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use serde_json::Value;
 
-use common::http::{Body, HttpService, RemoteAddr, Request, Response};
+use nova_paste::http::{Body, HttpService, RemoteAddr, Request, Response};
 
 use crate::cache::ExpiringCache;
 use crate::config::MetadataConfig;
@@ -87,7 +87,7 @@ impl MetadataService {
 
     /// The service as a ready-to-serve HTTP application.
     pub fn into_http_service(self: Arc<Self>) -> HttpService {
-        common::http::boxed(self.router())
+        nova_paste::http::boxed(self.router())
     }
 
     /// The service as an axum router (every path goes to [`Self::handle`]).

@@ -4,19 +4,7 @@
 
 use std::path::PathBuf;
 
-/// A bad value in nova.conf: names the section, the option and the value.
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
-#[error("invalid value {value:?} for option {option} in section [{section}]: {reason}")]
-pub struct ConfigError {
-    /// The section (`api`, `neutron`, `metadata`, `DEFAULT`).
-    pub section: String,
-    /// The option name.
-    pub option: String,
-    /// The value as written.
-    pub value: String,
-    /// Why it was refused.
-    pub reason: String,
-}
+use nova_conf::{value, GroupDecl, NovaConf};
 
 /// A vendordata provider of `[api] vendordata_providers`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -106,176 +94,128 @@ pub struct MetadataConfig {
     pub imds: ImdsOptions,
 }
 
-impl MetadataConfig {
-    /// Reads the options from the loaded nova.conf (substituted values; an
-    /// option set to the empty string stays empty, as `dhcp_domain =`
-    /// means "no domain").
-    pub fn from_nova_conf(conf: &common::config::NovaConf) -> Result<Self, ConfigError> {
-        Self::from_raw(|group, option| match conf.get_str(group, option) {
-            Ok(Some(v)) => Some(v),
-            _ => conf.raw(group, option).map(|r| r.value.clone()),
-        })
-    }
-
-    /// Builds the options from a getter `get(section, option)` over the
-    /// loaded nova.conf (sections as written, `DEFAULT` for the defaults).
-    pub fn from_raw(get: impl Fn(&str, &str) -> Option<String>) -> Result<Self, ConfigError> {
-        let defaults = ApiMetadataOptions::default();
-        // The newest name wins; Havana's names in [DEFAULT] come next.
-        let lookup = |names: &[(&str, &str)]| -> Option<(String, String, String)> {
-            names.iter().find_map(|(section, option)| {
-                get(section, option).map(|v| ((*section).to_owned(), (*option).to_owned(), v))
-            })
-        };
-        let api = ApiMetadataOptions {
-            metadata_cache_expiration: match lookup(&[("api", "metadata_cache_expiration")]) {
-                Some(found) => parse_int(found, 0)?,
-                None => defaults.metadata_cache_expiration,
-            },
-            dhcp_domain: lookup(&[("api", "dhcp_domain"), ("DEFAULT", "dhcp_domain")])
-                .map(|(_, _, v)| v)
-                .unwrap_or(defaults.dhcp_domain),
-            vendordata_providers: match lookup(&[("api", "vendordata_providers")]) {
-                Some((section, option, value)) => split_list(&value)
-                    .into_iter()
-                    .map(|item| match item.as_str() {
-                        "StaticJSON" => Ok(VendordataProvider::StaticJson),
-                        "DynamicJSON" => Ok(VendordataProvider::DynamicJson),
-                        _ => Err(ConfigError {
-                            section: section.clone(),
-                            option: option.clone(),
-                            value: value.clone(),
-                            reason: format!(
-                                "unknown provider {item:?} (valid: StaticJSON, DynamicJSON)"
-                            ),
-                        }),
-                    })
-                    .collect::<Result<_, _>>()?,
-                None => defaults.vendordata_providers,
-            },
-            vendordata_jsonfile_path: lookup(&[
-                ("api", "vendordata_jsonfile_path"),
-                ("DEFAULT", "vendordata_jsonfile_path"),
-            ])
-            .map(|(_, _, v)| v)
-            .filter(|v| !v.is_empty())
-            .map(PathBuf::from),
-            vendordata_dynamic_targets: lookup(&[("api", "vendordata_dynamic_targets")])
-                .map(|(_, _, v)| split_list(&v))
-                .unwrap_or_default(),
-            vendordata_dynamic_ssl_certfile: lookup(&[("api", "vendordata_dynamic_ssl_certfile")])
-                .map(|(_, _, v)| v)
-                .filter(|v| !v.is_empty())
-                .map(PathBuf::from),
-            vendordata_dynamic_connect_timeout: match lookup(&[(
-                "api",
-                "vendordata_dynamic_connect_timeout",
-            )]) {
-                Some(found) => parse_int(found, 3)?,
-                None => defaults.vendordata_dynamic_connect_timeout,
-            },
-            vendordata_dynamic_read_timeout: match lookup(&[(
-                "api",
-                "vendordata_dynamic_read_timeout",
-            )]) {
-                Some(found) => parse_int(found, 0)?,
-                None => defaults.vendordata_dynamic_read_timeout,
-            },
-            vendordata_dynamic_failure_fatal: match lookup(&[(
-                "api",
-                "vendordata_dynamic_failure_fatal",
-            )]) {
-                Some(found) => parse_bool(found)?,
-                None => false,
-            },
-        };
-        let neutron = NeutronMetadataOptions {
-            service_metadata_proxy: match lookup(&[
-                ("neutron", "service_metadata_proxy"),
-                ("DEFAULT", "service_neutron_metadata_proxy"),
-            ]) {
-                Some(found) => parse_bool(found)?,
-                None => false,
-            },
-            metadata_proxy_shared_secret: lookup(&[
-                ("neutron", "metadata_proxy_shared_secret"),
-                ("DEFAULT", "neutron_metadata_proxy_shared_secret"),
-            ])
-            .map(|(_, _, v)| v)
-            .unwrap_or_default(),
-        };
-        let imds = ImdsOptions {
-            imds_tokens_required: match lookup(&[("metadata", "imds_tokens_required")]) {
-                Some(found) => parse_bool(found)?,
-                None => false,
-            },
-            imds_token_secret: lookup(&[("metadata", "imds_token_secret")])
-                .map(|(_, _, v)| v)
-                .filter(|v| !v.is_empty()),
-            state_path: lookup(&[("DEFAULT", "state_path")])
-                .map(|(_, _, v)| v)
-                .filter(|v| !v.is_empty())
-                .map(PathBuf::from),
-        };
-        Ok(MetadataConfig { api, neutron, imds })
+nova_conf::option_group! {
+    /// nova's `[api]` metadata options.
+    pub struct ApiMetadataGroup in "api" {
+        /// Domain appended to hostnames; empty means none.
+        pub dhcp_domain: String = "novalocal" => value::string;
+        /// The vendordata drivers, in order.
+        pub vendordata_providers: Vec<VendordataProvider> = "StaticJSON" => providers;
+        /// The StaticJSON file.
+        pub vendordata_jsonfile_path: Option<PathBuf> => value::path;
+        /// DynamicJSON targets, `name@url` each.
+        pub vendordata_dynamic_targets: Vec<String> = "" => value::list;
+        /// CA bundle for https targets.
+        pub vendordata_dynamic_ssl_certfile: Option<PathBuf> => value::path;
+        /// Connect timeout in seconds.
+        pub vendordata_dynamic_connect_timeout: u64 = "5" => value::int(Some(3), None);
+        /// Read timeout in seconds.
+        pub vendordata_dynamic_read_timeout: u64 = "5" => value::int(Some(0), None);
+        /// Whether a failing target fails the whole request.
+        pub vendordata_dynamic_failure_fatal: bool = "false" => value::boolean;
     }
 }
 
-fn split_list(value: &str) -> Vec<String> {
-    value
-        .split(',')
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(str::to_owned)
+nova_conf::option_group! {
+    /// nova's `[neutron]` metadata options.
+    pub struct NeutronMetadataGroup in "neutron" {
+        /// Identify instances by a neutron metadata proxy's signed headers.
+        pub service_metadata_proxy: bool = "false" => value::boolean;
+        /// The HMAC key of those signatures.
+        pub metadata_proxy_shared_secret: String = "" => value::string;
+    }
+}
+
+nova_conf::option_group! {
+    /// Our own `[metadata]` group: IMDSv2 session tokens.
+    pub struct ImdsGroup in "metadata" {
+        /// Refuse every metadata request without a valid session token.
+        pub imds_tokens_required: bool = "false" => value::boolean;
+        /// Key that signs session tokens.
+        pub imds_token_secret: Option<String> => value::string;
+    }
+}
+
+/// The groups this crate declares, for the binary's schema.
+pub const OPTION_GROUPS: &[GroupDecl] = &[
+    GroupDecl::of::<ApiMetadataGroup>(),
+    GroupDecl::of::<NeutronMetadataGroup>(),
+    GroupDecl::of::<ImdsGroup>(),
+];
+
+fn providers(text: &str) -> Result<Vec<VendordataProvider>, String> {
+    value::list(text)?
+        .iter()
+        .map(|item| match item.as_str() {
+            "StaticJSON" => Ok(VendordataProvider::StaticJson),
+            "DynamicJSON" => Ok(VendordataProvider::DynamicJson),
+            _ => Err(format!(
+                "unknown provider {item:?} (valid: StaticJSON, DynamicJSON)"
+            )),
+        })
         .collect()
 }
 
-fn parse_int(
-    (section, option, value): (String, String, String),
-    min: u64,
-) -> Result<u64, ConfigError> {
-    match value.trim().parse::<u64>() {
-        Ok(n) if n >= min => Ok(n),
-        Ok(_) => Err(ConfigError {
-            section,
-            option,
-            value,
-            reason: format!("must be at least {min}"),
-        }),
-        Err(_) => Err(ConfigError {
-            section,
-            option,
-            value,
-            reason: "not a non-negative integer".to_owned(),
-        }),
-    }
-}
-
-fn parse_bool((section, option, value): (String, String, String)) -> Result<bool, ConfigError> {
-    // oslo.config's accepted spellings.
-    match common::config::value::parse_bool(&value) {
-        Some(b) => Ok(b),
-        None => Err(ConfigError {
-            section,
-            option,
-            value,
-            reason: "not a boolean".to_owned(),
-        }),
+impl MetadataConfig {
+    /// The options from the loaded configuration (loaded with
+    /// [`OPTION_GROUPS`] in its schema, so already checked). An option
+    /// set to the empty string stays empty where nova keeps it so:
+    /// `dhcp_domain =` means "no domain".
+    pub fn from_conf(conf: &NovaConf) -> Self {
+        let api = conf.group::<ApiMetadataGroup>();
+        let neutron = conf.group::<NeutronMetadataGroup>();
+        let imds = conf.group::<ImdsGroup>();
+        let set_empty = |group: &str, option: &str| {
+            conf.raw(group, option)
+                .is_some_and(|r| r.value.trim().is_empty())
+        };
+        MetadataConfig {
+            api: ApiMetadataOptions {
+                metadata_cache_expiration: conf.api.metadata_cache_expiration,
+                dhcp_domain: if set_empty("api", "dhcp_domain") {
+                    String::new()
+                } else {
+                    api.dhcp_domain.clone()
+                },
+                vendordata_providers: api.vendordata_providers.clone(),
+                vendordata_jsonfile_path: api.vendordata_jsonfile_path.clone(),
+                vendordata_dynamic_targets: api.vendordata_dynamic_targets.clone(),
+                vendordata_dynamic_ssl_certfile: api.vendordata_dynamic_ssl_certfile.clone(),
+                vendordata_dynamic_connect_timeout: api.vendordata_dynamic_connect_timeout,
+                vendordata_dynamic_read_timeout: api.vendordata_dynamic_read_timeout,
+                vendordata_dynamic_failure_fatal: api.vendordata_dynamic_failure_fatal,
+            },
+            neutron: NeutronMetadataOptions {
+                service_metadata_proxy: neutron.service_metadata_proxy,
+                metadata_proxy_shared_secret: neutron.metadata_proxy_shared_secret.clone(),
+            },
+            imds: ImdsOptions {
+                imds_tokens_required: imds.imds_tokens_required,
+                imds_token_secret: imds.imds_token_secret.clone(),
+                // Only a state_path the operator set: unset, the key file
+                // goes to the temporary directory.
+                state_path: conf
+                    .raw("DEFAULT", "state_path")
+                    .filter(|r| !r.value.trim().is_empty())
+                    .map(|_| conf.default.state_path.clone()),
+            },
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use std::collections::HashMap;
+    use nova_conf::{ConfigSources, Schema};
 
     use super::*;
 
-    fn conf(pairs: &[(&str, &str, &str)]) -> Result<MetadataConfig, ConfigError> {
-        let map: HashMap<(String, String), String> = pairs
-            .iter()
-            .map(|(s, o, v)| (((*s).to_owned(), (*o).to_owned()), (*v).to_owned()))
-            .collect();
-        MetadataConfig::from_raw(|s, o| map.get(&(s.to_owned(), o.to_owned())).cloned())
+    /// The options with `pairs` set (as oslo's environment variables), or
+    /// the one-line error.
+    fn conf(pairs: &[(&str, &str, &str)]) -> Result<MetadataConfig, String> {
+        let sources = ConfigSources::from_options(pairs);
+        NovaConf::load(&sources, &Schema::new(&[OPTION_GROUPS]))
+            .map(|(conf, _)| MetadataConfig::from_conf(&conf))
+            .map_err(|e| e.to_string())
     }
 
     #[test]
@@ -306,13 +246,16 @@ mod tests {
     #[test]
     fn bad_values_name_section_option_and_value() {
         let err = conf(&[("api", "vendordata_dynamic_connect_timeout", "2")]).unwrap_err();
-        assert_eq!(err.section, "api");
-        assert_eq!(err.option, "vendordata_dynamic_connect_timeout");
-        assert_eq!(err.value, "2");
+        assert_eq!(
+            err,
+            "invalid value \"2\" for option [api] vendordata_dynamic_connect_timeout in \
+             environment variable OS_API__VENDORDATA_DYNAMIC_CONNECT_TIMEOUT: expected an \
+             integer >= 3"
+        );
         let err = conf(&[("api", "vendordata_providers", "StaticJSON, Bogus")]).unwrap_err();
-        assert!(err.to_string().contains("Bogus"), "{err}");
+        assert!(err.contains("Bogus"), "{err}");
         let err = conf(&[("neutron", "service_metadata_proxy", "maybe")]).unwrap_err();
-        assert_eq!(err.option, "service_metadata_proxy");
+        assert!(err.contains("[neutron] service_metadata_proxy"), "{err}");
     }
 
     #[test]

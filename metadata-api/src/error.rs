@@ -9,7 +9,7 @@
 
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 
-use common::http::{Body, Response};
+use nova_paste::http::{Body, Response};
 
 /// nova's text for an internal failure while identifying the instance.
 pub const UNKNOWN_ERROR: &str = "An unknown error has occurred. Please try your request again.";

@@ -13,8 +13,8 @@ use std::time::Instant;
 use futures::FutureExt;
 use tower::{Service, ServiceExt};
 
-use common::http::{HttpService, Request, Response};
-use common::paste::{FactoryContext, Filter, Registry};
+use nova_paste::http::{HttpService, Request, Response};
+use nova_paste::{FactoryContext, Filter, Registry};
 
 use crate::app::MetadataService;
 use crate::error::MetadataError;
@@ -55,7 +55,7 @@ fn metadata_app(ctx: &FactoryContext<'_>) -> anyhow::Result<HttpService> {
 
 /// Catches a panic anywhere inside and answers nova's metadata 500 instead.
 pub fn fault_wrapper(inner: HttpService) -> HttpService {
-    common::http::boxed(tower::service_fn(move |req: Request| {
+    nova_paste::http::boxed(tower::service_fn(move |req: Request| {
         let inner = inner.clone();
         async move {
             let headers = req.headers().clone();
@@ -73,7 +73,7 @@ pub fn fault_wrapper(inner: HttpService) -> HttpService {
 
 /// Logs one line per request: address, method, path, status, time.
 pub fn request_logging(inner: HttpService) -> HttpService {
-    common::http::boxed(tower::service_fn(move |req: Request| {
+    nova_paste::http::boxed(tower::service_fn(move |req: Request| {
         let mut inner = inner.clone();
         async move {
             let started = Instant::now();
@@ -81,7 +81,7 @@ pub fn request_logging(inner: HttpService) -> HttpService {
             let path = req.uri().path().to_owned();
             let remote = req
                 .extensions()
-                .get::<common::http::RemoteAddr>()
+                .get::<nova_paste::http::RemoteAddr>()
                 .map(|r| r.0.ip().to_string())
                 .unwrap_or_default();
             inner.ready().await?;

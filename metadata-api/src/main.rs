@@ -4,13 +4,10 @@
 use std::sync::Arc;
 
 use clap::Parser;
-use common::api::{ApiBinary, DEFAULT_MAX_URL_LEN};
-use common::cli::ServiceArgs;
-use common::config::NovaConf;
-
-/// glibc's malloc, with small reallocations made cheap (see `common::alloc`).
-#[global_allocator]
-static ALLOCATOR: common::alloc::Allocator = common::alloc::Allocator;
+use compute::open::ServiceSettings;
+use metadata_api::config::MetadataConfig;
+use nova_runtime::api::{ApiBinary, DEFAULT_MAX_URL_LEN};
+use nova_runtime::cli::ServiceArgs;
 
 #[derive(Parser)]
 #[command(
@@ -23,48 +20,34 @@ struct Cli {
     service: ServiceArgs,
 }
 
-const BINARY: ApiBinary = ApiBinary {
+/// The metadata service's settings and the compute domain's.
+type Options = ServiceSettings<MetadataConfig>;
+
+const BINARY: ApiBinary<Options> = ApiBinary {
     name: "metadata",
     prog: "metadata-api",
     max_url_len: DEFAULT_MAX_URL_LEN,
     register: metadata_api::register_factories,
-    check: |conf| {
-        metadata_config(conf)?;
-        settings(conf)?;
-        Ok(())
-    },
-    init: |conf| Box::pin(init(conf)),
-    prepare: Some(|conf| {
-        let settings = settings(&conf);
-        Box::pin(async move { Ok(compute::open::prepare(settings?).await?) })
-    }),
+    groups: &[
+        metadata_api::config::OPTION_GROUPS,
+        compute::options::OPTION_GROUPS,
+    ],
+    settings: |conf| ServiceSettings::from_conf(conf, |conf| Ok(MetadataConfig::from_conf(conf))),
+    init: |settings| Box::pin(init(settings)),
+    prepare: Some(compute::open::prepare_service),
 };
 
-/// One worker's resources: the metadata service over the shared store.
-async fn init(conf: Arc<NovaConf>) -> anyhow::Result<http::Extensions> {
-    let compute = compute::open::open(settings(&conf)?).await?;
-    let config = metadata_config(&conf)?;
+async fn init(settings: Arc<Options>) -> anyhow::Result<http::Extensions> {
+    let compute = compute::open::open(settings.compute.clone()).await?;
     let mut resources = http::Extensions::new();
-    resources.insert(metadata_api::service_over_compute(config, compute)?);
+    resources.insert(metadata_api::service_over_compute(
+        settings.api.clone(),
+        compute,
+    )?);
     Ok(resources)
 }
 
-/// The metadata service's options; a bad value names its source.
-fn metadata_config(conf: &NovaConf) -> anyhow::Result<metadata_api::config::MetadataConfig> {
-    metadata_api::config::MetadataConfig::from_nova_conf(conf).map_err(|e| {
-        conf.invalid_value(&e.section, &e.option, &e.value, e.reason)
-            .into()
-    })
-}
-
-/// The compute domain's options, read from nova.conf.
-fn settings(conf: &NovaConf) -> compute::Result<compute::open::Settings> {
-    compute::open::Settings::from_raw(&conf.database.connection, |group, option| {
-        conf.get_str(group, option).ok().flatten()
-    })
-}
-
 fn main() {
-    let cli: Cli = common::cli::parse(BINARY.name);
-    std::process::exit(common::api::main(BINARY, &cli.service));
+    let cli: Cli = nova_runtime::cli::parse(BINARY.name);
+    std::process::exit(nova_runtime::api::main(BINARY, &cli.service));
 }

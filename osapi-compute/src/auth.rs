@@ -7,7 +7,7 @@
 use std::borrow::Cow;
 
 use axum::http::{HeaderValue, StatusCode};
-use common::http::{boxed, latin1_header_value, HttpService, Request, Response};
+use nova_paste::http::{boxed, latin1_header_value, HttpService, Request, Response};
 use tower::ServiceExt;
 
 /// Builds the caller's context from a `user:project` token: the project
@@ -52,7 +52,7 @@ fn request_url(request: &Request) -> String {
 /// A request header as nova reads it: its bytes as latin-1 (WSGI), so a
 /// value that is not ASCII is still that value, not a missing header.
 fn header<'a>(request: &'a Request, name: &str) -> Option<Cow<'a, str>> {
-    request.headers().get(name).map(common::http::latin1)
+    request.headers().get(name).map(nova_paste::http::latin1)
 }
 
 /// Wraps `inner` in nova's noauth2 filter.
@@ -69,7 +69,7 @@ pub fn noauth2(inner: HttpService) -> HttpService {
                     request_url(&request).trim_end_matches('/'),
                     project
                 );
-                let mut response = Response::new(common::http::Body::empty());
+                let mut response = Response::new(nova_paste::http::Body::empty());
                 *response.status_mut() = StatusCode::NO_CONTENT;
                 let headers = response.headers_mut();
                 // Sent back as the server sends what an app sets: latin-1,
@@ -88,7 +88,7 @@ pub fn noauth2(inner: HttpService) -> HttpService {
             };
             let request_id = request
                 .extensions()
-                .get::<common::http::RequestId>()
+                .get::<nova_paste::http::RequestId>()
                 .map(|r| r.as_str().to_owned());
             let ctx = context_from_token(&token, request_id.as_deref());
             request.extensions_mut().insert(ctx);

@@ -1,5 +1,8 @@
-//! The nova.conf options this API reads, one struct per option group with
-//! nova's names and defaults.
+//! The nova.conf options this API reads: its own `[api]` options, declared
+//! with nova-conf's macro, and the [`ApiConfig`] its handlers use, built
+//! from them and from nova-conf's own groups.
+
+use nova_conf::{value, GroupDecl, NovaConf};
 
 /// `[api]` (and the `[oslo_middleware]` body limit the API enforces).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -34,104 +37,85 @@ impl Default for ApiConfig {
     }
 }
 
-/// A bad value for an option: names the section, option and value.
-#[derive(Debug, thiserror::Error)]
-#[error("invalid value '{value}' for option [{section}] {option}: {reason}")]
-pub struct ConfigError {
-    /// The option group.
-    pub section: String,
-    /// The option name.
-    pub option: String,
-    /// The value as given.
-    pub value: String,
-    /// Why it was refused.
-    pub reason: String,
+nova_conf::option_group! {
+    /// `[api]`: the compute API's own options (nova's names and defaults).
+    pub struct ComputeApiGroup in "api" {
+        /// The most items a list returns.
+        pub max_limit: usize = "1000" => value::int(Some(0), None);
+        /// Replaces scheme, host and base path of compute links.
+        pub compute_link_prefix: Option<String> => value::string;
+        /// Replaces scheme, host and base path of image links.
+        pub glance_link_prefix: Option<String> => value::string;
+        /// Trust `X-Forwarded-For` as the remote address.
+        pub use_forwarded_for: bool = "false" => value::boolean;
+        /// Return `adminPass` on create and rebuild.
+        pub enable_instance_password: bool = "true" => value::boolean;
+    }
 }
 
+/// The groups this crate declares, for the binary's schema.
+pub const OPTION_GROUPS: &[GroupDecl] = &[GroupDecl::of::<ComputeApiGroup>()];
+
 impl ApiConfig {
-    /// Builds the options from a raw `(section, option) -> value` lookup
-    /// (nova.conf as parsed), keeping nova's defaults for absent options.
-    pub fn from_raw(get: impl Fn(&str, &str) -> Option<String>) -> Result<Self, ConfigError> {
-        let mut config = ApiConfig::default();
-        let bool_opt = |section: &str, option: &str, default: bool| -> Result<bool, ConfigError> {
-            match get(section, option) {
-                None => Ok(default),
-                Some(v) => match common::config::value::parse_bool(&v) {
-                    Some(b) => Ok(b),
-                    None => Err(ConfigError {
-                        section: section.into(),
-                        option: option.into(),
-                        value: v,
-                        reason: "expected a boolean".into(),
-                    }),
-                },
-            }
-        };
-        let usize_opt =
-            |section: &str, option: &str, default: usize| -> Result<usize, ConfigError> {
-                match get(section, option) {
-                    None => Ok(default),
-                    Some(v) => v.trim().parse().map_err(|_| ConfigError {
-                        section: section.into(),
-                        option: option.into(),
-                        value: v,
-                        reason: "expected a non-negative integer".into(),
-                    }),
-                }
-            };
-        if let Some(strategy) =
-            get("api", "auth_strategy").or_else(|| get("DEFAULT", "auth_strategy"))
-        {
-            let strategy = strategy.trim().to_string();
-            if strategy != "keystone" && strategy != "noauth2" {
-                return Err(ConfigError {
-                    section: "api".into(),
-                    option: "auth_strategy".into(),
-                    value: strategy,
-                    reason: "expected keystone or noauth2".into(),
-                });
-            }
-            config.auth_strategy = strategy;
+    /// The options from the loaded configuration (loaded with
+    /// [`OPTION_GROUPS`] in its schema, so already checked).
+    pub fn from_conf(conf: &NovaConf) -> Self {
+        let api = conf.group::<ComputeApiGroup>();
+        ApiConfig {
+            auth_strategy: conf.api.auth_strategy.clone(),
+            max_limit: api.max_limit,
+            compute_link_prefix: api.compute_link_prefix.clone(),
+            glance_link_prefix: api.glance_link_prefix.clone(),
+            use_forwarded_for: api.use_forwarded_for,
+            enable_instance_password: api.enable_instance_password,
+            max_request_body_size: usize::try_from(conf.oslo_middleware.max_request_body_size)
+                .unwrap_or(usize::MAX),
         }
-        config.max_limit = usize_opt("api", "max_limit", config.max_limit)?;
-        config.compute_link_prefix = get("api", "compute_link_prefix").filter(|v| !v.is_empty());
-        config.glance_link_prefix = get("api", "glance_link_prefix").filter(|v| !v.is_empty());
-        config.use_forwarded_for = bool_opt("api", "use_forwarded_for", false)?;
-        config.enable_instance_password = bool_opt("api", "enable_instance_password", true)?;
-        config.max_request_body_size = usize_opt(
-            "oslo_middleware",
-            "max_request_body_size",
-            config.max_request_body_size,
-        )?;
-        Ok(config)
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use nova_conf::{ConfigSources, Schema};
+
     use super::*;
+
+    fn load(env: &[(&str, &str)]) -> Result<NovaConf, String> {
+        let sources = ConfigSources {
+            env: env
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            ..ConfigSources::default()
+        };
+        NovaConf::load(&sources, &Schema::new(&[OPTION_GROUPS]))
+            .map(|(conf, _)| conf)
+            .map_err(|e| e.to_string())
+    }
 
     #[test]
     fn defaults_are_novas_and_values_override() {
-        let config = ApiConfig::from_raw(|s, o| match (s, o) {
-            ("api", "max_limit") => Some("50".into()),
-            ("api", "auth_strategy") => Some("noauth2".into()),
-            _ => None,
-        })
-        .unwrap();
+        let conf = load(&[
+            ("OS_API__MAX_LIMIT", "50"),
+            ("OS_API__AUTH_STRATEGY", "noauth2"),
+        ]);
+        let config = ApiConfig::from_conf(&conf.unwrap());
         assert_eq!(config.max_limit, 50);
         assert_eq!(config.auth_strategy, "noauth2");
         assert_eq!(config.max_request_body_size, 114_688);
+        assert_eq!(
+            ApiConfig::from_conf(&load(&[]).unwrap()),
+            ApiConfig::default()
+        );
     }
 
     #[test]
     fn bad_value_names_option_and_value() {
-        let err =
-            ApiConfig::from_raw(|s, o| (s == "api" && o == "max_limit").then(|| "lots".into()))
-                .unwrap_err();
+        let err = load(&[("OS_API__MAX_LIMIT", "lots")]).unwrap_err();
         assert_eq!(
-            err.to_string(),
-            "invalid value 'lots' for option [api] max_limit: expected a non-negative integer"
+            err,
+            "invalid value \"lots\" for option [api] max_limit in environment variable \
+             OS_API__MAX_LIMIT: expected an integer >= 0"
         );
     }
 }

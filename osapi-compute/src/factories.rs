@@ -6,12 +6,18 @@
 //! [`ApiState`] there (see [`resources`]).
 
 use anyhow::Context as _;
-use common::paste::{FactoryContext, Filter, Registry};
+use nova_paste::{FactoryContext, Filter, Registry};
 
 use crate::state::ApiState;
 
 /// nova's `FaultWrapper` filter.
 pub const FAULTWRAP: &str = "nova.api.openstack:FaultWrapper.factory";
+/// nova's `compute_req_id` filter: oslo's request id, also sent as
+/// `x-compute-request-id`.
+pub const COMPUTE_REQ_ID: &str = "nova.api.compute_req_id:ComputeReqIdMiddleware.factory";
+/// The compute API's compat request-id header.
+pub const COMPUTE_REQUEST_ID: http::HeaderName =
+    http::HeaderName::from_static("x-compute-request-id");
 /// nova's `noauth2` filter.
 pub const NOAUTH2: &str = "nova.api.openstack.auth:NoAuthMiddleware.factory";
 /// nova's `keystonecontext` filter (after common's
@@ -48,12 +54,16 @@ fn state(ctx: &FactoryContext<'_>) -> anyhow::Result<ApiState> {
     })
 }
 
-fn filter(f: fn(common::http::HttpService) -> common::http::HttpService) -> Filter {
+fn filter(f: fn(nova_paste::http::HttpService) -> nova_paste::http::HttpService) -> Filter {
     Box::new(f)
 }
 
 /// Registers every factory above in `registry`.
 pub fn register_factories(registry: &mut Registry) {
+    static COMPAT: [http::HeaderName; 1] = [COMPUTE_REQUEST_ID];
+    registry.register_filter(COMPUTE_REQ_ID, |_| {
+        Ok(nova_middleware::request_id::filter(&COMPAT))
+    });
     registry.register_filter(FAULTWRAP, |_| Ok(filter(crate::middleware::fault_wrapper)));
     registry.register_filter(NOAUTH2, |_| Ok(filter(crate::auth::noauth2)));
     registry.register_filter(KEYSTONE_CONTEXT, |_| {
@@ -81,13 +91,13 @@ pub fn register_factories(registry: &mut Registry) {
             crate::identity::IdentityOptions::from_raw(|key| ctx.conf(key).map(str::to_string))?;
         // With the compute state, `openstack ec2 credentials create` hands
         // out keys that ec2-api verifies against the same store.
-        Ok(common::http::boxed(
+        Ok(nova_paste::http::boxed(
             crate::identity::identity_router_with_ec2_credentials(options, state(ctx)?),
         ))
     });
     registry.register_app(IMAGE_V2, |ctx| {
-        Ok(common::http::boxed(crate::image_v2::image_router(state(
-            ctx,
-        )?)))
+        Ok(nova_paste::http::boxed(crate::image_v2::image_router(
+            state(ctx)?,
+        )))
     });
 }

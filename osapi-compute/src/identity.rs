@@ -25,7 +25,7 @@ use chrono::{Duration, Utc};
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
-use common::http::ScriptName;
+use nova_paste::http::ScriptName;
 
 /// The Identity API version this endpoint claims (Keystone 2023.x's).
 const IDENTITY_VERSION: &str = "v3.14";
@@ -303,7 +303,7 @@ struct Origin {
 
 impl Origin {
     fn of(headers: &HeaderMap, extensions: &axum::http::Extensions) -> Self {
-        let scheme = common::http::url_scheme(extensions).to_string();
+        let scheme = nova_paste::http::url_scheme(extensions).to_string();
         let host = headers
             .get(header::HOST)
             .and_then(|h| h.to_str().ok())
@@ -364,7 +364,7 @@ impl Call {
     fn caller(&self) -> Result<Principal, IdentityError> {
         self.headers
             .get("x-auth-token")
-            .map(common::http::latin1)
+            .map(nova_paste::http::latin1)
             .and_then(|token| Principal::from_token(&token))
             .ok_or_else(IdentityError::unauthorized)
     }
@@ -572,7 +572,7 @@ fn authenticate(
             .or_else(|| {
                 headers
                     .get("x-auth-token")
-                    .map(|v| common::http::latin1(v).into_owned())
+                    .map(|v| nova_paste::http::latin1(v).into_owned())
             })
             .ok_or_else(|| {
                 IdentityError::bad_request(
@@ -633,7 +633,7 @@ async fn issue_token(State(options): Options, request: Request) -> Response {
 /// A name beyond latin-1 goes out as UTF-8; it then reads back as other,
 /// but still the same, characters on every request.
 fn token_header(token: &str) -> Option<HeaderValue> {
-    common::http::latin1_header_value(token).or_else(|| HeaderValue::from_str(token).ok())
+    nova_paste::http::latin1_header_value(token).or_else(|| HeaderValue::from_str(token).ok())
 }
 
 /// The subject of a validation call: `X-Subject-Token`, after checking
@@ -643,7 +643,7 @@ fn subject(call: &Call) -> Result<(Principal, String), IdentityError> {
     let text = call
         .headers
         .get("x-subject-token")
-        .map(|v| common::http::latin1(v).into_owned())
+        .map(|v| nova_paste::http::latin1(v).into_owned())
         .ok_or_else(|| IdentityError::new(StatusCode::NOT_FOUND, "Could not find token."))?;
     let principal = Principal::from_token(&text)
         .ok_or_else(|| IdentityError::new(StatusCode::NOT_FOUND, "Could not find token."))?;

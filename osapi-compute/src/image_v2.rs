@@ -16,7 +16,7 @@ use axum::routing::get;
 use axum::Router;
 use serde_json::{json, Map, Value};
 
-use common::http::ScriptName;
+use nova_paste::http::ScriptName;
 
 use crate::state::ApiState;
 
@@ -60,7 +60,7 @@ fn caller(request: &Request) -> Option<compute::RequestContext> {
         return Some(ctx.clone());
     }
     // Read as noauth2 reads it: a token that is not ASCII is still a token.
-    let token = common::http::latin1(request.headers().get("x-auth-token")?);
+    let token = nova_paste::http::latin1(request.headers().get("x-auth-token")?);
     let token = token.trim();
     if token.is_empty() {
         return None;
@@ -77,7 +77,7 @@ fn unauthorized() -> Response {
 
 /// `<scheme>://<Host><mount point>` of this request.
 fn endpoint_url(request: &Request) -> String {
-    let scheme = common::http::url_scheme(request.extensions()).to_string();
+    let scheme = nova_paste::http::url_scheme(request.extensions()).to_string();
     let host = request
         .headers()
         .get(header::HOST)

@@ -10,7 +10,7 @@
 use std::borrow::Cow;
 
 use axum::response::IntoResponse;
-use common::http::{boxed, HttpService, Request};
+use nova_paste::http::{boxed, HttpService, Request};
 use tower::ServiceExt;
 
 use crate::fault::ApiError;
@@ -27,7 +27,7 @@ fn header<'a>(request: &'a Request, names: &[&str]) -> Option<Cow<'a, str>> {
     let value = names.iter().find_map(|n| request.headers().get(*n))?;
     let text = match std::str::from_utf8(value.as_bytes()) {
         Ok(text) => Cow::Borrowed(text.trim()),
-        Err(_) => Cow::Owned(common::http::latin1(value).trim().to_owned()),
+        Err(_) => Cow::Owned(nova_paste::http::latin1(value).trim().to_owned()),
     };
     (!text.is_empty()).then_some(text)
 }
@@ -49,7 +49,7 @@ pub fn context_from_headers(request: &Request) -> Result<compute::RequestContext
     let mut ctx = compute::RequestContext::new(user, project);
     ctx.is_admin = roles.iter().any(|r| r.eq_ignore_ascii_case("admin"));
     ctx.roles = roles;
-    if let Some(id) = request.extensions().get::<common::http::RequestId>() {
+    if let Some(id) = request.extensions().get::<nova_paste::http::RequestId>() {
         ctx = ctx.with_request_id(id.as_str().to_owned());
     }
     Ok(ctx)
@@ -80,7 +80,7 @@ mod tests {
         for (k, v) in headers {
             b = b.header(*k, *v);
         }
-        b.body(common::http::Body::empty()).unwrap()
+        b.body(nova_paste::http::Body::empty()).unwrap()
     }
 
     #[test]

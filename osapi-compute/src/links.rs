@@ -93,7 +93,7 @@ impl FromRequestParts<ApiState> for RequestUrls {
         parts: &mut Parts,
         state: &ApiState,
     ) -> Result<Self, Self::Rejection> {
-        let scheme = common::http::url_scheme(&parts.extensions).to_string();
+        let scheme = nova_paste::http::url_scheme(&parts.extensions).to_string();
         let host = parts
             .headers
             .get(axum::http::header::HOST)
@@ -103,7 +103,7 @@ impl FromRequestParts<ApiState> for RequestUrls {
             .unwrap_or_else(|| "localhost".to_string());
         let script = parts
             .extensions
-            .get::<common::http::ScriptName>()
+            .get::<nova_paste::http::ScriptName>()
             .map(|s| s.0.clone())
             .unwrap_or_default();
         let raw = format!("{scheme}://{host}{script}");
@@ -254,7 +254,7 @@ pub(crate) struct UrlParts<'a>([&'a str; 4]);
 impl<'a> UrlParts<'a> {
     /// The parts of `request`'s application URL.
     pub(crate) fn of(request: &'a axum::extract::Request) -> Self {
-        let scheme = common::http::url_scheme(request.extensions());
+        let scheme = nova_paste::http::url_scheme(request.extensions());
         let host = request
             .headers()
             .get(axum::http::header::HOST)
@@ -262,7 +262,7 @@ impl<'a> UrlParts<'a> {
             .unwrap_or("localhost");
         let script = request
             .extensions()
-            .get::<common::http::ScriptName>()
+            .get::<nova_paste::http::ScriptName>()
             .map_or("", |s| s.0.as_str());
         UrlParts([scheme, "://", host, script])
     }

@@ -6,16 +6,12 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use clap::{Parser, Subcommand};
-use common::api::{ApiBinary, DEFAULT_MAX_URL_LEN};
-use common::cli::ServiceArgs;
-use common::config::NovaConf;
+use compute::open::{ServiceSettings, Settings};
+use nova_conf::NovaConf;
+use nova_runtime::api::{ApiBinary, DEFAULT_MAX_URL_LEN};
+use nova_runtime::cli::ServiceArgs;
 use osapi_compute::config::ApiConfig;
 use osapi_compute::state::ApiState;
-
-/// glibc's malloc, with small reallocations made cheap (see `common::alloc`).
-#[global_allocator]
-static ALLOCATOR: common::alloc::Allocator = common::alloc::Allocator;
-
 #[derive(Parser)]
 #[command(
     name = "osapi-compute",
@@ -53,52 +49,37 @@ enum DbAction {
     },
 }
 
-const BINARY: ApiBinary = ApiBinary {
+/// The compute API's settings and the compute domain's.
+type Options = ServiceSettings<ApiConfig>;
+
+const BINARY: ApiBinary<Options> = ApiBinary {
     name: "osapi_compute",
     prog: "osapi-compute",
     max_url_len: DEFAULT_MAX_URL_LEN,
     register: osapi_compute::factories::register_factories,
-    check: |conf| {
-        api_config(conf)?;
-        settings(conf)?;
-        Ok(())
-    },
-    init: |conf| Box::pin(init(conf)),
-    prepare: Some(|conf| {
-        let settings = settings(&conf);
-        Box::pin(async move { Ok(compute::open::prepare(settings?).await?) })
-    }),
+    groups: &[
+        osapi_compute::config::OPTION_GROUPS,
+        compute::options::OPTION_GROUPS,
+    ],
+    settings: |conf| ServiceSettings::from_conf(conf, |conf| Ok(ApiConfig::from_conf(conf))),
+    init: |settings| Box::pin(init(settings)),
+    prepare: Some(compute::open::prepare_service),
 };
 
 /// One worker's resources: the API state over the shared store.
-async fn init(conf: Arc<NovaConf>) -> anyhow::Result<http::Extensions> {
-    let config = api_config(&conf)?;
-    let compute = compute::open::open(settings(&conf)?).await?;
+async fn init(settings: Arc<Options>) -> anyhow::Result<http::Extensions> {
+    let compute = compute::open::open(settings.compute.clone()).await?;
     let mut resources = http::Extensions::new();
-    resources.insert(ApiState::new(Arc::new(compute), config));
+    resources.insert(ApiState::new(Arc::new(compute), settings.api.clone()));
     Ok(resources)
-}
-
-/// The compute API's options; a bad value names its source.
-fn api_config(conf: &NovaConf) -> anyhow::Result<ApiConfig> {
-    ApiConfig::from_raw(|group, option| conf.get_str(group, option).ok().flatten()).map_err(|e| {
-        conf.invalid_value(&e.section, &e.option, &e.value, e.reason)
-            .into()
-    })
-}
-
-/// The compute domain's options, read from nova.conf.
-fn settings(conf: &NovaConf) -> compute::Result<compute::open::Settings> {
-    compute::open::Settings::from_raw(&conf.database.connection, |group, option| {
-        conf.get_str(group, option).ok().flatten()
-    })
 }
 
 /// Runs a `db` command and prints its outcome.
 async fn db(conf: NovaConf, action: DbAction) -> anyhow::Result<()> {
+    let settings = Settings::from_conf(&conf)?;
     match action {
         DbAction::Sync => {
-            let report = compute::open::sync(settings(&conf)?).await?;
+            let report = compute::open::sync(settings).await?;
             println!(
                 "schema version {} -> {}{}",
                 report.from_version,
@@ -111,13 +92,12 @@ async fn db(conf: NovaConf, action: DbAction) -> anyhow::Result<()> {
             );
         }
         DbAction::Version => {
-            let store =
-                compute::Store::connect(&conf.database.connection, settings(&conf)?.store).await?;
+            let store = compute::Store::connect(&conf.database.connection, settings.store).await?;
             println!("{}", store.schema_version().await?);
         }
         DbAction::Seed { file } => {
             let seed = compute::Seed::from_file(&file)?;
-            let compute = compute::open::open(settings(&conf)?).await?;
+            let compute = compute::open::open(settings).await?;
             let ctx = compute::RequestContext::admin("admin", "admin");
             let report = compute.apply_seed(&ctx, &seed).await?;
             println!(
@@ -130,13 +110,11 @@ async fn db(conf: NovaConf, action: DbAction) -> anyhow::Result<()> {
 }
 
 fn main() {
-    let cli: Cli = common::cli::parse(BINARY.name);
+    let cli: Cli = nova_runtime::cli::parse(BINARY.name);
     let code = match cli.command {
-        None => common::api::main(BINARY, &cli.service),
+        None => nova_runtime::api::main(BINARY, &cli.service),
         Some(Command::Db { action }) => {
-            common::admin::run(BINARY.prog, &cli.service, BINARY.name, |conf| {
-                db(conf, action)
-            })
+            nova_runtime::admin::run(&BINARY, &cli.service, |conf| db(conf, action))
         }
     };
     std::process::exit(code);

@@ -5,8 +5,8 @@
 use std::panic::AssertUnwindSafe;
 
 use axum::http::{header, HeaderValue, StatusCode};
-use common::http::{HttpFuture, HttpService, Request, Response};
 use futures::FutureExt;
+use nova_paste::http::{HttpFuture, HttpService, Request, Response};
 
 use crate::fault::{fault_response, UNEXPECTED_ERROR};
 use crate::microversion::{LegacyV2, API_VERSION_HEADER, LEGACY_API_VERSION_HEADER};
@@ -48,7 +48,7 @@ pub fn fault_wrapper(inner: HttpService) -> HttpService {
 
 /// The 500 of a panic below [`fault_wrapper`], logged.
 fn panicked(uri: &axum::http::Uri, panic: &(dyn std::any::Any + Send)) -> Response {
-    let what = common::http::panic_message(panic).unwrap_or_default();
+    let what = nova_paste::http::panic_message(panic).unwrap_or_default();
     tracing::error!(%uri, panic = %what, "Caught error: request handler panicked");
     tracing::info!("{uri} returned with HTTP 500");
     fault_response(StatusCode::INTERNAL_SERVER_ERROR, UNEXPECTED_ERROR)
@@ -112,8 +112,8 @@ pub fn request_log(inner: HttpService) -> HttpService {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use common::http::boxed;
     use http_body_util::BodyExt;
+    use nova_paste::http::boxed;
     use tower::ServiceExt;
 
     fn panicking() -> HttpService {
@@ -121,7 +121,7 @@ mod tests {
             if true {
                 panic!("secret internal detail");
             }
-            Ok::<Response, std::convert::Infallible>(Response::new(common::http::Body::empty()))
+            Ok::<Response, std::convert::Infallible>(Response::new(nova_paste::http::Body::empty()))
         }))
     }
 
@@ -134,7 +134,7 @@ mod tests {
     async fn a_panic_becomes_compute_fault_without_detail() {
         let service = fault_wrapper(panicking());
         let response = service
-            .oneshot(Request::new(common::http::Body::empty()))
+            .oneshot(Request::new(nova_paste::http::Body::empty()))
             .await
             .unwrap();
         assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
@@ -148,13 +148,13 @@ mod tests {
     async fn a_panic_while_routing_and_a_bare_500_answered_at_once_become_compute_faults() {
         let routing_panics = HttpService::new(|_req| panic!("secret routing detail"));
         let bare_500 = HttpService::new(|_req| {
-            let mut response = Response::new(common::http::Body::from("oops"));
+            let mut response = Response::new(nova_paste::http::Body::from("oops"));
             *response.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
             HttpFuture::ready(response)
         });
         for inner in [routing_panics, bare_500] {
             let response = fault_wrapper(inner)
-                .oneshot(Request::new(common::http::Body::empty()))
+                .oneshot(Request::new(nova_paste::http::Body::empty()))
                 .await
                 .unwrap();
             assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
@@ -168,12 +168,12 @@ mod tests {
     #[tokio::test]
     async fn a_bare_413_becomes_over_limit() {
         let inner = boxed(tower::service_fn(|_req: Request| async move {
-            let mut response = Response::new(common::http::Body::from("too big"));
+            let mut response = Response::new(nova_paste::http::Body::from("too big"));
             *response.status_mut() = StatusCode::PAYLOAD_TOO_LARGE;
             Ok::<_, std::convert::Infallible>(response)
         }));
         let response = fault_wrapper(inner)
-            .oneshot(Request::new(common::http::Body::empty()))
+            .oneshot(Request::new(nova_paste::http::Body::empty()))
             .await
             .unwrap();
         assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);

@@ -14,7 +14,7 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
-use common::http::{boxed, HttpFuture, HttpService};
+use nova_paste::http::{boxed, HttpFuture, HttpService};
 
 use crate::fault::{fault_response, ApiError};
 use crate::links::ProjectInUrl;

@@ -29,7 +29,7 @@ async fn call(
     let mut request = builder.body(body).expect("request");
     request
         .extensions_mut()
-        .insert(common::http::ScriptName("/identity".into()));
+        .insert(nova_paste::http::ScriptName("/identity".into()));
     send(identity_router(options), request).await
 }
 
@@ -395,7 +395,7 @@ async fn a_name_that_is_not_ascii_is_handed_out_and_read_back_in_latin1() {
         .expect("request");
     request
         .extensions_mut()
-        .insert(common::http::ScriptName("/identity".into()));
+        .insert(nova_paste::http::ScriptName("/identity".into()));
     let validated = send(identity_router(IdentityOptions::default()), request).await;
 
     assert_eq!(validated.status, StatusCode::OK, "{}", validated.text);

@@ -171,7 +171,7 @@ async fn glance(api: &TestApi, path: &str, token: Option<&str>) -> resources_sup
     let mut request = builder.body(Body::empty()).expect("request");
     request
         .extensions_mut()
-        .insert(common::http::ScriptName("/image".into()));
+        .insert(nova_paste::http::ScriptName("/image".into()));
     send(router, request).await
 }
 
@@ -263,7 +263,7 @@ async fn image_v2_reads_a_token_that_is_not_ascii_as_noauth2_does() {
         .expect("request");
     request
         .extensions_mut()
-        .insert(common::http::ScriptName("/image".into()));
+        .insert(nova_paste::http::ScriptName("/image".into()));
 
     let shown = send(
         osapi_compute::image_v2::image_router(api.state.clone()),

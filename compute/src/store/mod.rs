@@ -72,52 +72,6 @@ impl Default for StoreOptions {
     }
 }
 
-impl StoreOptions {
-    /// Reads oslo.db's `[database] max_pool_size` (connections per worker)
-    /// and `pool_timeout` (seconds), our `[database] connect_timeout`
-    /// (seconds, at least 1) and `[simulator] seed_defaults` (true/false)
-    /// through `get(section, option)`. A bad value is an [`Error::Invalid`]
-    /// naming section, option and value.
-    pub fn from_raw(get: impl Fn(&str, &str) -> Option<String>) -> Result<Self> {
-        let bad = |s: &str, o: &str, v: &str| {
-            Error::Invalid(format!("invalid value '{v}' for option [{s}] {o}"))
-        };
-        let mut opts = StoreOptions::default();
-        if let Some(v) = get("database", "max_pool_size") {
-            opts.max_connections = v
-                .trim()
-                .parse::<u32>()
-                .ok()
-                .filter(|n| *n > 0)
-                .ok_or_else(|| bad("database", "max_pool_size", &v))?;
-        }
-        if let Some(v) = get("database", "pool_timeout") {
-            let secs = v
-                .trim()
-                .parse::<u64>()
-                .map_err(|_| bad("database", "pool_timeout", &v))?;
-            opts.acquire_timeout = Duration::from_secs(secs);
-        }
-        if let Some(v) = get("database", "connect_timeout") {
-            let secs = v
-                .trim()
-                .parse::<u64>()
-                .ok()
-                .filter(|n| *n > 0)
-                .ok_or_else(|| bad("database", "connect_timeout", &v))?;
-            opts.connect_timeout = Duration::from_secs(secs);
-        }
-        if let Some(v) = get("simulator", "seed_defaults") {
-            opts.seed_defaults = match v.trim().to_ascii_lowercase().as_str() {
-                "true" | "yes" | "on" | "1" => true,
-                "false" | "no" | "off" | "0" => false,
-                _ => return Err(bad("simulator", "seed_defaults", &v)),
-            };
-        }
-        Ok(opts)
-    }
-}
-
 #[derive(Debug)]
 pub(crate) enum Db {
     Sqlite(SqlitePool),
@@ -251,7 +205,7 @@ impl Store {
     /// on and `synchronous=NORMAL`; several processes may share one file.
     /// The file is created when missing (its directory must exist).
     /// `sqlite://` (in memory) is accepted here, for tests and embedding;
-    /// the services refuse it ([`crate::open::Settings::from_raw`]).
+    /// the services refuse it ([`crate::open::Settings::from_conf`]).
     pub async fn connect(url: &str, options: StoreOptions) -> Result<Store> {
         Self::open_pools(url, options, false).await
     }
@@ -588,41 +542,44 @@ pub(crate) fn from_micros_opt(us: Option<i64>) -> Option<chrono::DateTime<chrono
 mod tests {
     use super::*;
 
+    fn store_options(pairs: &[(&str, &str, &str)]) -> Result<StoreOptions, String> {
+        let conf = crate::options::conf_with(pairs).map_err(|e| e.to_string())?;
+        crate::open::Settings::from_conf(&conf)
+            .map(|s| s.store)
+            .map_err(|e| e.to_string())
+    }
+
     #[test]
     fn options_read_oslo_db_pool_settings() {
-        let o = StoreOptions::from_raw(|s, k| match (s, k) {
-            ("database", "max_pool_size") => Some("12".into()),
-            ("simulator", "seed_defaults") => Some("False".into()),
-            _ => None,
-        })
+        let o = store_options(&[
+            ("database", "max_pool_size", "12"),
+            ("simulator", "seed_defaults", "False"),
+        ])
         .unwrap();
         assert_eq!((o.max_connections, o.seed_defaults), (12, false));
-        let err = StoreOptions::from_raw(|s, k| {
-            (s == "database" && k == "max_pool_size").then(|| "lots".into())
-        })
-        .unwrap_err();
+        let err = store_options(&[("database", "max_pool_size", "lots")]).unwrap_err();
         assert_eq!(
-            err.to_string(),
-            "invalid value 'lots' for option [database] max_pool_size"
+            err,
+            "invalid value \"lots\" for option [database] max_pool_size in environment \
+             variable OS_DATABASE__MAX_POOL_SIZE: expected an integer >= 1"
         );
     }
 
     #[test]
     fn connect_timeout_defaults_to_five_seconds_and_must_be_positive() {
         assert_eq!(
-            StoreOptions::from_raw(|_, _| None).unwrap().connect_timeout,
+            store_options(&[]).unwrap().connect_timeout,
             Duration::from_secs(5)
         );
-        let set = |value: &'static str| {
-            StoreOptions::from_raw(move |s, k| {
-                (s == "database" && k == "connect_timeout").then(|| value.into())
-            })
-        };
+        let set = |value: &str| store_options(&[("database", "connect_timeout", value)]);
         assert_eq!(set("2").unwrap().connect_timeout, Duration::from_secs(2));
         for bad in ["0", "-1", "soon"] {
             assert_eq!(
-                set(bad).unwrap_err().to_string(),
-                format!("invalid value '{bad}' for option [database] connect_timeout")
+                set(bad).unwrap_err(),
+                format!(
+                    "invalid value \"{bad}\" for option [database] connect_timeout in \
+                     environment variable OS_DATABASE__CONNECT_TIMEOUT: expected an integer >= 1"
+                )
             );
         }
     }

@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
-use common::middleware::authtoken::{Ec2Verdict, Keystone, KeystoneError};
+use nova_middleware::authtoken::{truncated, Keystone, KeystoneError, TokenInfo};
 
 use super::{sigv4, Ec2Context, SignedRequest};
 use crate::config::Ec2Options;
@@ -108,6 +108,55 @@ pub fn credentials_body(req: &SignedRequest<'_>, path: &str) -> Result<Value, Ec
     }))
 }
 
+/// What Keystone said about an EC2 signature.
+#[derive(Debug)]
+enum Ec2Verdict {
+    /// Accepted: the token Keystone issued for the credential's owner.
+    Accepted(Box<TokenInfo>),
+    /// Refused (bad signature, unknown access key, stale date): Keystone's
+    /// status and message.
+    Refused {
+        /// Keystone's status (401, 404, 400).
+        status: u16,
+        /// Keystone's message.
+        message: String,
+    },
+}
+
+/// Asks Keystone at `url` (`.../v3/ec2tokens`) whether the signature in
+/// `credentials` (nova's EC2KeystoneAuth body) is right.
+async fn ec2tokens(
+    keystone: &Keystone,
+    url: &str,
+    credentials: &serde_json::Value,
+) -> Result<Ec2Verdict, KeystoneError> {
+    let body = serde_json::json!({ "credentials": credentials });
+    let (status, text) = keystone.post_as_service(url, &body).await?;
+    match status.as_u16() {
+        200 => TokenInfo::from_body(text.as_bytes())
+            .map(|t| Ec2Verdict::Accepted(Box::new(t)))
+            .map_err(|e| KeystoneError::Unexpected {
+                status: 200,
+                body: e,
+            }),
+        status @ (400 | 401 | 404) => {
+            let message = serde_json::from_str::<serde_json::Value>(&text)
+                .ok()
+                .and_then(|v| v["error"]["message"].as_str().map(str::to_string))
+                .unwrap_or_else(|| truncated(&text));
+            Ok(Ec2Verdict::Refused { status, message })
+        }
+        403 => Err(KeystoneError::ServiceAuth {
+            status: 403,
+            body: truncated(&text),
+        }),
+        status => Err(KeystoneError::Unexpected {
+            status,
+            body: truncated(&text),
+        }),
+    }
+}
+
 /// One worker's Keystone client for EC2 signatures.
 #[derive(Debug)]
 pub struct KeystoneEc2 {
@@ -142,7 +191,7 @@ impl KeystoneEc2 {
         for path in paths {
             let body = credentials_body(req, path)?;
             let access = body["access"].as_str().unwrap_or_default().to_string();
-            match self.keystone.ec2tokens(&self.url, &body).await {
+            match ec2tokens(&self.keystone, &self.url, &body).await {
                 Ok(Ec2Verdict::Accepted(token)) => {
                     let project_id = token.project_id.clone().ok_or_else(|| {
                         Ec2Error::AuthFailure("The EC2 credential has no project".into())

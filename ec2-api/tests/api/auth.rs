@@ -6,11 +6,11 @@ use std::sync::Arc;
 
 use base64::Engine as _;
 use chrono::{DateTime, TimeZone, Utc};
-use common::http::{Body, HttpService, Request, ScriptName};
 use ec2_api::auth::StaticCredentials;
 use ec2_api::{pipeline, AuthMode, Ec2Options, Ec2State};
 use hmac::{Hmac, Mac};
 use http_body_util::BodyExt;
+use nova_paste::http::{Body, HttpService, Request, ScriptName};
 
 use crate::fixture::{self, alice, code, send, FORM};
 
@@ -367,11 +367,11 @@ async fn oversized_body_is_refused_before_parsing() {
 #[tokio::test]
 async fn a_panic_below_the_fault_wrapper_is_a_bare_internal_error() {
     let panicking: HttpService =
-        common::http::boxed(tower::service_fn(|_req: Request| async move {
+        nova_paste::http::boxed(tower::service_fn(|_req: Request| async move {
             if true {
                 panic!("secret detail");
             }
-            Ok::<_, std::convert::Infallible>(common::http::Response::new(Body::empty()))
+            Ok::<_, std::convert::Infallible>(nova_paste::http::Response::new(Body::empty()))
         }));
     let app = pipeline::fault_wrapper(panicking);
     let (status, body) = send(&app, http::Request::new(Body::empty())).await;

@@ -4,11 +4,11 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use common::http::{Body, HttpService, Request};
 use compute::{Compute, ComputeConfig, Store, StoreOptions};
 use ec2_api::auth::{CredentialSource, Ec2Credential, StaticCredentials};
 use ec2_api::{pipeline, AuthMode, Ec2Options, Ec2State};
 use http_body_util::BodyExt;
+use nova_paste::http::{Body, HttpService, Request};
 use tower::ServiceExt;
 
 /// The form content type botocore sends.

@@ -10,9 +10,9 @@ use std::sync::{Arc, Mutex};
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::routing::post;
-use common::http::{Body, HttpService, Request};
-use common::middleware::authtoken::AuthTokenConfig;
 use ec2_api::{pipeline, AuthMode, Ec2Options, Ec2State};
+use nova_middleware::authtoken::AuthTokenConfig;
+use nova_paste::http::{Body, HttpService, Request};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 

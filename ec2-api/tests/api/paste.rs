@@ -4,15 +4,15 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use common::http::{Body, HttpService};
-use common::paste::{self, Registry};
 use ec2_api::{register_factories, worker_resources, Ec2Options};
+use nova_paste::http::{Body, HttpService};
+use nova_paste::{self as paste};
 
 use crate::fixture::{code, compute, send, FORM};
 
 fn havana() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../common/tests/fixtures/paste/nova-2013.2-havana.ini")
+        .join("../common/runtime/tests/fixtures/paste/nova-2013.2-havana.ini")
 }
 
 fn ours() -> PathBuf {
@@ -20,7 +20,7 @@ fn ours() -> PathBuf {
 }
 
 async fn build(file: &Path, strategy: &str) -> HttpService {
-    let mut registry = Registry::with_builtins(strategy);
+    let mut registry = nova_runtime::api::builtin_registry(strategy);
     register_factories(&mut registry);
     let spec = paste::load(file, "ec2", &BTreeMap::new(), &registry).unwrap();
     let mode = if strategy.starts_with("noauth") {
@@ -79,7 +79,7 @@ async fn our_file_serves_root_and_services_cloud() {
 
 #[tokio::test]
 async fn stateful_factories_name_their_section_when_the_state_is_missing() {
-    let mut registry = Registry::with_builtins("noauth");
+    let mut registry = nova_runtime::api::builtin_registry("noauth");
     register_factories(&mut registry);
     let spec = paste::load(&ours(), "ec2", &BTreeMap::new(), &registry).unwrap();
     let err = spec

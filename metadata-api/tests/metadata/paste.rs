@@ -9,8 +9,7 @@ use axum::http::StatusCode;
 use http_body_util::BodyExt;
 use tower::ServiceExt;
 
-use common::http::{Body, RemoteAddr, Request, Response};
-use common::paste::Registry;
+use nova_paste::http::{Body, RemoteAddr, Request, Response};
 
 use crate::support::*;
 
@@ -21,9 +20,9 @@ fn fixture(name: &str) -> PathBuf {
 }
 
 async fn serve_through(file: &str) -> (StatusCode, String) {
-    let mut registry = Registry::with_builtins("keystone");
+    let mut registry = nova_runtime::api::builtin_registry("keystone");
     metadata_api::register_factories(&mut registry);
-    let spec = common::paste::load(&fixture(file), "metadata", &BTreeMap::new(), &registry)
+    let spec = nova_paste::load(&fixture(file), "metadata", &BTreeMap::new(), &registry)
         .expect("the stock metadata pipeline loads");
     let mut resources = axum::http::Extensions::new();
     resources.insert(service(config(), compute_with_sample()));
@@ -62,9 +61,9 @@ async fn epoxy_metadata_pipeline_loads_and_serves() {
 
 #[tokio::test]
 async fn app_factory_without_a_service_fails_to_build() {
-    let mut registry = Registry::with_builtins("keystone");
+    let mut registry = nova_runtime::api::builtin_registry("keystone");
     metadata_api::register_factories(&mut registry);
-    let spec = common::paste::load(
+    let spec = nova_paste::load(
         &fixture("metadata-2025.1.ini"),
         "metadata",
         &BTreeMap::new(),
@@ -82,7 +81,7 @@ async fn app_factory_without_a_service_fails_to_build() {
 
 #[tokio::test]
 async fn fault_wrapper_turns_a_panic_into_the_metadata_500() {
-    let panicking = common::http::boxed(tower::service_fn(|req: Request| async move {
+    let panicking = nova_paste::http::boxed(tower::service_fn(|req: Request| async move {
         if req.uri().path() == "/boom" {
             panic!("handler bug");
         }

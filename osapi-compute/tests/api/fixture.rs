@@ -6,8 +6,8 @@ use std::sync::Arc;
 
 use axum::body::Body;
 use axum::http::{HeaderMap, Method, StatusCode};
-use common::http::HttpService;
-use common::paste::Registry;
+use nova_paste::http::HttpService;
+
 use http_body_util::BodyExt;
 use serde_json::Value;
 use tower::ServiceExt;
@@ -79,11 +79,10 @@ impl Builder {
         store.migrate().await.unwrap();
         let compute = compute::Compute::new(store, compute::ComputeConfig::instant());
         let state = ApiState::new(Arc::new(compute), self.config);
-        let mut registry = Registry::with_builtins("noauth2");
+        let mut registry = nova_runtime::api::builtin_registry("noauth2");
         osapi_compute::factories::register_factories(&mut registry);
         let path = self.paste.unwrap_or_else(paste_path);
-        let spec =
-            common::paste::load(&path, "osapi_compute", &BTreeMap::new(), &registry).unwrap();
+        let spec = nova_paste::load(&path, "osapi_compute", &BTreeMap::new(), &registry).unwrap();
         let service = spec
             .build(
                 &registry,

@@ -21,7 +21,7 @@ pub fn binary() -> &'static str {
 
 /// nova's stock paste files, kept as fixtures of the loader's tests.
 pub fn stock_paste_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../common/tests/fixtures/paste")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../common/runtime/tests/fixtures/paste")
 }
 
 /// A nova.conf (and api-paste.ini) in a temp dir, built option by option.

@@ -12,10 +12,10 @@ use axum::http::{HeaderMap, Method, StatusCode};
 use http_body_util::BodyExt;
 use tower::ServiceExt;
 
-use common::http::{Body, RemoteAddr};
 use metadata_api::instance::{InstanceView, KeypairView, SubnetView, VifView};
 use metadata_api::token::TokenSigner;
 use metadata_api::{MetadataConfig, MetadataService};
+use nova_paste::http::{Body, RemoteAddr};
 
 pub use memory::MemoryCompute;
 
