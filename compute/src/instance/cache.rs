@@ -1,0 +1,77 @@
+//! The per-process cache of instance rows a listing reads through.
+
+use super::model::Instance;
+use super::row::{InstanceRow, INSTANCE_COLUMNS};
+use crate::store::Arg;
+use crate::Result;
+
+/// A row and its conversion, as cached.
+#[derive(Debug)]
+pub(crate) struct CachedRow {
+    pub row: InstanceRow,
+    pub instance: Instance,
+}
+
+/// A per-process cache of instance rows, validated on every use.
+///
+/// Every write to an instance row bumps its `state_seq`, so a list reads
+/// only `(id, state_seq)` from the database and takes a cached row only
+/// when its sequence matches; others (changed by any process or host) are
+/// fetched and cached anew. Decoding ~55 columns per row dominates a list
+/// otherwise.
+#[derive(Debug, Default)]
+pub(crate) struct RowCache {
+    map: std::sync::Mutex<std::collections::HashMap<i64, std::sync::Arc<CachedRow>>>,
+}
+
+/// Most rows kept per process; past it the cache starts over.
+const CACHE_LIMIT: usize = 100_000;
+
+impl RowCache {
+    /// The rows for `keys` (id, state_seq), in that order.
+    pub(crate) async fn rows(
+        &self,
+        store: &crate::Store,
+        keys: &[(i64, i64)],
+    ) -> Result<Vec<std::sync::Arc<CachedRow>>> {
+        let mut found: std::collections::HashMap<i64, std::sync::Arc<CachedRow>> =
+            std::collections::HashMap::new();
+        let mut missing = Vec::new();
+        {
+            let map = self.map.lock().unwrap_or_else(|e| e.into_inner());
+            for (id, seq) in keys {
+                match map.get(id) {
+                    Some(c) if c.row.state_seq == *seq => {
+                        found.insert(*id, c.clone());
+                    }
+                    _ => missing.push(*id),
+                }
+            }
+        }
+        for chunk in missing.chunks(500) {
+            let ph: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+            let sql = format!(
+                "SELECT {INSTANCE_COLUMNS} FROM instances WHERE id IN ({})",
+                ph.join(", ")
+            );
+            let rows: Vec<InstanceRow> = store
+                .fetch_all(&sql, chunk.iter().map(|i| Arg::Int(*i)).collect())
+                .await?;
+            let mut map = self.map.lock().unwrap_or_else(|e| e.into_inner());
+            if map.len() + rows.len() > CACHE_LIMIT {
+                map.clear();
+            }
+            for row in rows {
+                let instance = row.to_instance();
+                let c = std::sync::Arc::new(CachedRow { row, instance });
+                map.insert(c.row.id, c.clone());
+                found.insert(c.row.id, c);
+            }
+        }
+        // A row deleted from the table between the two reads is skipped.
+        Ok(keys
+            .iter()
+            .filter_map(|(id, _)| found.get(id).cloned())
+            .collect())
+    }
+}
