@@ -1,8 +1,10 @@
 //! The per-process cache of instance rows a listing reads through.
 
+use sqlx::{Encode, QueryBuilder, Type};
+
 use super::model::Instance;
 use super::row::{InstanceRow, INSTANCE_COLUMNS};
-use crate::store::Arg;
+use crate::store::{push_in, BuildQuery, Dialect};
 use crate::Result;
 
 /// A row and its conversion, as cached.
@@ -49,14 +51,7 @@ impl RowCache {
             }
         }
         for chunk in missing.chunks(500) {
-            let ph: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
-            let sql = format!(
-                "SELECT {INSTANCE_COLUMNS} FROM instances WHERE id IN ({})",
-                ph.join(", ")
-            );
-            let rows: Vec<InstanceRow> = store
-                .fetch_all(&sql, chunk.iter().map(|i| Arg::Int(*i)).collect())
-                .await?;
+            let rows: Vec<InstanceRow> = store.fetch_all_built(&RowsById(chunk)).await?;
             let mut map = self.map.lock().unwrap_or_else(|e| e.into_inner());
             if map.len() + rows.len() > CACHE_LIMIT {
                 map.clear();
@@ -73,5 +68,23 @@ impl RowCache {
             .iter()
             .filter_map(|(id, _)| found.get(id).cloned())
             .collect())
+    }
+}
+
+/// The full rows of some ids.
+struct RowsById<'q>(&'q [i64]);
+
+impl BuildQuery for RowsById<'_> {
+    fn build<'a, DB>(&self, qb: &mut QueryBuilder<'a, DB>)
+    where
+        DB: Dialect,
+        i64: Encode<'a, DB> + Type<DB>,
+        String: Encode<'a, DB> + Type<DB>,
+        bool: Encode<'a, DB> + Type<DB>,
+    {
+        qb.push(format_args!(
+            "SELECT {INSTANCE_COLUMNS} FROM instances WHERE "
+        ));
+        push_in(qb, "id", self.0.iter().copied());
     }
 }

@@ -1,15 +1,26 @@
-//! How a listing is answered: the SQL of the page's keys (filters, sort
-//! and keyset paging), rows from the cache, states advanced as of now and
-//! checked again.
+//! How a listing is answered: the SQL of a page's keys, built with sqlx's
+//! `QueryBuilder` (every filter SQL can check, the sort and keyset paging,
+//! then `LIMIT`), rows from the cache, states advanced as of now and
+//! checked again, and the page filled again when rows fell out after the
+//! read.
+//!
+//! Every filter is in the SQL but the regular expressions (`name`, `ip`,
+//! `ip6`): they are Python-style, as nova's API takes them, and neither
+//! engine matches them the same way (SQLite has no `REGEXP`; PostgreSQL's
+//! `~` is another dialect), so they are matched on the rows read.
 
-use std::collections::BTreeSet;
+use sqlx::{Database, Encode, QueryBuilder, Type};
 
 use super::filter::{shown_second_start, InstanceFilter, SortDir, SortKey};
 use super::model::Instance;
 use super::row::{InstanceRow, INSTANCE_COLUMNS};
-use crate::states::VmState;
-use crate::store::{args, now_micros, Arg, Engine};
+use crate::states::{api_status, TaskState, VmState};
+use crate::store::{args, now_micros, push_in, BuildQuery, Dialect, Engine};
 use crate::{Compute, Error, RequestContext, Result};
+
+/// Rows read at least at once while regular expressions are matched on
+/// the rows read (they may leave out most of them).
+const REGEX_BATCH: usize = 500;
 
 impl SortKey {
     /// The SQL expression sorted on (NULLs made comparable so both engines
@@ -44,30 +55,38 @@ impl SortKey {
         }
     }
 
-    fn marker_value(self, r: &InstanceRow) -> Arg {
+    /// Binds `r`'s value of [`SortKey::expr`].
+    fn push_value<'a, DB>(self, qb: &mut QueryBuilder<'a, DB>, r: &InstanceRow)
+    where
+        DB: Database,
+        i64: Encode<'a, DB> + Type<DB>,
+        String: Encode<'a, DB> + Type<DB>,
+    {
+        let text = |s: &str| s.to_string();
+        let opt = |s: &Option<String>| s.clone().unwrap_or_default();
         match self {
-            SortKey::CreatedAt => Arg::Int(r.created_at),
-            SortKey::UpdatedAt => Arg::Int(r.updated_at.unwrap_or(0)),
-            SortKey::LaunchedAt => Arg::Int(r.launched_at.unwrap_or(0)),
-            SortKey::TerminatedAt => Arg::Int(r.terminated_at.unwrap_or(0)),
-            SortKey::DisplayName => Arg::Text(r.display_name.clone()),
-            SortKey::Uuid => Arg::Text(r.uuid.clone()),
-            SortKey::Id => Arg::Int(r.id),
-            SortKey::VmState => Arg::Text(r.vm_state.clone()),
-            SortKey::TaskState => Arg::Text(r.task_state.clone().unwrap_or_default()),
-            SortKey::PowerState => Arg::Int(r.power_state),
-            SortKey::Host => Arg::Text(r.host.clone().unwrap_or_default()),
-            SortKey::Node => Arg::Text(r.node.clone().unwrap_or_default()),
-            SortKey::ProjectId => Arg::Text(r.project_id.clone()),
-            SortKey::UserId => Arg::Text(r.user_id.clone()),
-            SortKey::FlavorId => Arg::Text(r.flavor_id.clone()),
-            SortKey::ImageRef => Arg::Text(r.image_ref.clone()),
-            SortKey::KeyName => Arg::Text(r.key_name.clone().unwrap_or_default()),
-            SortKey::AvailabilityZone => Arg::Text(r.availability_zone.clone()),
-            SortKey::Hostname => Arg::Text(r.hostname.clone()),
-            SortKey::LaunchIndex => Arg::Int(r.launch_index),
-            SortKey::ReservationId => Arg::Text(r.reservation_id.clone()),
-        }
+            SortKey::CreatedAt => qb.push_bind(r.created_at),
+            SortKey::UpdatedAt => qb.push_bind(r.updated_at.unwrap_or(0)),
+            SortKey::LaunchedAt => qb.push_bind(r.launched_at.unwrap_or(0)),
+            SortKey::TerminatedAt => qb.push_bind(r.terminated_at.unwrap_or(0)),
+            SortKey::DisplayName => qb.push_bind(text(&r.display_name)),
+            SortKey::Uuid => qb.push_bind(text(&r.uuid)),
+            SortKey::Id => qb.push_bind(r.id),
+            SortKey::VmState => qb.push_bind(text(&r.vm_state)),
+            SortKey::TaskState => qb.push_bind(opt(&r.task_state)),
+            SortKey::PowerState => qb.push_bind(r.power_state),
+            SortKey::Host => qb.push_bind(opt(&r.host)),
+            SortKey::Node => qb.push_bind(opt(&r.node)),
+            SortKey::ProjectId => qb.push_bind(text(&r.project_id)),
+            SortKey::UserId => qb.push_bind(text(&r.user_id)),
+            SortKey::FlavorId => qb.push_bind(text(&r.flavor_id)),
+            SortKey::ImageRef => qb.push_bind(text(&r.image_ref)),
+            SortKey::KeyName => qb.push_bind(opt(&r.key_name)),
+            SortKey::AvailabilityZone => qb.push_bind(text(&r.availability_zone)),
+            SortKey::Hostname => qb.push_bind(text(&r.hostname)),
+            SortKey::LaunchIndex => qb.push_bind(r.launch_index),
+            SortKey::ReservationId => qb.push_bind(text(&r.reservation_id)),
+        };
     }
 }
 
@@ -75,69 +94,129 @@ fn compile_regex(s: &str) -> Result<regex::Regex> {
     regex::Regex::new(s).map_err(|_| Error::invalid(format!("Invalid regular expression: {s}")))
 }
 
-impl Compute {
-    /// Lists instances (see [`InstanceFilter`]). Non-admins always see only
-    /// their project; admin-only filters are ignored for them. An unknown
-    /// marker is [`Error::Invalid`] ("marker [x] not found").
-    pub async fn list_instances(
-        &self,
-        ctx: &RequestContext,
-        filter: &InstanceFilter,
-    ) -> Result<Vec<Instance>> {
-        let engine = self.store.engine();
-        let mut wh: Vec<String> = Vec::new();
-        let mut a: Vec<Arg> = Vec::new();
-        let push = |wh: &mut Vec<String>, a: &mut Vec<Arg>, clause: &str, v: Arg| {
-            a.push(v);
-            wh.push(clause.replace('?', &format!("${}", a.len())));
+/// The regular expressions of a filter, matched on the rows read.
+struct Patterns {
+    name: Option<regex::Regex>,
+    ip: Option<regex::Regex>,
+    ip6: Option<regex::Regex>,
+}
+
+impl Patterns {
+    fn compile(filter: &InstanceFilter) -> Result<Self> {
+        Ok(Patterns {
+            name: filter.name.as_deref().map(compile_regex).transpose()?,
+            ip: filter.ip.as_deref().map(compile_regex).transpose()?,
+            ip6: filter.ip6.as_deref().map(compile_regex).transpose()?,
+        })
+    }
+
+    fn any(&self) -> bool {
+        self.name.is_some() || self.ip.is_some() || self.ip6.is_some()
+    }
+
+    fn match_row(&self, row: &InstanceRow) -> bool {
+        let matches = |re: &Option<regex::Regex>, v: Option<&str>| {
+            re.as_ref()
+                .is_none_or(|re| v.is_some_and(|v| re.is_match(v)))
         };
-        if !ctx.is_admin {
-            push(
-                &mut wh,
-                &mut a,
-                "project_id = ?",
-                Arg::Text(ctx.project_id.clone()),
-            );
+        matches(&self.name, Some(&row.display_name))
+            && matches(&self.ip, row.fixed_ip.as_deref())
+            && matches(&self.ip6, row.access_ip_v6.as_deref())
+    }
+}
+
+/// Whether a listing shows live rows only: admins choose with `deleted`;
+/// otherwise deleted rows show only in a changes listing.
+fn live_only(ctx: &RequestContext, filter: &InstanceFilter) -> bool {
+    let changes = filter.changes_since.is_some() || filter.changes_before.is_some();
+    match (ctx.is_admin, filter.deleted) {
+        (true, Some(deleted)) => !deleted,
+        _ => !changes,
+    }
+}
+
+/// Whether a state filter is set: rows whose next step is due are then
+/// read whatever state they store, and checked once advanced.
+fn state_filtered(filter: &InstanceFilter) -> bool {
+    filter.vm_states.is_some()
+        || filter.statuses.is_some()
+        || filter.task_states.is_some()
+        || filter.power_states.is_some()
+}
+
+/// The sort of a listing: the filter's (created_at descending when none),
+/// then id, in the first key's direction, unless sorted on already.
+fn sort_order(filter: &InstanceFilter) -> Vec<(SortKey, SortDir)> {
+    let mut sort = if filter.sort.is_empty() {
+        vec![(SortKey::CreatedAt, SortDir::Desc)]
+    } else {
+        filter.sort.clone()
+    };
+    if !sort.iter().any(|(k, _)| *k == SortKey::Id) {
+        let dir = sort[0].1;
+        sort.push((SortKey::Id, dir));
+    }
+    sort
+}
+
+/// One read of a listing: the keys `(id, state_seq)` of the rows after
+/// `after` in sort order that pass every filter but the regular
+/// expressions, at most `limit` of them.
+struct PageQuery<'q> {
+    ctx: &'q RequestContext,
+    filter: &'q InstanceFilter,
+    live_only: bool,
+    sort: &'q [(SortKey, SortDir)],
+    after: Option<&'q InstanceRow>,
+    /// Rows whose next step is due at this time are read whatever state
+    /// they store.
+    now: i64,
+    limit: Option<usize>,
+}
+
+impl BuildQuery for PageQuery<'_> {
+    fn build<'a, DB>(&self, qb: &mut QueryBuilder<'a, DB>)
+    where
+        DB: Dialect,
+        i64: Encode<'a, DB> + Type<DB>,
+        String: Encode<'a, DB> + Type<DB>,
+        bool: Encode<'a, DB> + Type<DB>,
+    {
+        let (ctx, filter) = (self.ctx, self.filter);
+        // Only the keys: full rows come from the per-process cache when
+        // their `state_seq` still matches (see `RowCache`).
+        qb.push("SELECT id, state_seq FROM instances");
+        let mut w = Conditions::new(qb);
+        let project = if !ctx.is_admin {
+            Some(&ctx.project_id)
         } else if let Some(p) = &filter.project_id {
-            push(&mut wh, &mut a, "project_id = ?", Arg::Text(p.clone()));
+            Some(p)
         } else if !filter.all_projects {
-            push(
-                &mut wh,
-                &mut a,
-                "project_id = ?",
-                Arg::Text(ctx.project_id.clone()),
-            );
-        }
-        let changes = filter.changes_since.is_some() || filter.changes_before.is_some();
-        let live_only = match (ctx.is_admin, filter.deleted) {
-            (true, Some(true)) => {
-                wh.push("deleted = TRUE".into());
-                false
-            }
-            (true, Some(false)) => true,
-            _ => !changes,
+            Some(&ctx.project_id)
+        } else {
+            None
         };
-        if live_only {
-            wh.push("deleted = FALSE".into());
+        if let Some(p) = project {
+            w.and().push("project_id = ").push_bind(p.clone());
+        }
+        if ctx.is_admin && filter.deleted == Some(true) {
+            w.and().push("deleted = TRUE");
+        }
+        if self.live_only {
+            w.and().push("deleted = FALSE");
         }
         // Both bounds are inclusive of the second a client sees: times are
         // shown in whole seconds, so a server shown as updated at the bound
         // is in `changes-since` and in `changes-before` alike.
         if let Some(t) = filter.changes_since {
-            push(
-                &mut wh,
-                &mut a,
-                "COALESCE(updated_at, created_at) >= ?",
-                Arg::Int(shown_second_start(t)),
-            );
+            w.and()
+                .push("COALESCE(updated_at, created_at) >= ")
+                .push_bind(shown_second_start(t));
         }
         if let Some(t) = filter.changes_before {
-            push(
-                &mut wh,
-                &mut a,
-                "COALESCE(updated_at, created_at) < ?",
-                Arg::Int(shown_second_start(t).saturating_add(1_000_000)),
-            );
+            w.and()
+                .push("COALESCE(updated_at, created_at) < ")
+                .push_bind(shown_second_start(t).saturating_add(1_000_000));
         }
         let text_filters: [(&str, &Option<String>); 11] = [
             ("user_id", &filter.user_id),
@@ -154,239 +233,318 @@ impl Compute {
         ];
         for (col, v) in text_filters {
             if let Some(v) = v {
-                push(&mut wh, &mut a, &format!("{col} = ?"), Arg::Text(v.clone()));
+                w.and().push(col).push(" = ").push_bind(v.clone());
             }
         }
         if let Some(i) = filter.launch_index {
-            push(&mut wh, &mut a, "launch_index = ?", Arg::Int(i));
+            w.and().push("launch_index = ").push_bind(i);
         }
         if let Some(l) = filter.locked {
-            push(&mut wh, &mut a, "locked = ?", Arg::Bool(l));
+            w.and().push("locked = ").push_bind(l);
         }
-        if let Some(l) = filter.config_drive {
-            push(&mut wh, &mut a, "config_drive = ?", Arg::Bool(l));
+        if let Some(c) = filter.config_drive {
+            w.and().push("config_drive = ").push_bind(c);
         }
-        let in_list = |wh: &mut Vec<String>, a: &mut Vec<Arg>, col: &str, vals: Vec<Arg>| {
-            if vals.is_empty() {
-                wh.push("1 = 0".into());
-                return;
-            }
-            let mut ph = Vec::new();
-            for v in vals {
-                a.push(v);
-                ph.push(format!("${}", a.len()));
-            }
-            wh.push(format!("{col} IN ({})", ph.join(", ")));
-        };
         if let Some(v) = &filter.uuids {
-            in_list(
-                &mut wh,
-                &mut a,
-                "uuid",
-                v.iter().map(|s| Arg::Text(s.clone())).collect(),
-            );
+            push_in(w.and(), "uuid", v.iter().cloned());
         }
         if let Some(v) = &filter.ids {
-            in_list(
-                &mut wh,
-                &mut a,
-                "id",
-                v.iter().map(|s| Arg::Int(*s)).collect(),
-            );
+            push_in(w.and(), "id", v.iter().copied());
         }
-        // State filters. A row whose next step is due is in a later state
-        // than it stores (states advance when read), so those rows are read
-        // too, and every state filter is checked again once they advanced.
-        let now = now_micros();
-        let mut states: Vec<String> = Vec::new();
-        if let Some(v) = &filter.vm_states {
-            in_list(
-                &mut states,
-                &mut a,
-                "vm_state",
-                v.iter().map(|s| Arg::Text(s.as_str().into())).collect(),
-            );
+        for tag in &filter.tags {
+            push_has_tag(w.and(), std::slice::from_ref(tag));
         }
-        if let Some(v) = &filter.statuses {
-            let vm_states: BTreeSet<&'static str> = v
-                .iter()
-                .filter_map(|s| crate::states::vm_states_for_status(s))
-                .flatten()
-                .map(VmState::as_str)
-                .collect();
-            in_list(
-                &mut states,
-                &mut a,
-                "vm_state",
-                vm_states.into_iter().map(|s| Arg::Text(s.into())).collect(),
-            );
+        if !filter.tags_any.is_empty() {
+            push_has_tag(w.and(), &filter.tags_any);
         }
-        if let Some(v) = &filter.task_states {
-            in_list(
-                &mut states,
-                &mut a,
-                "task_state",
-                v.iter().map(|s| Arg::Text(s.as_str().into())).collect(),
-            );
-        }
-        if let Some(v) = &filter.power_states {
-            in_list(
-                &mut states,
-                &mut a,
-                "power_state",
-                v.iter().map(|s| Arg::Int(s.code())).collect(),
-            );
-        }
-        let state_filtered = !states.is_empty();
-        if state_filtered {
-            a.push(Arg::Int(now));
-            wh.push(format!(
-                "(({}) OR (step_due_at IS NOT NULL AND step_due_at <= ${}))",
-                states.join(" AND "),
-                a.len()
-            ));
-        }
-
-        let mut sort = if filter.sort.is_empty() {
-            vec![(SortKey::CreatedAt, SortDir::Desc)]
-        } else {
-            filter.sort.clone()
-        };
-        if !sort.iter().any(|(k, _)| *k == SortKey::Id) {
-            let dir = sort[0].1;
-            sort.push((SortKey::Id, dir));
-        }
-        if let Some(m) = &filter.marker {
-            let mrow: Option<InstanceRow> = self
-                .store
-                .fetch_optional(
-                    &format!("SELECT {INSTANCE_COLUMNS} FROM instances WHERE uuid = $1"),
-                    args![m],
-                )
-                .await?;
-            let mrow = mrow
-                .filter(|r| ctx.can_access_project(&r.project_id))
-                .ok_or_else(|| Error::invalid(format!("marker [{m}] not found")))?;
-            // Keyset paging: rows strictly after the marker in sort order.
-            let mut ors = Vec::new();
-            for i in 0..sort.len() {
-                let mut ands = Vec::new();
-                for (k, _) in &sort[..i] {
-                    a.push(k.marker_value(&mrow));
-                    ands.push(format!("{} = ${}", k.expr(engine), a.len()));
+        if !filter.not_tags.is_empty() {
+            let qb = w.and().push("NOT (");
+            for (i, tag) in filter.not_tags.iter().enumerate() {
+                if i > 0 {
+                    qb.push(" AND ");
                 }
-                let (k, d) = sort[i];
-                a.push(k.marker_value(&mrow));
-                let op = if d == SortDir::Asc { ">" } else { "<" };
-                ands.push(format!("{} {op} ${}", k.expr(engine), a.len()));
-                ors.push(format!("({})", ands.join(" AND ")));
+                push_has_tag(qb, std::slice::from_ref(tag));
             }
-            wh.push(format!("({})", ors.join(" OR ")));
+            qb.push(")");
         }
-        let order: Vec<String> = sort
-            .iter()
-            .map(|(k, d)| {
-                format!(
-                    "{} {}",
-                    k.expr(engine),
-                    if *d == SortDir::Asc { "ASC" } else { "DESC" }
-                )
-            })
-            .collect();
-        let name_re = filter.name.as_deref().map(compile_regex).transpose()?;
-        let ip_re = filter.ip.as_deref().map(compile_regex).transpose()?;
-        let ip6_re = filter.ip6.as_deref().map(compile_regex).transpose()?;
-        let post_filter = state_filtered
-            || name_re.is_some()
-            || ip_re.is_some()
-            || ip6_re.is_some()
-            || !filter.tags.is_empty()
-            || !filter.tags_any.is_empty()
-            || !filter.not_tags.is_empty()
-            || !filter.not_tags_any.is_empty();
-        // Only the keys: full rows come from the per-process cache when
-        // their `state_seq` still matches (see `RowCache`).
-        let mut sql = "SELECT id, state_seq FROM instances".to_string();
-        if !wh.is_empty() {
-            sql.push_str(" WHERE ");
-            sql.push_str(&wh.join(" AND "));
+        if !filter.not_tags_any.is_empty() {
+            push_has_tag(w.and().push("NOT "), &filter.not_tags_any);
         }
-        sql.push_str(" ORDER BY ");
-        sql.push_str(&order.join(", "));
-        if let (Some(l), false) = (filter.limit, post_filter) {
+        if state_filtered(filter) {
+            // A row whose next step is due is in a later state than it
+            // stores (states advance when read): it is read too, and every
+            // state filter is checked again once it advanced.
+            let qb = w.and().push("((");
+            let mut and = Conditions::within(qb);
+            if let Some(v) = &filter.vm_states {
+                push_in(
+                    and.and(),
+                    "vm_state",
+                    v.iter().map(|s| s.as_str().to_string()),
+                );
+            }
+            if let Some(v) = &filter.statuses {
+                push_statuses(and.and(), v);
+            }
+            if let Some(v) = &filter.task_states {
+                push_in(
+                    and.and(),
+                    "task_state",
+                    v.iter().map(|s| s.as_str().to_string()),
+                );
+            }
+            if let Some(v) = &filter.power_states {
+                push_in(and.and(), "power_state", v.iter().map(|s| s.code()));
+            }
+            qb.push(") OR (step_due_at IS NOT NULL AND step_due_at <= ")
+                .push_bind(self.now)
+                .push("))");
+        }
+        if let Some(after) = self.after {
+            push_after(w.and(), self.sort, after);
+        }
+        qb.push(" ORDER BY ");
+        let mut order = qb.separated(", ");
+        for (k, d) in self.sort {
+            let dir = if *d == SortDir::Asc { "ASC" } else { "DESC" };
+            order.push(format!("{} {dir}", k.expr(DB::ENGINE)));
+        }
+        if let Some(l) = self.limit {
             // SQL's LIMIT is a BIGINT; no table holds i64::MAX rows anyway.
-            let l = i64::try_from(l).unwrap_or(i64::MAX);
-            sql.push_str(&format!(" LIMIT {l}"));
+            qb.push(" LIMIT ")
+                .push_bind(i64::try_from(l).unwrap_or(i64::MAX));
         }
-        let keys: Vec<(i64, i64)> = self.store.fetch_all(&sql, a).await?;
-        let rows = self.cache.rows(&self.store, &keys).await?;
-        let page_was_full = filter.limit.is_some_and(|l| rows.len() >= l);
-        let last_read = rows.last().map(|r| r.row.uuid.clone());
-        let mut completed_deletes = 0;
-        let mut out = Vec::with_capacity(rows.len());
-        for cached in rows {
-            let row = &cached.row;
-            if post_filter {
-                if let Some(re) = &name_re {
-                    if !re.is_match(&row.display_name) {
-                        continue;
-                    }
+    }
+}
+
+/// The conditions of a `WHERE` clause (or of a parenthesised group, with
+/// [`Conditions::within`]), `AND` between them.
+struct Conditions<'b, 'a, DB: Database> {
+    qb: &'b mut QueryBuilder<'a, DB>,
+    /// What comes before the next condition.
+    sep: &'static str,
+}
+
+impl<'b, 'a, DB: Database> Conditions<'b, 'a, DB> {
+    /// A `WHERE` clause: pushes nothing when no condition comes.
+    fn new(qb: &'b mut QueryBuilder<'a, DB>) -> Self {
+        Conditions { qb, sep: " WHERE " }
+    }
+
+    /// Conditions right after an opening parenthesis.
+    fn within(qb: &'b mut QueryBuilder<'a, DB>) -> Self {
+        Conditions { qb, sep: "" }
+    }
+
+    /// Starts the next condition.
+    fn and(&mut self) -> &mut QueryBuilder<'a, DB> {
+        self.qb.push(self.sep);
+        self.sep = " AND ";
+        self.qb
+    }
+}
+
+/// Whether the row's tags (a JSON array of strings, as serde_json wrote
+/// it) hold any of `tags`. PostgreSQL compares the elements as written,
+/// JSON-encoded: decoding them would fail on a `\u0000` escape, and a tag
+/// holding NUL cannot even be bound as text there.
+fn push_has_tag<'a, DB>(qb: &mut QueryBuilder<'a, DB>, tags: &[String])
+where
+    DB: Dialect,
+    String: Encode<'a, DB> + Type<DB>,
+{
+    match DB::ENGINE {
+        Engine::Sqlite => {
+            qb.push("EXISTS (SELECT 1 FROM json_each(tags) WHERE ");
+            push_in(qb, "json_each.value", tags.iter().cloned());
+        }
+        Engine::Postgres => {
+            qb.push(
+                "EXISTS (SELECT 1 FROM json_array_elements(CAST(tags AS json)) AS t(tag) WHERE ",
+            );
+            let encoded = tags
+                .iter()
+                .map(|t| serde_json::Value::from(t.as_str()).to_string());
+            push_in(qb, "CAST(t.tag AS text)", encoded);
+        }
+    }
+    qb.push(")");
+}
+
+/// Whether the row's API status is one of `statuses`, exactly as
+/// [`InstanceFilter::statuses`] compares it: `DELETED` for a deleted row,
+/// else [`api_status`] of its (vm_state, task_state), which is spelled out
+/// here as the pairs that give a wanted status.
+fn push_statuses<'a, DB>(qb: &mut QueryBuilder<'a, DB>, statuses: &[String])
+where
+    DB: Database,
+    String: Encode<'a, DB> + Type<DB>,
+{
+    let wanted = |s: &str| statuses.iter().any(|w| w == s);
+    let tasks = || std::iter::once(None).chain(TaskState::ALL.iter().copied().map(Some));
+    let pairs: Vec<(VmState, Vec<Option<TaskState>>)> = VmState::ALL
+        .iter()
+        .map(|&vm| (vm, tasks().filter(|&t| wanted(api_status(vm, t))).collect()))
+        .filter(|(_, ts): &(VmState, Vec<_>)| !ts.is_empty())
+        .collect();
+    qb.push("(");
+    let mut sep = "";
+    if wanted("DELETED") {
+        qb.push("deleted = TRUE");
+        sep = " OR ";
+    }
+    if !pairs.is_empty() {
+        qb.push(sep).push("(deleted = FALSE AND (");
+        for (i, (vm, ts)) in pairs.iter().enumerate() {
+            if i > 0 {
+                qb.push(" OR ");
+            }
+            qb.push("(vm_state = ").push_bind(vm.as_str().to_string());
+            if ts.len() < tasks().count() {
+                // With this vm_state: when a row without a task state is
+                // wanted (unknown ones read as none), any task state but
+                // those not wanted; else the wanted ones.
+                if ts.contains(&None) {
+                    let others = TaskState::ALL.iter().filter(|t| !ts.contains(&Some(**t)));
+                    qb.push(" AND (task_state IS NULL OR NOT ");
+                    push_in(qb, "task_state", others.map(|t| t.as_str().to_string()));
+                    qb.push(")");
+                } else {
+                    qb.push(" AND ");
+                    push_in(
+                        qb,
+                        "task_state",
+                        ts.iter().flatten().map(|t| t.as_str().to_string()),
+                    );
                 }
-                if let Some(re) = &ip_re {
-                    if !row.fixed_ip.as_deref().is_some_and(|ip| re.is_match(ip)) {
-                        continue;
-                    }
-                }
-                if let Some(re) = &ip6_re {
-                    if !row
-                        .access_ip_v6
-                        .as_deref()
-                        .is_some_and(|ip| re.is_match(ip))
-                    {
-                        continue;
-                    }
-                }
-                let tags = &cached.instance.tags;
-                let has = |t: &String| tags.contains(t);
-                if !filter.tags.iter().all(has)
-                    || (!filter.tags_any.is_empty() && !filter.tags_any.iter().any(has))
-                    || (!filter.not_tags.is_empty() && filter.not_tags.iter().all(has))
-                    || filter.not_tags_any.iter().any(has)
-                {
+            }
+            qb.push(")");
+        }
+        qb.push("))");
+        sep = " OR ";
+    }
+    if sep.is_empty() {
+        qb.push("1 = 0");
+    }
+    qb.push(")");
+}
+
+/// Keyset paging: the rows strictly after `row` in `sort` order.
+fn push_after<'a, DB>(qb: &mut QueryBuilder<'a, DB>, sort: &[(SortKey, SortDir)], row: &InstanceRow)
+where
+    DB: Dialect,
+    i64: Encode<'a, DB> + Type<DB>,
+    String: Encode<'a, DB> + Type<DB>,
+{
+    qb.push("(");
+    for i in 0..sort.len() {
+        if i > 0 {
+            qb.push(" OR ");
+        }
+        qb.push("(");
+        for (k, _) in &sort[..i] {
+            qb.push(k.expr(DB::ENGINE)).push(" = ");
+            k.push_value(qb, row);
+            qb.push(" AND ");
+        }
+        let (k, d) = sort[i];
+        let op = if d == SortDir::Asc { " > " } else { " < " };
+        qb.push(k.expr(DB::ENGINE)).push(op);
+        k.push_value(qb, row);
+        qb.push(")");
+    }
+    qb.push(")");
+}
+
+impl Compute {
+    /// Lists instances (see [`InstanceFilter`]). Non-admins always see only
+    /// their project; admin-only filters are ignored for them. An unknown
+    /// marker is [`Error::Invalid`] ("marker \[x\] not found").
+    ///
+    /// A limited page is full whenever enough rows match: rows that fall
+    /// out after they are read (a regular expression does not match, a
+    /// state changes or a delete completes as the row advances) are
+    /// replaced by the rows after the last one read, in the order the page
+    /// was read in.
+    pub async fn list_instances(
+        &self,
+        ctx: &RequestContext,
+        filter: &InstanceFilter,
+    ) -> Result<Vec<Instance>> {
+        let sort = sort_order(filter);
+        let marker = match &filter.marker {
+            Some(m) => {
+                let row: Option<InstanceRow> = self
+                    .store
+                    .fetch_optional(
+                        &format!("SELECT {INSTANCE_COLUMNS} FROM instances WHERE uuid = $1"),
+                        args![m],
+                    )
+                    .await?;
+                let row = row
+                    .filter(|r| ctx.can_access_project(&r.project_id))
+                    .ok_or_else(|| Error::invalid(format!("marker [{m}] not found")))?;
+                Some(row)
+            }
+            None => None,
+        };
+        let patterns = Patterns::compile(filter)?;
+        let live_only = live_only(ctx, filter);
+        let state_filtered = state_filtered(filter);
+        let now = now_micros();
+        let mut after = marker;
+        let mut out = Vec::new();
+        loop {
+            let wanted = match filter.limit {
+                Some(l) if out.len() >= l => return Ok(out),
+                Some(l) => Some(l - out.len()),
+                None => None,
+            };
+            let limit = if patterns.any() {
+                wanted.map(|w| w.max(REGEX_BATCH))
+            } else {
+                wanted
+            };
+            let query = PageQuery {
+                ctx,
+                filter,
+                live_only,
+                sort: &sort,
+                after: after.as_ref(),
+                now,
+                limit,
+            };
+            let keys: Vec<(i64, i64)> = self.store.fetch_all_built(&query).await?;
+            let rows = self.cache.rows(&self.store, &keys).await?;
+            for cached in &rows {
+                let row = &cached.row;
+                if !patterns.match_row(row) {
                     continue;
                 }
+                let instance = if row.step_due_at.is_some_and(|d| d <= now) {
+                    self.advance(row.clone()).await?.to_instance()
+                } else {
+                    cached.instance.clone()
+                };
+                // A delete that completes as the listing advances the row
+                // is as good as done: a live-only listing never shows it.
+                if live_only && instance.deleted {
+                    continue;
+                }
+                if state_filtered && !filter.state_matches(&instance) {
+                    continue;
+                }
+                out.push(instance);
+                if filter.limit.is_some_and(|l| out.len() >= l) {
+                    return Ok(out);
+                }
             }
-            let instance = if row.step_due_at.is_some_and(|d| d <= now) {
-                self.advance(row.clone()).await?.to_instance()
-            } else {
-                cached.instance.clone()
-            };
-            // A delete that completes as the listing advances the row is
-            // as good as done: a live-only listing never shows it.
-            if live_only && instance.deleted {
-                completed_deletes += 1;
-                continue;
-            }
-            if state_filtered && !filter.state_matches(&instance) {
-                continue;
-            }
-            out.push(instance);
-            if post_filter && filter.limit.is_some_and(|l| out.len() >= l) {
-                break;
+            // The read was cut by LIMIT and rows fell out: go on after the
+            // last row read, as it was read (advancing may have moved it).
+            match (limit, rows.last()) {
+                (Some(l), Some(last)) if keys.len() >= l => after = Some(last.row.clone()),
+                _ => return Ok(out),
             }
         }
-        // A page cut by SQL's LIMIT lost the rows whose delete completed
-        // above: the rows after the last one read fill it again.
-        if let (true, false, true, Some(last)) =
-            (completed_deletes > 0, post_filter, page_was_full, last_read)
-        {
-            let rest = InstanceFilter {
-                marker: Some(last),
-                limit: Some(completed_deletes),
-                ..filter.clone()
-            };
-            out.extend(Box::pin(self.list_instances(ctx, &rest)).await?);
-        }
-        Ok(out)
     }
 }
