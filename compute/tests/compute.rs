@@ -89,6 +89,8 @@ on_both_engines!(
     services_hypervisors_zones_and_usage,
     images_catalogue_and_visibility,
     lists_see_changes_made_through_another_pool,
+    a_page_a_completed_delete_left_short_is_refilled_in_its_own_order,
+    a_limit_of_zero_lists_nothing_whatever_the_filters,
 );
 
 async fn migrate_is_idempotent_and_seeds_once(engine: Engine) {
@@ -2154,4 +2156,76 @@ async fn lists_see_changes_made_through_another_pool(engine: Engine) {
         .await
         .unwrap()
         .is_empty());
+}
+
+/// A delete that completes as the listing advances its row changes the
+/// row's place in the sort order (here its task state); the rows that
+/// refill the page come after the page as it was read, not after the
+/// advanced row's new place, or rows already on the page come again.
+async fn a_page_a_completed_delete_left_short_is_refilled_in_its_own_order(engine: Engine) {
+    let f = Fixture::new(engine).await;
+    let c = &f.compute;
+    let ctx = alice();
+    let mut ids = Vec::new();
+    for name in ["a", "b", "c"] {
+        ids.push(create_one(c, &ctx, name).await.uuid);
+    }
+    // Delete "b" through a compute whose steps take 100 ms, on the same
+    // store: its delete is due, not done, when the listing reads it.
+    let slow = Compute::new(
+        c.store().clone(),
+        ComputeConfig {
+            transition_delay: Duration::from_millis(100),
+            ..ComputeConfig::instant()
+        },
+    );
+    slow.delete_instance(&ctx, &ids[1]).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    // By task state: "a" and "c" (none), then "b" (deleting), which the
+    // listing advances to deleted and leaves out.
+    let by_task_state = InstanceFilter {
+        sort: vec![(SortKey::TaskState, SortDir::Asc)],
+        limit: Some(3),
+        ..Default::default()
+    };
+    let names: Vec<String> = c
+        .list_instances(&ctx, &by_task_state)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|i| i.name)
+        .collect();
+    assert_eq!(names, ["a", "c"]);
+}
+
+/// nova answers `limit=0` with an empty list; filters checked after the
+/// rows are read (a name, a status) must not let one through.
+async fn a_limit_of_zero_lists_nothing_whatever_the_filters(engine: Engine) {
+    let f = Fixture::new(engine).await;
+    let c = &f.compute;
+    let ctx = alice();
+    create_one(c, &ctx, "vm").await;
+    let filters = [
+        InstanceFilter::default(),
+        InstanceFilter {
+            name: Some("vm".into()),
+            ..Default::default()
+        },
+        InstanceFilter {
+            statuses: Some(vec!["ACTIVE".into()]),
+            ..Default::default()
+        },
+        InstanceFilter {
+            not_tags_any: vec!["web".into()],
+            ..Default::default()
+        },
+    ];
+    for filter in filters {
+        let zero = InstanceFilter {
+            limit: Some(0),
+            ..filter
+        };
+        assert_eq!(c.list_instances(&ctx, &zero).await.unwrap(), [], "{zero:?}");
+    }
 }

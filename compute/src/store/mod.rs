@@ -11,6 +11,13 @@
 //! each engine keeps its own connection options. Only the DDL of the
 //! migrations differs per engine (`migrations/sqlite`, `migrations/postgres`).
 //!
+//! A statement whose text depends on its inputs (which filters are set,
+//! how many values a list holds) is built instead with sqlx's
+//! [`QueryBuilder`], once for both engines: a `BuildQuery` pushes SQL
+//! and binds values generically over the `Dialect`, and the builder
+//! writes each engine's placeholders (`?` on SQLite, `$1`, `$2`, ... on
+//! PostgreSQL) as the values are bound.
+//!
 //! Times are stored as `BIGINT` microseconds since the Unix epoch (UTC) on
 //! both engines, so comparisons and ordering are plain integer ones.
 
@@ -27,7 +34,7 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgRow};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
 };
-use sqlx::{FromRow, PgPool, Postgres, Sqlite, SqlitePool};
+use sqlx::{Database, Encode, FromRow, PgPool, Postgres, QueryBuilder, Sqlite, SqlitePool, Type};
 
 pub use self::url::DatabaseUrl;
 use crate::{Error, Result};
@@ -191,6 +198,58 @@ impl<T> Record for T where
 {
 }
 
+/// An engine a [`BuildQuery`] runs on. [`QueryBuilder`] numbers the
+/// placeholders for it; `ENGINE` picks the few spellings of SQL that
+/// differ between the two.
+pub(crate) trait Dialect: Database {
+    /// Which engine this is.
+    const ENGINE: Engine;
+}
+
+impl Dialect for Sqlite {
+    const ENGINE: Engine = Engine::Sqlite;
+}
+
+impl Dialect for Postgres {
+    const ENGINE: Engine = Engine::Postgres;
+}
+
+/// A statement built with a [`QueryBuilder`] for either engine (see the
+/// module doc). Its values are bound as `i64`, `String` or `bool`, which
+/// both engines encode.
+pub(crate) trait BuildQuery {
+    /// Pushes the whole statement, SQL and bound values, onto `qb`.
+    fn build<'a, DB>(&self, qb: &mut QueryBuilder<'a, DB>)
+    where
+        DB: Dialect,
+        i64: Encode<'a, DB> + Type<DB>,
+        String: Encode<'a, DB> + Type<DB>,
+        bool: Encode<'a, DB> + Type<DB>;
+}
+
+/// Pushes `expr IN (values)`, the values bound, onto a statement being
+/// built (`1 = 0`, true of no row, for no value).
+pub(crate) fn push_in<'a, DB, T>(
+    qb: &mut QueryBuilder<'a, DB>,
+    expr: &str,
+    values: impl IntoIterator<Item = T>,
+) where
+    DB: Database,
+    T: 'a + Encode<'a, DB> + Type<DB>,
+{
+    let mut values = values.into_iter().peekable();
+    if values.peek().is_none() {
+        qb.push("1 = 0");
+        return;
+    }
+    qb.push(expr).push(" IN (");
+    let mut list = qb.separated(", ");
+    for v in values {
+        list.push_bind(v);
+    }
+    list.push_unseparated(")");
+}
+
 impl Store {
     /// Connects to the database named by a nova `[database] connection`
     /// URL (see [`DatabaseUrl`]). Does not migrate: call [`Store::migrate`].
@@ -336,6 +395,25 @@ impl Store {
                 bind_all!(sqlx::query_as::<Postgres, T>(sql), args)
                     .fetch_all(p)
                     .await?
+            }
+        })
+    }
+
+    /// The rows of a statement built by `query` (see [`BuildQuery`]).
+    pub(crate) async fn fetch_all_built<T: Record>(
+        &self,
+        query: &(impl BuildQuery + Sync),
+    ) -> Result<Vec<T>> {
+        Ok(match self.db().await? {
+            Db::Sqlite(p) => {
+                let mut qb = QueryBuilder::<Sqlite>::default();
+                query.build(&mut qb);
+                qb.build_query_as::<T>().fetch_all(p).await?
+            }
+            Db::Postgres(p) => {
+                let mut qb = QueryBuilder::<Postgres>::default();
+                query.build(&mut qb);
+                qb.build_query_as::<T>().fetch_all(p).await?
             }
         })
     }
