@@ -490,6 +490,16 @@ async fn create(
     ))
 }
 
+fn parse_update(body: &Value) -> Result<Option<String>, ApiError> {
+    let flavor = validation::wrapper(body, "flavor")?;
+    let whole = &body["flavor"];
+    validation::required(flavor, &["description"], "flavor", whole)?;
+    validation::no_additional(flavor, &["description"], Some(("flavor", whole)))?;
+    Ok(match &flavor["description"] {
+        Value::Null => None,
+        value => Some(description(value)?),
+    })
+}
 async fn update(
     State(state): State<ApiState>,
     context: Context,
@@ -502,14 +512,7 @@ async fn update(
         return Err(version_not_found());
     }
     context.require_admin(policy::UPDATE)?;
-    let flavor = validation::wrapper(&body, "flavor")?;
-    let whole = &body["flavor"];
-    validation::required(flavor, &["description"], "flavor", whole)?;
-    validation::no_additional(flavor, &["description"], Some(("flavor", whole)))?;
-    let text = match &flavor["description"] {
-        Value::Null => None,
-        value => Some(description(value)?),
-    };
+    let text = parse_update(&body)?;
     let flavor = state
         .compute
         .update_flavor_description(&context.0, &id, text)
@@ -699,6 +702,16 @@ async fn extra_spec_show(
     Ok(json_response(StatusCode::OK, json!({ key: value })))
 }
 
+fn parse_specs_create(body: &Value) -> Result<Vec<(String, String)>, ApiError> {
+    let outer = body.as_object().ok_or_else(|| {
+        ApiError::BadRequest(format!("{} is not of type 'object'", py_repr(body)))
+    })?;
+    let specs_value = outer
+        .get("extra_specs")
+        .ok_or_else(|| ApiError::BadRequest("'extra_specs' is a required property".into()))?;
+    validation::no_additional(outer, &["extra_specs"], None)?;
+    validation::metadata_map("extra_specs", specs_value, true)
+}
 async fn extra_specs_create(
     State(state): State<ApiState>,
     context: Context,
@@ -729,6 +742,24 @@ async fn extra_specs_create(
     Ok(json_response(StatusCode::OK, body))
 }
 
+fn parse_spec_update(body: &Value) -> Result<Vec<(String, String)>, ApiError> {
+    let object = body.as_object().ok_or_else(|| {
+        ApiError::BadRequest(format!("{} is not of type 'object'", py_repr(body)))
+    })?;
+    if object.is_empty() {
+        return Err(ApiError::BadRequest(format!(
+            "{} should be non-empty",
+            py_repr(body)
+        )));
+    }
+    if object.len() > 1 {
+        return Err(ApiError::BadRequest(format!(
+            "{} has too many properties",
+            py_repr(body)
+        )));
+    }
+    validation::metadata_map("extra_specs", body, true)
+}
 async fn extra_spec_update(
     State(state): State<ApiState>,
     context: Context,
@@ -786,4 +817,240 @@ async fn extra_spec_delete(
             other => domain(other),
         })?;
     Ok(StatusCode::OK.into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn message<T>(result: Result<T, ApiError>) -> String {
+        match result {
+            Ok(_) => "accepted".into(),
+            Err(err) => err.to_string(),
+        }
+    }
+
+    fn create(body: Value, version: (u32, u32)) -> String {
+        message(parse_create(&body, ApiVersion::new(version.0, version.1)))
+    }
+
+    fn with(field: &str, value: Value) -> Value {
+        let mut flavor = json!({"name": "x", "ram": 64, "vcpus": 1, "disk": 1});
+        flavor[field] = value;
+        json!({ "flavor": flavor })
+    }
+
+    const BOOLEANS: &str = "[True, 'True', 'TRUE', 'true', '1', 'ON', 'On', 'on', 'YES', 'Yes', 'yes', False, 'False', 'FALSE', 'false', '0', 'OFF', 'Off', 'off', 'NO', 'No', 'no']";
+
+    #[test]
+    fn create_messages_are_pinned() {
+        let cases: Vec<(Value, (u32, u32), String)> = vec![
+            (json!([]), (2, 1), "[] is not of type 'object'".into()),
+            (json!({}), (2, 1), "'flavor' is a required property".into()),
+            (
+                json!({"flavor": 1}),
+                (2, 1),
+                "Invalid input for field/attribute flavor. Value: 1. 1 is not of type 'object'".into(),
+            ),
+            (
+                json!({"flavor": {"name": "x", "ram": 64, "vcpus": 1, "disk": 1}, "x": 1}),
+                (2, 1),
+                "Additional properties are not allowed ('x' was unexpected)".into(),
+            ),
+            (
+                with("name", json!(5)),
+                (2, 1),
+                "Invalid input for field/attribute name. Value: 5. 5 is not of type 'string'".into(),
+            ),
+            (
+                with("name", json!("")),
+                (2, 1),
+                "Invalid input for field/attribute name. Value: . '' should be non-empty".into(),
+            ),
+            (
+                with("name", json!(" x")),
+                (2, 1),
+                "An invalid 'name' value was provided. The name must be: printable characters. Can not start or end with whitespace.".into(),
+            ),
+            (
+                with("id", json!(true)),
+                (2, 1),
+                "Invalid input for field/attribute id. Value: True. True is not of type 'string', 'number', 'null'".into(),
+            ),
+            (
+                with("id", json!("")),
+                (2, 1),
+                "Invalid input for field/attribute id. Value: . '' should be non-empty".into(),
+            ),
+            (
+                with("id", json!("a ")),
+                (2, 1),
+                "Invalid input for field/attribute id. Value: a . 'a ' does not match '^(?! )[a-zA-Z0-9. _-]+(?<! )$'".into(),
+            ),
+            (
+                with("id", json!("a/b")),
+                (2, 1),
+                "Invalid input for field/attribute id. Value: a/b. 'a/b' does not match '^(?! )[a-zA-Z0-9. _-]+(?<! )$'".into(),
+            ),
+            (
+                with("ram", json!(1.5)),
+                (2, 1),
+                "Invalid input for field/attribute ram. Value: 1.5. 1.5 is not of type 'integer', 'string'".into(),
+            ),
+            (
+                with("vcpus", json!(2147483648_i64)),
+                (2, 1),
+                "Invalid input for field/attribute vcpus. Value: 2147483648. 2147483648 is greater than the maximum of 2147483647".into(),
+            ),
+            (
+                with("disk", json!(-1)),
+                (2, 1),
+                "Invalid input for field/attribute disk. Value: -1. -1 is less than the minimum of 0".into(),
+            ),
+            (
+                with("swap", json!("-1")),
+                (2, 1),
+                "Invalid input for field/attribute swap. Value: -1. '-1' does not match '^[0-9]+$'".into(),
+            ),
+            (
+                with("rxtx_factor", json!(true)),
+                (2, 1),
+                "Invalid input for field/attribute rxtx_factor. Value: True. True is not of type 'number', 'string'".into(),
+            ),
+            (
+                with("rxtx_factor", json!("1.")),
+                (2, 1),
+                "Invalid input for field/attribute rxtx_factor. Value: 1.. '1.' does not match '^[0-9]+(\\.[0-9]+)?$'".into(),
+            ),
+            (
+                with("rxtx_factor", json!("0.0")),
+                (2, 1),
+                "Invalid input for field/attribute rxtx_factor. Value: 0.0. '0.0' is less than or equal to the minimum of 0".into(),
+            ),
+            (
+                with("rxtx_factor", json!(0)),
+                (2, 1),
+                "Invalid input for field/attribute rxtx_factor. Value: 0. 0 is less than or equal to the minimum of 0".into(),
+            ),
+            (
+                with("rxtx_factor", json!(1e39)),
+                (2, 1),
+                "Invalid input for field/attribute rxtx_factor. Value: 1e+39. 1e+39 is greater than the maximum of 3.40282e+38".into(),
+            ),
+            (
+                with("os-flavor-access:is_public", json!(5)),
+                (2, 1),
+                format!("Invalid input for field/attribute os-flavor-access:is_public. Value: 5. 5 is not one of {BOOLEANS}"),
+            ),
+            (
+                with("description", json!("d")),
+                (2, 54),
+                "Invalid input for field/attribute flavor. Value: {'description': 'd', 'disk': 1, 'name': 'x', 'ram': 64, 'vcpus': 1}. Additional properties are not allowed ('description' was unexpected)".into(),
+            ),
+            (
+                with("description", json!(5)),
+                (2, 55),
+                "Invalid input for field/attribute description. Value: 5. 5 is not of type 'string'".into(),
+            ),
+            (
+                with("description", json!("a\u{1}")),
+                (2, 55),
+                "Invalid input for field/attribute description. Value: a\u{1}. 'a\\x01' does not match the printable-characters pattern".into(),
+            ),
+            (
+                with("description", json!("d".repeat(65536))),
+                (2, 55),
+                format!("Invalid input for field/attribute description. Value: {0}. '{0}' is too long", "d".repeat(65536)),
+            ),
+        ];
+        for (body, version, expected) in cases {
+            assert_eq!(create(body.clone(), version), expected, "{body}");
+        }
+        for ok in [
+            with("id", Value::Null),
+            with("id", json!(7)),
+            with("id", json!("a b")),
+            with("rxtx_factor", json!("2.5")),
+            with("os-flavor-access:is_public", json!("off")),
+            with("ram", json!("64")),
+        ] {
+            assert_eq!(create(ok.clone(), (2, 1)), "accepted", "{ok}");
+        }
+        assert_eq!(
+            create(with("description", Value::Null), (2, 55)),
+            "accepted"
+        );
+    }
+
+    #[test]
+    fn update_access_and_spec_messages_are_pinned() {
+        let update = |body: Value| message(parse_update(&body));
+        assert_eq!(
+            update(json!({"flavor": {}})),
+            "Invalid input for field/attribute flavor. Value: {}. 'description' is a required property"
+        );
+        assert_eq!(
+            update(json!({"flavor": {"description": 5}})),
+            "Invalid input for field/attribute description. Value: 5. 5 is not of type 'string'"
+        );
+        assert_eq!(update(json!({"flavor": {"description": null}})), "accepted");
+        let access = |body: Value| message(access_tenant(&body, "addTenantAccess"));
+        assert_eq!(
+            access(json!({"addTenantAccess": {}})),
+            "Invalid input for field/attribute addTenantAccess. Value: {}. 'tenant' is a required property"
+        );
+        assert_eq!(
+            access(json!({"addTenantAccess": {"tenant": 1}})),
+            "Invalid input for field/attribute tenant. Value: 1. 1 is not of type 'string'"
+        );
+        assert_eq!(
+            access(json!({"addTenantAccess": {"tenant": ""}})),
+            "Invalid input for field/attribute tenant. Value: . '' should be non-empty"
+        );
+        assert_eq!(
+            access(json!({"addTenantAccess": {"tenant": "p", "x": 1}})),
+            "Invalid input for field/attribute addTenantAccess. Value: {'tenant': 'p', 'x': 1}. Additional properties are not allowed ('x' was unexpected)"
+        );
+        let create = |body: Value| message(parse_specs_create(&body));
+        assert_eq!(create(json!({})), "'extra_specs' is a required property");
+        assert_eq!(
+            create(json!({"extra_specs": 1})),
+            "Invalid input for field/attribute extra_specs. Value: 1. 1 is not of type 'object'"
+        );
+        assert_eq!(
+            create(json!({"extra_specs": {"a/b": "1"}})),
+            "Invalid input for field/attribute extra_specs. Value: {'a/b': '1'}. 'a/b' does not match any of the regexes: '^[a-zA-Z0-9-_:. ]{1,255}$'"
+        );
+        assert_eq!(
+            create(json!({"extra_specs": {"a": true}})),
+            "Invalid input for field/attribute a. Value: True. True is not of type 'string', 'number'"
+        );
+        assert_eq!(
+            create(json!({"extra_specs": {"a": "v".repeat(256)}})),
+            format!(
+                "Invalid input for field/attribute a. Value: {0}. '{0}' is too long",
+                "v".repeat(256)
+            )
+        );
+        assert_eq!(
+            create(json!({"extra_specs": {"a": 1, "b": "x"}})),
+            "accepted"
+        );
+        let update = |body: Value| message(parse_spec_update(&body));
+        assert_eq!(update(json!([])), "[] is not of type 'object'");
+        assert_eq!(update(json!({})), "{} should be non-empty");
+        assert_eq!(
+            update(json!({"a": "1", "b": "2"})),
+            "{'a': '1', 'b': '2'} has too many properties"
+        );
+        assert_eq!(
+            update(json!({"a/b": "1"})),
+            "Invalid input for field/attribute extra_specs. Value: {'a/b': '1'}. 'a/b' does not match any of the regexes: '^[a-zA-Z0-9-_:. ]{1,255}$'"
+        );
+        assert_eq!(
+            update(json!({"a": null})),
+            "Invalid input for field/attribute a. Value: None. None is not of type 'string', 'number'"
+        );
+        assert_eq!(update(json!({"a": 2})), "accepted");
+    }
 }

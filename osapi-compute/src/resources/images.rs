@@ -446,6 +446,31 @@ async fn metadata_update_all(
     ))
 }
 
+fn meta_body(body: &Value) -> Result<(String, String), ApiError> {
+    let outer = body.as_object().ok_or_else(|| {
+        ApiError::BadRequest(format!("{} is not of type 'object'", py_repr(body)))
+    })?;
+    let meta = outer
+        .get("meta")
+        .ok_or_else(|| ApiError::BadRequest("'meta' is a required property".into()))?;
+    validation::no_additional(outer, &["meta"], None)?;
+    let items = validation::metadata_map("meta", meta, false)?;
+    if items.is_empty() {
+        return Err(validation::field_error(
+            "meta",
+            meta,
+            format!("{} should be non-empty", py_repr(meta)),
+        ));
+    }
+    if items.len() > 1 {
+        return Err(validation::field_error(
+            "meta",
+            meta,
+            format!("{} has too many properties", py_repr(meta)),
+        ));
+    }
+    Ok(items.into_iter().next().unwrap_or_default())
+}
 async fn metadata_update(
     State(state): State<ApiState>,
     Context(ctx): Context,
@@ -504,4 +529,68 @@ async fn metadata_delete(
     }
     save(&state, &ctx, &image, BTreeMap::from([(key, None)])).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn message<T>(result: Result<T, ApiError>) -> String {
+        match result {
+            Ok(_) => "accepted".into(),
+            Err(err) => err.to_string(),
+        }
+    }
+
+    #[test]
+    fn metadata_messages_are_pinned() {
+        let metadata = |body: Value| message(metadata_body(&body));
+        assert_eq!(metadata(json!("x")), "'x' is not of type 'object'");
+        assert_eq!(metadata(json!({})), "'metadata' is a required property");
+        assert_eq!(
+            metadata(json!({"metadata": {}, "x": 1})),
+            "Additional properties are not allowed ('x' was unexpected)"
+        );
+        assert_eq!(
+            metadata(json!({"metadata": []})),
+            "Invalid input for field/attribute metadata. Value: []. [] is not of type 'object'"
+        );
+        assert_eq!(
+            metadata(json!({"metadata": {"a": 1}})),
+            "Invalid input for field/attribute a. Value: 1. 1 is not of type 'string'"
+        );
+        assert_eq!(
+            metadata(json!({"metadata": {"": "v"}})),
+            "Invalid input for field/attribute metadata. Value: {'': 'v'}. '' does not match any of the regexes: '^[a-zA-Z0-9-_:. ]{1,255}$'"
+        );
+        assert_eq!(
+            metadata(json!({"metadata": {"a": "1", "b c": ""}})),
+            "accepted"
+        );
+        assert_eq!(
+            metadata_body(&json!({"metadata": {"a": "1"}})).unwrap(),
+            vec![("a".to_string(), "1".to_string())]
+        );
+        let meta = |body: Value| message(meta_body(&body));
+        assert_eq!(meta(json!({})), "'meta' is a required property");
+        assert_eq!(
+            meta(json!({"meta": {}})),
+            "Invalid input for field/attribute meta. Value: {}. {} should be non-empty"
+        );
+        assert_eq!(
+            meta(json!({"meta": {"a": "1", "b": "2"}})),
+            "Invalid input for field/attribute meta. Value: {'a': '1', 'b': '2'}. {'a': '1', 'b': '2'} has too many properties"
+        );
+        assert_eq!(
+            meta(json!({"meta": {"a": "v".repeat(256)}})),
+            format!(
+                "Invalid input for field/attribute a. Value: {0}. '{0}' is too long",
+                "v".repeat(256)
+            )
+        );
+        assert_eq!(
+            meta_body(&json!({"meta": {"k": "v"}})).unwrap(),
+            ("k".to_string(), "v".to_string())
+        );
+    }
 }

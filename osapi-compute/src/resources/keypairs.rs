@@ -319,3 +319,77 @@ async fn create(
     };
     Ok(json_response(status, json!({ "keypair": view })))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn create(body: Value, minor: u32) -> String {
+        match parse_create(&body, ApiVersion::new(2, minor)) {
+            Ok(_) => "accepted".into(),
+            Err(err) => err.to_string(),
+        }
+    }
+
+    #[test]
+    fn create_messages_are_pinned() {
+        let cases: Vec<(Value, u32, &str)> = vec![
+            (json!(1), 1, "1 is not of type 'object'"),
+            (json!({}), 1, "'keypair' is a required property"),
+            (
+                json!({"keypair": {}}),
+                1,
+                "Invalid input for field/attribute keypair. Value: {}. 'name' is a required property",
+            ),
+            (
+                json!({"keypair": {"name": 1}}),
+                1,
+                "Invalid input for field/attribute name. Value: 1. 1 is not of type 'string'",
+            ),
+            (
+                json!({"keypair": {"name": ""}}),
+                1,
+                "Invalid input for field/attribute name. Value: . '' should be non-empty",
+            ),
+            (
+                json!({"keypair": {"name": "a b!"}}),
+                1,
+                "Invalid input for field/attribute name. Value: a b!. 'a b!' does not match '^[_\\\\- a-zA-Z0-9]+$'",
+            ),
+            (
+                json!({"keypair": {"name": "a!", "public_key": "k"}}),
+                92,
+                "Invalid input for field/attribute name. Value: a!. 'a!' does not match '^[_\\\\-\\\\@\\\\. a-zA-Z0-9]+$'",
+            ),
+            (
+                json!({"keypair": {"name": "a", "type": 5}}),
+                2,
+                "Invalid input for field/attribute type. Value: 5. 5 is not one of ['ssh', 'x509']",
+            ),
+            (
+                json!({"keypair": {"name": "a", "public_key": 5}}),
+                1,
+                "Invalid input for field/attribute public_key. Value: 5. 5 is not of type 'string'",
+            ),
+            (
+                json!({"keypair": {"name": "a", "user_id": 5}}),
+                10,
+                "Invalid input for field/attribute user_id. Value: 5. 5 is not of type 'string'",
+            ),
+            (
+                json!({"keypair": {"name": "a", "user_id": "u"}}),
+                9,
+                "Invalid input for field/attribute keypair. Value: {'name': 'a', 'user_id': 'u'}. Additional properties are not allowed ('user_id' was unexpected)",
+            ),
+            (json!({"keypair": {"name": "a-b c_d"}}), 1, "accepted"),
+            (
+                json!({"keypair": {"name": "a@b.c", "public_key": "k", "type": "x509", "user_id": "u"}}),
+                92,
+                "accepted",
+            ),
+        ];
+        for (body, minor, expected) in cases {
+            assert_eq!(create(body.clone(), minor), expected, "{body} at 2.{minor}");
+        }
+    }
+}

@@ -183,6 +183,29 @@ fn quota_value(resource: &str, value: &Value) -> Result<i64, ApiError> {
     validation::integer(resource, value, "^-?[0-9]+$", -1, 0x7FFF_FFFF)
 }
 
+fn parse_update(
+    body: &Value,
+    version: ApiVersion,
+) -> Result<(bool, BTreeMap<String, i64>), ApiError> {
+    let set = validation::wrapper(body, "quota_set")?;
+    let whole = &body["quota_set"];
+    let mut allowed = resources(version);
+    allowed.push("force");
+    validation::no_additional(set, &allowed, Some(("quota_set", whole)))?;
+    let force = match set.get("force") {
+        None => false,
+        Some(value) => validation::boolean("force", value)?,
+    };
+    let mut updates = BTreeMap::new();
+    for (resource, value) in set {
+        if resource == "force" {
+            continue;
+        }
+        let number = quota_value(resource, value)?;
+        updates.insert(store_name(resource).to_string(), number);
+    }
+    Ok((force, updates))
+}
 async fn update(
     State(state): State<ApiState>,
     context: Context,
@@ -249,6 +272,58 @@ mod tests {
         assert!(!resources(ApiVersion::new(2, 36)).contains(&"floating_ips"));
         assert!(resources(ApiVersion::new(2, 56)).contains(&"injected_files"));
         assert!(!resources(ApiVersion::new(2, 57)).contains(&"injected_files"));
+    }
+
+    #[test]
+    fn update_messages_are_pinned() {
+        let update = |body: Value, minor: u32| match parse_update(&body, ApiVersion::new(2, minor))
+        {
+            Ok(_) => "accepted".to_string(),
+            Err(err) => err.to_string(),
+        };
+        assert_eq!(update(json!(null), 1), "None is not of type 'object'");
+        assert_eq!(update(json!({}), 1), "'quota_set' is a required property");
+        assert_eq!(
+            update(json!({"quota_set": []}), 1),
+            "Invalid input for field/attribute quota_set. Value: []. [] is not of type 'object'"
+        );
+        assert_eq!(
+            update(json!({"quota_set": {"force": "maybe"}}), 1),
+            "Invalid input for field/attribute force. Value: maybe. 'maybe' is not one of [True, 'True', 'TRUE', 'true', '1', 'ON', 'On', 'on', 'YES', 'Yes', 'yes', False, 'False', 'FALSE', 'false', '0', 'OFF', 'Off', 'off', 'NO', 'No', 'no']"
+        );
+        assert_eq!(
+            update(json!({"quota_set": {"cores": 1.5}}), 1),
+            "Invalid input for field/attribute cores. Value: 1.5. 1.5 is not of type 'integer', 'string'"
+        );
+        assert_eq!(
+            update(json!({"quota_set": {"ram": "2147483648"}}), 1),
+            "Invalid input for field/attribute ram. Value: 2147483648. 2147483648 is greater than the maximum of 2147483647"
+        );
+        assert_eq!(
+            update(json!({"quota_set": {"floating_ips": 1}}), 36),
+            "Invalid input for field/attribute quota_set. Value: {'floating_ips': 1}. Additional properties are not allowed ('floating_ips' was unexpected)"
+        );
+        assert_eq!(
+            update(
+                json!({"quota_set": {"cores": "-1", "floating_ips": 1, "force": "yes"}}),
+                1
+            ),
+            "accepted"
+        );
+        assert_eq!(
+            parse_update(
+                &json!({"quota_set": {"cores": "7", "injected_file_path_bytes": 9, "force": true}}),
+                ApiVersion::new(2, 1)
+            )
+            .unwrap(),
+            (
+                true,
+                BTreeMap::from([
+                    ("cores".to_string(), 7),
+                    ("injected_file_path_length".to_string(), 9)
+                ])
+            )
+        );
     }
 
     #[test]
