@@ -77,6 +77,10 @@ pub enum Format {
     Ipv4,
     /// An IPv6 address.
     Ipv6,
+    /// Text without control characters (the flavor description: nova's
+    /// schema spells the printable ranges out as a pattern, shown here by
+    /// name).
+    Printable,
 }
 
 /// A schema node (only the keywords nova's schemas use).
@@ -90,6 +94,7 @@ pub struct Schema {
     format: Option<Format>,
     minimum: Option<i64>,
     maximum: Option<i64>,
+    float_bounds: Option<FloatBounds>,
     items: Option<Box<Schema>>,
     min_items: Option<usize>,
     max_items: Option<usize>,
@@ -100,6 +105,20 @@ pub struct Schema {
     additional_schema: Option<Box<Schema>>,
     pattern_properties: Vec<(String, Regex, Schema)>,
     one_of: Vec<Schema>,
+    all_of: Vec<Schema>,
+    min_properties: Option<usize>,
+    max_properties: Option<usize>,
+    nullable: bool,
+    plain_type_list: bool,
+    unmatched_keys_message: bool,
+}
+
+/// `exclusiveMinimum` and `maximum` compared as floats (strings through
+/// Python's `float()`), each with its limit as nova's message prints it.
+#[derive(Clone, Debug)]
+struct FloatBounds {
+    exclusive_minimum: (f64, String),
+    maximum: (f64, String),
 }
 
 /// A validation failure: the path to the value, the value, the message.
@@ -358,6 +377,13 @@ impl Schema {
             ..Schema::default()
         }
     }
+    /// `allOf` the given schemas, checked in order (the first error wins).
+    pub fn all_of(parts: Vec<Schema>) -> Self {
+        Schema {
+            all_of: parts,
+            ..Schema::default()
+        }
+    }
     /// Adds `enum`.
     pub fn enumerated(mut self, values: &[Value]) -> Self {
         self.enum_values = Some(values.to_vec());
@@ -384,6 +410,52 @@ impl Schema {
     pub fn range(mut self, min: Option<i64>, max: Option<i64>) -> Self {
         self.minimum = min;
         self.maximum = max;
+        self
+    }
+    /// Adds `pattern` shown as `shown` in its message: nova's pattern uses
+    /// lookaround, which `regex` lacks, so `regex` is an equivalent one.
+    pub fn pattern_shown(mut self, shown: &str, regex: &str) -> Self {
+        let regex = Regex::new(regex).expect("schema patterns are constants");
+        self.pattern = Some((shown.to_string(), regex));
+        self
+    }
+    /// Adds `exclusiveMinimum` and `maximum` for non-integral numbers,
+    /// compared as floats (a string as Python's `float()` reads it), each
+    /// limit with the text its message shows; the message shows the value
+    /// as given (a string quoted).
+    pub fn float_range(mut self, exclusive_minimum: (f64, &str), maximum: (f64, &str)) -> Self {
+        self.float_bounds = Some(FloatBounds {
+            exclusive_minimum: (exclusive_minimum.0, exclusive_minimum.1.to_string()),
+            maximum: (maximum.0, maximum.1.to_string()),
+        });
+        self
+    }
+    /// Adds `minProperties`/`maxProperties` (checked after the properties).
+    pub fn properties_count(mut self, min: Option<usize>, max: Option<usize>) -> Self {
+        self.min_properties = min;
+        self.max_properties = max;
+        self
+    }
+    /// Lets `null` through before any other keyword, so that a type error
+    /// names only the other types (a property nova reads as "absent or
+    /// null").
+    pub fn nullable(mut self) -> Self {
+        self.nullable = true;
+        self
+    }
+    /// Words a type error naming several types as jsonschema does
+    /// (`'integer', 'string'`) rather than as a bracketed list (which the
+    /// server schemas keep).
+    pub fn plain_type_list(mut self) -> Self {
+        self.plain_type_list = true;
+        self
+    }
+    /// Sets `additionalProperties: false` with jsonschema's wording for an
+    /// object with `patternProperties`: the first key outside the patterns
+    /// `does not match any of the regexes`, reported at the object.
+    pub fn only_pattern_keys(mut self) -> Self {
+        self.additional_properties = Some(false);
+        self.unmatched_keys_message = true;
         self
     }
     /// Adds `minItems`/`maxItems`/`uniqueItems`.
@@ -456,6 +528,48 @@ impl Schema {
         self.check(value, None)
     }
 
+    /// Validates a query string against this object schema, as the
+    /// handlers read it: each property's schema checks the parameter's
+    /// last value as a string (an empty value counts as absent), then
+    /// `additionalProperties: false` names the unknown parameters in the
+    /// order they first appear. Messages are nova's for query strings
+    /// (`Invalid input for query parameters <name>. ...`).
+    pub fn validate_query(&self, query: &[(String, String)]) -> Result<(), ApiError> {
+        for (name, schema) in &self.properties {
+            let last = query.iter().rev().find(|(k, _)| k == name);
+            let Some((_, raw)) = last.filter(|(_, v)| !v.is_empty()) else {
+                continue;
+            };
+            if let Err(invalid) = schema.check(&Value::String(raw.clone()), Some(name.clone())) {
+                return Err(match invalid.full {
+                    Some(full) => ApiError::BadRequest(full),
+                    None => query_error(name, raw, &invalid.message),
+                });
+            }
+        }
+        if self.additional_properties == Some(false) {
+            let mut extra: Vec<&str> = Vec::new();
+            for (key, _) in query {
+                let known = self.properties.iter().any(|(n, _)| n == key);
+                if !known && !extra.contains(&key.as_str()) {
+                    extra.push(key);
+                }
+            }
+            if !extra.is_empty() {
+                let names = extra
+                    .iter()
+                    .map(|k| py_str_repr(k))
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                let verb = if extra.len() == 1 { "was" } else { "were" };
+                return Err(ApiError::BadRequest(format!(
+                    "Additional properties are not allowed ({names} {verb} unexpected)"
+                )));
+            }
+        }
+        Ok(())
+    }
+
     fn fail(field: &Option<String>, value: &Value, message: String) -> Result<(), Invalid> {
         Err(Invalid {
             field: field.clone(),
@@ -466,18 +580,23 @@ impl Schema {
     }
 
     fn check(&self, value: &Value, field: Option<String>) -> Result<(), Invalid> {
+        if self.nullable && value.is_null() {
+            return Ok(());
+        }
+        for part in &self.all_of {
+            part.check(value, field.clone())?;
+        }
         if !self.types.is_empty() && !self.types.iter().any(|t| t.accepts(value)) {
-            let expected = if self.types.len() == 1 {
-                format!("'{}'", self.types[0].name())
+            let names = self
+                .types
+                .iter()
+                .map(|t| format!("'{}'", t.name()))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let expected = if self.types.len() == 1 || self.plain_type_list {
+                names
             } else {
-                format!(
-                    "[{}]",
-                    self.types
-                        .iter()
-                        .map(|t| format!("'{}'", t.name()))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                )
+                format!("[{names}]")
             };
             return Self::fail(
                 &field,
@@ -537,6 +656,31 @@ impl Schema {
             if let Some(max) = self.maximum {
                 if number.above(max) {
                     return Self::fail(&field, value, number.above_message(max));
+                }
+            }
+        }
+        if let Some(bounds) = &self.float_bounds {
+            let number = match value {
+                Value::Number(n) => n.as_f64(),
+                Value::String(s) => s.parse::<f64>().ok(),
+                _ => None,
+            };
+            if let Some(number) = number {
+                let (min, min_text) = &bounds.exclusive_minimum;
+                if number <= *min {
+                    let message = format!(
+                        "{} is less than or equal to the minimum of {min_text}",
+                        py_repr(value)
+                    );
+                    return Self::fail(&field, value, message);
+                }
+                let (max, max_text) = &bounds.maximum;
+                if number > *max {
+                    let message = format!(
+                        "{} is greater than the maximum of {max_text}",
+                        py_repr(value)
+                    );
+                    return Self::fail(&field, value, message);
                 }
             }
         }
@@ -611,6 +755,22 @@ impl Schema {
                     schema.check(&map[k.as_str()], Some((*k).clone()))?;
                 }
             }
+            if self.unmatched_keys_message && !extra.is_empty() {
+                let patterns = self
+                    .pattern_properties
+                    .iter()
+                    .map(|(p, _, _)| py_str_repr(p))
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                return Self::fail(
+                    &field,
+                    value,
+                    format!(
+                        "{} does not match any of the regexes: {patterns}",
+                        py_str_repr(extra[0])
+                    ),
+                );
+            }
             if self.additional_properties == Some(false) && !extra.is_empty() {
                 let names = extra
                     .iter()
@@ -623,6 +783,18 @@ impl Schema {
                     value,
                     format!("Additional properties are not allowed ({names} {verb} unexpected)"),
                 );
+            }
+            if self.min_properties.is_some_and(|min| map.len() < min) {
+                let message = if self.min_properties == Some(1) {
+                    format!("{} should be non-empty", py_repr(value))
+                } else {
+                    format!("{} does not have enough properties", py_repr(value))
+                };
+                return Self::fail(&field, value, message);
+            }
+            if self.max_properties.is_some_and(|max| map.len() > max) {
+                let message = format!("{} has too many properties", py_repr(value));
+                return Self::fail(&field, value, message);
             }
         }
         if !self.one_of.is_empty() {
@@ -711,6 +883,19 @@ impl Schema {
             }
             Format::Ipv4 => s.parse::<std::net::Ipv4Addr>().is_ok(),
             Format::Ipv6 => s.parse::<std::net::Ipv6Addr>().is_ok(),
+            Format::Printable => {
+                if s.chars().any(char::is_control) {
+                    return Self::fail(
+                        field,
+                        value,
+                        format!(
+                            "{} does not match the printable-characters pattern",
+                            py_repr(value)
+                        ),
+                    );
+                }
+                true
+            }
         };
         if ok {
             return Ok(());
@@ -720,7 +905,7 @@ impl Schema {
             Format::Base64 => "base64",
             Format::Ipv4 => "ipv4",
             Format::Ipv6 => "ipv6",
-            Format::Name | Format::NameWithSpaces => "name",
+            Format::Name | Format::NameWithSpaces | Format::Printable => "name",
         };
         Self::fail(
             field,
@@ -776,6 +961,13 @@ pub mod types {
             "No".into(),
             "no".into(),
         ])
+    }
+    /// `parameter_types.boolean`'s values without its type, so that any
+    /// other value (a number too) gets the enum's message.
+    pub fn boolean_values() -> Schema {
+        let mut schema = boolean();
+        schema.types.clear();
+        schema
     }
     /// `parameter_types.positive_integer`.
     pub fn positive_integer() -> Schema {
@@ -876,6 +1068,19 @@ pub fn has_python_year(text: &str) -> bool {
         && bytes[..4].iter().all(u8::is_ascii_digit)
         && bytes[4] == b'-'
         && &bytes[..4] != b"0000"
+}
+
+/// What a value that passed [`types::boolean`] (or
+/// [`types::boolean_values`]) stands for.
+pub fn bool_of(value: &Value) -> bool {
+    match value {
+        Value::Bool(b) => *b,
+        Value::String(s) => matches!(
+            s.as_str(),
+            "True" | "TRUE" | "true" | "1" | "ON" | "On" | "on" | "YES" | "Yes" | "yes"
+        ),
+        _ => false,
+    }
 }
 
 /// nova's message for a bad query parameter.
@@ -990,5 +1195,85 @@ mod tests {
             .relaxed()
             .validate(&json!({"server": {"name": "a", "flavorRef": 1, "x": 1}}))
             .is_ok());
+    }
+
+    #[test]
+    fn python_repr_matches_python() {
+        assert_eq!(
+            py_repr(&json!({"a": [1, true, null], "b": "x"})),
+            "{'a': [1, True, None], 'b': 'x'}"
+        );
+        assert_eq!(py_repr(&json!("it's")), "\"it's\"");
+        assert_eq!(py_str(&json!("abc")), "abc");
+    }
+
+    #[test]
+    fn plain_type_lists_and_float_bounds_have_jsonschemas_words() {
+        let integer = Schema::of(&[Ty::Integer, Ty::String])
+            .plain_type_list()
+            .pattern("^[0-9]+$")
+            .range(Some(1), Some(10_000));
+        let message = |s: &Schema, v: Value| s.validate(&v).unwrap_err().body_message();
+        let ram = Schema::object().prop("ram", integer);
+        assert_eq!(
+            message(&ram, json!({"ram": 0})),
+            "Invalid input for field/attribute ram. Value: 0. 0 is less than the minimum of 1"
+        );
+        assert_eq!(
+            message(&ram, json!({"ram": "x"})),
+            "Invalid input for field/attribute ram. Value: x. 'x' does not match '^[0-9]+$'"
+        );
+        assert_eq!(
+            message(&ram, json!({"ram": true})),
+            "Invalid input for field/attribute ram. Value: True. True is not of type 'integer', 'string'"
+        );
+        assert!(ram.validate(&json!({"ram": "64"})).is_ok());
+        let factor = Schema::of(&[Ty::Number, Ty::String]).float_range((0.0, "0"), (2.5, "2.5"));
+        assert_eq!(
+            message(&factor, json!("0")),
+            "'0' is less than or equal to the minimum of 0"
+        );
+        assert_eq!(
+            message(&factor, json!(3)),
+            "3 is greater than the maximum of 2.5"
+        );
+        assert!(factor.validate(&json!(0.5)).is_ok());
+    }
+
+    #[test]
+    fn unknown_query_parameters_are_listed_in_order() {
+        let schema = Schema::object()
+            .prop("limit", Schema::any())
+            .prop("dir", Schema::string().enumerated(&[json!("asc")]))
+            .additional(false);
+        let q = |pairs: &[(&str, &str)]| -> Vec<(String, String)> {
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect()
+        };
+        let err = schema
+            .validate_query(&q(&[
+                ("foo", "1"),
+                ("limit", "1"),
+                ("bar", ""),
+                ("foo", "2"),
+            ]))
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "Additional properties are not allowed ('foo', 'bar' were unexpected)"
+        );
+        let err = schema
+            .validate_query(&q(&[("dir", "asc"), ("dir", "up")]))
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "Invalid input for query parameters dir. Value: up. 'up' is not one of ['asc']"
+        );
+        assert!(schema
+            .validate_query(&q(&[("dir", "up"), ("dir", ""), ("dir", "asc")]))
+            .is_ok());
+        assert!(schema.validate_query(&q(&[("dir", "")])).is_ok());
     }
 }

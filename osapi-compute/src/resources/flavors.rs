@@ -14,9 +14,9 @@ use crate::context::Context;
 use crate::fault::ApiError;
 use crate::links::{Page, RequestUrls};
 use crate::microversion::ApiVersion;
-use crate::resources::validation::{self, field_error, py_repr};
-use crate::resources::{domain, json_response, version_not_found, JsonBody};
+use crate::resources::{domain, json_response, schemas, version_not_found, JsonBody};
 use crate::state::ApiState;
+use crate::validation::{bool_of, int_of};
 
 /// nova's `VALID_SORT_KEYS` for flavors (2.1-2.101).
 const SORT_KEYS: &[&str] = &[
@@ -36,22 +36,6 @@ const SORT_KEYS: &[&str] = &[
     "vcpus_weight",
     "vcpus",
 ];
-/// The list query parameters nova's schema names (enforced from 2.75).
-const LIST_PARAMS: &[&str] = &[
-    "limit",
-    "marker",
-    "is_public",
-    "minRam",
-    "minDisk",
-    "sort_key",
-    "sort_dir",
-];
-/// `db.MAX_INT`: the largest value of an integer column.
-const MAX_INT: i64 = 0x7FFF_FFFF;
-/// The flavor id pattern of nova's create schema (no lookaround in Rust's
-/// regex, so the leading/trailing space rule is checked separately).
-const ID_PATTERN: &str = "^(?! )[a-zA-Z0-9. _-]+(?<! )$";
-
 /// The flavor routes.
 pub fn routes() -> Router<ApiState> {
     Router::new()
@@ -145,33 +129,13 @@ fn list_query(
     urls: &RequestUrls,
     version: ApiVersion,
 ) -> Result<compute::FlavorFilter, ApiError> {
-    if version.at_least(2, 75) {
-        validation::reject_unknown_query(&urls.query, LIST_PARAMS)?;
-    }
+    schemas::flavors_query(version, SORT_KEYS).validate_query(&urls.query)?;
     let page = Page::from_urls(urls)?;
     let sort_key = match urls.param("sort_key") {
-        None | Some("") => "flavorid".to_string(),
-        Some(key) if SORT_KEYS.contains(&key) => key.to_string(),
-        Some(key) => {
-            let all: Vec<String> = SORT_KEYS.iter().map(|k| format!("'{k}'")).collect();
-            return Err(validation::query_error(
-                "sort_key",
-                key,
-                format!("'{key}' is not one of [{}]", all.join(", ")),
-            ));
-        }
+        None | Some("") => "flavorid",
+        Some(key) => key,
     };
-    let sort_desc = match urls.param("sort_dir") {
-        None | Some("") | Some("asc") => false,
-        Some("desc") => true,
-        Some(dir) => {
-            return Err(validation::query_error(
-                "sort_dir",
-                dir,
-                format!("'{dir}' is not one of ['asc', 'desc']"),
-            ))
-        }
-    };
+    let sort_desc = urls.param("sort_dir") == Some("desc");
     // Only admins may see private flavors they have no access to; for them
     // `is_public` picks public (default), private (false) or all ("none").
     let is_public =
@@ -202,7 +166,7 @@ fn list_query(
         is_public,
         min_ram: min("minRam")?,
         min_disk: min("minDisk")?,
-        sort_key: Some(store_sort_key(&sort_key).to_string()),
+        sort_key: Some(store_sort_key(sort_key).to_string()),
         sort_desc,
         limit: Some(page.limit),
         marker: page.marker,
@@ -303,170 +267,36 @@ async fn show(
 
 /// Validates a create body against nova's schema for `version`.
 fn parse_create(body: &Value, version: ApiVersion) -> Result<compute::NewFlavor, ApiError> {
-    let flavor = validation::wrapper(body, "flavor")?;
-    let whole = &body["flavor"];
-    let mut allowed = vec![
-        "name",
-        "id",
-        "ram",
-        "vcpus",
-        "disk",
-        "OS-FLV-EXT-DATA:ephemeral",
-        "swap",
-        "rxtx_factor",
-        "os-flavor-access:is_public",
-    ];
-    if version.at_least(2, 55) {
-        allowed.push("description");
-    }
-    validation::required(flavor, &["name", "ram", "vcpus", "disk"], "flavor", whole)?;
-    validation::no_additional(flavor, &allowed, Some(("flavor", whole)))?;
-    let name = validation::name("name", &flavor["name"])?;
-    let flavorid = match flavor.get("id") {
-        None | Some(Value::Null) => None,
-        Some(value @ Value::String(s)) => {
-            if s.is_empty() {
-                return Err(field_error(
-                    "id",
-                    value,
-                    format!("{} should be non-empty", py_repr(value)),
-                ));
-            }
-            if s.chars().count() > 255 {
-                return Err(field_error(
-                    "id",
-                    value,
-                    format!("{} is too long", py_repr(value)),
-                ));
-            }
-            let chars_ok = s
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || ". _-".contains(c));
-            if !chars_ok || s.starts_with(' ') || s.ends_with(' ') {
-                return Err(field_error(
-                    "id",
-                    value,
-                    format!("{} does not match '{ID_PATTERN}'", py_repr(value)),
-                ));
-            }
-            Some(s.clone())
-        }
-        Some(Value::Number(n)) => Some(n.to_string()),
-        Some(other) => {
-            return Err(field_error(
-                "id",
-                other,
-                format!(
-                    "{} is not of type 'string', 'number', 'null'",
-                    py_repr(other)
-                ),
-            ))
-        }
+    schemas::flavor_create(version).validate(body)?;
+    let flavor = &body["flavor"];
+    // Within their bounds now: exact in an i64.
+    let integer = |key: &str| flavor.get(key).and_then(int_of).unwrap_or_default();
+    let flavorid = match &flavor["id"] {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
     };
-    let positive = |key: &str| validation::integer(key, &flavor[key], "^[0-9]+$", 1, MAX_INT);
-    let non_negative = |key: &str| match flavor.get(key) {
-        None => Ok(0),
-        Some(v) => validation::integer(key, v, "^[0-9]+$", 0, MAX_INT),
-    };
-    let memory_mb = positive("ram")?;
-    let vcpus = positive("vcpus")?;
-    let root_gb = non_negative("disk")?;
-    let ephemeral_gb = non_negative("OS-FLV-EXT-DATA:ephemeral")?;
-    let swap = non_negative("swap")?;
     let rxtx_factor = match flavor.get("rxtx_factor") {
         None => 1.0,
-        Some(value) => parse_rxtx(value)?,
-    };
-    let is_public = match flavor.get("os-flavor-access:is_public") {
-        None => true,
-        Some(v) => validation::boolean("os-flavor-access:is_public", v)?,
-    };
-    let description = match flavor.get("description") {
-        None | Some(Value::Null) => None,
-        Some(value) => Some(description(value)?),
+        Some(Value::String(s)) => s.parse::<f64>().unwrap_or(0.0),
+        Some(value) => value.as_f64().unwrap_or(0.0),
     };
     Ok(compute::NewFlavor {
         id: flavorid,
-        name,
-        vcpus,
-        ram: memory_mb,
-        disk: root_gb,
-        ephemeral: ephemeral_gb,
-        swap,
+        name: flavor["name"].as_str().unwrap_or_default().to_string(),
+        vcpus: integer("vcpus"),
+        ram: integer("ram"),
+        disk: integer("disk"),
+        ephemeral: integer("OS-FLV-EXT-DATA:ephemeral"),
+        swap: integer("swap"),
         rxtx_factor,
-        is_public,
-        description,
+        is_public: flavor.get("os-flavor-access:is_public").is_none_or(bool_of),
+        description: flavor
+            .get("description")
+            .and_then(Value::as_str)
+            .map(str::to_string),
         extra_specs: Default::default(),
     })
-}
-
-fn parse_rxtx(value: &Value) -> Result<f64, ApiError> {
-    const PATTERN: &str = r"^[0-9]+(\.[0-9]+)?$";
-    let number = match value {
-        Value::Number(n) => n.as_f64().unwrap_or(0.0),
-        Value::String(s) => {
-            let re = regex::Regex::new(PATTERN).map_err(|e| ApiError::Internal(e.to_string()))?;
-            if !re.is_match(s) {
-                return Err(field_error(
-                    "rxtx_factor",
-                    value,
-                    format!("{} does not match '{PATTERN}'", py_repr(value)),
-                ));
-            }
-            s.parse::<f64>().unwrap_or(0.0)
-        }
-        other => {
-            return Err(field_error(
-                "rxtx_factor",
-                other,
-                format!("{} is not of type 'number', 'string'", py_repr(other)),
-            ))
-        }
-    };
-    if number <= 0.0 {
-        return Err(field_error(
-            "rxtx_factor",
-            value,
-            format!(
-                "{} is less than or equal to the minimum of 0",
-                py_repr(value)
-            ),
-        ));
-    }
-    if number > 3.40282e38 {
-        return Err(field_error(
-            "rxtx_factor",
-            value,
-            format!(
-                "{} is greater than the maximum of 3.40282e+38",
-                py_repr(value)
-            ),
-        ));
-    }
-    Ok(number)
-}
-
-/// nova's flavor description: printable text of at most 65535 characters.
-fn description(value: &Value) -> Result<String, ApiError> {
-    let text = validation::string("description", value)?;
-    if text.chars().count() > 65535 {
-        return Err(field_error(
-            "description",
-            value,
-            format!("{} is too long", py_repr(value)),
-        ));
-    }
-    if text.chars().any(|c| c.is_control()) {
-        return Err(field_error(
-            "description",
-            value,
-            format!(
-                "{} does not match the printable-characters pattern",
-                py_repr(value)
-            ),
-        ));
-    }
-    Ok(text.to_string())
 }
 
 async fn create(
@@ -490,6 +320,12 @@ async fn create(
     ))
 }
 
+/// Validates an update body; returns the new description.
+fn parse_update(body: &Value) -> Result<Option<String>, ApiError> {
+    schemas::flavor_update().validate(body)?;
+    Ok(body["flavor"]["description"].as_str().map(str::to_string))
+}
+
 async fn update(
     State(state): State<ApiState>,
     context: Context,
@@ -502,14 +338,7 @@ async fn update(
         return Err(version_not_found());
     }
     context.require_admin(policy::UPDATE)?;
-    let flavor = validation::wrapper(&body, "flavor")?;
-    let whole = &body["flavor"];
-    validation::required(flavor, &["description"], "flavor", whole)?;
-    validation::no_additional(flavor, &["description"], Some(("flavor", whole)))?;
-    let text = match &flavor["description"] {
-        Value::Null => None,
-        value => Some(description(value)?),
-    };
+    let text = parse_update(&body)?;
     let flavor = state
         .compute
         .update_flavor_description(&context.0, &id, text)
@@ -573,27 +402,11 @@ async fn access_list(
 
 /// The tenant of an access action body `{"<action>": {"tenant": "..."}}`.
 fn access_tenant(body: &Value, action: &str) -> Result<String, ApiError> {
-    let inner = validation::wrapper(body, action)?;
-    let whole = &body[action];
-    validation::required(inner, &["tenant"], action, whole)?;
-    validation::no_additional(inner, &["tenant"], Some((action, whole)))?;
-    let value = &inner["tenant"];
-    let tenant = validation::string("tenant", value)?;
-    if tenant.is_empty() {
-        return Err(field_error(
-            "tenant",
-            value,
-            format!("{} should be non-empty", py_repr(value)),
-        ));
-    }
-    if tenant.chars().count() > 255 {
-        return Err(field_error(
-            "tenant",
-            value,
-            format!("{} is too long", py_repr(value)),
-        ));
-    }
-    Ok(tenant.to_string())
+    schemas::flavor_access(action).validate(body)?;
+    Ok(body[action]["tenant"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string())
 }
 
 async fn action(
@@ -699,6 +512,31 @@ async fn extra_spec_show(
     Ok(json_response(StatusCode::OK, json!({ key: value })))
 }
 
+/// Validates an extra specs create body; returns the specs as strings.
+fn parse_specs_create(body: &Value) -> Result<Vec<(String, String)>, ApiError> {
+    schemas::extra_specs_create().validate(body)?;
+    Ok(spec_strings(&body["extra_specs"]))
+}
+
+/// The specs of a validated map, numbers as their text.
+fn spec_strings(specs: &Value) -> Vec<(String, String)> {
+    specs
+        .as_object()
+        .map(|items| {
+            items
+                .iter()
+                .map(|(k, v)| {
+                    let text = match v {
+                        Value::String(s) => s.clone(),
+                        other => other.to_string(),
+                    };
+                    (k.clone(), text)
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 async fn extra_specs_create(
     State(state): State<ApiState>,
     context: Context,
@@ -706,14 +544,7 @@ async fn extra_specs_create(
     JsonBody(body): JsonBody,
 ) -> Result<Response, ApiError> {
     context.require_admin(policy::SPECS_CREATE)?;
-    let outer = body.as_object().ok_or_else(|| {
-        ApiError::BadRequest(format!("{} is not of type 'object'", py_repr(&body)))
-    })?;
-    let specs_value = outer
-        .get("extra_specs")
-        .ok_or_else(|| ApiError::BadRequest("'extra_specs' is a required property".into()))?;
-    validation::no_additional(outer, &["extra_specs"], None)?;
-    let specs = validation::metadata_map("extra_specs", specs_value, true)?;
+    let specs = parse_specs_create(&body)?;
     state
         .compute
         .get_flavor(&context.0, &id)
@@ -729,6 +560,13 @@ async fn extra_specs_create(
     Ok(json_response(StatusCode::OK, body))
 }
 
+/// Validates a one-spec update body; returns the spec as strings.
+fn parse_spec_update(body: &Value) -> Result<Vec<(String, String)>, ApiError> {
+    schemas::extra_spec_update_count().validate(body)?;
+    schemas::extra_spec_update_map().validate(&json!({ "extra_specs": body }))?;
+    Ok(spec_strings(body))
+}
+
 async fn extra_spec_update(
     State(state): State<ApiState>,
     context: Context,
@@ -736,23 +574,8 @@ async fn extra_spec_update(
     JsonBody(body): JsonBody,
 ) -> Result<Response, ApiError> {
     context.require_admin(policy::SPECS_UPDATE)?;
-    let object = body.as_object().ok_or_else(|| {
-        ApiError::BadRequest(format!("{} is not of type 'object'", py_repr(&body)))
-    })?;
-    if object.is_empty() {
-        return Err(ApiError::BadRequest(format!(
-            "{} should be non-empty",
-            py_repr(&body)
-        )));
-    }
-    if object.len() > 1 {
-        return Err(ApiError::BadRequest(format!(
-            "{} has too many properties",
-            py_repr(&body)
-        )));
-    }
-    let specs = validation::metadata_map("extra_specs", &body, true)?;
-    if !object.contains_key(&key) {
+    let specs = parse_spec_update(&body)?;
+    if !specs.iter().any(|(k, _)| *k == key) {
         return Err(ApiError::BadRequest("Request body and URI mismatch".into()));
     }
     state
@@ -786,4 +609,240 @@ async fn extra_spec_delete(
             other => domain(other),
         })?;
     Ok(StatusCode::OK.into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn message<T>(result: Result<T, ApiError>) -> String {
+        match result {
+            Ok(_) => "accepted".into(),
+            Err(err) => err.to_string(),
+        }
+    }
+
+    fn create(body: Value, version: (u32, u32)) -> String {
+        message(parse_create(&body, ApiVersion::new(version.0, version.1)))
+    }
+
+    fn with(field: &str, value: Value) -> Value {
+        let mut flavor = json!({"name": "x", "ram": 64, "vcpus": 1, "disk": 1});
+        flavor[field] = value;
+        json!({ "flavor": flavor })
+    }
+
+    const BOOLEANS: &str = "[True, 'True', 'TRUE', 'true', '1', 'ON', 'On', 'on', 'YES', 'Yes', 'yes', False, 'False', 'FALSE', 'false', '0', 'OFF', 'Off', 'off', 'NO', 'No', 'no']";
+
+    #[test]
+    fn create_messages_are_pinned() {
+        let cases: Vec<(Value, (u32, u32), String)> = vec![
+            (json!([]), (2, 1), "[] is not of type 'object'".into()),
+            (json!({}), (2, 1), "'flavor' is a required property".into()),
+            (
+                json!({"flavor": 1}),
+                (2, 1),
+                "Invalid input for field/attribute flavor. Value: 1. 1 is not of type 'object'".into(),
+            ),
+            (
+                json!({"flavor": {"name": "x", "ram": 64, "vcpus": 1, "disk": 1}, "x": 1}),
+                (2, 1),
+                "Additional properties are not allowed ('x' was unexpected)".into(),
+            ),
+            (
+                with("name", json!(5)),
+                (2, 1),
+                "Invalid input for field/attribute name. Value: 5. 5 is not of type 'string'".into(),
+            ),
+            (
+                with("name", json!("")),
+                (2, 1),
+                "Invalid input for field/attribute name. Value: . '' should be non-empty".into(),
+            ),
+            (
+                with("name", json!(" x")),
+                (2, 1),
+                "An invalid 'name' value was provided. The name must be: printable characters. Can not start or end with whitespace.".into(),
+            ),
+            (
+                with("id", json!(true)),
+                (2, 1),
+                "Invalid input for field/attribute id. Value: True. True is not of type 'string', 'number', 'null'".into(),
+            ),
+            (
+                with("id", json!("")),
+                (2, 1),
+                "Invalid input for field/attribute id. Value: . '' should be non-empty".into(),
+            ),
+            (
+                with("id", json!("a ")),
+                (2, 1),
+                "Invalid input for field/attribute id. Value: a . 'a ' does not match '^(?! )[a-zA-Z0-9. _-]+(?<! )$'".into(),
+            ),
+            (
+                with("id", json!("a/b")),
+                (2, 1),
+                "Invalid input for field/attribute id. Value: a/b. 'a/b' does not match '^(?! )[a-zA-Z0-9. _-]+(?<! )$'".into(),
+            ),
+            (
+                with("ram", json!(1.5)),
+                (2, 1),
+                "Invalid input for field/attribute ram. Value: 1.5. 1.5 is not of type 'integer', 'string'".into(),
+            ),
+            (
+                with("vcpus", json!(2147483648_i64)),
+                (2, 1),
+                "Invalid input for field/attribute vcpus. Value: 2147483648. 2147483648 is greater than the maximum of 2147483647".into(),
+            ),
+            (
+                with("disk", json!(-1)),
+                (2, 1),
+                "Invalid input for field/attribute disk. Value: -1. -1 is less than the minimum of 0".into(),
+            ),
+            (
+                with("swap", json!("-1")),
+                (2, 1),
+                "Invalid input for field/attribute swap. Value: -1. '-1' does not match '^[0-9]+$'".into(),
+            ),
+            (
+                with("rxtx_factor", json!(true)),
+                (2, 1),
+                "Invalid input for field/attribute rxtx_factor. Value: True. True is not of type 'number', 'string'".into(),
+            ),
+            (
+                with("rxtx_factor", json!("1.")),
+                (2, 1),
+                "Invalid input for field/attribute rxtx_factor. Value: 1.. '1.' does not match '^[0-9]+(\\.[0-9]+)?$'".into(),
+            ),
+            (
+                with("rxtx_factor", json!("0.0")),
+                (2, 1),
+                "Invalid input for field/attribute rxtx_factor. Value: 0.0. '0.0' is less than or equal to the minimum of 0".into(),
+            ),
+            (
+                with("rxtx_factor", json!(0)),
+                (2, 1),
+                "Invalid input for field/attribute rxtx_factor. Value: 0. 0 is less than or equal to the minimum of 0".into(),
+            ),
+            (
+                with("rxtx_factor", json!(1e39)),
+                (2, 1),
+                "Invalid input for field/attribute rxtx_factor. Value: 1e+39. 1e+39 is greater than the maximum of 3.40282e+38".into(),
+            ),
+            (
+                with("os-flavor-access:is_public", json!(5)),
+                (2, 1),
+                format!("Invalid input for field/attribute os-flavor-access:is_public. Value: 5. 5 is not one of {BOOLEANS}"),
+            ),
+            (
+                with("description", json!("d")),
+                (2, 54),
+                "Invalid input for field/attribute flavor. Value: {'description': 'd', 'disk': 1, 'name': 'x', 'ram': 64, 'vcpus': 1}. Additional properties are not allowed ('description' was unexpected)".into(),
+            ),
+            (
+                with("description", json!(5)),
+                (2, 55),
+                "Invalid input for field/attribute description. Value: 5. 5 is not of type 'string'".into(),
+            ),
+            (
+                with("description", json!("a\u{1}")),
+                (2, 55),
+                "Invalid input for field/attribute description. Value: a\u{1}. 'a\\x01' does not match the printable-characters pattern".into(),
+            ),
+            (
+                with("description", json!("d".repeat(65536))),
+                (2, 55),
+                format!("Invalid input for field/attribute description. Value: {0}. '{0}' is too long", "d".repeat(65536)),
+            ),
+        ];
+        for (body, version, expected) in cases {
+            assert_eq!(create(body.clone(), version), expected, "{body}");
+        }
+        for ok in [
+            with("id", Value::Null),
+            with("id", json!(7)),
+            with("id", json!("a b")),
+            with("rxtx_factor", json!("2.5")),
+            with("os-flavor-access:is_public", json!("off")),
+            with("ram", json!("64")),
+        ] {
+            assert_eq!(create(ok.clone(), (2, 1)), "accepted", "{ok}");
+        }
+        assert_eq!(
+            create(with("description", Value::Null), (2, 55)),
+            "accepted"
+        );
+    }
+
+    #[test]
+    fn update_access_and_spec_messages_are_pinned() {
+        let update = |body: Value| message(parse_update(&body));
+        assert_eq!(
+            update(json!({"flavor": {}})),
+            "Invalid input for field/attribute flavor. Value: {}. 'description' is a required property"
+        );
+        assert_eq!(
+            update(json!({"flavor": {"description": 5}})),
+            "Invalid input for field/attribute description. Value: 5. 5 is not of type 'string'"
+        );
+        assert_eq!(update(json!({"flavor": {"description": null}})), "accepted");
+        let access = |body: Value| message(access_tenant(&body, "addTenantAccess"));
+        assert_eq!(
+            access(json!({"addTenantAccess": {}})),
+            "Invalid input for field/attribute addTenantAccess. Value: {}. 'tenant' is a required property"
+        );
+        assert_eq!(
+            access(json!({"addTenantAccess": {"tenant": 1}})),
+            "Invalid input for field/attribute tenant. Value: 1. 1 is not of type 'string'"
+        );
+        assert_eq!(
+            access(json!({"addTenantAccess": {"tenant": ""}})),
+            "Invalid input for field/attribute tenant. Value: . '' should be non-empty"
+        );
+        assert_eq!(
+            access(json!({"addTenantAccess": {"tenant": "p", "x": 1}})),
+            "Invalid input for field/attribute addTenantAccess. Value: {'tenant': 'p', 'x': 1}. Additional properties are not allowed ('x' was unexpected)"
+        );
+        let create = |body: Value| message(parse_specs_create(&body));
+        assert_eq!(create(json!({})), "'extra_specs' is a required property");
+        assert_eq!(
+            create(json!({"extra_specs": 1})),
+            "Invalid input for field/attribute extra_specs. Value: 1. 1 is not of type 'object'"
+        );
+        assert_eq!(
+            create(json!({"extra_specs": {"a/b": "1"}})),
+            "Invalid input for field/attribute extra_specs. Value: {'a/b': '1'}. 'a/b' does not match any of the regexes: '^[a-zA-Z0-9-_:. ]{1,255}$'"
+        );
+        assert_eq!(
+            create(json!({"extra_specs": {"a": true}})),
+            "Invalid input for field/attribute a. Value: True. True is not of type 'string', 'number'"
+        );
+        assert_eq!(
+            create(json!({"extra_specs": {"a": "v".repeat(256)}})),
+            format!(
+                "Invalid input for field/attribute a. Value: {0}. '{0}' is too long",
+                "v".repeat(256)
+            )
+        );
+        assert_eq!(
+            create(json!({"extra_specs": {"a": 1, "b": "x"}})),
+            "accepted"
+        );
+        let update = |body: Value| message(parse_spec_update(&body));
+        assert_eq!(update(json!([])), "[] is not of type 'object'");
+        assert_eq!(update(json!({})), "{} should be non-empty");
+        assert_eq!(
+            update(json!({"a": "1", "b": "2"})),
+            "{'a': '1', 'b': '2'} has too many properties"
+        );
+        assert_eq!(
+            update(json!({"a/b": "1"})),
+            "Invalid input for field/attribute extra_specs. Value: {'a/b': '1'}. 'a/b' does not match any of the regexes: '^[a-zA-Z0-9-_:. ]{1,255}$'"
+        );
+        assert_eq!(
+            update(json!({"a": null})),
+            "Invalid input for field/attribute a. Value: None. None is not of type 'string', 'number'"
+        );
+        assert_eq!(update(json!({"a": 2})), "accepted");
+    }
 }

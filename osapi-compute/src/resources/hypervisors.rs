@@ -15,8 +15,9 @@ use crate::context::Context;
 use crate::fault::ApiError;
 use crate::links::{Page, RequestUrls};
 use crate::microversion::ApiVersion;
-use crate::resources::{domain, json_response, validation, version_not_found};
+use crate::resources::{domain, json_response, schemas, version_not_found};
 use crate::state::ApiState;
+use crate::validation::query_error;
 
 /// The hypervisor routes.
 pub fn routes() -> Router<ApiState> {
@@ -177,10 +178,10 @@ fn with_servers(urls: &RequestUrls) -> Result<bool, ApiError> {
         Some(v) => match v.trim().to_ascii_lowercase().as_str() {
             "1" | "t" | "true" | "on" | "y" | "yes" => Ok(true),
             "0" | "f" | "false" | "off" | "n" | "no" => Ok(false),
-            _ => Err(validation::query_error(
+            _ => Err(query_error(
                 "with_servers",
                 v,
-                format!("'{v}' is not a valid boolean value"),
+                &format!("'{v}' is not a valid boolean value"),
             )),
         },
     }
@@ -195,15 +196,16 @@ async fn list(
 ) -> Result<Response, ApiError> {
     context.require_admin(&policy(if detail { "list-detail" } else { "list" }))?;
     if version.at_least(2, 75) {
-        validation::reject_unknown_query(
-            &urls.query,
+        schemas::query(
+            version,
             &[
                 "limit",
                 "marker",
                 "hypervisor_hostname_pattern",
                 "with_servers",
             ],
-        )?;
+        )
+        .validate_query(&urls.query)?;
     }
     let (pattern, show_servers) = if version.at_least(2, 53) {
         (
@@ -349,7 +351,7 @@ async fn show(
 ) -> Result<Response, ApiError> {
     context.require_admin(&policy("show"))?;
     if version.at_least(2, 75) {
-        validation::reject_unknown_query(&urls.query, &["with_servers"])?;
+        schemas::query(version, &["with_servers"]).validate_query(&urls.query)?;
     }
     let show_servers = version.at_least(2, 53) && with_servers(&urls)?;
     let hypervisor = find(&state, &context, version, &id).await?;

@@ -16,9 +16,9 @@ use crate::context::Context;
 use crate::fault::ApiError;
 use crate::links::{Page, RequestUrls};
 use crate::microversion::ApiVersion;
-use crate::resources::validation::{self, py_repr};
-use crate::resources::{domain, json_response, version_not_found, JsonBody};
+use crate::resources::{domain, json_response, schemas, version_not_found, JsonBody};
 use crate::state::ApiState;
+use crate::validation::py_str;
 
 /// `MAX_PROXY_API_SUPPORT_VERSION`: the last version with `/images`.
 const MAX_PROXY: (u32, u32) = (2, 35);
@@ -131,7 +131,7 @@ fn metadata_of(image: &compute::Image) -> Map<String, Value> {
     image
         .properties
         .iter()
-        .map(|(k, v)| (k.clone(), json!(validation::py_str(v))))
+        .map(|(k, v)| (k.clone(), json!(py_str(v))))
         .collect()
 }
 
@@ -234,9 +234,9 @@ async fn list(
         .filter(|i| min_ram.is_none_or(|m| i.min_ram >= m))
         .filter(|i| min_disk.is_none_or(|m| i.min_disk >= m))
         .filter(|i| {
-            properties.iter().all(|(k, v)| {
-                i.properties.get(k).map(validation::py_str).as_deref() == Some(v.as_str())
-            })
+            properties
+                .iter()
+                .all(|(k, v)| i.properties.get(k).map(py_str).as_deref() == Some(v.as_str()))
         })
         .collect();
     kept.truncate(page.limit);
@@ -360,14 +360,20 @@ async fn metadata_show(
 
 /// The `metadata` object of a create/replace body.
 fn metadata_body(body: &Value) -> Result<Vec<(String, String)>, ApiError> {
-    let outer = body.as_object().ok_or_else(|| {
-        ApiError::BadRequest(format!("{} is not of type 'object'", py_repr(body)))
-    })?;
-    let metadata = outer
-        .get("metadata")
-        .ok_or_else(|| ApiError::BadRequest("'metadata' is a required property".into()))?;
-    validation::no_additional(outer, &["metadata"], None)?;
-    validation::metadata_map("metadata", metadata, false)
+    schemas::image_metadata().validate(body)?;
+    Ok(string_items(&body["metadata"]))
+}
+
+/// The items of a validated metadata map (its values are strings).
+fn string_items(map: &Value) -> Vec<(String, String)> {
+    map.as_object()
+        .map(|items| {
+            items
+                .iter()
+                .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string()))
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 /// Applies `changes` after checking the `metadata_items` quota on the
@@ -446,6 +452,15 @@ async fn metadata_update_all(
     ))
 }
 
+/// The one item of a `meta` body.
+fn meta_body(body: &Value) -> Result<(String, String), ApiError> {
+    schemas::image_meta().validate(body)?;
+    Ok(string_items(&body["meta"])
+        .into_iter()
+        .next()
+        .unwrap_or_default())
+}
+
 async fn metadata_update(
     State(state): State<ApiState>,
     Context(ctx): Context,
@@ -454,29 +469,7 @@ async fn metadata_update(
     JsonBody(body): JsonBody,
 ) -> Result<Response, ApiError> {
     meta_version(version)?;
-    let outer = body.as_object().ok_or_else(|| {
-        ApiError::BadRequest(format!("{} is not of type 'object'", py_repr(&body)))
-    })?;
-    let meta = outer
-        .get("meta")
-        .ok_or_else(|| ApiError::BadRequest("'meta' is a required property".into()))?;
-    validation::no_additional(outer, &["meta"], None)?;
-    let items = validation::metadata_map("meta", meta, false)?;
-    if items.is_empty() {
-        return Err(validation::field_error(
-            "meta",
-            meta,
-            format!("{} should be non-empty", py_repr(meta)),
-        ));
-    }
-    if items.len() > 1 {
-        return Err(validation::field_error(
-            "meta",
-            meta,
-            format!("{} has too many properties", py_repr(meta)),
-        ));
-    }
-    let (k, v) = items.into_iter().next().unwrap_or_default();
+    let (k, v) = meta_body(&body)?;
     if k != key {
         return Err(ApiError::BadRequest("Request body and URI mismatch".into()));
     }
@@ -504,4 +497,68 @@ async fn metadata_delete(
     }
     save(&state, &ctx, &image, BTreeMap::from([(key, None)])).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn message<T>(result: Result<T, ApiError>) -> String {
+        match result {
+            Ok(_) => "accepted".into(),
+            Err(err) => err.to_string(),
+        }
+    }
+
+    #[test]
+    fn metadata_messages_are_pinned() {
+        let metadata = |body: Value| message(metadata_body(&body));
+        assert_eq!(metadata(json!("x")), "'x' is not of type 'object'");
+        assert_eq!(metadata(json!({})), "'metadata' is a required property");
+        assert_eq!(
+            metadata(json!({"metadata": {}, "x": 1})),
+            "Additional properties are not allowed ('x' was unexpected)"
+        );
+        assert_eq!(
+            metadata(json!({"metadata": []})),
+            "Invalid input for field/attribute metadata. Value: []. [] is not of type 'object'"
+        );
+        assert_eq!(
+            metadata(json!({"metadata": {"a": 1}})),
+            "Invalid input for field/attribute a. Value: 1. 1 is not of type 'string'"
+        );
+        assert_eq!(
+            metadata(json!({"metadata": {"": "v"}})),
+            "Invalid input for field/attribute metadata. Value: {'': 'v'}. '' does not match any of the regexes: '^[a-zA-Z0-9-_:. ]{1,255}$'"
+        );
+        assert_eq!(
+            metadata(json!({"metadata": {"a": "1", "b c": ""}})),
+            "accepted"
+        );
+        assert_eq!(
+            metadata_body(&json!({"metadata": {"a": "1"}})).unwrap(),
+            vec![("a".to_string(), "1".to_string())]
+        );
+        let meta = |body: Value| message(meta_body(&body));
+        assert_eq!(meta(json!({})), "'meta' is a required property");
+        assert_eq!(
+            meta(json!({"meta": {}})),
+            "Invalid input for field/attribute meta. Value: {}. {} should be non-empty"
+        );
+        assert_eq!(
+            meta(json!({"meta": {"a": "1", "b": "2"}})),
+            "Invalid input for field/attribute meta. Value: {'a': '1', 'b': '2'}. {'a': '1', 'b': '2'} has too many properties"
+        );
+        assert_eq!(
+            meta(json!({"meta": {"a": "v".repeat(256)}})),
+            format!(
+                "Invalid input for field/attribute a. Value: {0}. '{0}' is too long",
+                "v".repeat(256)
+            )
+        );
+        assert_eq!(
+            meta_body(&json!({"meta": {"k": "v"}})).unwrap(),
+            ("k".to_string(), "v".to_string())
+        );
+    }
 }

@@ -13,14 +13,8 @@ use crate::context::Context;
 use crate::fault::ApiError;
 use crate::links::{Page, RequestUrls};
 use crate::microversion::ApiVersion;
-use crate::resources::validation::{self, field_error, py_repr};
-use crate::resources::{domain, json_response, JsonBody};
+use crate::resources::{domain, json_response, schemas, JsonBody};
 use crate::state::ApiState;
-
-/// Keypair name pattern up to 2.91 (as Python prints the regex).
-const NAME_PATTERN: &str = r"^[_\\- a-zA-Z0-9]+$";
-/// Keypair name pattern from 2.92: `@` and `.` are allowed too.
-const NAME_PATTERN_V292: &str = r"^[_\\-\\@\\. a-zA-Z0-9]+$";
 
 /// The keypair routes.
 pub fn routes() -> Router<ApiState> {
@@ -119,7 +113,7 @@ async fn index(
         } else {
             &["user_id"]
         };
-        validation::reject_unknown_query(&urls.query, allowed)?;
+        schemas::query(version, allowed).validate_query(&urls.query)?;
     }
     let user = target_user(&context, &urls, version, "index")?;
     let (limit, marker) = if version.at_least(2, 35) {
@@ -165,7 +159,7 @@ async fn show(
     Path(name): Path<String>,
 ) -> Result<Response, ApiError> {
     if version.at_least(2, 75) {
-        validation::reject_unknown_query(&urls.query, &["user_id"])?;
+        schemas::query(version, &["user_id"]).validate_query(&urls.query)?;
     }
     let user = target_user(&context, &urls, version, "show")?;
     let keypair = state
@@ -187,7 +181,7 @@ async fn delete(
     Path(name): Path<String>,
 ) -> Result<Response, ApiError> {
     if version.at_least(2, 75) {
-        validation::reject_unknown_query(&urls.query, &["user_id"])?;
+        schemas::query(version, &["user_id"]).validate_query(&urls.query)?;
     }
     let user = target_user(&context, &urls, version, "delete")?;
     state
@@ -214,65 +208,18 @@ struct CreateRequest {
 }
 
 fn parse_create(body: &Value, version: ApiVersion) -> Result<CreateRequest, ApiError> {
-    let keypair = validation::wrapper(body, "keypair")?;
-    let whole = &body["keypair"];
-    let mut allowed = vec!["name", "public_key"];
-    if version.at_least(2, 2) {
-        allowed.push("type");
-    }
-    if version.at_least(2, 10) {
-        allowed.push("user_id");
-    }
-    let required: &[&str] = if version.at_least(2, 92) {
-        &["name", "public_key"]
-    } else {
-        &["name"]
-    };
-    validation::required(keypair, required, "keypair", whole)?;
-    validation::no_additional(keypair, &allowed, Some(("keypair", whole)))?;
-
-    let name_value = &keypair["name"];
-    let name = validation::name("name", name_value)?;
-    let (pattern, extra): (&str, &str) = if version.at_least(2, 92) {
-        (NAME_PATTERN_V292, "_-@. ")
-    } else {
-        (NAME_PATTERN, "_- ")
-    };
-    if !name
-        .chars()
-        .all(|c| c.is_ascii_alphanumeric() || extra.contains(c))
-    {
-        return Err(field_error(
-            "name",
-            name_value,
-            format!("{} does not match '{pattern}'", py_repr(name_value)),
-        ));
-    }
-    let key_type = match keypair.get("type") {
-        None => compute::KeyType::Ssh,
-        Some(Value::String(t)) if t == "ssh" => compute::KeyType::Ssh,
-        Some(Value::String(t)) if t == "x509" => compute::KeyType::X509,
-        Some(other) => {
-            return Err(field_error(
-                "type",
-                other,
-                format!("{} is not one of ['ssh', 'x509']", py_repr(other)),
-            ));
-        }
-    };
-    let public_key = match keypair.get("public_key") {
-        None => None,
-        Some(value) => Some(validation::string("public_key", value)?.to_string()),
-    };
-    let user_id = match keypair.get("user_id") {
-        None => None,
-        Some(value) => Some(validation::string("user_id", value)?.to_string()),
+    schemas::keypair_create(version).validate(body)?;
+    let keypair = &body["keypair"];
+    let text = |key: &str| keypair.get(key).and_then(Value::as_str).map(str::to_string);
+    let key_type = match keypair.get("type").and_then(Value::as_str) {
+        Some("x509") => compute::KeyType::X509,
+        _ => compute::KeyType::Ssh,
     };
     Ok(CreateRequest {
-        name: name.trim().to_string(),
+        name: text("name").unwrap_or_default().trim().to_string(),
         key_type,
-        public_key,
-        user_id,
+        public_key: text("public_key"),
+        user_id: text("user_id"),
     })
 }
 
@@ -318,4 +265,78 @@ async fn create(
         StatusCode::OK
     };
     Ok(json_response(status, json!({ "keypair": view })))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn create(body: Value, minor: u32) -> String {
+        match parse_create(&body, ApiVersion::new(2, minor)) {
+            Ok(_) => "accepted".into(),
+            Err(err) => err.to_string(),
+        }
+    }
+
+    #[test]
+    fn create_messages_are_pinned() {
+        let cases: Vec<(Value, u32, &str)> = vec![
+            (json!(1), 1, "1 is not of type 'object'"),
+            (json!({}), 1, "'keypair' is a required property"),
+            (
+                json!({"keypair": {}}),
+                1,
+                "Invalid input for field/attribute keypair. Value: {}. 'name' is a required property",
+            ),
+            (
+                json!({"keypair": {"name": 1}}),
+                1,
+                "Invalid input for field/attribute name. Value: 1. 1 is not of type 'string'",
+            ),
+            (
+                json!({"keypair": {"name": ""}}),
+                1,
+                "Invalid input for field/attribute name. Value: . '' should be non-empty",
+            ),
+            (
+                json!({"keypair": {"name": "a b!"}}),
+                1,
+                "Invalid input for field/attribute name. Value: a b!. 'a b!' does not match '^[_\\\\- a-zA-Z0-9]+$'",
+            ),
+            (
+                json!({"keypair": {"name": "a!", "public_key": "k"}}),
+                92,
+                "Invalid input for field/attribute name. Value: a!. 'a!' does not match '^[_\\\\-\\\\@\\\\. a-zA-Z0-9]+$'",
+            ),
+            (
+                json!({"keypair": {"name": "a", "type": 5}}),
+                2,
+                "Invalid input for field/attribute type. Value: 5. 5 is not one of ['ssh', 'x509']",
+            ),
+            (
+                json!({"keypair": {"name": "a", "public_key": 5}}),
+                1,
+                "Invalid input for field/attribute public_key. Value: 5. 5 is not of type 'string'",
+            ),
+            (
+                json!({"keypair": {"name": "a", "user_id": 5}}),
+                10,
+                "Invalid input for field/attribute user_id. Value: 5. 5 is not of type 'string'",
+            ),
+            (
+                json!({"keypair": {"name": "a", "user_id": "u"}}),
+                9,
+                "Invalid input for field/attribute keypair. Value: {'name': 'a', 'user_id': 'u'}. Additional properties are not allowed ('user_id' was unexpected)",
+            ),
+            (json!({"keypair": {"name": "a-b c_d"}}), 1, "accepted"),
+            (
+                json!({"keypair": {"name": "a@b.c", "public_key": "k", "type": "x509", "user_id": "u"}}),
+                92,
+                "accepted",
+            ),
+        ];
+        for (body, minor, expected) in cases {
+            assert_eq!(create(body.clone(), minor), expected, "{body} at 2.{minor}");
+        }
+    }
 }

@@ -13,7 +13,7 @@ use crate::context::Context;
 use crate::fault::ApiError;
 use crate::links::RequestUrls;
 use crate::microversion::ApiVersion;
-use crate::resources::{domain, json_response, validation};
+use crate::resources::{domain, json_response, schemas};
 use crate::state::ApiState;
 
 /// The limits routes.
@@ -70,7 +70,7 @@ async fn index(
     urls: RequestUrls,
 ) -> Result<Response, ApiError> {
     if version.at_least(2, 75) {
-        validation::reject_unknown_query(&urls.query, &["tenant_id"])?;
+        schemas::query(version, &["tenant_id"]).validate_query(&urls.query)?;
     }
     let project = match urls.param("tenant_id") {
         Some(other) if other != context.0.project_id => {

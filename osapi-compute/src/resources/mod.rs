@@ -5,7 +5,8 @@
 //! Each module follows nova's controller of the same name: its policies
 //! (admin-only where nova's defaults are), its validation messages, its
 //! pagination and its microversion differences (listed in MICROVERSIONS.md,
-//! "resources").
+//! "resources"). Their request schemas are in [`schemas`], checked with
+//! [`crate::validation::Schema`] before a handler acts.
 
 use axum::body::Bytes;
 use axum::extract::{FromRequest, Request};
@@ -23,9 +24,9 @@ pub mod images;
 pub mod keypairs;
 pub mod limits;
 pub mod quota_sets;
+pub mod schemas;
 pub mod services;
 pub mod usage;
-pub mod validation;
 
 /// The routes of these resources, merged into the API router (paths
 /// without the `/{project_id}` prefix, which the router strips).

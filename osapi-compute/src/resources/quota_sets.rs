@@ -17,9 +17,9 @@ use crate::context::Context;
 use crate::fault::ApiError;
 use crate::links::RequestUrls;
 use crate::microversion::ApiVersion;
-use crate::resources::validation;
-use crate::resources::{domain, json_response, JsonBody};
+use crate::resources::{domain, json_response, schemas, JsonBody};
 use crate::state::ApiState;
+use crate::validation::{bool_of, int_of};
 
 /// The quota routes.
 pub fn routes() -> Router<ApiState> {
@@ -91,7 +91,7 @@ fn quota_set(version: ApiVersion, id: Option<&str>, limits: &compute::QuotaLimit
 
 fn check_query(version: ApiVersion, urls: &RequestUrls, allowed: &[&str]) -> Result<(), ApiError> {
     if version.at_least(2, 75) {
-        validation::reject_unknown_query(&urls.query, allowed)?;
+        schemas::query(version, allowed).validate_query(&urls.query)?;
     }
     Ok(())
 }
@@ -177,10 +177,25 @@ async fn defaults(
     ))
 }
 
-/// One quota value of an update body: an integer, or a string of one, in
-/// [-1, 2^31-1].
-fn quota_value(resource: &str, value: &Value) -> Result<i64, ApiError> {
-    validation::integer(resource, value, "^-?[0-9]+$", -1, 0x7FFF_FFFF)
+/// Validates an update body; returns `force` and the new limits by the
+/// store's names.
+fn parse_update(
+    body: &Value,
+    version: ApiVersion,
+) -> Result<(bool, BTreeMap<String, i64>), ApiError> {
+    schemas::quota_update(&resources(version)).validate(body)?;
+    let set = body["quota_set"].as_object().cloned().unwrap_or_default();
+    let force = set.get("force").is_some_and(bool_of);
+    let mut updates = BTreeMap::new();
+    for (resource, value) in &set {
+        if resource == "force" {
+            continue;
+        }
+        // Within [-1, 2^31-1] now: exact in an i64.
+        let number = int_of(value).unwrap_or_default();
+        updates.insert(store_name(resource).to_string(), number);
+    }
+    Ok((force, updates))
 }
 
 async fn update(
@@ -193,23 +208,7 @@ async fn update(
 ) -> Result<Response, ApiError> {
     check_query(version, &urls, &["user_id"])?;
     context.require_admin("os_compute_api:os-quota-sets:update")?;
-    let set = validation::wrapper(&body, "quota_set")?;
-    let whole = &body["quota_set"];
-    let mut allowed = resources(version);
-    allowed.push("force");
-    validation::no_additional(set, &allowed, Some(("quota_set", whole)))?;
-    let force = match set.get("force") {
-        None => false,
-        Some(value) => validation::boolean("force", value)?,
-    };
-    let mut updates = BTreeMap::new();
-    for (resource, value) in set {
-        if resource == "force" {
-            continue;
-        }
-        let number = quota_value(resource, value)?;
-        updates.insert(store_name(resource).to_string(), number);
-    }
+    let (force, updates) = parse_update(&body, version)?;
     let limits = state
         .compute
         .update_quotas(&context.0, &id, &updates, force)
@@ -252,8 +251,64 @@ mod tests {
     }
 
     #[test]
+    fn update_messages_are_pinned() {
+        let update = |body: Value, minor: u32| match parse_update(&body, ApiVersion::new(2, minor))
+        {
+            Ok(_) => "accepted".to_string(),
+            Err(err) => err.to_string(),
+        };
+        assert_eq!(update(json!(null), 1), "None is not of type 'object'");
+        assert_eq!(update(json!({}), 1), "'quota_set' is a required property");
+        assert_eq!(
+            update(json!({"quota_set": []}), 1),
+            "Invalid input for field/attribute quota_set. Value: []. [] is not of type 'object'"
+        );
+        assert_eq!(
+            update(json!({"quota_set": {"force": "maybe"}}), 1),
+            "Invalid input for field/attribute force. Value: maybe. 'maybe' is not one of [True, 'True', 'TRUE', 'true', '1', 'ON', 'On', 'on', 'YES', 'Yes', 'yes', False, 'False', 'FALSE', 'false', '0', 'OFF', 'Off', 'off', 'NO', 'No', 'no']"
+        );
+        assert_eq!(
+            update(json!({"quota_set": {"cores": 1.5}}), 1),
+            "Invalid input for field/attribute cores. Value: 1.5. 1.5 is not of type 'integer', 'string'"
+        );
+        assert_eq!(
+            update(json!({"quota_set": {"ram": "2147483648"}}), 1),
+            "Invalid input for field/attribute ram. Value: 2147483648. 2147483648 is greater than the maximum of 2147483647"
+        );
+        assert_eq!(
+            update(json!({"quota_set": {"floating_ips": 1}}), 36),
+            "Invalid input for field/attribute quota_set. Value: {'floating_ips': 1}. Additional properties are not allowed ('floating_ips' was unexpected)"
+        );
+        assert_eq!(
+            update(
+                json!({"quota_set": {"cores": "-1", "floating_ips": 1, "force": "yes"}}),
+                1
+            ),
+            "accepted"
+        );
+        assert_eq!(
+            parse_update(
+                &json!({"quota_set": {"cores": "7", "injected_file_path_bytes": 9, "force": true}}),
+                ApiVersion::new(2, 1)
+            )
+            .unwrap(),
+            (
+                true,
+                BTreeMap::from([
+                    ("cores".to_string(), 7),
+                    ("injected_file_path_length".to_string(), 9)
+                ])
+            )
+        );
+    }
+
+    #[test]
     fn a_bad_quota_value_has_novas_message() {
-        let err = quota_value("cores", &json!("ten")).unwrap_err();
+        let err = parse_update(
+            &json!({"quota_set": {"cores": "ten"}}),
+            ApiVersion::new(2, 1),
+        )
+        .unwrap_err();
         assert_eq!(
             err.to_string(),
             "Invalid input for field/attribute cores. Value: ten. 'ten' does not match '^-?[0-9]+$'"

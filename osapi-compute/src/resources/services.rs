@@ -14,7 +14,7 @@ use crate::fault::ApiError;
 use crate::links::RequestUrls;
 use crate::microversion::ApiVersion;
 use crate::resources::availability_zones::timestamp;
-use crate::resources::{domain, json_response, validation};
+use crate::resources::{domain, json_response, schemas};
 use crate::state::ApiState;
 
 /// The services routes.
@@ -51,7 +51,7 @@ async fn index(
 ) -> Result<Response, ApiError> {
     context.require_admin("os_compute_api:os-services:list")?;
     if version.at_least(2, 75) {
-        validation::reject_unknown_query(&urls.query, &["host", "binary"])?;
+        schemas::query(version, &["host", "binary"]).validate_query(&urls.query)?;
     }
     let services = state
         .compute

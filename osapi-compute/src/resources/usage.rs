@@ -14,7 +14,7 @@ use crate::context::Context;
 use crate::fault::ApiError;
 use crate::links::{Page, RequestUrls};
 use crate::microversion::ApiVersion;
-use crate::resources::{domain, json_response, validation};
+use crate::resources::{domain, json_response, schemas};
 use crate::state::ApiState;
 use crate::validation::has_python_year;
 
@@ -150,7 +150,7 @@ struct Period {
 
 fn period(urls: &RequestUrls, version: ApiVersion, allowed: &[&str]) -> Result<Period, ApiError> {
     if version.at_least(2, 75) {
-        validation::reject_unknown_query(&urls.query, allowed)?;
+        schemas::query(version, allowed).validate_query(&urls.query)?;
     }
     let start = parse_time(urls.param("start"))?;
     let end = parse_time(urls.param("end"))?;

@@ -6,8 +6,13 @@ mod fixture;
 mod schema;
 
 mod auth;
+mod flavors;
+mod images;
+mod infra;
+mod keypairs;
 mod microversions;
 mod numbers;
 mod personality;
+mod quotas;
 mod servers;
 mod versions;

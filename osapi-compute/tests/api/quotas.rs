@@ -1,11 +1,9 @@
 //! limits and os-quota-sets through the HTTP routes.
 
-mod resources_support;
-
 use axum::http::{Method, StatusCode};
 use serde_json::json;
 
-use resources_support::{TestApi, ADMIN, ALICE, BOB};
+use crate::fixture::{TestApi, ADMIN, ALICE, BOB};
 
 async fn boot(api: &TestApi, project: &str, flavor: &str) {
     let ctx = compute::RequestContext::new("someone", project);

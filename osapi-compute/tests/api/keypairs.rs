@@ -1,11 +1,9 @@
 //! os-keypairs through the HTTP routes.
 
-mod resources_support;
-
 use axum::http::{Method, StatusCode};
 use serde_json::json;
 
-use resources_support::{TestApi, ADMIN, ALICE, BOB};
+use crate::fixture::{TestApi, ADMIN, ALICE, BOB};
 
 const PUBLIC_KEY: &str =
     "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOCh8GJzaFw5kbbgYOk8q1xyYFAGl/ZDEgZ7nXcuD6Z5 test";
@@ -258,7 +256,7 @@ async fn paging_from_2_35() {
     assert_eq!(page.body["keypairs"].as_array().map(Vec::len), Some(2));
     assert_eq!(
         page.body["keypairs_links"],
-        json!([{"rel": "next", "href": "http://api.example.com/os-keypairs?limit=2&marker=b"}])
+        json!([{"rel": "next", "href": "http://api.example.com/v2.1/os-keypairs?limit=2&marker=b"}])
     );
     let bad = api.get("/os-keypairs?marker=zz", ALICE, Some("2.35")).await;
     assert_eq!(bad.status, StatusCode::BAD_REQUEST);

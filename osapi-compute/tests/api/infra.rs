@@ -1,12 +1,10 @@
 //! Availability zones, hypervisors, services and simple tenant usage
 //! through the HTTP routes, over the simulated hosts.
 
-mod resources_support;
-
 use axum::http::StatusCode;
 use serde_json::json;
 
-use resources_support::{TestApi, ADMIN, ALICE};
+use crate::fixture::{TestApi, ADMIN, ALICE};
 
 async fn boot(api: &TestApi, project: &str) -> String {
     let ctx = compute::RequestContext::new("someone", project);

@@ -1,13 +1,11 @@
 //! The compute API's image proxy (`/images`, 2.1-2.35; metadata up to
 //! 2.38) and the read-only Image v2 endpoint over the same catalogue.
 
-mod resources_support;
-
 use axum::body::Body;
 use axum::http::{Method, StatusCode};
 use serde_json::json;
 
-use resources_support::{send, TestApi, ADMIN, ALICE, BOB};
+use crate::fixture::{Answer, TestApi, ADMIN, ALICE, BOB};
 
 const CIRROS: &str = compute::CIRROS_IMAGE_UUID;
 
@@ -160,19 +158,15 @@ async fn image_metadata_until_2_38() {
     assert_eq!(admin.status, StatusCode::OK);
 }
 
-async fn glance(api: &TestApi, path: &str, token: Option<&str>) -> resources_support::Answer {
-    let router = osapi_compute::image_v2::image_router(api.state.clone());
+/// A call to the image API the pipeline mounts at `/image`.
+async fn glance(api: &TestApi, path: &str, token: Option<&str>) -> Answer {
     let mut builder = axum::http::Request::builder()
-        .uri(path)
+        .uri(format!("/image{path}"))
         .header("host", "cloud.example:8774");
     if let Some(token) = token {
         builder = builder.header("x-auth-token", token);
     }
-    let mut request = builder.body(Body::empty()).expect("request");
-    request
-        .extensions_mut()
-        .insert(nova_paste::http::ScriptName("/image".into()));
-    send(router, request).await
+    api.raw(builder.body(Body::empty()).expect("request")).await
 }
 
 #[tokio::test]
@@ -255,21 +249,14 @@ async fn image_v2_reads_a_token_that_is_not_ascii_as_noauth2_does() {
     let uuid = private_image(&api, "caf\u{e9}").await;
     // "élève:café" in latin-1.
     let token = axum::http::HeaderValue::from_bytes(b"\xe9l\xe8ve:caf\xe9").expect("token");
-    let mut request = axum::http::Request::builder()
-        .uri(format!("/v2/images/{uuid}"))
+    let request = axum::http::Request::builder()
+        .uri(format!("/image/v2/images/{uuid}"))
         .header("host", "cloud.example:8774")
         .header("x-auth-token", token)
         .body(Body::empty())
         .expect("request");
-    request
-        .extensions_mut()
-        .insert(nova_paste::http::ScriptName("/image".into()));
 
-    let shown = send(
-        osapi_compute::image_v2::image_router(api.state.clone()),
-        request,
-    )
-    .await;
+    let shown = api.raw(request).await;
 
     assert_eq!(shown.status, StatusCode::OK, "{}", shown.text);
     assert_eq!(shown.body["owner"], "caf\u{e9}");

@@ -1,11 +1,9 @@
 //! Flavors, extra specs and flavor access through the HTTP routes.
 
-mod resources_support;
-
 use axum::http::{Method, StatusCode};
 use serde_json::json;
 
-use resources_support::{TestApi, ADMIN, ALICE, BOB};
+use crate::fixture::{TestApi, ADMIN, ALICE, BOB};
 
 fn names(body: &serde_json::Value) -> Vec<String> {
     body["flavors"]
@@ -30,7 +28,7 @@ async fn list_shows_seeded_flavors_with_links_sorted_by_flavorid() {
     assert_eq!(
         first["links"],
         json!([
-            {"rel": "self", "href": "http://api.example.com/flavors/1"},
+            {"rel": "self", "href": "http://api.example.com/v2.1/flavors/1"},
             {"rel": "bookmark", "href": "http://api.example.com/flavors/1"}
         ])
     );
@@ -86,7 +84,7 @@ async fn pagination_gives_a_next_link_and_follows_the_marker() {
     assert_eq!(names(&page.body), ["m1.tiny", "m1.small"]);
     assert_eq!(
         page.body["flavors_links"],
-        json!([{"rel": "next", "href": "http://api.example.com/flavors?limit=2&marker=2"}])
+        json!([{"rel": "next", "href": "http://api.example.com/v2.1/flavors?limit=2&marker=2"}])
     );
     let next = api.get("/flavors?limit=2&marker=2", ALICE, None).await;
     assert_eq!(names(&next.body), ["m1.medium", "m1.large"]);
