@@ -80,3 +80,51 @@ fn a_bad_edit_and_sighup_leave_the_running_workers_serving_under_load() {
     );
     assert!(matches!(try_http_get(port, "/v2.1"), Ok((200, _))));
 }
+
+#[test]
+fn a_typo_in_a_group_the_binary_owns_is_one_warning_naming_the_nearest_option() {
+    let conf = TestConf::new()
+        .set("simulator", "transition_dealy", "0")
+        .set("api", "max_limits", "10");
+    let mut nova = NovaProcess::start(&conf, &[]);
+    let port = nova.port();
+    assert!(matches!(try_http_get(port, "/v2.1"), Ok((200, _))));
+    let log = nova.log();
+    let nova_conf = conf.dir().join("nova.conf");
+    for line in [
+        format!(
+            "unknown option [simulator] transition_dealy in {}: did you mean transition_delay?",
+            nova_conf.display()
+        ),
+        format!(
+            "unknown option [api] max_limits in {}: did you mean max_limit?",
+            nova_conf.display()
+        ),
+    ] {
+        assert_eq!(log.matches(&line).count(), 1, "{line}\n{log}");
+    }
+    assert_eq!(nova.terminate(), 0, "{}", nova.log());
+}
+
+#[test]
+fn the_pipeline_is_logged_outermost_first_at_start_up() {
+    let conf = TestConf::new().stock_paste("nova-2025.1-epoxy.ini");
+    let mut nova = NovaProcess::start(&conf, &[]);
+    let log = nova.log();
+    let outline = log
+        .split("osapi_compute pipeline, outermost first:")
+        .nth(1)
+        .unwrap_or_else(|| panic!("no pipeline outline in the log:\n{log}"));
+    let v21 = outline
+        .split("-> openstack_compute_api_v21")
+        .nth(1)
+        .unwrap_or_else(|| panic!("no /v2.1 route in the outline:\n{outline}"));
+    let outline = v21;
+    let compute_req_id = outline.find("compute_req_id");
+    let faultwrap = outline.find("faultwrap");
+    assert!(
+        compute_req_id.is_some() && faultwrap.is_some() && compute_req_id < faultwrap,
+        "{outline}"
+    );
+    assert_eq!(nova.terminate(), 0, "{}", nova.log());
+}
