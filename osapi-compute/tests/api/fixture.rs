@@ -53,10 +53,14 @@ pub struct TestApp {
     _dir: tempfile::TempDir,
 }
 
+/// A change to the factory registry (see [`Builder::registry`]).
+type RegistryHook = Box<dyn FnOnce(&mut nova_paste::Registry)>;
+
 /// Builds a [`TestApp`].
 pub struct Builder {
     config: ApiConfig,
     paste: Option<std::path::PathBuf>,
+    registry: Vec<RegistryHook>,
 }
 
 impl Builder {
@@ -70,6 +74,12 @@ impl Builder {
         self.paste = Some(path);
         self
     }
+    /// Changes the factory registry after the crate's factories are in
+    /// (e.g. to swap one app's factory for a variant).
+    pub fn registry(mut self, f: impl FnOnce(&mut nova_paste::Registry) + 'static) -> Self {
+        self.registry.push(Box::new(f));
+        self
+    }
     pub async fn build(self) -> TestApp {
         let dir = tempfile::tempdir().unwrap();
         let url = format!("sqlite:///{}", dir.path().join("nova.sqlite").display());
@@ -81,6 +91,9 @@ impl Builder {
         let state = ApiState::new(Arc::new(compute), self.config);
         let mut registry = nova_runtime::api::builtin_registry("noauth2");
         osapi_compute::factories::register_factories(&mut registry);
+        for f in self.registry {
+            f(&mut registry);
+        }
         let path = self.paste.unwrap_or_else(paste_path);
         let spec = nova_paste::load(&path, "osapi_compute", &BTreeMap::new(), &registry).unwrap();
         let service = spec
@@ -105,6 +118,7 @@ impl TestApp {
                 ..ApiConfig::default()
             },
             paste: None,
+            registry: Vec::new(),
         }
     }
 

@@ -7,6 +7,7 @@ mod schema;
 
 mod auth;
 mod flavors;
+mod identity;
 mod images;
 mod infra;
 mod keypairs;

@@ -1,16 +1,21 @@
-//! The built-in Identity v3 endpoint of noauth2 deployments.
-
-mod resources_support;
+//! The built-in Identity v3 endpoint of noauth2 deployments, mounted at
+//! `/identity` by this crate's api-paste.ini.
 
 use axum::body::Body;
 use axum::http::{Method, StatusCode};
 use serde_json::{json, Value};
 
 use osapi_compute::identity::{identity_router, IdentityOptions};
-use resources_support::{send, Answer};
 
+use crate::fixture::{paste_path, Answer, TestApp};
+
+/// Where the paste file mounts the identity app.
+const MOUNT: &str = "/identity";
+
+/// Sends one request to the identity app of `app` (`path` is relative to
+/// the mount point), as a client of `127.0.0.1:8774` would.
 async fn call(
-    options: IdentityOptions,
+    app: &TestApp,
     method: Method,
     path: &str,
     headers: &[(&str, &str)],
@@ -18,7 +23,7 @@ async fn call(
 ) -> Answer {
     let mut builder = axum::http::Request::builder()
         .method(method)
-        .uri(path)
+        .uri(format!("{MOUNT}{path}"))
         .header("host", "127.0.0.1:8774");
     for (k, v) in headers {
         builder = builder.header(*k, *v);
@@ -26,11 +31,39 @@ async fn call(
     let body = body
         .map(|b| Body::from(b.to_string()))
         .unwrap_or_else(Body::empty);
-    let mut request = builder.body(body).expect("request");
-    request
-        .extensions_mut()
-        .insert(nova_paste::http::ScriptName("/identity".into()));
-    send(identity_router(options), request).await
+    app.raw(builder.body(body).expect("request")).await
+}
+
+/// The pipeline with the identity app's section of api-paste.ini given
+/// `options` (`key = value` lines), from a paste file in `dir`.
+async fn app_with_identity_options(dir: &tempfile::TempDir, options: &str) -> TestApp {
+    let factory = format!(
+        "paste.app_factory = {}\n",
+        osapi_compute::factories::IDENTITY
+    );
+    let ours = std::fs::read_to_string(paste_path()).expect("api-paste.ini");
+    assert!(ours.contains(&factory), "no identity app in api-paste.ini");
+    let path = dir.path().join("api-paste.ini");
+    std::fs::write(
+        &path,
+        ours.replace(&factory, &format!("{factory}{options}")),
+    )
+    .expect("write");
+    TestApp::builder().paste(path).build().await
+}
+
+/// The pipeline with the identity app built without the compute store (so
+/// without the OS-EC2 credential API), from the same paste section.
+async fn app_without_ec2_credentials() -> TestApp {
+    TestApp::builder()
+        .registry(|registry| {
+            registry.register_app(osapi_compute::factories::IDENTITY, |ctx| {
+                let options = IdentityOptions::from_raw(|key| ctx.conf(key).map(str::to_string))?;
+                Ok(nova_paste::http::boxed(identity_router(options)))
+            })
+        })
+        .build()
+        .await
 }
 
 fn password_body(user: &str, project: &str) -> Value {
@@ -56,14 +89,15 @@ fn endpoint_url(token: &Value, service: &str) -> String {
 
 #[tokio::test]
 async fn version_documents_point_at_the_mount_point() {
-    let root = call(IdentityOptions::default(), Method::GET, "/", &[], None).await;
+    let app = TestApp::new().await;
+    let root = call(&app, Method::GET, "/", &[], None).await;
     assert_eq!(root.status, StatusCode::MULTIPLE_CHOICES);
     assert_eq!(root.body["versions"]["values"][0]["id"], "v3.14");
     assert_eq!(
         root.body["versions"]["values"][0]["links"][0]["href"],
         "http://127.0.0.1:8774/identity/v3/"
     );
-    let v3 = call(IdentityOptions::default(), Method::GET, "/v3", &[], None).await;
+    let v3 = call(&app, Method::GET, "/v3", &[], None).await;
     assert_eq!(v3.status, StatusCode::OK);
     assert_eq!(v3.body["version"]["status"], "stable");
     assert_eq!(
@@ -74,8 +108,9 @@ async fn version_documents_point_at_the_mount_point() {
 
 #[tokio::test]
 async fn password_auth_mints_a_noauth_token_with_a_catalogue() {
+    let app = TestApp::new().await;
     let answer = call(
-        IdentityOptions::default(),
+        &app,
         Method::POST,
         "/v3/auth/tokens",
         &[("content-type", "application/json")],
@@ -115,8 +150,9 @@ async fn password_auth_mints_a_noauth_token_with_a_catalogue() {
 
 #[tokio::test]
 async fn admin_user_gets_the_admin_role() {
+    let app = TestApp::new().await;
     let answer = call(
-        IdentityOptions::default(),
+        &app,
         Method::POST,
         "/v3/auth/tokens",
         &[],
@@ -135,10 +171,11 @@ async fn admin_user_gets_the_admin_role() {
 
 #[tokio::test]
 async fn token_method_rescopes_an_existing_token() {
+    let app = TestApp::new().await;
     let body = json!({"auth": {"identity": {"methods": ["token"], "token": {"id": "admin:admin"}},
                                "scope": {"project": {"id": "beta"}}}});
     let answer = call(
-        IdentityOptions::default(),
+        &app,
         Method::POST,
         "/v3/auth/tokens",
         &[("x-auth-token", "admin:admin")],
@@ -152,14 +189,14 @@ async fn token_method_rescopes_an_existing_token() {
 
 #[tokio::test]
 async fn configured_endpoints_win_over_the_request_host() {
-    let options = IdentityOptions::from_raw(|k| match k {
-        "compute_endpoint" => Some("https://cloud.example/compute/v2.1/".into()),
-        "region_name" => Some("North".into()),
-        _ => None,
-    })
-    .expect("options");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let app = app_with_identity_options(
+        &dir,
+        "compute_endpoint = https://cloud.example/compute/v2.1/\nregion_name = North\n",
+    )
+    .await;
     let answer = call(
-        options,
+        &app,
         Method::POST,
         "/v3/auth/tokens",
         &[],
@@ -178,99 +215,46 @@ async fn configured_endpoints_win_over_the_request_host() {
 
 #[tokio::test]
 async fn bad_requests_get_keystone_errors() {
-    let malformed = call(
-        IdentityOptions::default(),
-        Method::POST,
-        "/v3/auth/tokens",
-        &[],
-        None,
-    )
-    .await;
+    let app = TestApp::new().await;
+    let malformed = call(&app, Method::POST, "/v3/auth/tokens", &[], None).await;
     assert_eq!(malformed.status, StatusCode::BAD_REQUEST);
     assert_eq!(malformed.body["error"]["code"], 400);
     let unknown = json!({"auth": {"identity": {"methods": ["totp"]}}});
-    let refused = call(
-        IdentityOptions::default(),
-        Method::POST,
-        "/v3/auth/tokens",
-        &[],
-        Some(unknown),
-    )
-    .await;
+    let refused = call(&app, Method::POST, "/v3/auth/tokens", &[], Some(unknown)).await;
     assert_eq!(refused.status, StatusCode::UNAUTHORIZED);
     assert_eq!(refused.body["error"]["title"], "Unauthorized");
 }
 
 #[tokio::test]
 async fn validation_and_lookups_echo_what_was_asked() {
+    let app = TestApp::new().await;
     let headers = [
         ("x-auth-token", "admin:admin"),
         ("x-subject-token", "bob:beta"),
     ];
-    let validated = call(
-        IdentityOptions::default(),
-        Method::GET,
-        "/v3/auth/tokens",
-        &headers,
-        None,
-    )
-    .await;
+    let validated = call(&app, Method::GET, "/v3/auth/tokens", &headers, None).await;
     assert_eq!(validated.status, StatusCode::OK);
     assert_eq!(validated.body["token"]["user"]["id"], "bob");
     assert_eq!(validated.body["token"]["project"]["id"], "beta");
 
     let auth = [("x-auth-token", "admin:admin")];
-    let project = call(
-        IdentityOptions::default(),
-        Method::GET,
-        "/v3/projects/beta",
-        &auth,
-        None,
-    )
-    .await;
+    let project = call(&app, Method::GET, "/v3/projects/beta", &auth, None).await;
     assert_eq!(project.body["project"]["name"], "beta");
-    let by_name = call(
-        IdentityOptions::default(),
-        Method::GET,
-        "/v3/projects?name=gamma",
-        &auth,
-        None,
-    )
-    .await;
+    let by_name = call(&app, Method::GET, "/v3/projects?name=gamma", &auth, None).await;
     assert_eq!(by_name.body["projects"][0]["id"], "gamma");
-    let user = call(
-        IdentityOptions::default(),
-        Method::GET,
-        "/v3/users/carol",
-        &auth,
-        None,
-    )
-    .await;
+    let user = call(&app, Method::GET, "/v3/users/carol", &auth, None).await;
     assert_eq!(user.body["user"]["name"], "carol");
-    let no_token = call(
-        IdentityOptions::default(),
-        Method::GET,
-        "/v3/projects/beta",
-        &[],
-        None,
-    )
-    .await;
+    let no_token = call(&app, Method::GET, "/v3/projects/beta", &[], None).await;
     assert_eq!(no_token.status, StatusCode::UNAUTHORIZED);
 }
 
 #[tokio::test]
 async fn ec2_credentials_are_created_listed_and_deleted_for_the_caller() {
-    let api = resources_support::TestApi::new().await;
-    let router = || {
-        osapi_compute::identity::identity_router_with_ec2_credentials(
-            IdentityOptions::default(),
-            api.state.clone(),
-        )
-    };
+    let app = TestApp::new().await;
     let request = |method: Method, path: &str, token: &str, body: Option<Value>| {
         let mut builder = axum::http::Request::builder()
             .method(method)
-            .uri(path.to_string())
+            .uri(format!("{MOUNT}{path}"))
             .header("host", "127.0.0.1:8774")
             .header("x-auth-token", token);
         if body.is_some() {
@@ -284,23 +268,22 @@ async fn ec2_credentials_are_created_listed_and_deleted_for_the_caller() {
             .expect("request")
     };
     let path = "/v3/users/alice/credentials/OS-EC2";
-    let created = send(
-        router(),
-        request(
+    let created = app
+        .raw(request(
             Method::POST,
             path,
             "alice:alpha",
             Some(json!({"tenant_id": "alpha"})),
-        ),
-    )
-    .await;
+        ))
+        .await;
     assert_eq!(created.status, StatusCode::CREATED);
     let access = created.body["credential"]["access"]
         .as_str()
         .expect("access")
         .to_string();
     assert_eq!(created.body["credential"]["tenant_id"], "alpha");
-    let stored = api
+    let stored = app
+        .state
         .compute
         .lookup_ec2_credential(&access)
         .await
@@ -312,47 +295,46 @@ async fn ec2_credentials_are_created_listed_and_deleted_for_the_caller() {
             .unwrap_or_default()
     );
 
-    let listed = send(router(), request(Method::GET, path, "alice:alpha", None)).await;
+    let listed = app
+        .raw(request(Method::GET, path, "alice:alpha", None))
+        .await;
     assert_eq!(listed.body["credentials"][0]["access"], access.as_str());
-    let other = send(
-        router(),
-        request(
+    let other = app
+        .raw(request(
             Method::POST,
             path,
             "bob:beta",
             Some(json!({"tenant_id": "beta"})),
-        ),
-    )
-    .await;
+        ))
+        .await;
     assert_eq!(other.status, StatusCode::FORBIDDEN);
-    let hidden = send(
-        router(),
-        request(Method::GET, &format!("{path}/{access}"), "bob:beta", None),
-    )
-    .await;
+    let hidden = app
+        .raw(request(
+            Method::GET,
+            &format!("{path}/{access}"),
+            "bob:beta",
+            None,
+        ))
+        .await;
     assert_eq!(hidden.status, StatusCode::FORBIDDEN);
 
-    let deleted = send(
-        router(),
-        request(
+    let deleted = app
+        .raw(request(
             Method::DELETE,
             &format!("{path}/{access}"),
             "alice:alpha",
             None,
-        ),
-    )
-    .await;
+        ))
+        .await;
     assert_eq!(deleted.status, StatusCode::NO_CONTENT);
-    let gone = send(
-        router(),
-        request(
+    let gone = app
+        .raw(request(
             Method::GET,
             &format!("{path}/{access}"),
             "alice:alpha",
             None,
-        ),
-    )
-    .await;
+        ))
+        .await;
     assert_eq!(gone.status, StatusCode::NOT_FOUND);
     assert_eq!(
         gone.body["error"]["message"],
@@ -360,7 +342,7 @@ async fn ec2_credentials_are_created_listed_and_deleted_for_the_caller() {
     );
 
     let without_store = call(
-        IdentityOptions::default(),
+        &app_without_ec2_credentials().await,
         Method::GET,
         path,
         &[("x-auth-token", "alice:alpha")],
@@ -372,8 +354,9 @@ async fn ec2_credentials_are_created_listed_and_deleted_for_the_caller() {
 
 #[tokio::test]
 async fn a_name_that_is_not_ascii_is_handed_out_and_read_back_in_latin1() {
+    let app = TestApp::new().await;
     let minted = call(
-        IdentityOptions::default(),
+        &app,
         Method::POST,
         "/v3/auth/tokens",
         &[("content-type", "application/json")],
@@ -386,17 +369,14 @@ async fn a_name_that_is_not_ascii_is_handed_out_and_read_back_in_latin1() {
     assert_eq!(token.as_bytes(), b"jos\xe9:caf\xe9");
 
     // The client sends those bytes back to validate the token.
-    let mut request = axum::http::Request::builder()
-        .uri("/v3/auth/tokens")
+    let request = axum::http::Request::builder()
+        .uri(format!("{MOUNT}/v3/auth/tokens"))
         .header("host", "127.0.0.1:8774")
         .header("x-auth-token", token.clone())
         .header("x-subject-token", token.clone())
         .body(Body::empty())
         .expect("request");
-    request
-        .extensions_mut()
-        .insert(nova_paste::http::ScriptName("/identity".into()));
-    let validated = send(identity_router(IdentityOptions::default()), request).await;
+    let validated = app.raw(request).await;
 
     assert_eq!(validated.status, StatusCode::OK, "{}", validated.text);
     assert_eq!(validated.body["token"]["user"]["name"], "jos\u{e9}");
