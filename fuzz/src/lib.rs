@@ -243,18 +243,24 @@ pub fn compute_body(data: &[u8]) {
             }
         }
     }
-    if let Some(obj) = value.as_object() {
-        for (k, v) in obj {
-            let _ = osapi_compute::resources::validation::name(k, v);
-            let _ = osapi_compute::resources::validation::integer(
-                k,
-                v,
-                "^[0-9]+$",
-                0,
-                i64::from(i32::MAX),
-            );
-            let _ = osapi_compute::resources::validation::boolean(k, v);
-            let _ = osapi_compute::resources::validation::metadata_map(k, v, true);
+    {
+        use osapi_compute::resources::schemas as resources;
+        let resource_schemas = [
+            resources::flavor_create(version),
+            resources::flavor_update(),
+            resources::flavor_access("addTenantAccess"),
+            resources::extra_specs_create(),
+            resources::extra_spec_update_count(),
+            resources::extra_spec_update_map(),
+            resources::keypair_create(version),
+            resources::quota_update(&["instances", "cores", "ram"]),
+            resources::image_metadata(),
+            resources::image_meta(),
+        ];
+        for schema in resource_schemas {
+            if let Err(invalid) = schema.validate(&value) {
+                let _ = invalid.body_message();
+            }
         }
     }
 }
@@ -263,20 +269,24 @@ pub fn compute_body(data: &[u8]) {
 /// checked against the allowed names, and the typed readers (microversion
 /// header values, integers, booleans) run over each value.
 pub fn compute_query(data: &[u8]) {
-    use osapi_compute::resources::validation as v;
+    use osapi_compute::microversion::MAX_VERSION;
+    use osapi_compute::resources::schemas as resources;
     let pairs: Vec<(String, String)> = form_urlencoded::parse(data)
         .map(|(k, v)| (k.into_owned(), v.into_owned()))
         .collect();
-    let _ = v::reject_unknown_query(
-        &pairs,
-        &["limit", "marker", "name", "all_tenants", "changes-since"],
-    );
+    for schema in [
+        resources::query(
+            MAX_VERSION,
+            &["limit", "marker", "name", "all_tenants", "changes-since"],
+        ),
+        resources::flavors_query(MAX_VERSION, &["flavorid", "name", "memory_mb"]),
+    ] {
+        let _ = schema.validate_query(&pairs);
+    }
     for (k, value) in &pairs {
         let _ = osapi_compute::microversion::ApiVersion::parse(value);
-        let json = serde_json::Value::String(value.clone());
-        let _ = v::integer(k, &json, "^-?[0-9]+$", i64::MIN, i64::MAX);
-        let _ = v::boolean(k, &json);
-        let _ = v::query_error(k, value, "fuzz");
+        let _ = osapi_compute::validation::int_from_str(value);
+        let _ = osapi_compute::validation::query_error(k, value, "fuzz");
     }
     let mut headers = HeaderMap::new();
     if let Ok(h) = HeaderValue::from_bytes(data) {
