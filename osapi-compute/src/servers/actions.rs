@@ -169,7 +169,7 @@ async fn rebuild(
         }),
         description: nullable("description"),
         access_ip_v4: nullable("accessIPv4"),
-        access_ip_v6: nullable("accessIPv6"),
+        access_ip_v6: nullable("accessIPv6").map(|v| v.map(super::core::canonical_ipv6)),
         injected_files: personality(r.get("personality")),
         key_name: nullable("key_name"),
         user_data: nullable("user_data"),
@@ -190,6 +190,11 @@ async fn rebuild(
     let opts = ShowOpts::for_rebuild(ctx.0.is_admin, version);
     let props = image_properties(state, ctx, version, &instance.image_ref).await;
     let mut server = view::show(urls, &ctx.0, version, &instance, opts, props.as_ref());
+    // nova adds the user data to the rebuild answer from 2.57 (under its
+    // plain name, not the admin-only extended attribute).
+    if version.at_least(2, 57) {
+        server["user_data"] = json!(instance.user_data);
+    }
     if state.config.enable_instance_password {
         server["adminPass"] = json!(password);
     }

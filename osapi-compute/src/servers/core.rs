@@ -630,7 +630,7 @@ pub async fn create(
         min_count,
         max_count,
         access_ip_v4: opt_string(server.get("accessIPv4")),
-        access_ip_v6: opt_string(server.get("accessIPv6")),
+        access_ip_v6: opt_string(server.get("accessIPv6")).map(canonical_ipv6),
         tags,
         config_drive: server
             .get("config_drive")
@@ -678,6 +678,15 @@ pub async fn create(
     Ok(response)
 }
 
+/// An IPv6 address in its canonical text (`::babe:dc0c:1602` for
+/// `0000:0000:0000:0000:0000:babe:220.12.22.2`), as nova stores and shows
+/// `accessIPv6`; text that is no address (the schema refused it already)
+/// is kept.
+pub(crate) fn canonical_ipv6(text: String) -> String {
+    text.parse::<std::net::Ipv6Addr>()
+        .map_or(text, |address| address.to_string())
+}
+
 fn nullable_string(value: &Value) -> Option<String> {
     value.as_str().map(str::to_string)
 }
@@ -698,7 +707,9 @@ pub async fn update(
         name: opt_string(server.get("name")),
         description: server.get("description").map(nullable_string),
         access_ip_v4: server.get("accessIPv4").map(nullable_string),
-        access_ip_v6: server.get("accessIPv6").map(nullable_string),
+        access_ip_v6: server
+            .get("accessIPv6")
+            .map(|v| nullable_string(v).map(canonical_ipv6)),
         hostname: opt_string(server.get("hostname")),
     };
     let instance = state.compute.update_instance(&ctx.0, &id, update).await?;

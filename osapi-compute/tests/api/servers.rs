@@ -1329,6 +1329,9 @@ async fn rebuild_keeps_the_key_user_data_and_hostname_it_is_given() {
 
     assert_eq!(answer.status, StatusCode::ACCEPTED, "{}", answer.text);
     assert_eq!(answer.body["server"]["key_name"], "kp2");
+    // From 2.57 the answer carries the user data (tempest's rebuild schema
+    // requires it).
+    assert_eq!(answer.body["server"]["user_data"], "aGVsbG8=");
     let shown = app
         .get(&format!("/v2.1/servers/{id}"), ALICE, Some("2.90"))
         .await
@@ -1353,6 +1356,7 @@ async fn rebuild_keeps_the_key_user_data_and_hostname_it_is_given() {
         )
         .await;
     assert_eq!(cleared.status, StatusCode::ACCEPTED, "{}", cleared.text);
+    assert_eq!(cleared.body["server"]["user_data"], json!(null));
     let stored = app.state.compute.get_instance(&ctx, &id).await.unwrap();
     assert_eq!((stored.key_name, stored.user_data), (None, None));
     let unknown = app
@@ -1512,4 +1516,55 @@ async fn a_completed_delete_frees_quota_before_anyone_reads_the_server() {
         .await;
 
     assert_eq!(answer.status, StatusCode::ACCEPTED, "{}", answer.text);
+}
+
+/// accessIPv6 is kept and shown in its canonical form, as nova's
+/// (tempest's test_verify_server_details sends an IPv4-suffixed spelling).
+#[tokio::test]
+async fn access_ipv6_is_shown_in_canonical_form_after_create_update_and_rebuild() {
+    let app = TestApp::new().await;
+    let answer = app
+        .send(
+            Method::POST,
+            "/v2.1/servers",
+            ALICE,
+            "2.1",
+            json!({"server": {"name": "v6", "imageRef": compute::CIRROS_IMAGE_UUID,
+                              "flavorRef": "1",
+                              "accessIPv6": "0000:0000:0000:0000:0000:babe:220.12.22.2"}}),
+        )
+        .await;
+    assert_eq!(answer.status, StatusCode::ACCEPTED, "{}", answer.text);
+    let id = answer.body["server"]["id"].as_str().unwrap().to_string();
+    let shown = app
+        .get(&format!("/v2.1/servers/{id}"), ALICE, None)
+        .await
+        .body;
+    assert_eq!(shown["server"]["accessIPv6"], "::babe:dc0c:1602");
+
+    let updated = app
+        .send(
+            Method::PUT,
+            &format!("/v2.1/servers/{id}"),
+            ALICE,
+            "2.1",
+            json!({"server": {"accessIPv6": "2001:0db8:0000:0000:0000:0000:0000:0001"}}),
+        )
+        .await;
+    assert_eq!(updated.body["server"]["accessIPv6"], "2001:db8::1");
+
+    let rebuilt = app
+        .send(
+            Method::POST,
+            &format!("/v2.1/servers/{id}/action"),
+            ALICE,
+            "2.1",
+            action(
+                "rebuild",
+                json!({"imageRef": compute::CIRROS_IMAGE_UUID,
+                       "accessIPv6": "FE80:0000:0000:0000:0000:0000:0000:000A"}),
+            ),
+        )
+        .await;
+    assert_eq!(rebuilt.body["server"]["accessIPv6"], "fe80::a");
 }
