@@ -128,3 +128,26 @@ fn the_pipeline_is_logged_outermost_first_at_start_up() {
     );
     assert_eq!(nova.terminate(), 0, "{}", nova.log());
 }
+
+#[test]
+fn a_bad_filter_option_in_api_paste_ini_stops_the_start_before_any_fork() {
+    let conf = TestConf::new()
+        .set("DEFAULT", "osapi_compute_workers", "2")
+        .paste_text(
+            "[composite:osapi_compute]\nuse = egg:Paste#urlmap\n/: limited\n\n\
+             [pipeline:limited]\npipeline = sizelimit slow\n\n\
+             [filter:sizelimit]\npaste.filter_factory = oslo_middleware:RequestBodySizeLimiter.factory\n\
+             max_request_body_size = lots\n\n\
+             [app:slow]\nuse = egg:Paste#slow\ndelay = 0\n",
+        );
+    let (code, log) = NovaProcess::run_to_exit(&conf, &[]);
+    assert_eq!(code, 1, "{log}");
+    let paste = conf.dir().join("api-paste.ini");
+    assert!(
+        log.contains(&format!("filter [filter:sizelimit] in {}", paste.display()))
+            && log.contains("max_request_body_size"),
+        "{log}"
+    );
+    assert!(!log.contains("listening on"), "{log}");
+    assert!(!log.contains("Starting 2 workers"), "{log}");
+}

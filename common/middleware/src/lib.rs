@@ -34,60 +34,83 @@ use std::future::Future;
 use nova_paste::http::{HttpFuture, HttpService, Request, Response};
 use nova_paste::{FactoryContext, Filter, Registry};
 
-/// Registers every generic filter (and the healthcheck app) in `registry`.
+/// The names of oslo.middleware's `RequestId`.
+const REQUEST_ID: &[&str] = &[
+    "oslo_middleware:RequestId.factory",
+    "oslo_middleware.request_id:RequestId.factory",
+    "egg:oslo.middleware#request_id",
+];
+/// The names of oslo.middleware's `RequestBodySizeLimiter` (and Havana's).
+const SIZELIMIT: &[&str] = &[
+    "oslo_middleware:RequestBodySizeLimiter.factory",
+    "oslo_middleware.sizelimit:RequestBodySizeLimiter.factory",
+    "nova.api.sizelimit:RequestBodySizeLimiter.factory",
+    "egg:oslo.middleware#sizelimit",
+];
+/// The names of oslo.middleware's `HTTPProxyToWSGI`.
+const PROXY_HEADERS: &[&str] = &[
+    "oslo_middleware.http_proxy_to_wsgi:HTTPProxyToWSGI.factory",
+    "oslo_middleware:HTTPProxyToWSGI.factory",
+    "egg:oslo.middleware#http_proxy_to_wsgi",
+];
+/// The names of oslo.middleware's `CORS`.
+const CORS: &[&str] = &[
+    "oslo_middleware.cors:filter_factory",
+    "oslo_middleware:CORS.factory",
+    "oslo_middleware.cors:CORS.factory",
+    "egg:oslo.middleware#cors",
+];
+/// The names of oslo.middleware's `Healthcheck` as a filter.
+const HEALTHCHECK_FILTER: &[&str] = &[
+    "oslo_middleware:Healthcheck.factory",
+    "oslo_middleware.healthcheck:Healthcheck.factory",
+    "egg:oslo.middleware#healthcheck",
+];
+/// The names of oslo.middleware's `Healthcheck` as an app.
+const HEALTHCHECK_APP: &[&str] = &[
+    "oslo_middleware:Healthcheck.app_factory",
+    "oslo_middleware.healthcheck:Healthcheck.app_factory",
+    "egg:oslo.middleware#healthcheck",
+];
+/// The names of osprofiler's WSGI middleware.
+const PROFILER: &[&str] = &[
+    "nova.profiler:WsgiMiddleware.factory",
+    "osprofiler.web:WsgiMiddleware.factory",
+];
+
+/// A filter factory that only reads its options.
+type PureFactory = fn(&FactoryContext<'_>) -> anyhow::Result<Filter>;
+
+/// Registers every generic filter (and the healthcheck app) in `registry`,
+/// with the option check the parent runs before it forks: for the filters
+/// whose factory only reads its options, running the factory is the check;
+/// auth_token's check reads its options without making its Keystone client.
 pub fn register(registry: &mut Registry) {
-    for name in [
-        "oslo_middleware:RequestId.factory",
-        "oslo_middleware.request_id:RequestId.factory",
-        "egg:oslo.middleware#request_id",
-    ] {
-        registry.register_filter(name, |_| Ok(request_id::filter(&[])));
+    for name in REQUEST_ID {
+        registry.register_filter(*name, |_| Ok(request_id::filter(&[])));
     }
-    for name in [
-        "oslo_middleware:RequestBodySizeLimiter.factory",
-        "oslo_middleware.sizelimit:RequestBodySizeLimiter.factory",
-        "nova.api.sizelimit:RequestBodySizeLimiter.factory",
-        "egg:oslo.middleware#sizelimit",
-    ] {
-        registry.register_filter(name, sizelimit::factory);
+    let pure: [(&[&str], PureFactory); 4] = [
+        (SIZELIMIT, sizelimit::factory),
+        (PROXY_HEADERS, proxy_headers::factory),
+        (CORS, cors::factory),
+        (HEALTHCHECK_FILTER, healthcheck::filter_factory),
+    ];
+    for (names, factory) in pure {
+        for name in names {
+            registry.register_filter(*name, factory);
+            registry.register_filter_check(*name, move |ctx| factory(ctx).map(drop));
+        }
     }
-    for name in [
-        "oslo_middleware.http_proxy_to_wsgi:HTTPProxyToWSGI.factory",
-        "oslo_middleware:HTTPProxyToWSGI.factory",
-        "egg:oslo.middleware#http_proxy_to_wsgi",
-    ] {
-        registry.register_filter(name, proxy_headers::factory);
+    // osprofiler's stand-in takes no options (and warns when made).
+    for name in PROFILER {
+        registry.register_filter(*name, profiler::factory);
     }
-    for name in [
-        "oslo_middleware.cors:filter_factory",
-        "oslo_middleware:CORS.factory",
-        "oslo_middleware.cors:CORS.factory",
-        "egg:oslo.middleware#cors",
-    ] {
-        registry.register_filter(name, cors::factory);
-    }
-    for name in [
-        "oslo_middleware:Healthcheck.factory",
-        "oslo_middleware.healthcheck:Healthcheck.factory",
-        "egg:oslo.middleware#healthcheck",
-    ] {
-        registry.register_filter(name, healthcheck::filter_factory);
-    }
-    for name in [
-        "oslo_middleware:Healthcheck.app_factory",
-        "oslo_middleware.healthcheck:Healthcheck.app_factory",
-        "egg:oslo.middleware#healthcheck",
-    ] {
-        registry.register_app(name, healthcheck::app_factory);
-    }
-    for name in [
-        "nova.profiler:WsgiMiddleware.factory",
-        "osprofiler.web:WsgiMiddleware.factory",
-    ] {
-        registry.register_filter(name, profiler::factory);
+    for name in HEALTHCHECK_APP {
+        registry.register_app(*name, healthcheck::app_factory);
     }
     for name in [authtoken::FACTORY, authtoken::FACTORY_HAVANA] {
         registry.register_filter(name, authtoken::factory);
+        registry.register_filter_check(name, authtoken::check);
     }
 }
 

@@ -37,7 +37,7 @@ use std::path::{Path, PathBuf};
 pub use error::{LookupError, PasteError};
 pub use registry::{
     AppFactory, BuiltinOptions, CompositeContext, CompositeFactory, CompositePlan, FactoryContext,
-    Filter, FilterFactory, Registry, UrlMapFlavor, UrlMapPlan,
+    Filter, FilterCheck, FilterFactory, Registry, UrlMapFlavor, UrlMapPlan,
 };
 pub use spec::{AppNode, AppSpec, FactoryNode, FilterNode, UrlMapRoute};
 

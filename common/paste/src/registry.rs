@@ -25,6 +25,11 @@ pub type AppFactory = Arc<dyn Fn(&FactoryContext<'_>) -> anyhow::Result<HttpServ
 /// `paste.filter_app_factory`, which are the same thing here).
 pub type FilterFactory = Arc<dyn Fn(&FactoryContext<'_>) -> anyhow::Result<Filter> + Send + Sync>;
 
+/// Checks a filter's options in the parent, at load time, without making
+/// the filter: what its factory would refuse in a worker is refused before
+/// anything forks.
+pub type FilterCheck = Arc<dyn Fn(&FactoryContext<'_>) -> anyhow::Result<()> + Send + Sync>;
+
 /// Plans a composite at load time (`paste.composite_factory`).
 pub type CompositeFactory =
     Arc<dyn Fn(&CompositeContext<'_>) -> anyhow::Result<CompositePlan> + Send + Sync>;
@@ -116,6 +121,7 @@ pub struct BuiltinOptions {
 pub struct Registry {
     apps: BTreeMap<String, AppFactory>,
     filters: BTreeMap<String, FilterFactory>,
+    filter_checks: BTreeMap<String, FilterCheck>,
     composites: BTreeMap<String, CompositeFactory>,
 }
 
@@ -189,6 +195,15 @@ impl Registry {
         self.filters.insert(name.into(), Arc::new(factory));
     }
 
+    /// Registers the option check of the filter factory `name` (see
+    /// [`FilterCheck`]), replacing any previous one.
+    pub fn register_filter_check<F>(&mut self, name: impl Into<String>, check: F)
+    where
+        F: Fn(&FactoryContext<'_>) -> anyhow::Result<()> + Send + Sync + 'static,
+    {
+        self.filter_checks.insert(name.into(), Arc::new(check));
+    }
+
     /// Registers a composite factory under `name`, replacing any previous one.
     pub fn register_composite<F>(&mut self, name: impl Into<String>, factory: F)
     where
@@ -205,6 +220,11 @@ impl Registry {
     /// The filter factory named `name`.
     pub fn filter(&self, name: &str) -> Option<&FilterFactory> {
         self.filters.get(name)
+    }
+
+    /// The option check of the filter factory named `name`, if it has one.
+    pub fn filter_check(&self, name: &str) -> Option<&FilterCheck> {
+        self.filter_checks.get(name)
     }
 
     /// The composite factory named `name`.

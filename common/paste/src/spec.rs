@@ -136,6 +136,24 @@ impl AppSpec {
         out
     }
 
+    /// Runs the option check of every filter in the tree that has one
+    /// ([`Registry::register_filter_check`]): in the parent, before any
+    /// worker builds the tree, so that a bad filter option stops the start
+    /// (or the reload) naming its section and file.
+    pub fn check_options(&self, registry: &Registry) -> anyhow::Result<()> {
+        let mut nodes = Vec::new();
+        self.root.collect_filter_nodes(&mut nodes);
+        let none = http::Extensions::new();
+        for node in nodes {
+            if let Some(check) = registry.filter_check(&node.factory) {
+                check(&node.context(&none)).with_context(|| {
+                    format!("filter [{}] in {}", node.section, node.file.display())
+                })?;
+            }
+        }
+        Ok(())
+    }
+
     /// A readable outline of the tree, one node a line, for start-up logs.
     pub fn outline(&self) -> String {
         let mut out = format!("{} ({})\n", self.name, self.file.display());
@@ -243,6 +261,28 @@ impl AppNode {
         }
     }
 
+    fn collect_filter_nodes<'a>(&'a self, out: &mut Vec<&'a FactoryNode>) {
+        match self {
+            AppNode::App(_) => {}
+            AppNode::Pipeline { filters, app, .. } => {
+                filters.iter().for_each(|f| f.collect_filter_nodes(out));
+                app.collect_filter_nodes(out);
+            }
+            AppNode::UrlMap {
+                routes, not_found, ..
+            } => {
+                routes.iter().for_each(|r| r.app.collect_filter_nodes(out));
+                if let Some(n) = not_found {
+                    n.collect_filter_nodes(out);
+                }
+            }
+            AppNode::Filtered { filter, app } => {
+                filter.collect_filter_nodes(out);
+                app.collect_filter_nodes(out);
+            }
+        }
+    }
+
     fn outline(&self, depth: usize, out: &mut String) {
         let pad = "  ".repeat(depth);
         match self {
@@ -292,6 +332,17 @@ impl AppNode {
 }
 
 impl FilterNode {
+    /// Appends the factory nodes of this filter, outermost first.
+    fn collect_filter_nodes<'a>(&'a self, out: &mut Vec<&'a FactoryNode>) {
+        match self {
+            FilterNode::Factory(node) => out.push(node),
+            FilterNode::Composed { outer, inner } => {
+                outer.collect_filter_nodes(out);
+                inner.collect_filter_nodes(out);
+            }
+        }
+    }
+
     /// Instantiates this filter.
     pub fn build(
         &self,

@@ -216,6 +216,7 @@ impl<S> Loaded<S> {
         let mut registry = builtin_registry(&conf.api.auth_strategy);
         (binary.register)(&mut registry);
         let app = paste::load(&paste_file, binary.name, &paste_globals(&conf), &registry)?;
+        app.check_options(&registry)?;
         let tls = if conf
             .default
             .enabled_ssl_apis

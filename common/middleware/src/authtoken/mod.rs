@@ -239,6 +239,14 @@ pub fn options_from_paste(ctx: &FactoryContext<'_>) -> Result<AuthTokenConfig, C
     })
 }
 
+/// The parent's check of the filter's options: what [`factory`] reads,
+/// without making the Keystone client.
+pub fn check(ctx: &FactoryContext<'_>) -> anyhow::Result<()> {
+    options_from_paste(ctx)
+        .map(drop)
+        .map_err(|e| anyhow::anyhow!("[{}] keystonemiddleware auth_token: {e}", ctx.section))
+}
+
 /// The paste factory. Each instance (one per pipeline and worker) has its
 /// own client and cache, shared by the requests that pipeline serves.
 pub fn factory(ctx: &FactoryContext<'_>) -> anyhow::Result<Filter> {
