@@ -1,6 +1,7 @@
 //! The compute API resources other than servers: flavors (with extra specs
 //! and access lists), keypairs, limits, quota sets, availability zones,
-//! hypervisors, services, simple tenant usage and the image proxy.
+//! hypervisors, services, simple tenant usage, the image proxy and nova's
+//! list of extensions.
 //!
 //! Each module follows nova's controller of the same name: its policies
 //! (admin-only where nova's defaults are), its validation messages, its
@@ -18,6 +19,7 @@ use crate::fault::ApiError;
 use crate::state::ApiState;
 
 pub mod availability_zones;
+pub mod extensions;
 pub mod flavors;
 pub mod hypervisors;
 pub mod images;
@@ -41,6 +43,7 @@ pub fn routes() -> Router<ApiState> {
         .merge(services::routes())
         .merge(usage::routes())
         .merge(images::routes())
+        .merge(extensions::routes())
 }
 
 /// A request body parsed as JSON, with nova's 400 "Malformed request body"

@@ -6,6 +6,7 @@ mod fixture;
 mod schema;
 
 mod auth;
+mod extensions;
 mod flavors;
 mod identity;
 mod images;
