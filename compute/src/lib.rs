@@ -20,6 +20,7 @@
 //! | [`image`] | the image catalogue (`ami-%08x` ids) |
 //! | [`quota`] | limits per project and usage from live rows |
 //! | [`ec2`] | EC2 ids and EC2 credentials |
+//! | [`network`] | networks, subnets and ports (Neutron's core resources); fixed IPs allocated atomically |
 //! | [`infra`] | availability zones, services, hypervisors, usage reports |
 //! | [`seed`] | default flavors and cirros image, seed files |
 //! | [`validate`] | input rules shared by all operations |
@@ -66,6 +67,7 @@ pub mod instance;
 pub mod keypair;
 pub mod keys;
 pub mod lifecycle;
+pub mod network;
 pub mod open;
 pub mod options;
 pub mod quota;
@@ -93,6 +95,7 @@ pub use instance::{
 };
 pub use keypair::{KeyType, Keypair, NewKeypair};
 pub use lifecycle::{RebuildInstance, FAIL_EXTRA_SPEC, FAIL_METADATA_KEY};
+pub use network::{NetworkError, NetworkResult};
 pub use quota::QuotaUsage;
 pub use seed::{Seed, SeedReport, CIRROS_IMAGE_NAME, CIRROS_IMAGE_UUID, DEFAULT_FLAVORS};
 pub use states::{api_status, ec2_state, vm_states_for_status, PowerState, TaskState, VmState};
