@@ -11,6 +11,7 @@ mod images;
 mod infra;
 mod keypairs;
 mod microversions;
+mod network;
 mod numbers;
 mod personality;
 mod quotas;
