@@ -39,6 +39,53 @@ use crate::RequestContext;
 /// `global_physnet_mtu` with no tunnel overhead).
 pub const DEFAULT_MTU: i64 = 1500;
 
+/// Inserts the shared network `private` of the admin project with one
+/// subnet `private-subnet` on `cidr` (gateway at the first host address,
+/// the rest one pool): what a fresh cloud lists, seeded on the first
+/// migration.
+pub(crate) async fn seed_private_network(
+    tx: &mut crate::store::Tx,
+    cidr: ipnet::Ipv4Net,
+    now: i64,
+) -> crate::Result<()> {
+    use crate::store::args;
+    let net = ipnet::IpNet::V4(cidr);
+    let network_id = uuid::Uuid::new_v4().to_string();
+    tx.execute(
+        "INSERT INTO networks (id, project_id, name, description, shared, router_external, \
+         admin_state_up, mtu, status, created_at, updated_at) \
+         VALUES ($1, $2, $3, '', TRUE, FALSE, TRUE, $4, 'ACTIVE', $5, $5)",
+        args![
+            &network_id,
+            crate::seed::SEED_OWNER,
+            crate::seed::PRIVATE_NETWORK_NAME,
+            DEFAULT_MTU,
+            now
+        ],
+    )
+    .await?;
+    let (first, _) = ipam::host_range(&net);
+    let gateway = ipam::from_num(first, net.network());
+    let pools = ipam::default_pools(&net, Some(gateway));
+    tx.execute(
+        "INSERT INTO subnets (id, network_id, project_id, name, description, ip_version, cidr, gateway_ip, \
+         allocation_pools, dns_nameservers, host_routes, enable_dhcp, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, '', 4, $5, $6, $7, '[]', '[]', TRUE, $8, $8)",
+        args![
+            uuid::Uuid::new_v4().to_string(),
+            &network_id,
+            crate::seed::SEED_OWNER,
+            crate::seed::PRIVATE_SUBNET_NAME,
+            net.to_string(),
+            gateway.to_string(),
+            subnets::json(&pools),
+            now
+        ],
+    )
+    .await?;
+    Ok(())
+}
+
 /// `(rule:<action>) is disallowed by policy`, unless the caller is admin.
 pub(crate) fn require_admin(ctx: &RequestContext, action: &str) -> NetworkResult<()> {
     if ctx.is_admin {

@@ -101,7 +101,7 @@ impl Store {
         }
         let seeded = from == 0 && self.options().seed_defaults;
         if seeded {
-            crate::seed::seed_defaults(&mut tx).await?;
+            crate::seed::seed_defaults(&mut tx, self.options().seed_network).await?;
         }
         tx.commit().await?;
         Ok(MigrationReport {

@@ -43,7 +43,14 @@ on_both_engines!(
     concurrent_port_creates_on_separate_pools_never_share_an_address,
     lists_filter_sort_and_page,
     updates_change_what_they_name,
+    the_first_migration_seeds_a_shared_private_network_from_the_fixed_ip_range,
 );
+
+/// A fixture without the seeded catalogue and network, so that lists
+/// hold only what a test made.
+async fn unseeded(engine: Engine) -> Fixture {
+    Fixture::builder(engine).seed(false).build().await
+}
 
 async fn network(c: &Compute, ctx: &RequestContext, name: &str) -> String {
     c.create_network(
@@ -86,7 +93,7 @@ async fn port(c: &Compute, ctx: &RequestContext, net: &str) -> compute::network:
 }
 
 async fn networks_are_scoped_to_their_project_unless_shared(engine: Engine) {
-    let f = Fixture::new(engine).await;
+    let f = unseeded(engine).await;
     let c = &f.compute;
     let mine = network(c, &alice(), "alice-net").await;
     let got = c.get_network(&alice(), &mine).await.unwrap();
@@ -186,7 +193,7 @@ async fn networks_are_scoped_to_their_project_unless_shared(engine: Engine) {
 }
 
 async fn subnets_get_neutron_defaults_and_typed_errors(engine: Engine) {
-    let f = Fixture::new(engine).await;
+    let f = unseeded(engine).await;
     let c = &f.compute;
     let net = network(c, &alice(), "n").await;
     let s = c
@@ -358,7 +365,7 @@ async fn subnets_get_neutron_defaults_and_typed_errors(engine: Engine) {
 }
 
 async fn ports_get_addresses_in_order_and_refuse_ones_in_use(engine: Engine) {
-    let f = Fixture::new(engine).await;
+    let f = unseeded(engine).await;
     let c = &f.compute;
     let net = network(c, &alice(), "n").await;
     // No subnet: a port without addresses.
@@ -468,7 +475,7 @@ async fn ports_get_addresses_in_order_and_refuse_ones_in_use(engine: Engine) {
 }
 
 async fn resources_in_use_are_not_deleted(engine: Engine) {
-    let f = Fixture::new(engine).await;
+    let f = unseeded(engine).await;
     let c = &f.compute;
     let net = network(c, &alice(), "n").await;
     let s = subnet(c, &alice(), &net, "10.1.0.0/24").await;
@@ -504,6 +511,7 @@ async fn resources_in_use_are_not_deleted(engine: Engine) {
 
 async fn a_freed_address_stays_out_of_circulation_for_the_reuse_delay(engine: Engine) {
     let f = Fixture::builder(engine)
+        .seed(false)
         .config(|c| c.fixed_ip_reuse_delay = Duration::from_millis(600))
         .build()
         .await;
@@ -525,7 +533,7 @@ async fn a_freed_address_stays_out_of_circulation_for_the_reuse_delay(engine: En
 }
 
 async fn concurrent_port_creates_on_separate_pools_never_share_an_address(engine: Engine) {
-    let f = Fixture::new(engine).await;
+    let f = unseeded(engine).await;
     let net = network(&f.compute, &alice(), "n").await;
     // 10.5.0.0/28: 13 addresses after the gateway, for 20 creates.
     subnet(&f.compute, &alice(), &net, "10.5.0.0/28").await;
@@ -582,7 +590,7 @@ async fn concurrent_port_creates_on_separate_pools_never_share_an_address(engine
 }
 
 async fn lists_filter_sort_and_page(engine: Engine) {
-    let f = Fixture::new(engine).await;
+    let f = unseeded(engine).await;
     let c = &f.compute;
     for name in ["c", "a", "b", "a"] {
         network(c, &alice(), name).await;
@@ -684,7 +692,7 @@ async fn lists_filter_sort_and_page(engine: Engine) {
 }
 
 async fn updates_change_what_they_name(engine: Engine) {
-    let f = Fixture::new(engine).await;
+    let f = unseeded(engine).await;
     let c = &f.compute;
     let net = network(c, &alice(), "n").await;
     let updated = c
@@ -786,4 +794,88 @@ async fn updates_change_what_they_name(engine: Engine) {
         .collect();
     assert_eq!(ips.len(), 2);
     assert_eq!(ips[0], "10.1.0.40");
+}
+
+async fn the_first_migration_seeds_a_shared_private_network_from_the_fixed_ip_range(
+    engine: Engine,
+) {
+    let f = Fixture::new(engine).await;
+    let c = &f.compute;
+    // Every project sees it, as devstack's `private`.
+    let seen = c
+        .list_networks(&bob(), &ListQuery::default())
+        .await
+        .unwrap()
+        .items;
+    assert_eq!(seen.len(), 1);
+    let private = &seen[0];
+    assert_eq!(
+        (
+            private.name.as_str(),
+            private.project_id.as_str(),
+            private.shared
+        ),
+        (compute::PRIVATE_NETWORK_NAME, "admin", true)
+    );
+    let subnet = c.get_subnet(&bob(), &private.subnets[0]).await.unwrap();
+    assert_eq!(subnet.name, compute::PRIVATE_SUBNET_NAME);
+    assert_eq!(subnet.cidr, f.config.fixed_ip_range.to_string());
+    assert_eq!(subnet.gateway_ip.as_deref(), Some("10.0.0.1"));
+    assert_eq!(
+        subnet.allocation_pools,
+        vec![AllocationPool {
+            start: "10.0.0.2".into(),
+            end: "10.0.0.254".into()
+        }]
+    );
+    // Any project may plug a port into it; it is not theirs to change.
+    let p = port(c, &alice(), &private.id).await;
+    assert_eq!(p.fixed_ips[0].ip_address, "10.0.0.2");
+    assert!(matches!(
+        c.delete_network(&alice(), &private.id).await,
+        Err(NetworkError::PolicyNotAuthorized(_))
+    ));
+    // Migrating again seeds nothing more; without seeding there is none.
+    f.compute.store().migrate().await.unwrap();
+    assert_eq!(
+        c.list_networks(&admin(), &ListQuery::default())
+            .await
+            .unwrap()
+            .items
+            .len(),
+        1
+    );
+    let bare = unseeded(engine).await;
+    assert!(bare
+        .compute
+        .list_networks(&admin(), &ListQuery::default())
+        .await
+        .unwrap()
+        .items
+        .is_empty());
+}
+
+/// The seeded subnet follows `[simulator] fixed_ip_range`.
+#[tokio::test]
+async fn the_seeded_subnet_follows_the_configured_range() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite:///{}", dir.path().join("nova.sqlite").display());
+    let store = compute::Store::connect(
+        &url,
+        compute::StoreOptions {
+            seed_network: "192.168.77.0/26".parse().unwrap(),
+            ..compute::StoreOptions::default()
+        },
+    )
+    .await
+    .unwrap();
+    store.migrate().await.unwrap();
+    let c = Compute::new(store, compute::ComputeConfig::instant());
+    let subnets = c
+        .list_subnets(&alice(), &ListQuery::default())
+        .await
+        .unwrap()
+        .items;
+    assert_eq!(subnets[0].cidr, "192.168.77.0/26");
+    assert_eq!(subnets[0].allocation_pools[0].end, "192.168.77.62");
 }

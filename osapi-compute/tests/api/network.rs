@@ -215,9 +215,10 @@ async fn networks_are_created_shown_listed_updated_and_deleted_in_neutrons_forma
             String::new()
         )
     );
+    // Bob sees only the seeded shared network.
     assert_eq!(
-        get(&app, "/v2.0/networks", BOB).await.body,
-        json!({"networks": []})
+        get(&app, "/v2.0/networks?fields=name", BOB).await.body,
+        json!({"networks": [{"name": "private"}]})
     );
 
     let updated = put(
@@ -254,7 +255,7 @@ async fn networks_are_created_shown_listed_updated_and_deleted_in_neutrons_forma
     assert_eq!(by_admin.body["network"]["shared"], true);
     // Shared now: bob sees it.
     assert_eq!(
-        get(&app, "/v2.0/networks", BOB).await.body["networks"][0]["id"],
+        get(&app, "/v2.0/networks?name=renamed", BOB).await.body["networks"][0]["id"],
         id.as_str()
     );
     assert_eq!(
@@ -521,10 +522,10 @@ async fn lists_filter_sort_and_page_with_links() {
     assert_eq!(names(&by_name, "networks").len(), 2);
     assert_eq!(by_name.body["networks"][0].as_object().unwrap().len(), 1);
     let sorted = get(&app, "/v2.0/networks?sort_key=name&sort_dir=desc", ALICE).await;
-    assert_eq!(names(&sorted, "networks"), ["d", "c", "b", "a"]);
+    assert_eq!(names(&sorted, "networks"), ["private", "d", "c", "b", "a"]);
     let page1 = get(
         &app,
-        "/v2.0/networks?sort_key=name&sort_dir=asc&limit=2",
+        "/v2.0/networks?shared=false&sort_key=name&sort_dir=asc&limit=2",
         ALICE,
     )
     .await;
@@ -650,4 +651,31 @@ async fn a_shared_network_takes_ports_from_other_projects() {
     )
     .await;
     assert_eq!(for_beta.body["network"]["project_id"], "beta");
+}
+
+#[tokio::test]
+async fn a_fresh_cloud_lists_the_seeded_private_network() {
+    let app = TestApp::new().await;
+    let list = get(&app, "/v2.0/networks", ALICE).await;
+    let networks = list.body["networks"].as_array().unwrap();
+    assert_eq!(networks.len(), 1);
+    let private = &networks[0];
+    assert_eq!(
+        (private["name"].clone(), private["shared"].clone()),
+        (json!("private"), json!(true))
+    );
+    let subnet_id = private["subnets"][0].as_str().unwrap();
+    let subnet = get(&app, &format!("/v2.0/subnets/{subnet_id}"), ALICE).await;
+    assert_eq!(subnet.body["subnet"]["cidr"], "10.0.0.0/24");
+    assert_eq!(subnet.body["subnet"]["name"], "private-subnet");
+    let net = private["id"].as_str().unwrap();
+    let port = post(
+        &app,
+        "/v2.0/ports",
+        ALICE,
+        json!({"port": {"network_id": net}}),
+    )
+    .await;
+    assert_eq!(port.status, StatusCode::CREATED, "{}", port.text);
+    assert_eq!(port.body["port"]["fixed_ips"][0]["ip_address"], "10.0.0.2");
 }
