@@ -91,15 +91,17 @@ pub enum NetworkError {
         /// Why.
         reason: String,
     },
-    /// A list filter or sort key that names no attribute (400).
+    /// A request Neutron refuses as a plain `HTTPBadRequest` with this
+    /// text (400): an unknown filter or sort key, another project's id
+    /// from a non-admin.
     #[error("{0}")]
-    BadListQuery(String),
-    /// The policy refuses the action (403).
-    #[error("(rule:{0}) is disallowed by policy")]
+    BadRequest(String),
+    /// The policy refuses the action (403); the text names the rules
+    /// checked, as Neutron does (`rule:delete_network`, or
+    /// `(rule:create_network and rule:create_network:shared)` for an
+    /// attribute).
+    #[error("{0} is disallowed by policy")]
     PolicyNotAuthorized(String),
-    /// Only an admin may do this (403).
-    #[error("{0}")]
-    AdminRequired(String),
     /// A store failure. Internal: log it, answer 500 without the text.
     #[error(transparent)]
     Compute(#[from] crate::Error),
@@ -140,11 +142,8 @@ impl NetworkError {
                 "GatewayConflictWithAllocationPools"
             }
             NetworkError::InvalidInput(_) => "InvalidInput",
-            NetworkError::InvalidAttribute { .. } | NetworkError::BadListQuery(_) => {
-                "HTTPBadRequest"
-            }
+            NetworkError::InvalidAttribute { .. } | NetworkError::BadRequest(_) => "HTTPBadRequest",
             NetworkError::PolicyNotAuthorized(_) => "PolicyNotAuthorized",
-            NetworkError::AdminRequired(_) => "AdminRequired",
             NetworkError::Compute(_) => "HTTPInternalServerError",
         }
     }
@@ -167,8 +166,8 @@ impl NetworkError {
             | OutOfBoundsAllocationPool { .. }
             | InvalidInput(_)
             | InvalidAttribute { .. }
-            | BadListQuery(_) => ErrorClass::BadRequest,
-            PolicyNotAuthorized(_) | AdminRequired(_) => ErrorClass::Forbidden,
+            | BadRequest(_) => ErrorClass::BadRequest,
+            PolicyNotAuthorized(_) => ErrorClass::Forbidden,
             Compute(_) => ErrorClass::Internal,
         }
     }

@@ -122,14 +122,14 @@ pub(crate) fn page<T: Serialize>(
     let known_field = |name: &str| name == "tenant_id" || known.contains(&name);
     for (name, _) in &query.filters {
         if !known_field(name) {
-            return Err(NetworkError::BadListQuery(format!(
+            return Err(NetworkError::BadRequest(format!(
                 "[{name}] is invalid attribute for filtering"
             )));
         }
     }
     for (name, _) in &query.sort {
         if !known_field(name) || NOT_SORTABLE.contains(&name.as_str()) {
-            return Err(NetworkError::BadListQuery(format!(
+            return Err(NetworkError::BadRequest(format!(
                 "{name} is an invalid attribute for sort_key"
             )));
         }

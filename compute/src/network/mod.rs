@@ -86,13 +86,25 @@ pub(crate) async fn seed_private_network(
     Ok(())
 }
 
-/// `(rule:<action>) is disallowed by policy`, unless the caller is admin.
-pub(crate) fn require_admin(ctx: &RequestContext, action: &str) -> NetworkResult<()> {
+/// Refuses a non-admin setting `attribute` in `action`, as Neutron's
+/// admin-only attribute rules do.
+pub(crate) fn require_admin(
+    ctx: &RequestContext,
+    action: &str,
+    attribute: &str,
+) -> NetworkResult<()> {
     if ctx.is_admin {
         Ok(())
     } else {
-        Err(NetworkError::PolicyNotAuthorized(action.to_string()))
+        Err(NetworkError::PolicyNotAuthorized(format!(
+            "(rule:{action} and rule:{action}:{attribute})"
+        )))
     }
+}
+
+/// The refusal of `action` on a resource the caller sees but does not own.
+pub(crate) fn not_owner(action: &str) -> NetworkError {
+    NetworkError::PolicyNotAuthorized(format!("rule:{action}"))
 }
 
 /// The project a create is for: the caller's, or (admin only) another.
@@ -103,7 +115,7 @@ pub(crate) fn owner_project(
     match requested {
         Some(p) if p != ctx.project_id => {
             if !ctx.is_admin {
-                return Err(NetworkError::AdminRequired(
+                return Err(NetworkError::BadRequest(
                     "Specifying 'project_id' or 'tenant_id' other than the authenticated project in request requires admin privileges".into(),
                 ));
             }

@@ -236,11 +236,11 @@ impl Compute {
         check_text("description", &description)?;
         let shared = req.shared.unwrap_or(false);
         if shared {
-            require_admin(ctx, "create_network:shared")?;
+            require_admin(ctx, "create_network", "shared")?;
         }
         let external = req.router_external.unwrap_or(false);
         if external {
-            require_admin(ctx, "create_network:router:external")?;
+            require_admin(ctx, "create_network", "router:external")?;
         }
         let mtu = req.mtu.unwrap_or(DEFAULT_MTU);
         check_mtu(mtu)?;
@@ -304,7 +304,7 @@ impl Compute {
     ) -> NetworkResult<Network> {
         let network = self.get_network(ctx, id).await?;
         if !ctx.is_admin && network.project_id != ctx.project_id {
-            return Err(NetworkError::PolicyNotAuthorized(action.to_string()));
+            return Err(super::not_owner(action));
         }
         Ok(network)
     }
@@ -325,13 +325,13 @@ impl Compute {
             check_text("description", d)?;
         }
         if req.shared.is_some_and(|s| s != current.shared) {
-            require_admin(ctx, "update_network:shared")?;
+            require_admin(ctx, "update_network", "shared")?;
         }
         if req
             .router_external
             .is_some_and(|s| s != current.router_external)
         {
-            require_admin(ctx, "update_network:router:external")?;
+            require_admin(ctx, "update_network", "router:external")?;
         }
         if let Some(m) = req.mtu {
             check_mtu(m)?;

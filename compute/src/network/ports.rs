@@ -532,7 +532,7 @@ impl Compute {
         if network.project_id == ctx.project_id {
             return Ok(port);
         }
-        Err(NetworkError::PolicyNotAuthorized(action.to_string()))
+        Err(super::not_owner(action))
     }
 
     /// Changes a port (its owner, its network's owner or an admin).

@@ -368,7 +368,7 @@ impl Compute {
             .await?;
         let (owner, _) = visible_in_tx(&mut tx, ctx, &req.network_id).await?;
         if !ctx.is_admin && owner != ctx.project_id {
-            return Err(NetworkError::PolicyNotAuthorized("create_subnet".into()));
+            return Err(super::not_owner("create_subnet"));
         }
         let others: Vec<(String,)> = tx
             .fetch_all(
@@ -452,7 +452,7 @@ impl Compute {
     ) -> NetworkResult<Subnet> {
         let subnet = self.get_subnet(ctx, id).await?;
         if !ctx.is_admin && subnet.project_id != ctx.project_id {
-            return Err(NetworkError::PolicyNotAuthorized(action.to_string()));
+            return Err(super::not_owner(action));
         }
         Ok(subnet)
     }

@@ -133,7 +133,7 @@ async fn networks_are_scoped_to_their_project_unless_shared(engine: Engine) {
             }
         )
         .await,
-        Err(NetworkError::AdminRequired(_))
+        Err(NetworkError::BadRequest(_))
     ));
     let shared = c
         .create_network(

@@ -324,6 +324,10 @@ async fn bodies_are_checked_as_neutron_does() {
     )
     .await;
     assert_eq!(shared.status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        neutron_error(&shared).1,
+        "(rule:create_network and rule:create_network:shared) is disallowed by policy"
+    );
     let no_body = post(&app, "/v2.0/networks", ALICE, json!({"net": {}})).await;
     assert_eq!(no_body.status, StatusCode::BAD_REQUEST);
     let net = create_network(&app, ALICE, "n").await;
@@ -631,7 +635,7 @@ async fn a_shared_network_takes_ports_from_other_projects() {
         neutron_error(&subnet),
         (
             "PolicyNotAuthorized".into(),
-            "(rule:create_subnet) is disallowed by policy".into(),
+            "rule:create_subnet is disallowed by policy".into(),
             String::new()
         )
     );
@@ -642,7 +646,11 @@ async fn a_shared_network_takes_ports_from_other_projects() {
         json!({"network": {"tenant_id": "beta"}}),
     )
     .await;
-    assert_eq!(other.status, StatusCode::FORBIDDEN);
+    assert_eq!(other.status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        neutron_error(&other).1,
+        "Specifying 'project_id' or 'tenant_id' other than the authenticated project in request requires admin privileges"
+    );
     let for_beta = post(
         &app,
         "/v2.0/networks",
