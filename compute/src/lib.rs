@@ -20,8 +20,9 @@
 //! | [`image`] | the image catalogue (`ami-%08x` ids) |
 //! | [`quota`] | limits per project and usage from live rows |
 //! | [`ec2`] | EC2 ids and EC2 credentials |
+//! | [`network`] | networks, subnets and ports (Neutron's core resources); fixed IPs allocated atomically |
 //! | [`infra`] | availability zones, services, hypervisors, usage reports |
-//! | [`seed`] | default flavors and cirros image, seed files |
+//! | [`seed`] | default flavors, cirros image and the shared `private` network, seed files |
 //! | [`validate`] | input rules shared by all operations |
 //! | [`open`] | opening the domain from nova.conf options: `open`, `db sync`, start-up preparation |
 //!
@@ -66,6 +67,7 @@ pub mod instance;
 pub mod keypair;
 pub mod keys;
 pub mod lifecycle;
+pub mod network;
 pub mod open;
 pub mod options;
 pub mod quota;
@@ -93,8 +95,12 @@ pub use instance::{
 };
 pub use keypair::{KeyType, Keypair, NewKeypair};
 pub use lifecycle::{RebuildInstance, FAIL_EXTRA_SPEC, FAIL_METADATA_KEY};
+pub use network::{NetworkError, NetworkResult};
 pub use quota::QuotaUsage;
-pub use seed::{Seed, SeedReport, CIRROS_IMAGE_NAME, CIRROS_IMAGE_UUID, DEFAULT_FLAVORS};
+pub use seed::{
+    Seed, SeedReport, CIRROS_IMAGE_NAME, CIRROS_IMAGE_UUID, DEFAULT_FLAVORS, PRIVATE_NETWORK_NAME,
+    PRIVATE_SUBNET_NAME,
+};
 pub use states::{api_status, ec2_state, vm_states_for_status, PowerState, TaskState, VmState};
 pub use store::migrate::{MigrationReport, LATEST_SCHEMA_VERSION};
 pub use store::{DatabaseUrl, Engine, Store, StoreOptions};

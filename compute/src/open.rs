@@ -49,6 +49,7 @@ impl Settings {
                 acquire_timeout: Duration::from_secs(pool.pool_timeout),
                 connect_timeout: Duration::from_secs(pool.connect_timeout),
                 seed_defaults: sim.seed_defaults,
+                seed_network: sim.fixed_ip_range,
                 ..StoreOptions::default()
             },
             compute: ComputeConfig::from_groups(

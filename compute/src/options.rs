@@ -29,7 +29,8 @@ nova_conf::option_group! {
         /// Seconds each step of the simulated driver takes (fractions
         /// allowed); 0 completes every action before the call returns.
         pub transition_delay: f64 = "2" => value::float(Some(0.0), Some(3600.0));
-        /// Seed nova's classic flavors and the cirros image on the first
+        /// Seed nova's classic flavors, the cirros image and a shared
+        /// network `private` (a subnet of `fixed_ip_range`) on the first
         /// migration.
         pub seed_defaults: bool = "true" => value::boolean;
     }

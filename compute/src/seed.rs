@@ -1,5 +1,6 @@
-//! Seeding: nova's classic flavors and a cirros image on the first
-//! migration (as devstack leaves a fresh cloud), and catalogue files
+//! Seeding: nova's classic flavors, a cirros image and a shared network
+//! `private` with one subnet on the first migration (as devstack leaves a
+//! fresh cloud), and catalogue files
 //! operators load without writing SQL.
 //!
 //! A seed file is JSON:
@@ -35,8 +36,14 @@ pub const DEFAULT_FLAVORS: &[(&str, &str, i64, i64, i64)] = &[
     ("5", "m1.xlarge", 8, 16384, 160),
 ];
 
-/// Seeds the default flavors and the cirros image (first migration).
-pub(crate) async fn seed_defaults(tx: &mut Tx) -> Result<()> {
+/// The name of the seeded shared network.
+pub const PRIVATE_NETWORK_NAME: &str = "private";
+/// The name of the seeded network's subnet.
+pub const PRIVATE_SUBNET_NAME: &str = "private-subnet";
+
+/// Seeds the default flavors, the cirros image and the shared network
+/// `private` with a subnet of `network` (first migration).
+pub(crate) async fn seed_defaults(tx: &mut Tx, network: ipnet::Ipv4Net) -> Result<()> {
     let now = now_micros();
     for (id, name, vcpus, ram, disk) in DEFAULT_FLAVORS {
         tx.execute(
@@ -61,7 +68,7 @@ pub(crate) async fn seed_defaults(tx: &mut Tx) -> Result<()> {
         args![CIRROS_IMAGE_UUID, CIRROS_IMAGE_NAME, SEED_OWNER, props.to_string(), now],
     )
     .await?;
-    Ok(())
+    crate::network::seed_private_network(tx, network, now).await
 }
 
 /// A catalogue to load (see the module doc).

@@ -4,6 +4,9 @@
 
 mod support;
 
+#[path = "network/mod.rs"]
+mod network;
+
 use std::collections::BTreeMap;
 use std::time::Duration;
 

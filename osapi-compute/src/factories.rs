@@ -1,6 +1,6 @@
 //! The paste factories of the compute API under nova's dotted names, so
-//! that nova's stock api-paste.ini loads unchanged, plus the two extra apps
-//! (Identity v3, Image v2) a noauth2 deployment can mount beside it.
+//! that nova's stock api-paste.ini loads unchanged, plus the three extra apps
+//! (Identity v3, Image v2, Network v2) a noauth2 deployment can mount beside it.
 //!
 //! Apps find their state in the worker's resources: the binary puts one
 //! [`ApiState`] there (see [`resources`]).
@@ -37,6 +37,8 @@ pub const VERSIONS_V2: &str = "nova.api.openstack.compute.versions:VersionsV2.fa
 pub const IDENTITY: &str = "nova_api_rs.osapi_compute.identity:IdentityV3.factory";
 /// The built-in read-only Image v2 app (not part of nova).
 pub const IMAGE_V2: &str = "nova_api_rs.osapi_compute.image_v2:ImageV2.factory";
+/// The built-in Network v2 app (not part of nova).
+pub const NETWORK_V2: &str = "nova_api_rs.osapi_compute.network:NetworkV2.factory";
 
 /// The worker resources the factories read: the API state.
 pub fn resources(state: ApiState) -> http::Extensions {
@@ -97,6 +99,11 @@ pub fn register_factories(registry: &mut Registry) {
     });
     registry.register_app(IMAGE_V2, |ctx| {
         Ok(nova_paste::http::boxed(crate::image_v2::image_router(
+            state(ctx)?,
+        )))
+    });
+    registry.register_app(NETWORK_V2, |ctx| {
+        Ok(nova_paste::http::boxed(crate::network::network_router(
             state(ctx)?,
         )))
     });

@@ -7,7 +7,7 @@
 //! `X-Auth-Token`, so the token a client gets here is accepted by the
 //! compute API as is. The user `admin` gets the `admin` role, as noauth2
 //! makes `admin` an admin. The service catalogue lists compute, image,
-//! identity and ec2 endpoints; their URLs come from [`IdentityOptions`] or,
+//! network, identity and ec2 endpoints; their URLs come from [`IdentityOptions`] or,
 //! when not configured, from the request's own scheme and `Host`.
 //!
 //! Served paths (relative to where the app is mounted, e.g. `/identity`):
@@ -48,6 +48,7 @@ const TOKEN_LIFETIME_HOURS: i64 = 24;
 /// [app:identity]
 /// compute_endpoint = https://cloud.example.com:8774/v2.1
 /// image_endpoint = https://cloud.example.com:8774/image
+/// network_endpoint = https://cloud.example.com:8774/network
 /// ec2_endpoint = https://cloud.example.com:8773/
 /// region_name = RegionOne
 /// ```
@@ -57,6 +58,8 @@ pub struct IdentityOptions {
     pub compute_endpoint: Option<String>,
     /// `image_endpoint`: the Image API URL, unversioned (default `<base>/image`).
     pub image_endpoint: Option<String>,
+    /// `network_endpoint`: the Network API URL, unversioned (default `<base>/network`).
+    pub network_endpoint: Option<String>,
     /// `identity_endpoint`: this endpoint's URL (default `<base><mount point>`).
     pub identity_endpoint: Option<String>,
     /// `ec2_endpoint`: the EC2 API URL (default `<scheme>://<host name>:<ec2_port>/`).
@@ -72,6 +75,7 @@ impl Default for IdentityOptions {
         IdentityOptions {
             compute_endpoint: None,
             image_endpoint: None,
+            network_endpoint: None,
             identity_endpoint: None,
             ec2_endpoint: None,
             ec2_port: 8773,
@@ -115,6 +119,7 @@ impl IdentityOptions {
         };
         options.compute_endpoint = url("compute_endpoint")?;
         options.image_endpoint = url("image_endpoint")?;
+        options.network_endpoint = url("network_endpoint")?;
         options.identity_endpoint = url("identity_endpoint")?;
         options.ec2_endpoint = url("ec2_endpoint")?;
         if let Some(port) = get("ec2_port").filter(|v| !v.trim().is_empty()) {
@@ -442,6 +447,10 @@ fn catalog(origin: &Origin, options: &IdentityOptions) -> Value {
         .image_endpoint
         .clone()
         .unwrap_or_else(|| format!("{base}/image"));
+    let network = options
+        .network_endpoint
+        .clone()
+        .unwrap_or_else(|| format!("{base}/network"));
     let ec2 = options.ec2_endpoint.clone().unwrap_or_else(|| {
         format!(
             "{}://{}:{}/",
@@ -456,6 +465,8 @@ fn catalog(origin: &Origin, options: &IdentityOptions) -> Value {
          "endpoints": endpoint("compute", region, &compute)},
         {"type": "image", "name": "glance", "id": "image",
          "endpoints": endpoint("image", region, &image)},
+        {"type": "network", "name": "neutron", "id": "network",
+         "endpoints": endpoint("network", region, &network)},
         {"type": "identity", "name": "keystone", "id": "identity",
          "endpoints": endpoint("identity", region, &identity)},
         {"type": "ec2", "name": "ec2", "id": "ec2",

@@ -22,7 +22,7 @@
 //! | [`resources`] | flavors, keypairs, limits, quotas, zones, hypervisors, services, usage, images |
 //! | [`removed`] | the APIs nova removed, 410 Gone |
 //! | [`factories`] | the paste factories under nova's dotted names |
-//! | [`identity`], [`image_v2`] | the small Identity v3 and Image v2 apps of a noauth2 deployment |
+//! | [`identity`], [`image_v2`], [`network`] | the small Identity v3, Image v2 and Network v2 apps of a noauth2 deployment |
 //!
 //! **Architecture Invariant:** handlers never build error bodies; they
 //! return [`fault::ApiError`] (or a `compute::Error`, converted in `fault`).
@@ -40,6 +40,7 @@ pub mod keystone;
 pub mod links;
 pub mod microversion;
 pub mod middleware;
+pub mod network;
 pub mod removed;
 pub mod resources;
 pub mod router;

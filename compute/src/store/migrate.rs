@@ -42,10 +42,16 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../../migrations/sqlite/0004_fixed_ip_history.sql"),
         postgres: include_str!("../../migrations/postgres/0004_fixed_ip_history.sql"),
     },
+    Migration {
+        version: 5,
+        description: "networks, subnets, ports and their addresses",
+        sqlite: include_str!("../../migrations/sqlite/0005_network.sql"),
+        postgres: include_str!("../../migrations/postgres/0005_network.sql"),
+    },
 ];
 
 /// The newest schema version this build knows.
-pub const LATEST_SCHEMA_VERSION: i64 = 4;
+pub const LATEST_SCHEMA_VERSION: i64 = 5;
 
 /// What [`Store::migrate`] did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -95,7 +101,7 @@ impl Store {
         }
         let seeded = from == 0 && self.options().seed_defaults;
         if seeded {
-            crate::seed::seed_defaults(&mut tx).await?;
+            crate::seed::seed_defaults(&mut tx, self.options().seed_network).await?;
         }
         tx.commit().await?;
         Ok(MigrationReport {

@@ -62,9 +62,13 @@ pub struct StoreOptions {
     /// SQLite only: how long a writer waits for another writer's lock
     /// before giving up (30 s). Other processes may hold it briefly.
     pub busy_timeout: Duration,
-    /// Seed nova's classic flavors and the cirros image on the first
-    /// migration (true). Operators turn it off in the config.
+    /// Seed nova's classic flavors, the cirros image and the shared
+    /// network `private` on the first migration (true). Operators turn it
+    /// off in the config.
     pub seed_defaults: bool,
+    /// The cidr of the seeded network's subnet (`[simulator]
+    /// fixed_ip_range`, 10.0.0.0/24).
+    pub seed_network: ipnet::Ipv4Net,
 }
 
 impl Default for StoreOptions {
@@ -75,6 +79,7 @@ impl Default for StoreOptions {
             connect_timeout: Duration::from_secs(5),
             busy_timeout: Duration::from_secs(30),
             seed_defaults: true,
+            seed_network: "10.0.0.0/24".parse().expect("a valid literal network"),
         }
     }
 }

@@ -13,6 +13,7 @@ mod images;
 mod infra;
 mod keypairs;
 mod microversions;
+mod network;
 mod numbers;
 mod personality;
 mod quotas;

@@ -910,14 +910,16 @@ async fn multi_create_with_reservation_id() {
 #[tokio::test]
 async fn stock_nova_paste_file_loads_with_noauth2() {
     // The stock 2025.1 file is this crate's api-paste.ini without the
-    // identity/image additions.
+    // identity/image/network additions.
     let ours = std::fs::read_to_string(crate::fixture::paste_path()).unwrap();
     let stock: String = ours
         .split("\n#############################################################\n# Identity v3")
         .next()
         .unwrap()
         .lines()
-        .filter(|l| !l.starts_with("/identity:") && !l.starts_with("/image:"))
+        .filter(|l| {
+            !l.starts_with("/identity:") && !l.starts_with("/image:") && !l.starts_with("/network:")
+        })
         .map(|l| format!("{l}\n"))
         .collect();
     assert!(stock.contains("[composite:openstack_compute_api_v21]"));

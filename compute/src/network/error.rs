@@ -1,0 +1,192 @@
+//! [`NetworkError`]: the errors of the network domain, as Neutron's
+//! exceptions. Each variant's `Display` is Neutron's message (safe to
+//! show); [`NetworkError::type_name`] is the exception's class name, the
+//! `type` of Neutron's error body. Store failures are wrapped as
+//! [`NetworkError::Compute`] and are internal.
+
+/// An error of the network domain.
+#[derive(Debug, thiserror::Error)]
+pub enum NetworkError {
+    /// No such network, or not visible to the caller (404).
+    #[error("Network {0} could not be found.")]
+    NetworkNotFound(String),
+    /// No such subnet, or not visible to the caller (404).
+    #[error("Subnet {0} could not be found.")]
+    SubnetNotFound(String),
+    /// No such port, or not visible to the caller (404).
+    #[error("Port {0} could not be found.")]
+    PortNotFound(String),
+    /// The network still has ports (409).
+    #[error("Unable to complete operation on network {0}. There are one or more ports still in use on the network.")]
+    NetworkInUse(String),
+    /// A port holds an address of the subnet (409).
+    #[error("Unable to complete operation on subnet {0}: One or more ports have an IP allocation from this subnet.")]
+    SubnetInUse(String),
+    /// The requested address is held by another port (409).
+    #[error(
+        "Unable to complete operation for network {net_id}. The IP address {ip_address} is in use."
+    )]
+    IpAddressInUse {
+        /// The network.
+        net_id: String,
+        /// The address.
+        ip_address: String,
+    },
+    /// No free address is left in the subnets asked for (409).
+    #[error("No more IP addresses available on network {0}.")]
+    IpAddressGenerationFailure(String),
+    /// The address is not in the subnet asked for (400).
+    #[error("IP address {0} is not a valid IP for the specified subnet.")]
+    InvalidIpForSubnet(String),
+    /// The address is in none of the network's subnets (400).
+    #[error("IP address {0} is not a valid IP for any of the subnets on the specified network.")]
+    InvalidIpForNetwork(String),
+    /// The MAC address is taken on the network (409).
+    #[error("Unable to complete operation for network {net_id}. The mac address {mac} is in use.")]
+    MacAddressInUse {
+        /// The network.
+        net_id: String,
+        /// The MAC address.
+        mac: String,
+    },
+    /// An allocation pool whose bounds are no addresses, or reversed (400).
+    #[error("The allocation pool {0} is not valid.")]
+    InvalidAllocationPool(String),
+    /// An allocation pool outside the subnet's cidr (400).
+    #[error("The allocation pool {pool} spans beyond the subnet cidr {cidr}.")]
+    OutOfBoundsAllocationPool {
+        /// The pool, `start-end`.
+        pool: String,
+        /// The subnet's cidr.
+        cidr: String,
+    },
+    /// Two allocation pools overlap (409).
+    #[error("Found overlapping allocation pools: {pool_1} {pool_2} for subnet {cidr}.")]
+    OverlappingAllocationPools {
+        /// One pool.
+        pool_1: String,
+        /// The other.
+        pool_2: String,
+        /// The subnet's cidr.
+        cidr: String,
+    },
+    /// The gateway is inside an allocation pool (409).
+    #[error("Gateway ip {ip} conflicts with allocation pool {pool}.")]
+    GatewayConflictWithAllocationPools {
+        /// The gateway address.
+        ip: String,
+        /// The pool it falls in.
+        pool: String,
+    },
+    /// A request the operation refuses as a whole (400; Neutron's
+    /// `InvalidInput`).
+    #[error("Invalid input for operation: {0}.")]
+    InvalidInput(String),
+    /// An attribute whose value is refused (400; Neutron's attribute
+    /// validation, answered as `HTTPBadRequest`).
+    #[error("Invalid input for {field}. Reason: {reason}.")]
+    InvalidAttribute {
+        /// The attribute.
+        field: String,
+        /// Why.
+        reason: String,
+    },
+    /// A request Neutron refuses as a plain `HTTPBadRequest` with this
+    /// text (400): an unknown filter or sort key, another project's id
+    /// from a non-admin.
+    #[error("{0}")]
+    BadRequest(String),
+    /// The policy refuses the action (403); the text names the rules
+    /// checked, as Neutron does (`rule:delete_network`, or
+    /// `(rule:create_network and rule:create_network:shared)` for an
+    /// attribute).
+    #[error("{0} is disallowed by policy")]
+    PolicyNotAuthorized(String),
+    /// A store failure. Internal: log it, answer 500 without the text.
+    #[error(transparent)]
+    Compute(#[from] crate::Error),
+}
+
+impl From<sqlx::Error> for NetworkError {
+    fn from(err: sqlx::Error) -> Self {
+        NetworkError::Compute(crate::Error::from(err))
+    }
+}
+
+impl NetworkError {
+    /// An [`NetworkError::InvalidAttribute`].
+    pub fn invalid_attribute(field: &str, reason: &str) -> Self {
+        NetworkError::InvalidAttribute {
+            field: field.to_string(),
+            reason: reason.to_string(),
+        }
+    }
+
+    /// Neutron's exception class name: the `type` of its error body.
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            NetworkError::NetworkNotFound(_) => "NetworkNotFound",
+            NetworkError::SubnetNotFound(_) => "SubnetNotFound",
+            NetworkError::PortNotFound(_) => "PortNotFound",
+            NetworkError::NetworkInUse(_) => "NetworkInUse",
+            NetworkError::SubnetInUse(_) => "SubnetInUse",
+            NetworkError::IpAddressInUse { .. } => "IpAddressInUse",
+            NetworkError::IpAddressGenerationFailure(_) => "IpAddressGenerationFailure",
+            NetworkError::InvalidIpForSubnet(_) => "InvalidIpForSubnet",
+            NetworkError::InvalidIpForNetwork(_) => "InvalidIpForNetwork",
+            NetworkError::MacAddressInUse { .. } => "MacAddressInUse",
+            NetworkError::InvalidAllocationPool(_) => "InvalidAllocationPool",
+            NetworkError::OutOfBoundsAllocationPool { .. } => "OutOfBoundsAllocationPool",
+            NetworkError::OverlappingAllocationPools { .. } => "OverlappingAllocationPools",
+            NetworkError::GatewayConflictWithAllocationPools { .. } => {
+                "GatewayConflictWithAllocationPools"
+            }
+            NetworkError::InvalidInput(_) => "InvalidInput",
+            NetworkError::InvalidAttribute { .. } | NetworkError::BadRequest(_) => "HTTPBadRequest",
+            NetworkError::PolicyNotAuthorized(_) => "PolicyNotAuthorized",
+            NetworkError::Compute(_) => "HTTPInternalServerError",
+        }
+    }
+
+    /// Which family it belongs to, for the API's status code.
+    pub fn class(&self) -> ErrorClass {
+        use NetworkError::*;
+        match self {
+            NetworkNotFound(_) | SubnetNotFound(_) | PortNotFound(_) => ErrorClass::NotFound,
+            NetworkInUse(_)
+            | SubnetInUse(_)
+            | IpAddressInUse { .. }
+            | IpAddressGenerationFailure(_)
+            | MacAddressInUse { .. }
+            | OverlappingAllocationPools { .. }
+            | GatewayConflictWithAllocationPools { .. } => ErrorClass::Conflict,
+            InvalidIpForSubnet(_)
+            | InvalidIpForNetwork(_)
+            | InvalidAllocationPool(_)
+            | OutOfBoundsAllocationPool { .. }
+            | InvalidInput(_)
+            | InvalidAttribute { .. }
+            | BadRequest(_) => ErrorClass::BadRequest,
+            PolicyNotAuthorized(_) => ErrorClass::Forbidden,
+            Compute(_) => ErrorClass::Internal,
+        }
+    }
+}
+
+/// The families of [`NetworkError`] (Neutron's exception bases).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorClass {
+    /// `BadRequest`.
+    BadRequest,
+    /// `NotAuthorized`.
+    Forbidden,
+    /// `NotFound`.
+    NotFound,
+    /// `Conflict` and `InUse`.
+    Conflict,
+    /// Anything internal.
+    Internal,
+}
+
+/// The result type of the network domain.
+pub type NetworkResult<T> = std::result::Result<T, NetworkError>;

@@ -1,0 +1,143 @@
+//! The network domain: Neutron's core resources (networks, subnets, ports)
+//! over the shared store, for the built-in Network v2 endpoint.
+//!
+//! | module | holds |
+//! |---|---|
+//! | [`error`] | [`NetworkError`]: Neutron's exceptions, typed |
+//! | [`networks`] | [`Network`]: create, show, list, update, delete |
+//! | [`subnets`] | [`Subnet`]: cidr, gateway and allocation pools checked as Neutron does |
+//! | [`ports`] | [`Port`]: MAC and fixed IPs, allocated atomically across processes |
+//! | [`listing`] | [`ListQuery`]: Neutron's field filters, sorting and paging |
+//!
+//! Scoping: a non-admin caller sees its own networks plus the shared
+//! ones, the subnets of those networks, and its own ports plus the ports
+//! on its networks; only an owner (or an admin) changes a resource.
+//!
+//! Addresses: a port's fixed IPs are rows of `ip_allocations`, unique per
+//! live (subnet, address) whatever the process; allocation runs under a
+//! per-network write lock and is retried when the unique index refuses an
+//! address another writer took. A released address stays out of automatic
+//! allocation for `[simulator] fixed_ip_reuse_delay`, as instance fixed
+//! IPs do.
+
+pub mod error;
+pub(crate) mod ipam;
+pub mod listing;
+pub mod networks;
+pub mod ports;
+pub mod subnets;
+
+pub use error::{NetworkError, NetworkResult};
+pub use listing::{ListQuery, Page};
+pub use networks::{Network, NetworkUpdate, NewNetwork};
+pub use ports::{FixedIp, FixedIpRequest, NewPort, Port, PortUpdate};
+pub use subnets::{AllocationPool, GatewayIp, HostRoute, NewSubnet, Subnet, SubnetUpdate};
+
+use crate::RequestContext;
+
+/// The MTU of a network created without one (Neutron's
+/// `global_physnet_mtu` with no tunnel overhead).
+pub const DEFAULT_MTU: i64 = 1500;
+
+/// Inserts the shared network `private` of the admin project with one
+/// subnet `private-subnet` on `cidr` (gateway at the first host address,
+/// the rest one pool): what a fresh cloud lists, seeded on the first
+/// migration.
+pub(crate) async fn seed_private_network(
+    tx: &mut crate::store::Tx,
+    cidr: ipnet::Ipv4Net,
+    now: i64,
+) -> crate::Result<()> {
+    use crate::store::args;
+    let net = ipnet::IpNet::V4(cidr);
+    let network_id = uuid::Uuid::new_v4().to_string();
+    tx.execute(
+        "INSERT INTO networks (id, project_id, name, description, shared, router_external, \
+         admin_state_up, mtu, status, created_at, updated_at) \
+         VALUES ($1, $2, $3, '', TRUE, FALSE, TRUE, $4, 'ACTIVE', $5, $5)",
+        args![
+            &network_id,
+            crate::seed::SEED_OWNER,
+            crate::seed::PRIVATE_NETWORK_NAME,
+            DEFAULT_MTU,
+            now
+        ],
+    )
+    .await?;
+    let (first, _) = ipam::host_range(&net);
+    let gateway = ipam::from_num(first, net.network());
+    let pools = ipam::default_pools(&net, Some(gateway));
+    tx.execute(
+        "INSERT INTO subnets (id, network_id, project_id, name, description, ip_version, cidr, gateway_ip, \
+         allocation_pools, dns_nameservers, host_routes, enable_dhcp, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, '', 4, $5, $6, $7, '[]', '[]', TRUE, $8, $8)",
+        args![
+            uuid::Uuid::new_v4().to_string(),
+            &network_id,
+            crate::seed::SEED_OWNER,
+            crate::seed::PRIVATE_SUBNET_NAME,
+            net.to_string(),
+            gateway.to_string(),
+            subnets::json(&pools),
+            now
+        ],
+    )
+    .await?;
+    Ok(())
+}
+
+/// Refuses a non-admin setting `attribute` in `action`, as Neutron's
+/// admin-only attribute rules do.
+pub(crate) fn require_admin(
+    ctx: &RequestContext,
+    action: &str,
+    attribute: &str,
+) -> NetworkResult<()> {
+    if ctx.is_admin {
+        Ok(())
+    } else {
+        Err(NetworkError::PolicyNotAuthorized(format!(
+            "(rule:{action} and rule:{action}:{attribute})"
+        )))
+    }
+}
+
+/// The refusal of `action` on a resource the caller sees but does not own.
+pub(crate) fn not_owner(action: &str) -> NetworkError {
+    NetworkError::PolicyNotAuthorized(format!("rule:{action}"))
+}
+
+/// The project a create is for: the caller's, or (admin only) another.
+pub(crate) fn owner_project(
+    ctx: &RequestContext,
+    requested: Option<&str>,
+) -> NetworkResult<String> {
+    match requested {
+        Some(p) if p != ctx.project_id => {
+            if !ctx.is_admin {
+                return Err(NetworkError::BadRequest(
+                    "Specifying 'project_id' or 'tenant_id' other than the authenticated project in request requires admin privileges".into(),
+                ));
+            }
+            if p.is_empty() {
+                return Err(NetworkError::invalid_attribute(
+                    "project_id",
+                    "'' is too short",
+                ));
+            }
+            Ok(p.to_string())
+        }
+        _ => Ok(ctx.project_id.clone()),
+    }
+}
+
+/// A name or description: at most 255 characters.
+pub(crate) fn check_text(field: &str, value: &str) -> NetworkResult<()> {
+    if value.chars().count() > 255 {
+        return Err(NetworkError::invalid_attribute(
+            field,
+            &format!("'{value}' exceeds maximum length of 255"),
+        ));
+    }
+    Ok(())
+}

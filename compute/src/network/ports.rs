@@ -1,0 +1,648 @@
+//! Ports: a MAC address and fixed IPs on a network. Addresses are
+//! allocated under the network's write lock, recorded in `ip_allocations`
+//! (unique per live subnet and address), and the whole create is retried
+//! when the unique index refuses an address or MAC another writer took.
+
+use std::net::IpAddr;
+
+use rand::Rng;
+use serde::Serialize;
+
+use super::ipam::{self, SubnetSpace};
+use super::listing::{self, ListQuery, Page};
+use super::networks::visible_in_tx;
+use super::subnets::Subnet;
+use super::{check_text, owner_project, NetworkError, NetworkResult};
+use crate::store::{args, from_micros, is_unique_violation, now_micros, Tx};
+use crate::{Compute, RequestContext};
+
+/// How often a create or update is tried again after the unique index
+/// refused an address or MAC address a concurrent writer took.
+const ATTEMPTS: usize = 5;
+
+/// One address of a port.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FixedIp {
+    /// The subnet.
+    pub subnet_id: String,
+    /// The address.
+    pub ip_address: String,
+}
+
+/// An address asked for: a subnet, an address, or both.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FixedIpRequest {
+    /// From this subnet (of the port's network).
+    pub subnet_id: Option<String>,
+    /// This address.
+    pub ip_address: Option<String>,
+}
+
+/// A port as Neutron shows it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Port {
+    /// The uuid.
+    pub id: String,
+    /// Its network.
+    pub network_id: String,
+    /// The owner project.
+    pub project_id: String,
+    /// The name.
+    pub name: String,
+    /// The description.
+    pub description: String,
+    /// The MAC address (`fa:16:3e:..` unless given).
+    pub mac_address: String,
+    /// Its addresses, in the order given.
+    pub fixed_ips: Vec<FixedIp>,
+    /// What uses it (an instance uuid, ...).
+    pub device_id: String,
+    /// What kind of user (`compute:nova`, ...).
+    pub device_owner: String,
+    /// The administrative state.
+    pub admin_state_up: bool,
+    /// `ACTIVE` while a device uses it, else `DOWN`.
+    pub status: String,
+    /// Created.
+    pub created_at: chrono::DateTime<chrono::Utc>,
+    /// Last changed.
+    pub updated_at: chrono::DateTime<chrono::Utc>,
+}
+
+impl Port {
+    /// The attributes a list may filter and sort on.
+    pub const FIELDS: &'static [&'static str] = &[
+        "id",
+        "network_id",
+        "project_id",
+        "name",
+        "description",
+        "mac_address",
+        "fixed_ips",
+        "device_id",
+        "device_owner",
+        "admin_state_up",
+        "status",
+        "created_at",
+        "updated_at",
+    ];
+}
+
+/// What to create (`POST /v2.0/ports`).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct NewPort {
+    /// The network (visible to the caller).
+    pub network_id: String,
+    /// The name ('').
+    pub name: Option<String>,
+    /// The description ('').
+    pub description: Option<String>,
+    /// The owner project (the caller's; another one: admin only).
+    pub project_id: Option<String>,
+    /// The MAC address (random in `fa:16:3e`).
+    pub mac_address: Option<String>,
+    /// The addresses (one from the first IPv4 and one from the first IPv6
+    /// subnet with a free address).
+    pub fixed_ips: Option<Vec<FixedIpRequest>>,
+    /// The device id ('').
+    pub device_id: Option<String>,
+    /// The device owner ('').
+    pub device_owner: Option<String>,
+    /// The administrative state (true).
+    pub admin_state_up: Option<bool>,
+}
+
+/// What to change (`PUT /v2.0/ports/{id}`); `None` leaves it.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PortUpdate {
+    /// The name.
+    pub name: Option<String>,
+    /// The description.
+    pub description: Option<String>,
+    /// The addresses: kept when listed again, released when left out,
+    /// allocated when new.
+    pub fixed_ips: Option<Vec<FixedIpRequest>>,
+    /// The device id.
+    pub device_id: Option<String>,
+    /// The device owner.
+    pub device_owner: Option<String>,
+    /// The administrative state.
+    pub admin_state_up: Option<bool>,
+}
+
+#[derive(sqlx::FromRow)]
+struct PortRow {
+    id: String,
+    network_id: String,
+    project_id: String,
+    name: String,
+    description: String,
+    mac_address: String,
+    device_id: String,
+    device_owner: String,
+    admin_state_up: bool,
+    status: String,
+    created_at: i64,
+    updated_at: i64,
+}
+
+const COLUMNS: &str =
+    "p.id, p.network_id, p.project_id, p.name, p.description, p.mac_address, p.device_id, \
+    p.device_owner, p.admin_state_up, p.status, p.created_at, p.updated_at";
+
+fn status_for(device_id: &str) -> &'static str {
+    if device_id.is_empty() {
+        "DOWN"
+    } else {
+        "ACTIVE"
+    }
+}
+
+/// A random MAC address in OpenStack's `fa:16:3e` range.
+fn new_mac() -> String {
+    let b: [u8; 3] = rand::thread_rng().gen();
+    format!("fa:16:3e:{:02x}:{:02x}:{:02x}", b[0], b[1], b[2])
+}
+
+fn check_mac(mac: &str) -> NetworkResult<String> {
+    let parts: Vec<&str> = mac.split(':').collect();
+    let ok = parts.len() == 6
+        && parts
+            .iter()
+            .all(|p| p.len() == 2 && p.chars().all(|c| c.is_ascii_hexdigit()));
+    if !ok {
+        return Err(NetworkError::invalid_attribute(
+            "mac_address",
+            &format!("'{mac}' is not a valid MAC address"),
+        ));
+    }
+    Ok(mac.to_ascii_lowercase())
+}
+
+fn check_device(field: &str, value: &str) -> NetworkResult<()> {
+    if value.chars().count() > 255 {
+        return Err(NetworkError::invalid_attribute(
+            field,
+            &format!("'{value}' exceeds maximum length of 255"),
+        ));
+    }
+    Ok(())
+}
+
+/// Whether an error is worth another attempt: a unique index refused a
+/// row a concurrent writer inserted first.
+fn retryable(err: &NetworkError) -> bool {
+    matches!(err, NetworkError::Compute(e) if is_unique_violation(e))
+}
+
+impl Compute {
+    fn reuse_delay_micros(&self) -> i64 {
+        i64::try_from(self.config.fixed_ip_reuse_delay.as_micros()).unwrap_or(i64::MAX)
+    }
+
+    async fn port_rows(&self, ctx: &RequestContext, id: Option<&str>) -> NetworkResult<Vec<Port>> {
+        let mut sql = format!(
+            "SELECT {COLUMNS} FROM ports p JOIN networks n ON n.id = p.network_id WHERE 1 = 1"
+        );
+        let mut a = args![];
+        if !ctx.is_admin {
+            a.push(ctx.project_id.clone().into());
+            sql.push_str(&format!(
+                " AND (p.project_id = ${0} OR n.project_id = ${0})",
+                a.len()
+            ));
+        }
+        if let Some(id) = id {
+            a.push(id.into());
+            sql.push_str(&format!(" AND p.id = ${}", a.len()));
+        }
+        let rows: Vec<PortRow> = self.store.fetch_all(&sql, a).await?;
+        let ips: Vec<(String, String, String)> = if let Some(id) = id {
+            self.store
+                .fetch_all(
+                    "SELECT port_id, subnet_id, ip_address FROM ip_allocations \
+                     WHERE released_at IS NULL AND port_id = $1 ORDER BY position",
+                    args![id],
+                )
+                .await?
+        } else {
+            self.store
+                .fetch_all(
+                    "SELECT port_id, subnet_id, ip_address FROM ip_allocations \
+                     WHERE released_at IS NULL ORDER BY port_id, position",
+                    args![],
+                )
+                .await?
+        };
+        let mut by_port: std::collections::HashMap<String, Vec<FixedIp>> =
+            std::collections::HashMap::new();
+        for (port, subnet_id, ip_address) in ips {
+            by_port.entry(port).or_default().push(FixedIp {
+                subnet_id,
+                ip_address,
+            });
+        }
+        Ok(rows
+            .into_iter()
+            .map(|r| Port {
+                fixed_ips: by_port.remove(&r.id).unwrap_or_default(),
+                id: r.id,
+                network_id: r.network_id,
+                project_id: r.project_id,
+                name: r.name,
+                description: r.description,
+                mac_address: r.mac_address,
+                device_id: r.device_id,
+                device_owner: r.device_owner,
+                admin_state_up: r.admin_state_up,
+                status: r.status,
+                created_at: from_micros(r.created_at),
+                updated_at: from_micros(r.updated_at),
+            })
+            .collect())
+    }
+
+    /// The port `id`, when the caller may see it (its own, or on one of
+    /// its networks; any for an admin).
+    pub async fn get_port(&self, ctx: &RequestContext, id: &str) -> NetworkResult<Port> {
+        self.port_rows(ctx, Some(id))
+            .await?
+            .into_iter()
+            .next()
+            .ok_or_else(|| NetworkError::PortNotFound(id.to_string()))
+    }
+
+    /// The ports the caller sees, filtered, sorted and paged by `query`.
+    pub async fn list_ports(
+        &self,
+        ctx: &RequestContext,
+        query: &ListQuery,
+    ) -> NetworkResult<Page<Port>> {
+        let rows = self.port_rows(ctx, None).await?;
+        listing::page(
+            rows,
+            query,
+            Port::FIELDS,
+            |p| p.id.as_str(),
+            NetworkError::PortNotFound,
+        )
+    }
+
+    /// Creates a port on a network the caller sees, with a MAC address and
+    /// fixed IPs never held by another live port (see the module doc).
+    pub async fn create_port(&self, ctx: &RequestContext, req: NewPort) -> NetworkResult<Port> {
+        let project = owner_project(ctx, req.project_id.as_deref())?;
+        let name = req.name.clone().unwrap_or_default();
+        check_text("name", &name)?;
+        let description = req.description.clone().unwrap_or_default();
+        check_text("description", &description)?;
+        let mac = req.mac_address.as_deref().map(check_mac).transpose()?;
+        let device_id = req.device_id.clone().unwrap_or_default();
+        check_device("device_id", &device_id)?;
+        let device_owner = req.device_owner.clone().unwrap_or_default();
+        check_device("device_owner", &device_owner)?;
+        let id = uuid::Uuid::new_v4().to_string();
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let result = async {
+                let mut tx = self
+                    .store
+                    .begin_locked(&format!("network:{}", req.network_id))
+                    .await?;
+                visible_in_tx(&mut tx, ctx, &req.network_id).await?;
+                let mac = match &mac {
+                    Some(m) => {
+                        let (n,): (i64,) = tx
+                            .fetch_one(
+                                "SELECT COUNT(*) FROM ports WHERE network_id = $1 AND mac_address = $2",
+                                args![&req.network_id, m],
+                            )
+                            .await?;
+                        if n > 0 {
+                            return Err(NetworkError::MacAddressInUse {
+                                net_id: req.network_id.clone(),
+                                mac: m.clone(),
+                            });
+                        }
+                        m.clone()
+                    }
+                    None => new_mac(),
+                };
+                let now = now_micros();
+                tx.execute(
+                    "INSERT INTO ports (id, network_id, project_id, name, description, mac_address, device_id, \
+                     device_owner, admin_state_up, status, created_at, updated_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11)",
+                    args![
+                        &id,
+                        &req.network_id,
+                        &project,
+                        &name,
+                        &description,
+                        mac,
+                        &device_id,
+                        &device_owner,
+                        req.admin_state_up.unwrap_or(true),
+                        status_for(&device_id),
+                        now
+                    ],
+                )
+                .await?;
+                self.assign_ips(&mut tx, &id, &req.network_id, req.fixed_ips.as_deref(), &[])
+                    .await?;
+                tx.commit().await?;
+                Ok(())
+            }
+            .await;
+            match result {
+                Err(e) if retryable(&e) && attempt < ATTEMPTS => continue,
+                Err(e) => return Err(e),
+                Ok(()) => return self.get_port(ctx, &id).await,
+            }
+        }
+    }
+
+    /// Gives port `port` the addresses `wanted` asks for (the default
+    /// ones when `None`), inside `tx`; `kept` are addresses it holds
+    /// already and keeps (they are not allocated again).
+    async fn assign_ips(
+        &self,
+        tx: &mut Tx,
+        port: &str,
+        network: &str,
+        wanted: Option<&[FixedIpRequest]>,
+        kept: &[FixedIp],
+    ) -> NetworkResult<()> {
+        let rows: Vec<(String, String, Option<String>, String)> = tx
+            .fetch_all(
+                "SELECT id, cidr, gateway_ip, allocation_pools FROM subnets WHERE network_id = $1 \
+                 ORDER BY created_at, id",
+                args![network],
+            )
+            .await?;
+        let subnets: Vec<SubnetSpace> = rows
+            .into_iter()
+            .filter_map(|(id, cidr, gateway, pools)| {
+                Some(SubnetSpace {
+                    id,
+                    cidr: cidr.parse().ok()?,
+                    gateway: gateway.and_then(|g| g.parse().ok()),
+                    pools: serde_json::from_str(&pools).ok()?,
+                })
+            })
+            .collect();
+        let delay = self.reuse_delay_micros();
+        let mut chosen: Vec<(String, IpAddr)> = Vec::new();
+        match wanted {
+            None => {
+                for v4 in [true, false] {
+                    let family: Vec<&SubnetSpace> = subnets
+                        .iter()
+                        .filter(|s| s.cidr.network().is_ipv4() == v4)
+                        .collect();
+                    if family.is_empty() {
+                        continue;
+                    }
+                    let mut got = None;
+                    for s in family {
+                        if let Some(ip) = ipam::next_free(tx, s, delay).await? {
+                            got = Some((s.id.clone(), ip));
+                            break;
+                        }
+                    }
+                    match got {
+                        Some(g) => chosen.push(g),
+                        None => {
+                            return Err(NetworkError::IpAddressGenerationFailure(
+                                network.to_string(),
+                            ))
+                        }
+                    }
+                }
+                for (subnet, ip) in &chosen {
+                    self.insert_allocation(tx, port, network, subnet, &ip.to_string(), 0)
+                        .await?;
+                }
+                return Ok(());
+            }
+            Some(list) => {
+                for (position, request) in list.iter().enumerate() {
+                    let ip = match &request.ip_address {
+                        Some(a) => Some(a.parse::<IpAddr>().map_err(|_| {
+                            NetworkError::invalid_attribute(
+                                "fixed_ips",
+                                &format!("'{a}' is not a valid IP address"),
+                            )
+                        })?),
+                        None => None,
+                    };
+                    let subnet = match (&request.subnet_id, ip) {
+                        (Some(sid), _) => subnets.iter().find(|s| &s.id == sid).ok_or_else(|| {
+                            NetworkError::InvalidInput(format!(
+                                "Failed to create port on network {network}, because fixed_ips included invalid subnet {sid}"
+                            ))
+                        })?,
+                        (None, Some(ip)) => subnets
+                            .iter()
+                            .find(|s| s.cidr.contains(&ip))
+                            .ok_or_else(|| NetworkError::InvalidIpForNetwork(ip.to_string()))?,
+                        (None, None) => {
+                            return Err(NetworkError::invalid_attribute(
+                                "fixed_ips",
+                                "each entry needs a subnet_id or an ip_address",
+                            ))
+                        }
+                    };
+                    let position = i64::try_from(position).unwrap_or(i64::MAX);
+                    let address = match ip {
+                        Some(ip) => {
+                            if !subnet.cidr.contains(&ip) {
+                                return Err(NetworkError::InvalidIpForSubnet(ip.to_string()));
+                            }
+                            if kept
+                                .iter()
+                                .any(|k| k.subnet_id == subnet.id && k.ip_address == ip.to_string())
+                            {
+                                tx.execute(
+                                    "UPDATE ip_allocations SET position = $3 WHERE port_id = $1 \
+                                     AND ip_address = $2 AND released_at IS NULL",
+                                    args![port, ip.to_string(), position],
+                                )
+                                .await?;
+                                continue;
+                            }
+                            if ipam::held(tx, &subnet.id, &ip.to_string()).await? {
+                                return Err(NetworkError::IpAddressInUse {
+                                    net_id: network.to_string(),
+                                    ip_address: ip.to_string(),
+                                });
+                            }
+                            ip
+                        }
+                        None => ipam::next_free(tx, subnet, delay).await?.ok_or_else(|| {
+                            NetworkError::IpAddressGenerationFailure(network.to_string())
+                        })?,
+                    };
+                    self.insert_allocation(
+                        tx,
+                        port,
+                        network,
+                        &subnet.id,
+                        &address.to_string(),
+                        position,
+                    )
+                    .await?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    async fn insert_allocation(
+        &self,
+        tx: &mut Tx,
+        port: &str,
+        network: &str,
+        subnet: &str,
+        ip: &str,
+        position: i64,
+    ) -> NetworkResult<()> {
+        tx.execute(
+            "INSERT INTO ip_allocations (subnet_id, ip_address, port_id, network_id, position, allocated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
+            args![subnet, ip, port, network, position, now_micros()],
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn owned_port(
+        &self,
+        ctx: &RequestContext,
+        id: &str,
+        action: &str,
+    ) -> NetworkResult<Port> {
+        let port = self.get_port(ctx, id).await?;
+        if ctx.is_admin || port.project_id == ctx.project_id {
+            return Ok(port);
+        }
+        // The network's owner may change ports on it.
+        let network = self.get_network(ctx, &port.network_id).await?;
+        if network.project_id == ctx.project_id {
+            return Ok(port);
+        }
+        Err(super::not_owner(action))
+    }
+
+    /// Changes a port (its owner, its network's owner or an admin).
+    pub async fn update_port(
+        &self,
+        ctx: &RequestContext,
+        id: &str,
+        req: PortUpdate,
+    ) -> NetworkResult<Port> {
+        let current = self.owned_port(ctx, id, "update_port").await?;
+        if let Some(n) = &req.name {
+            check_text("name", n)?;
+        }
+        if let Some(d) = &req.description {
+            check_text("description", d)?;
+        }
+        if let Some(d) = &req.device_id {
+            check_device("device_id", d)?;
+        }
+        if let Some(d) = &req.device_owner {
+            check_device("device_owner", d)?;
+        }
+        let device_id = req.device_id.clone().unwrap_or(current.device_id.clone());
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let result = async {
+                let mut tx = self
+                    .store
+                    .begin_locked(&format!("network:{}", current.network_id))
+                    .await?;
+                tx.execute(
+                    "UPDATE ports SET name = $2, description = $3, device_id = $4, device_owner = $5, \
+                     admin_state_up = $6, status = $7, updated_at = $8 WHERE id = $1",
+                    args![
+                        id,
+                        req.name.clone().unwrap_or(current.name.clone()),
+                        req.description.clone().unwrap_or(current.description.clone()),
+                        &device_id,
+                        req.device_owner.clone().unwrap_or(current.device_owner.clone()),
+                        req.admin_state_up.unwrap_or(current.admin_state_up),
+                        status_for(&device_id),
+                        now_micros()
+                    ],
+                )
+                .await?;
+                if let Some(wanted) = &req.fixed_ips {
+                    // Addresses listed again (by address) are kept; the rest go.
+                    let keep: Vec<FixedIp> = current
+                        .fixed_ips
+                        .iter()
+                        .filter(|f| {
+                            wanted.iter().any(|w| {
+                                w.ip_address.as_deref() == Some(f.ip_address.as_str())
+                                    && w.subnet_id.as_deref().is_none_or(|s| s == f.subnet_id)
+                            })
+                        })
+                        .cloned()
+                        .collect();
+                    for gone in current.fixed_ips.iter().filter(|f| !keep.contains(f)) {
+                        tx.execute(
+                            "UPDATE ip_allocations SET released_at = $3 WHERE port_id = $1 \
+                             AND ip_address = $2 AND released_at IS NULL",
+                            args![id, &gone.ip_address, now_micros()],
+                        )
+                        .await?;
+                    }
+                    self.assign_ips(&mut tx, id, &current.network_id, Some(wanted), &keep)
+                        .await?;
+                }
+                tx.commit().await?;
+                Ok(())
+            }
+            .await;
+            match result {
+                Err(e) if retryable(&e) && attempt < ATTEMPTS => continue,
+                Err(e) => return Err(e),
+                Ok(()) => return self.get_port(ctx, id).await,
+            }
+        }
+    }
+
+    /// Deletes a port; its addresses stay out of circulation for
+    /// `fixed_ip_reuse_delay`.
+    pub async fn delete_port(&self, ctx: &RequestContext, id: &str) -> NetworkResult<()> {
+        let port = self.owned_port(ctx, id, "delete_port").await?;
+        let mut tx = self
+            .store
+            .begin_locked(&format!("network:{}", port.network_id))
+            .await?;
+        tx.execute(
+            "UPDATE ip_allocations SET released_at = $2 WHERE port_id = $1 AND released_at IS NULL",
+            args![id, now_micros()],
+        )
+        .await?;
+        if tx
+            .execute("DELETE FROM ports WHERE id = $1", args![id])
+            .await?
+            == 0
+        {
+            return Err(NetworkError::PortNotFound(id.to_string()));
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+}
+
+impl Subnet {
+    /// Whether `ip` is one of this subnet's pool addresses.
+    pub fn in_pools(&self, ip: IpAddr) -> bool {
+        ipam::in_pools(ip, &self.allocation_pools)
+    }
+}

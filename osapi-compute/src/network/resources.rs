@@ -1,0 +1,565 @@
+//! The handlers of `/v2.0/networks`, `/v2.0/subnets` and `/v2.0/ports`.
+
+use axum::extract::{Path, Request, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use serde_json::{json, Map, Value};
+
+use compute::network::{
+    AllocationPool, FixedIpRequest, GatewayIp, HostRoute, NetworkUpdate, NewNetwork, NewPort,
+    NewSubnet, Page, PortUpdate, SubnetUpdate,
+};
+
+use super::fault::NeutronFault;
+use super::params::{list_params, resource_body, Body, ListParams};
+use super::{caller, endpoint_url, views};
+use crate::state::ApiState;
+
+/// The largest request body read (oslo's `max_request_body_size` default).
+const MAX_BODY: usize = 114_688;
+
+type Answer = Result<Response, NeutronFault>;
+
+fn answer(result: Answer) -> Response {
+    result.unwrap_or_else(IntoResponse::into_response)
+}
+
+/// The routes of the three collections.
+pub(super) fn routes() -> Router<ApiState> {
+    Router::new()
+        .route("/v2.0/networks", get(list_networks).post(create_network))
+        .route(
+            "/v2.0/networks.json",
+            get(list_networks).post(create_network),
+        )
+        .route(
+            "/v2.0/networks/{id}",
+            get(show_network).put(update_network).delete(delete_network),
+        )
+        .route("/v2.0/subnets", get(list_subnets).post(create_subnet))
+        .route("/v2.0/subnets.json", get(list_subnets).post(create_subnet))
+        .route(
+            "/v2.0/subnets/{id}",
+            get(show_subnet).put(update_subnet).delete(delete_subnet),
+        )
+        .route("/v2.0/ports", get(list_ports).post(create_port))
+        .route("/v2.0/ports.json", get(list_ports).post(create_port))
+        .route(
+            "/v2.0/ports/{id}",
+            get(show_port).put(update_port).delete(delete_port),
+        )
+}
+
+/// The id of a path, without Neutron's optional `.json` suffix.
+fn id(raw: String) -> String {
+    raw.strip_suffix(".json").map(str::to_string).unwrap_or(raw)
+}
+
+async fn body_of(body: axum::body::Body) -> Result<axum::body::Bytes, NeutronFault> {
+    axum::body::to_bytes(body, MAX_BODY)
+        .await
+        .map_err(|_| NeutronFault::too_large())
+}
+
+fn one(key: &str, view: Map<String, Value>, status: StatusCode) -> Response {
+    (status, axum::Json(json!({ key: Value::Object(view) }))).into_response()
+}
+
+/// A list answer with Neutron's `<collection>_links` when paging.
+fn list_answer<T>(
+    collection: &str,
+    url: &str,
+    params: &ListParams,
+    page: Page<T>,
+    view: impl Fn(&T) -> Map<String, Value>,
+    id_of: impl Fn(&T) -> &str,
+) -> Response {
+    let mut body = Map::new();
+    let items: Vec<Value> = page
+        .items
+        .iter()
+        .map(|t| views::select(view(t), &params.fields))
+        .collect();
+    let mut links = Vec::new();
+    if let (Some(limit), Some(first), Some(last)) =
+        (params.query.limit, page.items.first(), page.items.last())
+    {
+        let href = |marker: &str, reverse: bool| {
+            let mut q = form_urlencoded::Serializer::new(String::new());
+            for (k, v) in params
+                .pairs
+                .iter()
+                .filter(|(k, _)| !matches!(k.as_str(), "marker" | "page_reverse" | "limit"))
+            {
+                q.append_pair(k, v);
+            }
+            q.append_pair("limit", &limit.to_string());
+            q.append_pair("marker", marker);
+            if reverse {
+                q.append_pair("page_reverse", "True");
+            }
+            format!("{url}/v2.0/{collection}?{}", q.finish())
+        };
+        let reverse = params.query.page_reverse;
+        let has_marker = params.query.marker.is_some();
+        let (next, previous) = if reverse {
+            (has_marker, page.more)
+        } else {
+            (page.more, has_marker)
+        };
+        if next {
+            links.push(json!({"rel": "next", "href": href(id_of(last), false)}));
+        }
+        if previous {
+            links.push(json!({"rel": "previous", "href": href(id_of(first), true)}));
+        }
+    }
+    body.insert(collection.to_string(), Value::Array(items));
+    if !links.is_empty() {
+        body.insert(format!("{collection}_links"), Value::Array(links));
+    }
+    axum::Json(Value::Object(body)).into_response()
+}
+
+// Networks.
+
+async fn list_networks(State(state): State<ApiState>, request: Request) -> Response {
+    let (request, _) = request.into_parts();
+    answer(
+        async {
+            let ctx = caller(&request)?;
+            let params = list_params(request.uri.query())?;
+            let page = state.compute.list_networks(&ctx, &params.query).await?;
+            Ok(list_answer(
+                "networks",
+                &endpoint_url(&request),
+                &params,
+                page,
+                views::network,
+                |n| n.id.as_str(),
+            ))
+        }
+        .await,
+    )
+}
+
+async fn show_network(
+    State(state): State<ApiState>,
+    Path(raw): Path<String>,
+    request: Request,
+) -> Response {
+    let (request, _) = request.into_parts();
+    answer(
+        async {
+            let ctx = caller(&request)?;
+            let params = list_params(request.uri.query())?;
+            let n = state.compute.get_network(&ctx, &id(raw)).await?;
+            Ok(
+                axum::Json(json!({"network": views::select(views::network(&n), &params.fields)}))
+                    .into_response(),
+            )
+        }
+        .await,
+    )
+}
+
+async fn create_network(State(state): State<ApiState>, request: Request) -> Response {
+    let (request, body) = request.into_parts();
+    answer(
+        async {
+            let ctx = caller(&request)?;
+            let bytes = body_of(body).await?;
+            let mut b = Body::new(resource_body(&bytes, "network")?, true);
+            b.refuse(&["id", "status", "subnets", "created_at", "updated_at"])?;
+            let req = NewNetwork {
+                name: b.string("name")?,
+                description: b.string("description")?,
+                project_id: b.project()?,
+                shared: b.boolean("shared")?,
+                router_external: b.boolean("router:external")?,
+                admin_state_up: b.boolean("admin_state_up")?,
+                mtu: b.integer("mtu")?,
+            };
+            b.finish()?;
+            let n = state.compute.create_network(&ctx, req).await?;
+            Ok(one("network", views::network(&n), StatusCode::CREATED))
+        }
+        .await,
+    )
+}
+
+async fn update_network(
+    State(state): State<ApiState>,
+    Path(raw): Path<String>,
+    request: Request,
+) -> Response {
+    let (request, body) = request.into_parts();
+    answer(
+        async {
+            let ctx = caller(&request)?;
+            let bytes = body_of(body).await?;
+            let mut b = Body::new(resource_body(&bytes, "network")?, false);
+            b.refuse(&[
+                "id",
+                "status",
+                "subnets",
+                "tenant_id",
+                "project_id",
+                "created_at",
+                "updated_at",
+            ])?;
+            let req = NetworkUpdate {
+                name: b.string("name")?,
+                description: b.string("description")?,
+                shared: b.boolean("shared")?,
+                router_external: b.boolean("router:external")?,
+                admin_state_up: b.boolean("admin_state_up")?,
+                mtu: b.integer("mtu")?,
+            };
+            b.finish()?;
+            let n = state.compute.update_network(&ctx, &id(raw), req).await?;
+            Ok(one("network", views::network(&n), StatusCode::OK))
+        }
+        .await,
+    )
+}
+
+async fn delete_network(
+    State(state): State<ApiState>,
+    Path(raw): Path<String>,
+    request: Request,
+) -> Response {
+    let (request, _) = request.into_parts();
+    answer(
+        async {
+            let ctx = caller(&request)?;
+            state.compute.delete_network(&ctx, &id(raw)).await?;
+            Ok(StatusCode::NO_CONTENT.into_response())
+        }
+        .await,
+    )
+}
+
+// Subnets.
+
+fn pools(b: &mut Body) -> Result<Option<Vec<AllocationPool>>, NeutronFault> {
+    Ok(b.objects("allocation_pools", &["start", "end"])?
+        .map(|rows| {
+            rows.into_iter()
+                .map(|r| AllocationPool {
+                    start: r[0].clone().unwrap_or_default(),
+                    end: r[1].clone().unwrap_or_default(),
+                })
+                .collect()
+        }))
+}
+
+fn routes_of(b: &mut Body) -> Result<Option<Vec<HostRoute>>, NeutronFault> {
+    Ok(b.objects("host_routes", &["destination", "nexthop"])?
+        .map(|rows| {
+            rows.into_iter()
+                .map(|r| HostRoute {
+                    destination: r[0].clone().unwrap_or_default(),
+                    nexthop: r[1].clone().unwrap_or_default(),
+                })
+                .collect()
+        }))
+}
+
+fn gateway(b: &mut Body) -> Result<Option<Option<String>>, NeutronFault> {
+    match b.take("gateway_ip") {
+        None => Ok(None),
+        Some(Value::Null) => Ok(Some(None)),
+        Some(Value::String(s)) => Ok(Some(Some(s))),
+        Some(other) => Err(NeutronFault::bad_request(format!(
+            "Invalid input for gateway_ip. Reason: '{other}' is not a valid IP address."
+        ))),
+    }
+}
+
+/// The IPv6 modes and subnet pools are not served: only null is taken.
+fn refuse_unserved(b: &mut Body) -> Result<(), NeutronFault> {
+    for name in ["ipv6_ra_mode", "ipv6_address_mode", "subnetpool_id"] {
+        match b.take(name) {
+            None | Some(Value::Null) => {}
+            Some(other) => {
+                return Err(NeutronFault::bad_request(format!(
+                    "Invalid input for {name}. Reason: '{other}' is not supported by this endpoint."
+                )))
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn list_subnets(State(state): State<ApiState>, request: Request) -> Response {
+    let (request, _) = request.into_parts();
+    answer(
+        async {
+            let ctx = caller(&request)?;
+            let params = list_params(request.uri.query())?;
+            let page = state.compute.list_subnets(&ctx, &params.query).await?;
+            Ok(list_answer(
+                "subnets",
+                &endpoint_url(&request),
+                &params,
+                page,
+                views::subnet,
+                |s| s.id.as_str(),
+            ))
+        }
+        .await,
+    )
+}
+
+async fn show_subnet(
+    State(state): State<ApiState>,
+    Path(raw): Path<String>,
+    request: Request,
+) -> Response {
+    let (request, _) = request.into_parts();
+    answer(
+        async {
+            let ctx = caller(&request)?;
+            let params = list_params(request.uri.query())?;
+            let s = state.compute.get_subnet(&ctx, &id(raw)).await?;
+            Ok(
+                axum::Json(json!({"subnet": views::select(views::subnet(&s), &params.fields)}))
+                    .into_response(),
+            )
+        }
+        .await,
+    )
+}
+
+async fn create_subnet(State(state): State<ApiState>, request: Request) -> Response {
+    let (request, body) = request.into_parts();
+    answer(
+        async {
+            let ctx = caller(&request)?;
+            let bytes = body_of(body).await?;
+            let mut b = Body::new(resource_body(&bytes, "subnet")?, true);
+            b.refuse(&["id", "created_at", "updated_at"])?;
+            let network_id = b.required("network_id")?;
+            if !b.has("ip_version") {
+                b.required("ip_version")?;
+            }
+            let ip_version = b.integer("ip_version")?.unwrap_or_default();
+            if !b.has("cidr") {
+                b.required("cidr")?;
+            }
+            let req = NewSubnet {
+                network_id,
+                ip_version,
+                cidr: b.string("cidr")?.unwrap_or_default(),
+                name: b.string("name")?,
+                description: b.string("description")?,
+                project_id: b.project()?,
+                gateway_ip: match gateway(&mut b)? {
+                    None => GatewayIp::Default,
+                    Some(None) => GatewayIp::None,
+                    Some(Some(a)) => GatewayIp::Address(a),
+                },
+                allocation_pools: pools(&mut b)?,
+                dns_nameservers: b.strings("dns_nameservers")?,
+                host_routes: routes_of(&mut b)?,
+                enable_dhcp: b.boolean("enable_dhcp")?,
+            };
+            refuse_unserved(&mut b)?;
+            b.finish()?;
+            let s = state.compute.create_subnet(&ctx, req).await?;
+            Ok(one("subnet", views::subnet(&s), StatusCode::CREATED))
+        }
+        .await,
+    )
+}
+
+async fn update_subnet(
+    State(state): State<ApiState>,
+    Path(raw): Path<String>,
+    request: Request,
+) -> Response {
+    let (request, body) = request.into_parts();
+    answer(
+        async {
+            let ctx = caller(&request)?;
+            let bytes = body_of(body).await?;
+            let mut b = Body::new(resource_body(&bytes, "subnet")?, false);
+            b.refuse(&[
+                "id",
+                "network_id",
+                "ip_version",
+                "cidr",
+                "tenant_id",
+                "project_id",
+                "created_at",
+                "updated_at",
+            ])?;
+            let req = SubnetUpdate {
+                name: b.string("name")?,
+                description: b.string("description")?,
+                gateway_ip: gateway(&mut b)?,
+                allocation_pools: pools(&mut b)?,
+                dns_nameservers: b.strings("dns_nameservers")?,
+                host_routes: routes_of(&mut b)?,
+                enable_dhcp: b.boolean("enable_dhcp")?,
+            };
+            b.finish()?;
+            let s = state.compute.update_subnet(&ctx, &id(raw), req).await?;
+            Ok(one("subnet", views::subnet(&s), StatusCode::OK))
+        }
+        .await,
+    )
+}
+
+async fn delete_subnet(
+    State(state): State<ApiState>,
+    Path(raw): Path<String>,
+    request: Request,
+) -> Response {
+    let (request, _) = request.into_parts();
+    answer(
+        async {
+            let ctx = caller(&request)?;
+            state.compute.delete_subnet(&ctx, &id(raw)).await?;
+            Ok(StatusCode::NO_CONTENT.into_response())
+        }
+        .await,
+    )
+}
+
+// Ports.
+
+fn fixed_ips(b: &mut Body) -> Result<Option<Vec<FixedIpRequest>>, NeutronFault> {
+    Ok(b.objects("fixed_ips", &["subnet_id", "ip_address"])?
+        .map(|rows| {
+            rows.into_iter()
+                .map(|r| FixedIpRequest {
+                    subnet_id: r[0].clone(),
+                    ip_address: r[1].clone(),
+                })
+                .collect()
+        }))
+}
+
+async fn list_ports(State(state): State<ApiState>, request: Request) -> Response {
+    let (request, _) = request.into_parts();
+    answer(
+        async {
+            let ctx = caller(&request)?;
+            let params = list_params(request.uri.query())?;
+            let page = state.compute.list_ports(&ctx, &params.query).await?;
+            Ok(list_answer(
+                "ports",
+                &endpoint_url(&request),
+                &params,
+                page,
+                views::port,
+                |p| p.id.as_str(),
+            ))
+        }
+        .await,
+    )
+}
+
+async fn show_port(
+    State(state): State<ApiState>,
+    Path(raw): Path<String>,
+    request: Request,
+) -> Response {
+    let (request, _) = request.into_parts();
+    answer(
+        async {
+            let ctx = caller(&request)?;
+            let params = list_params(request.uri.query())?;
+            let p = state.compute.get_port(&ctx, &id(raw)).await?;
+            Ok(
+                axum::Json(json!({"port": views::select(views::port(&p), &params.fields)}))
+                    .into_response(),
+            )
+        }
+        .await,
+    )
+}
+
+async fn create_port(State(state): State<ApiState>, request: Request) -> Response {
+    let (request, body) = request.into_parts();
+    answer(
+        async {
+            let ctx = caller(&request)?;
+            let bytes = body_of(body).await?;
+            let mut b = Body::new(resource_body(&bytes, "port")?, true);
+            b.refuse(&["id", "status", "created_at", "updated_at"])?;
+            let req = NewPort {
+                network_id: b.required("network_id")?,
+                name: b.string("name")?,
+                description: b.string("description")?,
+                project_id: b.project()?,
+                mac_address: b.string("mac_address")?,
+                fixed_ips: fixed_ips(&mut b)?,
+                device_id: b.string("device_id")?,
+                device_owner: b.string("device_owner")?,
+                admin_state_up: b.boolean("admin_state_up")?,
+            };
+            b.finish()?;
+            let p = state.compute.create_port(&ctx, req).await?;
+            Ok(one("port", views::port(&p), StatusCode::CREATED))
+        }
+        .await,
+    )
+}
+
+async fn update_port(
+    State(state): State<ApiState>,
+    Path(raw): Path<String>,
+    request: Request,
+) -> Response {
+    let (request, body) = request.into_parts();
+    answer(
+        async {
+            let ctx = caller(&request)?;
+            let bytes = body_of(body).await?;
+            let mut b = Body::new(resource_body(&bytes, "port")?, false);
+            b.refuse(&[
+                "id",
+                "network_id",
+                "mac_address",
+                "status",
+                "tenant_id",
+                "project_id",
+                "created_at",
+                "updated_at",
+            ])?;
+            let req = PortUpdate {
+                name: b.string("name")?,
+                description: b.string("description")?,
+                fixed_ips: fixed_ips(&mut b)?,
+                device_id: b.string("device_id")?,
+                device_owner: b.string("device_owner")?,
+                admin_state_up: b.boolean("admin_state_up")?,
+            };
+            b.finish()?;
+            let p = state.compute.update_port(&ctx, &id(raw), req).await?;
+            Ok(one("port", views::port(&p), StatusCode::OK))
+        }
+        .await,
+    )
+}
+
+async fn delete_port(
+    State(state): State<ApiState>,
+    Path(raw): Path<String>,
+    request: Request,
+) -> Response {
+    let (request, _) = request.into_parts();
+    answer(
+        async {
+            let ctx = caller(&request)?;
+            state.compute.delete_port(&ctx, &id(raw)).await?;
+            Ok(StatusCode::NO_CONTENT.into_response())
+        }
+        .await,
+    )
+}

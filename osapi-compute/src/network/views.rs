@@ -1,0 +1,86 @@
+//! Neutron's JSON of networks, subnets and ports.
+
+use compute::network::{Network, Port, Subnet};
+use serde_json::{json, Map, Value};
+
+fn timestamp(at: &chrono::DateTime<chrono::Utc>) -> String {
+    at.format("%Y-%m-%dT%H:%M:%SZ").to_string()
+}
+
+fn object(value: Value) -> Map<String, Value> {
+    match value {
+        Value::Object(map) => map,
+        _ => Map::new(),
+    }
+}
+
+/// A network.
+pub fn network(n: &Network) -> Map<String, Value> {
+    object(json!({
+        "id": n.id,
+        "name": n.name,
+        "tenant_id": n.project_id,
+        "project_id": n.project_id,
+        "admin_state_up": n.admin_state_up,
+        "status": n.status,
+        "subnets": n.subnets,
+        "shared": n.shared,
+        "router:external": n.router_external,
+        "mtu": n.mtu,
+        "description": n.description,
+        "created_at": timestamp(&n.created_at),
+        "updated_at": timestamp(&n.updated_at),
+    }))
+}
+
+/// A subnet.
+pub fn subnet(s: &Subnet) -> Map<String, Value> {
+    object(json!({
+        "id": s.id,
+        "name": s.name,
+        "tenant_id": s.project_id,
+        "project_id": s.project_id,
+        "network_id": s.network_id,
+        "ip_version": s.ip_version,
+        "cidr": s.cidr,
+        "gateway_ip": s.gateway_ip,
+        "allocation_pools": s.allocation_pools,
+        "dns_nameservers": s.dns_nameservers,
+        "host_routes": s.host_routes,
+        "enable_dhcp": s.enable_dhcp,
+        "ipv6_ra_mode": null,
+        "ipv6_address_mode": null,
+        "subnetpool_id": null,
+        "description": s.description,
+        "created_at": timestamp(&s.created_at),
+        "updated_at": timestamp(&s.updated_at),
+    }))
+}
+
+/// A port.
+pub fn port(p: &Port) -> Map<String, Value> {
+    object(json!({
+        "id": p.id,
+        "name": p.name,
+        "tenant_id": p.project_id,
+        "project_id": p.project_id,
+        "network_id": p.network_id,
+        "mac_address": p.mac_address,
+        "admin_state_up": p.admin_state_up,
+        "status": p.status,
+        "fixed_ips": p.fixed_ips,
+        "device_id": p.device_id,
+        "device_owner": p.device_owner,
+        "description": p.description,
+        "created_at": timestamp(&p.created_at),
+        "updated_at": timestamp(&p.updated_at),
+    }))
+}
+
+/// `view` cut to `fields` (all when empty).
+pub fn select(mut view: Map<String, Value>, fields: &[String]) -> Value {
+    if !fields.is_empty() {
+        view.retain(|k, _| fields.iter().any(|f| f == k));
+    }
+    Value::Object(view)
+}
