@@ -20,11 +20,8 @@ use crate::state::ApiState;
 /// The largest request body read (oslo's `max_request_body_size` default).
 const MAX_BODY: usize = 114_688;
 
+/// What a handler answers: the resource, or Neutron's fault.
 type Answer = Result<Response, NeutronFault>;
-
-fn answer(result: Answer) -> Response {
-    result.unwrap_or_else(IntoResponse::into_response)
-}
 
 /// The routes of the three collections.
 pub(super) fn routes() -> Router<ApiState> {
@@ -63,8 +60,9 @@ async fn body_of(body: axum::body::Body) -> Result<axum::body::Bytes, NeutronFau
         .map_err(|_| NeutronFault::too_large())
 }
 
-fn one(key: &str, view: Map<String, Value>, status: StatusCode) -> Response {
-    (status, axum::Json(json!({ key: Value::Object(view) }))).into_response()
+/// `{"<key>": view}` with `status`.
+fn one(key: &str, view: impl Into<Value>, status: StatusCode) -> Response {
+    (status, axum::Json(json!({ key: view.into() }))).into_response()
 }
 
 /// A list answer with Neutron's `<collection>_links` when paging.
@@ -125,121 +123,97 @@ fn list_answer<T>(
 
 // Networks.
 
-async fn list_networks(State(state): State<ApiState>, request: Request) -> Response {
+async fn list_networks(State(state): State<ApiState>, request: Request) -> Answer {
     let (request, _) = request.into_parts();
-    answer(
-        async {
-            let ctx = caller(&request)?;
-            let params = list_params(request.uri.query())?;
-            let page = state.compute.list_networks(&ctx, &params.query).await?;
-            Ok(list_answer(
-                "networks",
-                &endpoint_url(&request),
-                &params,
-                page,
-                views::network,
-                |n| n.id.as_str(),
-            ))
-        }
-        .await,
-    )
+    let ctx = caller(&request)?;
+    let params = list_params(request.uri.query())?;
+    let page = state.compute.list_networks(&ctx, &params.query).await?;
+    Ok(list_answer(
+        "networks",
+        &endpoint_url(&request),
+        &params,
+        page,
+        views::network,
+        |n| n.id.as_str(),
+    ))
 }
 
 async fn show_network(
     State(state): State<ApiState>,
     Path(raw): Path<String>,
     request: Request,
-) -> Response {
+) -> Answer {
     let (request, _) = request.into_parts();
-    answer(
-        async {
-            let ctx = caller(&request)?;
-            let params = list_params(request.uri.query())?;
-            let n = state.compute.get_network(&ctx, &id(raw)).await?;
-            Ok(
-                axum::Json(json!({"network": views::select(views::network(&n), &params.fields)}))
-                    .into_response(),
-            )
-        }
-        .await,
-    )
+    let ctx = caller(&request)?;
+    let params = list_params(request.uri.query())?;
+    let n = state.compute.get_network(&ctx, &id(raw)).await?;
+    Ok(one(
+        "network",
+        views::select(views::network(&n), &params.fields),
+        StatusCode::OK,
+    ))
 }
 
-async fn create_network(State(state): State<ApiState>, request: Request) -> Response {
+async fn create_network(State(state): State<ApiState>, request: Request) -> Answer {
     let (request, body) = request.into_parts();
-    answer(
-        async {
-            let ctx = caller(&request)?;
-            let bytes = body_of(body).await?;
-            let mut b = Body::new(resource_body(&bytes, "network")?, true);
-            b.refuse(&["id", "status", "subnets", "created_at", "updated_at"])?;
-            let req = NewNetwork {
-                name: b.string("name")?,
-                description: b.string("description")?,
-                project_id: b.project()?,
-                shared: b.boolean("shared")?,
-                router_external: b.boolean("router:external")?,
-                admin_state_up: b.boolean("admin_state_up")?,
-                mtu: b.integer("mtu")?,
-            };
-            b.finish()?;
-            let n = state.compute.create_network(&ctx, req).await?;
-            Ok(one("network", views::network(&n), StatusCode::CREATED))
-        }
-        .await,
-    )
+    let ctx = caller(&request)?;
+    let bytes = body_of(body).await?;
+    let mut b = Body::new(resource_body(&bytes, "network")?, true);
+    b.refuse(&["id", "status", "subnets", "created_at", "updated_at"])?;
+    let req = NewNetwork {
+        name: b.string("name")?,
+        description: b.string("description")?,
+        project_id: b.project()?,
+        shared: b.boolean("shared")?,
+        router_external: b.boolean("router:external")?,
+        admin_state_up: b.boolean("admin_state_up")?,
+        mtu: b.integer("mtu")?,
+    };
+    b.finish()?;
+    let n = state.compute.create_network(&ctx, req).await?;
+    Ok(one("network", views::network(&n), StatusCode::CREATED))
 }
 
 async fn update_network(
     State(state): State<ApiState>,
     Path(raw): Path<String>,
     request: Request,
-) -> Response {
+) -> Answer {
     let (request, body) = request.into_parts();
-    answer(
-        async {
-            let ctx = caller(&request)?;
-            let bytes = body_of(body).await?;
-            let mut b = Body::new(resource_body(&bytes, "network")?, false);
-            b.refuse(&[
-                "id",
-                "status",
-                "subnets",
-                "tenant_id",
-                "project_id",
-                "created_at",
-                "updated_at",
-            ])?;
-            let req = NetworkUpdate {
-                name: b.string("name")?,
-                description: b.string("description")?,
-                shared: b.boolean("shared")?,
-                router_external: b.boolean("router:external")?,
-                admin_state_up: b.boolean("admin_state_up")?,
-                mtu: b.integer("mtu")?,
-            };
-            b.finish()?;
-            let n = state.compute.update_network(&ctx, &id(raw), req).await?;
-            Ok(one("network", views::network(&n), StatusCode::OK))
-        }
-        .await,
-    )
+    let ctx = caller(&request)?;
+    let bytes = body_of(body).await?;
+    let mut b = Body::new(resource_body(&bytes, "network")?, false);
+    b.refuse(&[
+        "id",
+        "status",
+        "subnets",
+        "tenant_id",
+        "project_id",
+        "created_at",
+        "updated_at",
+    ])?;
+    let req = NetworkUpdate {
+        name: b.string("name")?,
+        description: b.string("description")?,
+        shared: b.boolean("shared")?,
+        router_external: b.boolean("router:external")?,
+        admin_state_up: b.boolean("admin_state_up")?,
+        mtu: b.integer("mtu")?,
+    };
+    b.finish()?;
+    let n = state.compute.update_network(&ctx, &id(raw), req).await?;
+    Ok(one("network", views::network(&n), StatusCode::OK))
 }
 
 async fn delete_network(
     State(state): State<ApiState>,
     Path(raw): Path<String>,
     request: Request,
-) -> Response {
+) -> Answer {
     let (request, _) = request.into_parts();
-    answer(
-        async {
-            let ctx = caller(&request)?;
-            state.compute.delete_network(&ctx, &id(raw)).await?;
-            Ok(StatusCode::NO_CONTENT.into_response())
-        }
-        .await,
-    )
+    let ctx = caller(&request)?;
+    state.compute.delete_network(&ctx, &id(raw)).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
 }
 
 // Subnets.
@@ -294,140 +268,116 @@ fn refuse_unserved(b: &mut Body) -> Result<(), NeutronFault> {
     Ok(())
 }
 
-async fn list_subnets(State(state): State<ApiState>, request: Request) -> Response {
+async fn list_subnets(State(state): State<ApiState>, request: Request) -> Answer {
     let (request, _) = request.into_parts();
-    answer(
-        async {
-            let ctx = caller(&request)?;
-            let params = list_params(request.uri.query())?;
-            let page = state.compute.list_subnets(&ctx, &params.query).await?;
-            Ok(list_answer(
-                "subnets",
-                &endpoint_url(&request),
-                &params,
-                page,
-                views::subnet,
-                |s| s.id.as_str(),
-            ))
-        }
-        .await,
-    )
+    let ctx = caller(&request)?;
+    let params = list_params(request.uri.query())?;
+    let page = state.compute.list_subnets(&ctx, &params.query).await?;
+    Ok(list_answer(
+        "subnets",
+        &endpoint_url(&request),
+        &params,
+        page,
+        views::subnet,
+        |s| s.id.as_str(),
+    ))
 }
 
 async fn show_subnet(
     State(state): State<ApiState>,
     Path(raw): Path<String>,
     request: Request,
-) -> Response {
+) -> Answer {
     let (request, _) = request.into_parts();
-    answer(
-        async {
-            let ctx = caller(&request)?;
-            let params = list_params(request.uri.query())?;
-            let s = state.compute.get_subnet(&ctx, &id(raw)).await?;
-            Ok(
-                axum::Json(json!({"subnet": views::select(views::subnet(&s), &params.fields)}))
-                    .into_response(),
-            )
-        }
-        .await,
-    )
+    let ctx = caller(&request)?;
+    let params = list_params(request.uri.query())?;
+    let s = state.compute.get_subnet(&ctx, &id(raw)).await?;
+    Ok(one(
+        "subnet",
+        views::select(views::subnet(&s), &params.fields),
+        StatusCode::OK,
+    ))
 }
 
-async fn create_subnet(State(state): State<ApiState>, request: Request) -> Response {
+async fn create_subnet(State(state): State<ApiState>, request: Request) -> Answer {
     let (request, body) = request.into_parts();
-    answer(
-        async {
-            let ctx = caller(&request)?;
-            let bytes = body_of(body).await?;
-            let mut b = Body::new(resource_body(&bytes, "subnet")?, true);
-            b.refuse(&["id", "created_at", "updated_at"])?;
-            let network_id = b.required("network_id")?;
-            if !b.has("ip_version") {
-                b.required("ip_version")?;
-            }
-            let ip_version = b.integer("ip_version")?.unwrap_or_default();
-            if !b.has("cidr") {
-                b.required("cidr")?;
-            }
-            let req = NewSubnet {
-                network_id,
-                ip_version,
-                cidr: b.string("cidr")?.unwrap_or_default(),
-                name: b.string("name")?,
-                description: b.string("description")?,
-                project_id: b.project()?,
-                gateway_ip: match gateway(&mut b)? {
-                    None => GatewayIp::Default,
-                    Some(None) => GatewayIp::None,
-                    Some(Some(a)) => GatewayIp::Address(a),
-                },
-                allocation_pools: pools(&mut b)?,
-                dns_nameservers: b.strings("dns_nameservers")?,
-                host_routes: routes_of(&mut b)?,
-                enable_dhcp: b.boolean("enable_dhcp")?,
-            };
-            refuse_unserved(&mut b)?;
-            b.finish()?;
-            let s = state.compute.create_subnet(&ctx, req).await?;
-            Ok(one("subnet", views::subnet(&s), StatusCode::CREATED))
-        }
-        .await,
-    )
+    let ctx = caller(&request)?;
+    let bytes = body_of(body).await?;
+    let mut b = Body::new(resource_body(&bytes, "subnet")?, true);
+    b.refuse(&["id", "created_at", "updated_at"])?;
+    let network_id = b.required("network_id")?;
+    if !b.has("ip_version") {
+        b.required("ip_version")?;
+    }
+    let ip_version = b.integer("ip_version")?.unwrap_or_default();
+    if !b.has("cidr") {
+        b.required("cidr")?;
+    }
+    let req = NewSubnet {
+        network_id,
+        ip_version,
+        cidr: b.string("cidr")?.unwrap_or_default(),
+        name: b.string("name")?,
+        description: b.string("description")?,
+        project_id: b.project()?,
+        gateway_ip: match gateway(&mut b)? {
+            None => GatewayIp::Default,
+            Some(None) => GatewayIp::None,
+            Some(Some(a)) => GatewayIp::Address(a),
+        },
+        allocation_pools: pools(&mut b)?,
+        dns_nameservers: b.strings("dns_nameservers")?,
+        host_routes: routes_of(&mut b)?,
+        enable_dhcp: b.boolean("enable_dhcp")?,
+    };
+    refuse_unserved(&mut b)?;
+    b.finish()?;
+    let s = state.compute.create_subnet(&ctx, req).await?;
+    Ok(one("subnet", views::subnet(&s), StatusCode::CREATED))
 }
 
 async fn update_subnet(
     State(state): State<ApiState>,
     Path(raw): Path<String>,
     request: Request,
-) -> Response {
+) -> Answer {
     let (request, body) = request.into_parts();
-    answer(
-        async {
-            let ctx = caller(&request)?;
-            let bytes = body_of(body).await?;
-            let mut b = Body::new(resource_body(&bytes, "subnet")?, false);
-            b.refuse(&[
-                "id",
-                "network_id",
-                "ip_version",
-                "cidr",
-                "tenant_id",
-                "project_id",
-                "created_at",
-                "updated_at",
-            ])?;
-            let req = SubnetUpdate {
-                name: b.string("name")?,
-                description: b.string("description")?,
-                gateway_ip: gateway(&mut b)?,
-                allocation_pools: pools(&mut b)?,
-                dns_nameservers: b.strings("dns_nameservers")?,
-                host_routes: routes_of(&mut b)?,
-                enable_dhcp: b.boolean("enable_dhcp")?,
-            };
-            b.finish()?;
-            let s = state.compute.update_subnet(&ctx, &id(raw), req).await?;
-            Ok(one("subnet", views::subnet(&s), StatusCode::OK))
-        }
-        .await,
-    )
+    let ctx = caller(&request)?;
+    let bytes = body_of(body).await?;
+    let mut b = Body::new(resource_body(&bytes, "subnet")?, false);
+    b.refuse(&[
+        "id",
+        "network_id",
+        "ip_version",
+        "cidr",
+        "tenant_id",
+        "project_id",
+        "created_at",
+        "updated_at",
+    ])?;
+    let req = SubnetUpdate {
+        name: b.string("name")?,
+        description: b.string("description")?,
+        gateway_ip: gateway(&mut b)?,
+        allocation_pools: pools(&mut b)?,
+        dns_nameservers: b.strings("dns_nameservers")?,
+        host_routes: routes_of(&mut b)?,
+        enable_dhcp: b.boolean("enable_dhcp")?,
+    };
+    b.finish()?;
+    let s = state.compute.update_subnet(&ctx, &id(raw), req).await?;
+    Ok(one("subnet", views::subnet(&s), StatusCode::OK))
 }
 
 async fn delete_subnet(
     State(state): State<ApiState>,
     Path(raw): Path<String>,
     request: Request,
-) -> Response {
+) -> Answer {
     let (request, _) = request.into_parts();
-    answer(
-        async {
-            let ctx = caller(&request)?;
-            state.compute.delete_subnet(&ctx, &id(raw)).await?;
-            Ok(StatusCode::NO_CONTENT.into_response())
-        }
-        .await,
-    )
+    let ctx = caller(&request)?;
+    state.compute.delete_subnet(&ctx, &id(raw)).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
 }
 
 // Ports.
@@ -444,122 +394,98 @@ fn fixed_ips(b: &mut Body) -> Result<Option<Vec<FixedIpRequest>>, NeutronFault> 
         }))
 }
 
-async fn list_ports(State(state): State<ApiState>, request: Request) -> Response {
+async fn list_ports(State(state): State<ApiState>, request: Request) -> Answer {
     let (request, _) = request.into_parts();
-    answer(
-        async {
-            let ctx = caller(&request)?;
-            let params = list_params(request.uri.query())?;
-            let page = state.compute.list_ports(&ctx, &params.query).await?;
-            Ok(list_answer(
-                "ports",
-                &endpoint_url(&request),
-                &params,
-                page,
-                views::port,
-                |p| p.id.as_str(),
-            ))
-        }
-        .await,
-    )
+    let ctx = caller(&request)?;
+    let params = list_params(request.uri.query())?;
+    let page = state.compute.list_ports(&ctx, &params.query).await?;
+    Ok(list_answer(
+        "ports",
+        &endpoint_url(&request),
+        &params,
+        page,
+        views::port,
+        |p| p.id.as_str(),
+    ))
 }
 
 async fn show_port(
     State(state): State<ApiState>,
     Path(raw): Path<String>,
     request: Request,
-) -> Response {
+) -> Answer {
     let (request, _) = request.into_parts();
-    answer(
-        async {
-            let ctx = caller(&request)?;
-            let params = list_params(request.uri.query())?;
-            let p = state.compute.get_port(&ctx, &id(raw)).await?;
-            Ok(
-                axum::Json(json!({"port": views::select(views::port(&p), &params.fields)}))
-                    .into_response(),
-            )
-        }
-        .await,
-    )
+    let ctx = caller(&request)?;
+    let params = list_params(request.uri.query())?;
+    let p = state.compute.get_port(&ctx, &id(raw)).await?;
+    Ok(one(
+        "port",
+        views::select(views::port(&p), &params.fields),
+        StatusCode::OK,
+    ))
 }
 
-async fn create_port(State(state): State<ApiState>, request: Request) -> Response {
+async fn create_port(State(state): State<ApiState>, request: Request) -> Answer {
     let (request, body) = request.into_parts();
-    answer(
-        async {
-            let ctx = caller(&request)?;
-            let bytes = body_of(body).await?;
-            let mut b = Body::new(resource_body(&bytes, "port")?, true);
-            b.refuse(&["id", "status", "created_at", "updated_at"])?;
-            let req = NewPort {
-                network_id: b.required("network_id")?,
-                name: b.string("name")?,
-                description: b.string("description")?,
-                project_id: b.project()?,
-                mac_address: b.string("mac_address")?,
-                fixed_ips: fixed_ips(&mut b)?,
-                device_id: b.string("device_id")?,
-                device_owner: b.string("device_owner")?,
-                admin_state_up: b.boolean("admin_state_up")?,
-            };
-            b.finish()?;
-            let p = state.compute.create_port(&ctx, req).await?;
-            Ok(one("port", views::port(&p), StatusCode::CREATED))
-        }
-        .await,
-    )
+    let ctx = caller(&request)?;
+    let bytes = body_of(body).await?;
+    let mut b = Body::new(resource_body(&bytes, "port")?, true);
+    b.refuse(&["id", "status", "created_at", "updated_at"])?;
+    let req = NewPort {
+        network_id: b.required("network_id")?,
+        name: b.string("name")?,
+        description: b.string("description")?,
+        project_id: b.project()?,
+        mac_address: b.string("mac_address")?,
+        fixed_ips: fixed_ips(&mut b)?,
+        device_id: b.string("device_id")?,
+        device_owner: b.string("device_owner")?,
+        admin_state_up: b.boolean("admin_state_up")?,
+    };
+    b.finish()?;
+    let p = state.compute.create_port(&ctx, req).await?;
+    Ok(one("port", views::port(&p), StatusCode::CREATED))
 }
 
 async fn update_port(
     State(state): State<ApiState>,
     Path(raw): Path<String>,
     request: Request,
-) -> Response {
+) -> Answer {
     let (request, body) = request.into_parts();
-    answer(
-        async {
-            let ctx = caller(&request)?;
-            let bytes = body_of(body).await?;
-            let mut b = Body::new(resource_body(&bytes, "port")?, false);
-            b.refuse(&[
-                "id",
-                "network_id",
-                "mac_address",
-                "status",
-                "tenant_id",
-                "project_id",
-                "created_at",
-                "updated_at",
-            ])?;
-            let req = PortUpdate {
-                name: b.string("name")?,
-                description: b.string("description")?,
-                fixed_ips: fixed_ips(&mut b)?,
-                device_id: b.string("device_id")?,
-                device_owner: b.string("device_owner")?,
-                admin_state_up: b.boolean("admin_state_up")?,
-            };
-            b.finish()?;
-            let p = state.compute.update_port(&ctx, &id(raw), req).await?;
-            Ok(one("port", views::port(&p), StatusCode::OK))
-        }
-        .await,
-    )
+    let ctx = caller(&request)?;
+    let bytes = body_of(body).await?;
+    let mut b = Body::new(resource_body(&bytes, "port")?, false);
+    b.refuse(&[
+        "id",
+        "network_id",
+        "mac_address",
+        "status",
+        "tenant_id",
+        "project_id",
+        "created_at",
+        "updated_at",
+    ])?;
+    let req = PortUpdate {
+        name: b.string("name")?,
+        description: b.string("description")?,
+        fixed_ips: fixed_ips(&mut b)?,
+        device_id: b.string("device_id")?,
+        device_owner: b.string("device_owner")?,
+        admin_state_up: b.boolean("admin_state_up")?,
+    };
+    b.finish()?;
+    let p = state.compute.update_port(&ctx, &id(raw), req).await?;
+    Ok(one("port", views::port(&p), StatusCode::OK))
 }
 
 async fn delete_port(
     State(state): State<ApiState>,
     Path(raw): Path<String>,
     request: Request,
-) -> Response {
+) -> Answer {
     let (request, _) = request.into_parts();
-    answer(
-        async {
-            let ctx = caller(&request)?;
-            state.compute.delete_port(&ctx, &id(raw)).await?;
-            Ok(StatusCode::NO_CONTENT.into_response())
-        }
-        .await,
-    )
+    let ctx = caller(&request)?;
+    state.compute.delete_port(&ctx, &id(raw)).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
 }
