@@ -72,6 +72,7 @@ on_both_engines!(
     resize_confirm_and_revert_switch_flavors,
     resizing_a_stopped_instance_confirms_at_once_and_it_stays_stopped,
     delete_keeps_a_soft_deleted_row_and_frees_quota_and_ip,
+    fixed_ips_go_past_the_highest_given_then_back_to_the_smallest_free,
     injected_failures_end_in_error_with_a_fault,
     personality_files_are_kept_replaced_by_a_rebuild_and_dropped_on_delete,
     quota_limits_creates_and_reports_nova_message,
@@ -95,6 +96,44 @@ on_both_engines!(
     a_page_a_completed_delete_left_short_is_refilled_in_its_own_order,
     a_limit_of_zero_lists_nothing_whatever_the_filters,
 );
+
+/// A create takes the address after the highest one given so far (one
+/// index lookup, however many instances there are), so a freed address
+/// rests until the range is used up; then the smallest free one is found.
+async fn fixed_ips_go_past_the_highest_given_then_back_to_the_smallest_free(engine: Engine) {
+    let f = Fixture::builder(engine)
+        .config(|c| {
+            // 10.0.0.0/29: .1 is the gateway, .2 to .6 are given out.
+            c.fixed_ip_range = "10.0.0.0/29".parse().unwrap();
+            c.fixed_ip_reuse_delay = Duration::ZERO;
+        })
+        .build()
+        .await;
+    let (c, ctx) = (&f.compute, alice());
+    let first = create_one(c, &ctx, "first").await;
+    c.delete_instance(&ctx, &first.uuid).await.unwrap();
+
+    let mut ips = Vec::new();
+    for name in ["b", "c", "d", "e"] {
+        ips.push(
+            create_one(c, &ctx, name)
+                .await
+                .fixed_ip
+                .unwrap()
+                .to_string(),
+        );
+    }
+    let wrapped = create_one(c, &ctx, "wrapped").await;
+    let full = c.create_instances(&ctx, server("full")).await;
+
+    assert_eq!(first.fixed_ip.unwrap().to_string(), "10.0.0.2");
+    assert_eq!(ips, ["10.0.0.3", "10.0.0.4", "10.0.0.5", "10.0.0.6"]);
+    assert_eq!(wrapped.fixed_ip.unwrap().to_string(), "10.0.0.2");
+    assert!(
+        matches!(&full, Err(Error::Conflict(m)) if m == "No fixed IP addresses available in 10.0.0.0/29"),
+        "{full:?}"
+    );
+}
 
 async fn migrate_is_idempotent_and_seeds_once(engine: Engine) {
     let f = Fixture::new(engine).await;

@@ -190,9 +190,17 @@ fn build(shared: Shared) -> Router {
         .route("/v3/auth/catalog", get(auth_catalog))
         .route("/v3/auth/projects", get(auth_projects))
         .route("/v3/projects", get(list_projects))
-        .route("/v3/projects/{id}", get(show_project))
+        .route(
+            "/v3/projects/{id}",
+            get(show_project)
+                .patch(project_not_held)
+                .delete(project_not_held),
+        )
         .route("/v3/users", get(list_users))
-        .route("/v3/users/{id}", get(show_user))
+        .route(
+            "/v3/users/{id}",
+            get(show_user).patch(user_not_held).delete(user_not_held),
+        )
         .route("/v3/domains", get(list_domains))
         .route("/v3/domains/{id}", get(show_domain))
         .route(
@@ -204,6 +212,7 @@ fn build(shared: Shared) -> Router {
             get(show_ec2_credential).delete(delete_ec2_credential),
         )
         .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
         .with_state(std::sync::Arc::new(shared))
 }
 
@@ -253,6 +262,15 @@ impl IntoResponse for IdentityError {
 
 async fn not_found() -> IdentityError {
     IdentityError::new(StatusCode::NOT_FOUND, "The resource could not be found.")
+}
+
+/// A method the path does not serve, in Keystone's words (the router adds
+/// the `Allow` header).
+async fn method_not_allowed() -> IdentityError {
+    IdentityError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "The method is not allowed for the requested URL.",
+    )
 }
 
 /// Who a token names: noauth2's `user:project` split.
@@ -798,6 +816,39 @@ async fn show_project(
     }
     let url = call.origin.identity_url(&options);
     axum::Json(json!({"project": project_body(&id, &url)})).into_response()
+}
+
+/// `PATCH` and `DELETE /v3/projects/{id}`: admin only, as Keystone's
+/// policy says; the noauth2 identity holds no project (any name is
+/// accepted, none is stored), so there is none to change or remove: 404.
+async fn project_not_held(Path(id): Path<String>, request: Request) -> IdentityError {
+    not_held(&request, "project", &id)
+}
+
+/// `PATCH` and `DELETE /v3/users/{id}`: as [`project_not_held`].
+async fn user_not_held(Path(id): Path<String>, request: Request) -> IdentityError {
+    not_held(&request, "user", &id)
+}
+
+fn not_held(request: &Request, kind: &str, id: &str) -> IdentityError {
+    let verb = if request.method() == axum::http::Method::DELETE {
+        "delete"
+    } else {
+        "update"
+    };
+    match Call::of(request).caller() {
+        Err(err) => err,
+        Ok(caller) if !caller.is_admin() => IdentityError::new(
+            StatusCode::FORBIDDEN,
+            format!(
+                "You are not authorized to perform the requested action: identity:{verb}_{kind}."
+            ),
+        ),
+        Ok(_) => IdentityError::new(
+            StatusCode::NOT_FOUND,
+            format!("Could not find {kind}: {id}."),
+        ),
+    }
 }
 
 async fn list_users(

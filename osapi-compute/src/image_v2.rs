@@ -35,6 +35,7 @@ pub fn image_router(state: ApiState) -> Router {
         .route("/v2/images", get(list))
         .route("/v2/images/{id}", get(show))
         .fallback(not_found_route)
+        .method_not_allowed_fallback(method_not_allowed)
         .with_state(state)
 }
 
@@ -52,6 +53,14 @@ fn error(status: StatusCode, detail: &str) -> Response {
 
 async fn not_found_route() -> Response {
     error(StatusCode::NOT_FOUND, "The resource could not be found.")
+}
+
+/// A method the path does not serve (the router adds the `Allow` header).
+async fn method_not_allowed(method: axum::http::Method) -> Response {
+    error(
+        StatusCode::METHOD_NOT_ALLOWED,
+        &format!("The method {method} is not allowed for this resource."),
+    )
 }
 
 /// The caller: the context an auth filter stored, else a noauth2 token.

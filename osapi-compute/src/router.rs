@@ -87,6 +87,14 @@ async fn strip_project(mut request: Request, next: Next) -> Response {
     next.run(request).await
 }
 
+/// nova's router knows no 405: a method a path does not serve is its 404,
+/// which carries no `Allow` header (the routes' method routers add one to
+/// every answer of their fallback).
+async fn no_allow_header(mut response: Response) -> Response {
+    response.headers_mut().remove(header::ALLOW);
+    response
+}
+
 /// A path whose percent-decoded bytes are not UTF-8 names no resource:
 /// nova (webob decodes `PATH_INFO` as UTF-8) answers 404, in its fault
 /// format, before any route's extractor would refuse it in plain text.
@@ -132,6 +140,7 @@ pub fn api_router(state: ApiState) -> Router {
     let inner = routes(state);
     Router::new()
         .fallback_service(inner)
+        .layer(middleware::map_response(no_allow_header))
         .layer(middleware::from_fn(strip_project))
         .layer(middleware::from_fn(microversion::negotiate))
         .layer(middleware::from_fn(check_media_type))

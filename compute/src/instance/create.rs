@@ -301,10 +301,16 @@ impl Compute {
             .into_iter()
             .collect();
         let mut uuids = Vec::new();
-        let used = InstanceUse::from_row(
-            tx.fetch_one(InstanceUse::SQL, args![&ctx.project_id, now_micros()])
-                .await?,
-        );
+        // Reading the use costs a row per instance of the project; a
+        // project without limits on what it counts skips it.
+        let used = if InstanceUse::counts_under(limits) {
+            InstanceUse::from_row(
+                tx.fetch_one(InstanceUse::SQL, args![&ctx.project_id, now_micros()])
+                    .await?,
+            )
+        } else {
+            InstanceUse::NONE
+        };
         let n = instances_allowed(limits, used, flavor, min, max)?;
         let n = i64::try_from(n).expect("at most max_count, a u32");
         let host = match &req.host {
@@ -419,15 +425,30 @@ impl Compute {
         })
     }
 
-    /// The smallest free fixed IP of the range (as an integer); the first
-    /// host address is the gateway and never given out. An address is free
-    /// when no live instance holds it and no instance deleted within
+    /// A free fixed IP of the range (as an integer); the first host
+    /// address is the gateway and never given out. An address is free when
+    /// no live instance holds it and no instance deleted within
     /// `fixed_ip_reuse_delay` held it (the metadata service may still have
     /// its previous owner cached under it).
+    ///
+    /// The address after the highest one ever held is taken first: one
+    /// index lookup, whatever the number of instances, and a freed address
+    /// stays out of circulation until the range is used up. Then the
+    /// smallest free one is searched for.
     async fn allocate_ip(&self, tx: &mut crate::store::Tx) -> Result<i64> {
         let net = self.config.fixed_ip_range;
         let first = u32::from(net.network()) as i64 + 2;
         let last = u32::from(net.broadcast()) as i64 - 1;
+        let (highest,): (Option<i64>,) = tx
+            .fetch_one(
+                "SELECT MAX(fixed_ip_num) FROM instances WHERE fixed_ip_num IS NOT NULL",
+                vec![],
+            )
+            .await?;
+        let next = highest.map_or(first, |h| (h + 1).max(first));
+        if next <= last {
+            return Ok(next);
+        }
         let reuse_delay =
             i64::try_from(self.config.fixed_ip_reuse_delay.as_micros()).unwrap_or(i64::MAX);
         let freed_before = now_micros().saturating_sub(reuse_delay);

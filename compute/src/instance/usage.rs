@@ -34,6 +34,19 @@ impl InstanceUse {
     pub(super) fn from_row((count, cores, ram): (i64, i64, i64)) -> Self {
         InstanceUse { count, cores, ram }
     }
+
+    /// Whether `limits` bound anything this use counts; when none of
+    /// instances, cores and RAM is limited, the use need not be read.
+    pub(super) fn counts_under(limits: &QuotaLimits) -> bool {
+        limits.instances >= 0 || limits.cores >= 0 || limits.ram >= 0
+    }
+
+    /// Nothing used (what an unlimited project's check needs).
+    pub(super) const NONE: InstanceUse = InstanceUse {
+        count: 0,
+        cores: 0,
+        ram: 0,
+    };
 }
 
 /// nova's instance quota check: how many instances of `flavor` (at most

@@ -34,6 +34,16 @@ impl NeutronFault {
         }
     }
 
+    /// A 405 for a method the path does not serve (the router adds the
+    /// `Allow` header).
+    pub fn method_not_allowed(method: &axum::http::Method) -> Self {
+        NeutronFault {
+            status: StatusCode::METHOD_NOT_ALLOWED,
+            kind: "HTTPMethodNotAllowed",
+            message: format!("The method {method} is not allowed for this resource."),
+        }
+    }
+
     /// A 404 with `message`.
     pub fn not_found(message: impl Into<String>) -> Self {
         NeutronFault {

@@ -87,11 +87,16 @@ pub fn network_router(state: ApiState) -> Router {
         .route("/v2.0/extensions/{alias}", get(extension))
         .merge(resources::routes())
         .fallback(no_route)
+        .method_not_allowed_fallback(method_not_allowed)
         .with_state(state)
 }
 
 async fn no_route() -> Response {
     NeutronFault::no_route().into_response()
+}
+
+async fn method_not_allowed(method: axum::http::Method) -> Response {
+    NeutronFault::method_not_allowed(&method).into_response()
 }
 
 /// The caller: the context an auth filter stored, else a noauth2 token.

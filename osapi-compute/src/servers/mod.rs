@@ -10,6 +10,7 @@ pub mod core;
 pub mod schemas;
 pub mod sub;
 pub mod view;
+pub mod volumes;
 
 /// The server routes (paths without the `/{project_id}` prefix).
 pub fn routes() -> Router<ApiState> {
@@ -55,5 +56,15 @@ pub fn routes() -> Router<ApiState> {
         .route(
             "/servers/{id}/os-server-password",
             get(sub::password_show).delete(sub::password_clear),
+        )
+        .route(
+            "/servers/{id}/os-volume_attachments",
+            get(volumes::index).post(volumes::attach),
+        )
+        .route(
+            "/servers/{id}/os-volume_attachments/{volume_id}",
+            get(volumes::show)
+                .put(volumes::update)
+                .delete(volumes::detach),
         )
 }
