@@ -102,6 +102,77 @@ pub enum NetworkError {
     /// attribute).
     #[error("{0} is disallowed by policy")]
     PolicyNotAuthorized(String),
+    /// No such security group, or not visible to the caller (404).
+    #[error("Security group {0} does not exist")]
+    SecurityGroupNotFound(String),
+    /// No such security group rule, or not visible to the caller (404).
+    #[error("Security group rule {0} does not exist")]
+    SecurityGroupRuleNotFound(String),
+    /// A port uses the group, or its statefulness cannot change (409).
+    #[error("Security Group {0} in use.")]
+    SecurityGroupInUse(String),
+    /// A non-admin deletes a default group (409).
+    #[error("Insufficient rights for removing default security group.")]
+    SecurityGroupCannotRemoveDefault,
+    /// The name of a default group is not changed (409).
+    #[error("Updating default security group not allowed.")]
+    SecurityGroupCannotUpdateDefault,
+    /// `default` is the name of the group each project gets (409).
+    #[error("Default security group already exists.")]
+    SecurityGroupDefaultAlreadyExists,
+    /// The group holds a rule with the same meaning (409).
+    #[error("Security group rule already exists. Rule id is {0}.")]
+    SecurityGroupRuleExists(String),
+    /// A create beyond a project's quota; the resources as Neutron lists
+    /// them (409).
+    #[error("Quota exceeded for resources: [{}].", .0.iter().map(|r| format!("'{r}'")).collect::<Vec<_>>().join(", "))]
+    OverQuota(Vec<String>),
+    /// A port range with a minimum above its maximum, or missing one (400).
+    #[error("For TCP/UDP protocols, port_range_min must be <= port_range_max")]
+    SecurityGroupInvalidPortRange,
+    /// A port of 0 for a protocol with ports (400).
+    #[error("Invalid value for port {0}")]
+    SecurityGroupInvalidPortValue(String),
+    /// Ports for a protocol that has none (400).
+    #[error("Ports cannot be specified for protocol {0}. Ports are only supported for DCCP, SCTP, TCP, UDP, UDPLITE.")]
+    SecurityGroupInvalidProtocolForPort(String),
+    /// An ICMP type or code outside 0-255 (400).
+    #[error("Invalid value for ICMP {field} ({attr}) {value}. It must be 0 to 255.")]
+    SecurityGroupInvalidIcmpValue {
+        /// `type` or `code`.
+        field: String,
+        /// `port_range_min` or `port_range_max`.
+        attr: String,
+        /// The value.
+        value: i64,
+    },
+    /// An ICMP code without a type (400).
+    #[error(
+        "ICMP code (port-range-max) {0} is provided but ICMP type (port-range-min) is missing."
+    )]
+    SecurityGroupMissingIcmpType(i64),
+    /// An IPv6-only protocol on an IPv4 rule (400).
+    #[error("Invalid ethertype {ethertype} for protocol {protocol}.")]
+    SecurityGroupEthertypeConflictWithProtocol {
+        /// The ethertype.
+        ethertype: String,
+        /// The protocol.
+        protocol: String,
+    },
+    /// Ports without a protocol (400).
+    #[error("Must also specify protocol if port range is given.")]
+    SecurityGroupProtocolRequiredWithPorts,
+    /// Both a remote prefix and a remote group (400).
+    #[error("Only one of remote_ip_prefix or remote_group_id or remote_address_group_id may be provided.")]
+    SecurityGroupMultipleRemoteEntites,
+    /// A remote prefix of the other IP version than the ethertype (400).
+    #[error("Conflicting value ethertype {ethertype} for CIDR {cidr}")]
+    SecurityGroupRuleParameterConflict {
+        /// The ethertype.
+        ethertype: String,
+        /// The prefix as given.
+        cidr: String,
+    },
     /// A store failure. Internal: log it, answer 500 without the text.
     #[error(transparent)]
     Compute(#[from] crate::Error),
@@ -141,6 +212,33 @@ impl NetworkError {
             NetworkError::GatewayConflictWithAllocationPools { .. } => {
                 "GatewayConflictWithAllocationPools"
             }
+            NetworkError::SecurityGroupNotFound(_) => "SecurityGroupNotFound",
+            NetworkError::SecurityGroupRuleNotFound(_) => "SecurityGroupRuleNotFound",
+            NetworkError::SecurityGroupInUse(_) => "SecurityGroupInUse",
+            NetworkError::SecurityGroupCannotRemoveDefault => "SecurityGroupCannotRemoveDefault",
+            NetworkError::SecurityGroupCannotUpdateDefault => "SecurityGroupCannotUpdateDefault",
+            NetworkError::SecurityGroupDefaultAlreadyExists => "SecurityGroupDefaultAlreadyExists",
+            NetworkError::SecurityGroupRuleExists(_) => "SecurityGroupRuleExists",
+            NetworkError::OverQuota(_) => "OverQuota",
+            NetworkError::SecurityGroupInvalidPortRange => "SecurityGroupInvalidPortRange",
+            NetworkError::SecurityGroupInvalidPortValue(_) => "SecurityGroupInvalidPortValue",
+            NetworkError::SecurityGroupInvalidProtocolForPort(_) => {
+                "SecurityGroupInvalidProtocolForPort"
+            }
+            NetworkError::SecurityGroupInvalidIcmpValue { .. } => "SecurityGroupInvalidIcmpValue",
+            NetworkError::SecurityGroupMissingIcmpType(_) => "SecurityGroupMissingIcmpType",
+            NetworkError::SecurityGroupEthertypeConflictWithProtocol { .. } => {
+                "SecurityGroupEthertypeConflictWithProtocol"
+            }
+            NetworkError::SecurityGroupProtocolRequiredWithPorts => {
+                "SecurityGroupProtocolRequiredWithPorts"
+            }
+            NetworkError::SecurityGroupMultipleRemoteEntites => {
+                "SecurityGroupMultipleRemoteEntites"
+            }
+            NetworkError::SecurityGroupRuleParameterConflict { .. } => {
+                "SecurityGroupRuleParameterConflict"
+            }
             NetworkError::InvalidInput(_) => "InvalidInput",
             NetworkError::InvalidAttribute { .. } | NetworkError::BadRequest(_) => "HTTPBadRequest",
             NetworkError::PolicyNotAuthorized(_) => "PolicyNotAuthorized",
@@ -152,21 +250,40 @@ impl NetworkError {
     pub fn class(&self) -> ErrorClass {
         use NetworkError::*;
         match self {
-            NetworkNotFound(_) | SubnetNotFound(_) | PortNotFound(_) => ErrorClass::NotFound,
+            NetworkNotFound(_)
+            | SubnetNotFound(_)
+            | PortNotFound(_)
+            | SecurityGroupNotFound(_)
+            | SecurityGroupRuleNotFound(_) => ErrorClass::NotFound,
             NetworkInUse(_)
             | SubnetInUse(_)
             | IpAddressInUse { .. }
             | IpAddressGenerationFailure(_)
             | MacAddressInUse { .. }
             | OverlappingAllocationPools { .. }
-            | GatewayConflictWithAllocationPools { .. } => ErrorClass::Conflict,
+            | GatewayConflictWithAllocationPools { .. }
+            | SecurityGroupInUse(_)
+            | SecurityGroupCannotRemoveDefault
+            | SecurityGroupCannotUpdateDefault
+            | SecurityGroupDefaultAlreadyExists
+            | SecurityGroupRuleExists(_)
+            | OverQuota(_) => ErrorClass::Conflict,
             InvalidIpForSubnet(_)
             | InvalidIpForNetwork(_)
             | InvalidAllocationPool(_)
             | OutOfBoundsAllocationPool { .. }
             | InvalidInput(_)
             | InvalidAttribute { .. }
-            | BadRequest(_) => ErrorClass::BadRequest,
+            | BadRequest(_)
+            | SecurityGroupInvalidPortRange
+            | SecurityGroupInvalidPortValue(_)
+            | SecurityGroupInvalidProtocolForPort(_)
+            | SecurityGroupInvalidIcmpValue { .. }
+            | SecurityGroupMissingIcmpType(_)
+            | SecurityGroupEthertypeConflictWithProtocol { .. }
+            | SecurityGroupProtocolRequiredWithPorts
+            | SecurityGroupMultipleRemoteEntites
+            | SecurityGroupRuleParameterConflict { .. } => ErrorClass::BadRequest,
             PolicyNotAuthorized(_) => ErrorClass::Forbidden,
             Compute(_) => ErrorClass::Internal,
         }

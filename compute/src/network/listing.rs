@@ -20,7 +20,7 @@ pub struct ListQuery {
     /// `(attribute, accepted values)`: a row matches when, for each
     /// attribute, its value is one of those given. `tenant_id` is
     /// `project_id`. For a list attribute (`fixed_ips`, `subnets`,
-    /// `dns_nameservers`) one element must match; a `fixed_ips` value
+    /// `dns_nameservers`, `security_groups`) one element must match; a `fixed_ips` value
     /// reads `ip_address=<ip>` or `subnet_id=<id>`.
     pub filters: Vec<(String, Vec<String>)>,
     /// `(attribute, direction)` in order of precedence.
@@ -49,6 +49,8 @@ const NOT_SORTABLE: &[&str] = &[
     "allocation_pools",
     "dns_nameservers",
     "host_routes",
+    "security_groups",
+    "security_group_rules",
 ];
 
 fn as_object<T: Serialize>(row: &T) -> serde_json::Map<String, Value> {

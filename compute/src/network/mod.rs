@@ -6,12 +6,14 @@
 //! | [`error`] | [`NetworkError`]: Neutron's exceptions, typed |
 //! | [`networks`] | [`Network`]: create, show, list, update, delete |
 //! | [`subnets`] | [`Subnet`]: cidr, gateway and allocation pools checked as Neutron does |
-//! | [`ports`] | [`Port`]: MAC and fixed IPs, allocated atomically across processes |
+//! | [`ports`] | [`Port`]: MAC and fixed IPs, allocated atomically across processes; its security groups |
+//! | [`security_groups`] | [`SecurityGroup`] and [`SecurityGroupRule`]: each project's default group, Neutron's rule checks, quotas |
 //! | [`listing`] | [`ListQuery`]: Neutron's field filters, sorting and paging |
 //!
 //! Scoping: a non-admin caller sees its own networks plus the shared
-//! ones, the subnets of those networks, and its own ports plus the ports
-//! on its networks; only an owner (or an admin) changes a resource.
+//! ones, the subnets of those networks, its own ports plus the ports on
+//! its networks, its own security groups, and the rules it owns or that
+//! belong to its groups; only an owner (or an admin) changes a resource.
 //!
 //! Addresses: a port's fixed IPs are rows of `ip_allocations`, unique per
 //! live (subnet, address) whatever the process; allocation runs under a
@@ -25,12 +27,16 @@ pub(crate) mod ipam;
 pub mod listing;
 pub mod networks;
 pub mod ports;
+pub mod security_groups;
 pub mod subnets;
 
 pub use error::{NetworkError, NetworkResult};
 pub use listing::{ListQuery, Page};
 pub use networks::{Network, NetworkUpdate, NewNetwork};
 pub use ports::{FixedIp, FixedIpRequest, NewPort, Port, PortUpdate};
+pub use security_groups::{
+    NewSecurityGroup, NewSecurityGroupRule, SecurityGroup, SecurityGroupRule, SecurityGroupUpdate,
+};
 pub use subnets::{AllocationPool, GatewayIp, HostRoute, NewSubnet, Subnet, SubnetUpdate};
 
 use crate::RequestContext;
@@ -129,6 +135,12 @@ pub(crate) fn owner_project(
         }
         _ => Ok(ctx.project_id.clone()),
     }
+}
+
+/// Whether an error is worth another attempt: a unique index refused a
+/// row a concurrent writer inserted first.
+pub(crate) fn retryable(err: &NetworkError) -> bool {
+    matches!(err, NetworkError::Compute(e) if crate::store::is_unique_violation(e))
 }
 
 /// A name or description: at most 255 characters.

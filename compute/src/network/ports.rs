@@ -12,8 +12,8 @@ use super::ipam::{self, SubnetSpace};
 use super::listing::{self, ListQuery, Page};
 use super::networks::visible_in_tx;
 use super::subnets::Subnet;
-use super::{check_text, owner_project, NetworkError, NetworkResult};
-use crate::store::{args, from_micros, is_unique_violation, now_micros, Tx};
+use super::{check_text, owner_project, retryable, NetworkError, NetworkResult};
+use crate::store::{args, from_micros, now_micros, Tx};
 use crate::{Compute, RequestContext};
 
 /// How often a create or update is tried again after the unique index
@@ -63,6 +63,8 @@ pub struct Port {
     pub admin_state_up: bool,
     /// `ACTIVE` while a device uses it, else `DOWN`.
     pub status: String,
+    /// The ids of its security groups, in the order given.
+    pub security_groups: Vec<String>,
     /// Created.
     pub created_at: chrono::DateTime<chrono::Utc>,
     /// Last changed.
@@ -83,6 +85,7 @@ impl Port {
         "device_owner",
         "admin_state_up",
         "status",
+        "security_groups",
         "created_at",
         "updated_at",
     ];
@@ -110,6 +113,10 @@ pub struct NewPort {
     pub device_owner: Option<String>,
     /// The administrative state (true).
     pub admin_state_up: Option<bool>,
+    /// Its security groups, of the port's project (its project's default
+    /// group, made on first use, unless the device owner is a
+    /// `network:` one; `[]` for none).
+    pub security_groups: Option<Vec<String>>,
 }
 
 /// What to change (`PUT /v2.0/ports/{id}`); `None` leaves it.
@@ -128,6 +135,8 @@ pub struct PortUpdate {
     pub device_owner: Option<String>,
     /// The administrative state.
     pub admin_state_up: Option<bool>,
+    /// Its security groups, replacing the ones it has.
+    pub security_groups: Option<Vec<String>>,
 }
 
 #[derive(sqlx::FromRow)]
@@ -189,12 +198,6 @@ fn check_device(field: &str, value: &str) -> NetworkResult<()> {
     Ok(())
 }
 
-/// Whether an error is worth another attempt: a unique index refused a
-/// row a concurrent writer inserted first.
-fn retryable(err: &NetworkError) -> bool {
-    matches!(err, NetworkError::Compute(e) if is_unique_violation(e))
-}
-
 impl Compute {
     fn reuse_delay_micros(&self) -> i64 {
         i64::try_from(self.config.fixed_ip_reuse_delay.as_micros()).unwrap_or(i64::MAX)
@@ -234,6 +237,28 @@ impl Compute {
                 )
                 .await?
         };
+        let bindings: Vec<(String, String)> = if let Some(id) = id {
+            self.store
+                .fetch_all(
+                    "SELECT port_id, security_group_id FROM port_security_groups \
+                     WHERE port_id = $1 ORDER BY position",
+                    args![id],
+                )
+                .await?
+        } else {
+            self.store
+                .fetch_all(
+                    "SELECT port_id, security_group_id FROM port_security_groups \
+                     ORDER BY port_id, position",
+                    args![],
+                )
+                .await?
+        };
+        let mut groups_of: std::collections::HashMap<String, Vec<String>> =
+            std::collections::HashMap::new();
+        for (port, group) in bindings {
+            groups_of.entry(port).or_default().push(group);
+        }
         let mut by_port: std::collections::HashMap<String, Vec<FixedIp>> =
             std::collections::HashMap::new();
         for (port, subnet_id, ip_address) in ips {
@@ -246,6 +271,7 @@ impl Compute {
             .into_iter()
             .map(|r| Port {
                 fixed_ips: by_port.remove(&r.id).unwrap_or_default(),
+                security_groups: groups_of.remove(&r.id).unwrap_or_default(),
                 id: r.id,
                 network_id: r.network_id,
                 project_id: r.project_id,
@@ -301,6 +327,15 @@ impl Compute {
         check_device("device_id", &device_id)?;
         let device_owner = req.device_owner.clone().unwrap_or_default();
         check_device("device_owner", &device_owner)?;
+        let groups = match req.security_groups.clone() {
+            Some(groups) => groups,
+            None if device_owner.starts_with("network:") => Vec::new(),
+            None => self
+                .ensure_default_security_group(ctx, &project)
+                .await?
+                .into_iter()
+                .collect(),
+        };
         let id = uuid::Uuid::new_v4().to_string();
         let mut attempt = 0;
         loop {
@@ -350,6 +385,8 @@ impl Compute {
                 )
                 .await?;
                 self.assign_ips(&mut tx, &id, &req.network_id, req.fixed_ips.as_deref(), &[])
+                    .await?;
+                self.bind_security_groups(&mut tx, ctx, &id, &project, &groups)
                     .await?;
                 tx.commit().await?;
                 Ok(())
@@ -603,6 +640,10 @@ impl Compute {
                     self.assign_ips(&mut tx, id, &current.network_id, Some(wanted), &keep)
                         .await?;
                 }
+                if let Some(groups) = &req.security_groups {
+                    self.bind_security_groups(&mut tx, ctx, id, &current.project_id, groups)
+                        .await?;
+                }
                 tx.commit().await?;
                 Ok(())
             }
@@ -626,6 +667,11 @@ impl Compute {
         tx.execute(
             "UPDATE ip_allocations SET released_at = $2 WHERE port_id = $1 AND released_at IS NULL",
             args![id, now_micros()],
+        )
+        .await?;
+        tx.execute(
+            "DELETE FROM port_security_groups WHERE port_id = $1",
+            args![id],
         )
         .await?;
         if tx

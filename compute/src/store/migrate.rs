@@ -48,10 +48,16 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../../migrations/sqlite/0005_network.sql"),
         postgres: include_str!("../../migrations/postgres/0005_network.sql"),
     },
+    Migration {
+        version: 6,
+        description: "security groups, their rules and the groups of ports",
+        sqlite: include_str!("../../migrations/sqlite/0006_security_groups.sql"),
+        postgres: include_str!("../../migrations/postgres/0006_security_groups.sql"),
+    },
 ];
 
 /// The newest schema version this build knows.
-pub const LATEST_SCHEMA_VERSION: i64 = 5;
+pub const LATEST_SCHEMA_VERSION: i64 = 6;
 
 /// What [`Store::migrate`] did.
 #[derive(Debug, Clone, PartialEq, Eq)]

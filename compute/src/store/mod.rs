@@ -606,6 +606,11 @@ pub(crate) fn is_unique_violation(err: &Error) -> bool {
     matches!(err, Error::Store(sqlx::Error::Database(e)) if e.is_unique_violation())
 }
 
+/// True when `err` is a foreign-key violation.
+pub(crate) fn is_foreign_key_violation(err: &Error) -> bool {
+    matches!(err, Error::Store(sqlx::Error::Database(e)) if e.is_foreign_key_violation())
+}
+
 /// Now, in the store's time unit (microseconds since the epoch, UTC).
 pub(crate) fn now_micros() -> i64 {
     chrono::Utc::now().timestamp_micros()

@@ -1,6 +1,7 @@
 //! The network domain on both engines: networks, subnets and ports,
 //! their scoping, Neutron's typed errors, and address allocation that
-//! never hands out an address in use, whatever the process.
+//! never hands out an address in use, whatever the process; security
+//! groups in [`security_groups`].
 
 use std::collections::BTreeSet;
 use std::time::Duration;
@@ -33,6 +34,8 @@ macro_rules! on_both_engines {
         }
     };
 }
+
+mod security_groups;
 
 on_both_engines!(
     networks_are_scoped_to_their_project_unless_shared,

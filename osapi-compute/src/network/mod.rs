@@ -1,26 +1,31 @@
 //! A Network API v2.0 (Neutron's wire format) over the compute domain's
-//! networks, subnets and ports, so that `openstack network|subnet|port`
-//! work against this endpoint through the catalogue's `network` service.
+//! networks, subnets, ports and security groups, so that `openstack
+//! network|subnet|port|security group|security group rule` work against
+//! this endpoint through the catalogue's `network` service.
 //!
 //! Served paths (relative to where the app is mounted, `/network` in the
 //! sample api-paste.ini): `GET /` (version list), `GET /v2.0` (resources),
-//! `GET /v2.0/extensions[/{alias}]`, and for each of `networks`, `subnets`
-//! and `ports`: `GET /v2.0/<collection>` (any attribute as a filter,
-//! `fields=`, `sort_key`/`sort_dir`, `limit`/`marker`/`page_reverse` with
+//! `GET /v2.0/extensions[/{alias}]`, and for each of `networks`,
+//! `subnets`, `ports`, `security-groups` and `security-group-rules`: `GET
+//! /v2.0/<collection>` (any attribute as a filter, `fields=`,
+//! `sort_key`/`sort_dir`, `limit`/`marker`/`page_reverse` with
 //! `<collection>_links`), `POST` (one resource), `GET|PUT|DELETE
-//! /v2.0/<collection>/{id}`. A `.json` suffix is accepted as Neutron does.
+//! /v2.0/<collection>/{id}` (rules have no `PUT`). A `.json` suffix is
+//! accepted as Neutron does. Ports carry `security_groups`.
 //!
 //! Callers are identified as the other built-in apps do: the context an
 //! auth filter stored (admin by role), else the noauth2 `X-Auth-Token`
 //! (`user:project`; the user `admin` is admin). Errors are Neutron's
 //! `NeutronError` body, rendered in [`fault`] only.
 //!
-//! Not served yet: routers, floating IPs, security groups, quotas, tags,
-//! bulk creates.
+//! Not served yet: routers, floating IPs, quotas (the security group
+//! limits are Neutron's defaults, not settable), tags, revision numbers,
+//! RBAC (`shared` groups), port security, bulk creates.
 
 pub mod fault;
 mod params;
 mod resources;
+mod security_groups;
 mod views;
 
 use axum::extract::{Path, Request};
@@ -74,6 +79,16 @@ const EXTENSIONS: &[(&str, &str, &str)] = &[
         "Filter parameters validation",
         "Provides validation on filtering parameters.",
     ),
+    (
+        "security-group",
+        "security-group",
+        "The security groups extension.",
+    ),
+    (
+        "stateful-security-group",
+        "Stateful security group",
+        "Indicates if the security group is stateful or not",
+    ),
 ];
 
 /// The Network v2 app: mount it under a prefix (`/network` in the sample
@@ -86,6 +101,7 @@ pub fn network_router(state: ApiState) -> Router {
         .route("/v2.0/extensions", get(extensions))
         .route("/v2.0/extensions/{alias}", get(extension))
         .merge(resources::routes())
+        .merge(security_groups::routes())
         .fallback(no_route)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(state)

@@ -131,6 +131,11 @@ impl Body {
         self.map.contains_key(name)
     }
 
+    /// A raw value, left in place.
+    pub fn peek(&self, name: &str) -> Option<&Value> {
+        self.map.get(name)
+    }
+
     /// A raw value.
     pub fn take(&mut self, name: &str) -> Option<Value> {
         self.map.remove(name)

@@ -21,7 +21,7 @@ use crate::state::ApiState;
 const MAX_BODY: usize = 114_688;
 
 /// What a handler answers: the resource, or Neutron's fault.
-type Answer = Result<Response, NeutronFault>;
+pub(super) type Answer = Result<Response, NeutronFault>;
 
 /// The routes of the three collections.
 pub(super) fn routes() -> Router<ApiState> {
@@ -50,23 +50,23 @@ pub(super) fn routes() -> Router<ApiState> {
 }
 
 /// The id of a path, without Neutron's optional `.json` suffix.
-fn id(raw: String) -> String {
+pub(super) fn id(raw: String) -> String {
     raw.strip_suffix(".json").map(str::to_string).unwrap_or(raw)
 }
 
-async fn body_of(body: axum::body::Body) -> Result<axum::body::Bytes, NeutronFault> {
+pub(super) async fn body_of(body: axum::body::Body) -> Result<axum::body::Bytes, NeutronFault> {
     axum::body::to_bytes(body, MAX_BODY)
         .await
         .map_err(|_| NeutronFault::too_large())
 }
 
 /// `{"<key>": view}` with `status`.
-fn one(key: &str, view: impl Into<Value>, status: StatusCode) -> Response {
+pub(super) fn one(key: &str, view: impl Into<Value>, status: StatusCode) -> Response {
     (status, axum::Json(json!({ key: view.into() }))).into_response()
 }
 
 /// A list answer with Neutron's `<collection>_links` when paging.
-fn list_answer<T>(
+pub(super) fn list_answer<T>(
     collection: &str,
     url: &str,
     params: &ListParams,
@@ -394,6 +394,15 @@ fn fixed_ips(b: &mut Body) -> Result<Option<Vec<FixedIpRequest>>, NeutronFault> 
         }))
 }
 
+/// `security_groups`: a list of ids (null is none, as in Neutron).
+fn security_groups(b: &mut Body) -> Result<Option<Vec<String>>, NeutronFault> {
+    if b.peek("security_groups").is_some_and(Value::is_null) {
+        b.take("security_groups");
+        return Ok(Some(Vec::new()));
+    }
+    b.strings("security_groups")
+}
+
 async fn list_ports(State(state): State<ApiState>, request: Request) -> Answer {
     let (request, _) = request.into_parts();
     let ctx = caller(&request)?;
@@ -441,6 +450,7 @@ async fn create_port(State(state): State<ApiState>, request: Request) -> Answer 
         device_id: b.string("device_id")?,
         device_owner: b.string("device_owner")?,
         admin_state_up: b.boolean("admin_state_up")?,
+        security_groups: security_groups(&mut b)?,
     };
     b.finish()?;
     let p = state.compute.create_port(&ctx, req).await?;
@@ -473,6 +483,7 @@ async fn update_port(
         device_id: b.string("device_id")?,
         device_owner: b.string("device_owner")?,
         admin_state_up: b.boolean("admin_state_up")?,
+        security_groups: security_groups(&mut b)?,
     };
     b.finish()?;
     let p = state.compute.update_port(&ctx, &id(raw), req).await?;

@@ -1,6 +1,7 @@
-//! Neutron's JSON of networks, subnets and ports.
+//! Neutron's JSON of networks, subnets, ports, security groups and their
+//! rules.
 
-use compute::network::{Network, Port, Subnet};
+use compute::network::{Network, Port, SecurityGroup, SecurityGroupRule, Subnet};
 use serde_json::{json, Map, Value};
 
 fn timestamp(at: &chrono::DateTime<chrono::Utc>) -> String {
@@ -71,9 +72,50 @@ pub fn port(p: &Port) -> Map<String, Value> {
         "fixed_ips": p.fixed_ips,
         "device_id": p.device_id,
         "device_owner": p.device_owner,
+        "security_groups": p.security_groups,
         "description": p.description,
         "created_at": timestamp(&p.created_at),
         "updated_at": timestamp(&p.updated_at),
+    }))
+}
+
+/// A security group, with its rules.
+pub fn security_group(g: &SecurityGroup) -> Map<String, Value> {
+    let rules: Vec<Value> = g
+        .security_group_rules
+        .iter()
+        .map(|r| Value::Object(security_group_rule(r)))
+        .collect();
+    object(json!({
+        "id": g.id,
+        "name": g.name,
+        "tenant_id": g.project_id,
+        "project_id": g.project_id,
+        "description": g.description,
+        "stateful": g.stateful,
+        "security_group_rules": rules,
+        "created_at": timestamp(&g.created_at),
+        "updated_at": timestamp(&g.updated_at),
+    }))
+}
+
+/// A security group rule.
+pub fn security_group_rule(r: &SecurityGroupRule) -> Map<String, Value> {
+    object(json!({
+        "id": r.id,
+        "tenant_id": r.project_id,
+        "project_id": r.project_id,
+        "security_group_id": r.security_group_id,
+        "direction": r.direction,
+        "ethertype": r.ethertype,
+        "protocol": r.protocol,
+        "port_range_min": r.port_range_min,
+        "port_range_max": r.port_range_max,
+        "remote_ip_prefix": r.remote_ip_prefix,
+        "remote_group_id": r.remote_group_id,
+        "description": r.description,
+        "created_at": timestamp(&r.created_at),
+        "updated_at": timestamp(&r.updated_at),
     }))
 }
 

@@ -7,7 +7,7 @@ use serde_json::{json, Value};
 
 use crate::fixture::{Answer, TestApp, ADMIN, ALICE, BOB};
 
-async fn call(
+pub(crate) async fn call(
     app: &TestApp,
     method: Method,
     path: &str,
@@ -18,24 +18,24 @@ async fn call(
         .await
 }
 
-async fn get(app: &TestApp, path: &str, token: &str) -> Answer {
+pub(crate) async fn get(app: &TestApp, path: &str, token: &str) -> Answer {
     call(app, Method::GET, path, Some(token), None).await
 }
 
-async fn post(app: &TestApp, path: &str, token: &str, body: Value) -> Answer {
+pub(crate) async fn post(app: &TestApp, path: &str, token: &str, body: Value) -> Answer {
     call(app, Method::POST, path, Some(token), Some(body)).await
 }
 
-async fn put(app: &TestApp, path: &str, token: &str, body: Value) -> Answer {
+pub(crate) async fn put(app: &TestApp, path: &str, token: &str, body: Value) -> Answer {
     call(app, Method::PUT, path, Some(token), Some(body)).await
 }
 
-async fn delete(app: &TestApp, path: &str, token: &str) -> Answer {
+pub(crate) async fn delete(app: &TestApp, path: &str, token: &str) -> Answer {
     call(app, Method::DELETE, path, Some(token), None).await
 }
 
 /// The `NeutronError` of an answer: (type, message, detail).
-fn neutron_error(answer: &Answer) -> (String, String, String) {
+pub(crate) fn neutron_error(answer: &Answer) -> (String, String, String) {
     let e = &answer.body["NeutronError"];
     let text = |k: &str| {
         e[k].as_str()
@@ -45,7 +45,7 @@ fn neutron_error(answer: &Answer) -> (String, String, String) {
     (text("type"), text("message"), text("detail"))
 }
 
-async fn create_network(app: &TestApp, token: &str, name: &str) -> String {
+pub(crate) async fn create_network(app: &TestApp, token: &str, name: &str) -> String {
     let a = post(
         app,
         "/v2.0/networks",
@@ -57,7 +57,7 @@ async fn create_network(app: &TestApp, token: &str, name: &str) -> String {
     a.body["network"]["id"].as_str().unwrap().to_string()
 }
 
-async fn create_subnet(app: &TestApp, token: &str, network: &str, cidr: &str) -> String {
+pub(crate) async fn create_subnet(app: &TestApp, token: &str, network: &str, cidr: &str) -> String {
     let a = post(
         app,
         "/v2.0/subnets",
@@ -104,10 +104,12 @@ async fn version_documents_and_extensions_describe_what_is_served() {
         "project-id",
         "pagination",
         "sorting",
+        "security-group",
+        "stateful-security-group",
     ] {
         assert!(aliases.contains(&alias), "{aliases:?}");
     }
-    for alias in ["router", "security-group", "quotas", "agent"] {
+    for alias in ["router", "quotas", "agent"] {
         assert!(!aliases.contains(&alias), "{aliases:?}");
     }
     assert_eq!(
