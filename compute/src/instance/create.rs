@@ -467,8 +467,12 @@ impl Compute {
         next.ok_or_else(|| Error::Conflict(format!("No fixed IP addresses available in {net}")))
     }
 
-    /// The configured host with the fewest live instances.
+    /// The configured host with the fewest live instances (the only one,
+    /// without counting, when one is configured).
     async fn pick_host(&self, tx: &mut crate::store::Tx) -> Result<String> {
+        if let [only] = self.config.hosts.as_slice() {
+            return Ok(only.name.clone());
+        }
         let counts: Vec<(Option<String>, i64)> = tx
             .fetch_all(
                 "SELECT host, COUNT(*) FROM instances WHERE deleted = FALSE GROUP BY host",
