@@ -54,6 +54,31 @@ pub enum Ec2Error {
     /// A security group that does not exist.
     #[error("The security group '{0}' does not exist")]
     GroupNotFound(String),
+    /// A security group id that is not `sg-` and hex.
+    #[error("Invalid id: \"{0}\" (expecting \"sg-...\")")]
+    GroupIdMalformed(String),
+    /// A security group name the project already uses.
+    #[error("The security group '{0}' already exists")]
+    GroupDuplicate(String),
+    /// The name `default`: reserved for the group each project has, which
+    /// cannot be deleted either (EC2-Classic).
+    #[error("{0}")]
+    GroupReserved(String),
+    /// A security group that an instance, a port or another group's rule uses.
+    #[error("{0}")]
+    GroupInUse(String),
+    /// A rule the group already has.
+    #[error("{0}")]
+    PermissionDuplicate(String),
+    /// A rule to revoke that the group does not have.
+    #[error("The specified rule does not exist in this security group.")]
+    PermissionNotFound,
+    /// The quota on security groups is exhausted.
+    #[error("{0}")]
+    SecurityGroupLimitExceeded(String),
+    /// The quota on security group rules is exhausted.
+    #[error("{0}")]
+    RulesPerSecurityGroupLimitExceeded(String),
     /// The quota on instances (or cores, RAM) is exhausted.
     #[error("{0}")]
     InstanceLimitExceeded(String),
@@ -136,6 +161,14 @@ impl Ec2Error {
             Self::KeyPairNotFound(_) => "InvalidKeyPair.NotFound",
             Self::KeyFormat => "InvalidKey.Format",
             Self::GroupNotFound(_) => "InvalidGroup.NotFound",
+            Self::GroupIdMalformed(_) => "InvalidGroupId.Malformed",
+            Self::GroupDuplicate(_) => "InvalidGroup.Duplicate",
+            Self::GroupReserved(_) => "InvalidGroup.Reserved",
+            Self::GroupInUse(_) => "InvalidGroup.InUse",
+            Self::PermissionDuplicate(_) => "InvalidPermission.Duplicate",
+            Self::PermissionNotFound => "InvalidPermission.NotFound",
+            Self::SecurityGroupLimitExceeded(_) => "SecurityGroupLimitExceeded",
+            Self::RulesPerSecurityGroupLimitExceeded(_) => "RulesPerSecurityGroupLimitExceeded",
             Self::InstanceLimitExceeded(_) => "InstanceLimitExceeded",
             Self::ResourceLimitExceeded(_) => "ResourceLimitExceeded",
             Self::AuthFailure(_) | Self::LockedOut => "AuthFailure",
@@ -261,6 +294,27 @@ mod tests {
             (
                 Ec2Error::InstanceLimitExceeded("q".into()),
                 "InstanceLimitExceeded",
+                400,
+            ),
+            (
+                Ec2Error::GroupDuplicate("web".into()),
+                "InvalidGroup.Duplicate",
+                400,
+            ),
+            (Ec2Error::GroupInUse("u".into()), "InvalidGroup.InUse", 400),
+            (
+                Ec2Error::GroupReserved("r".into()),
+                "InvalidGroup.Reserved",
+                400,
+            ),
+            (
+                Ec2Error::PermissionDuplicate("d".into()),
+                "InvalidPermission.Duplicate",
+                400,
+            ),
+            (
+                Ec2Error::PermissionNotFound,
+                "InvalidPermission.NotFound",
                 400,
             ),
             (Ec2Error::AuthFailure("a".into()), "AuthFailure", 401),

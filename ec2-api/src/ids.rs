@@ -1,6 +1,6 @@
 //! EC2 ids as nova made them: `i-%08x` for instances, `ami-%08x` (`aki-`,
 //! `ari-` for kernels and ramdisks) for images, from the integer ids of
-//! compute's EC2 id mapping.
+//! compute's EC2 id mapping; `sg-` ids of security groups from their uuids.
 
 /// `i-%08x`.
 pub fn instance_ec2_id(id: i64) -> String {
@@ -31,6 +31,24 @@ fn parse_hex_id(value: &str, prefixes: &[&str]) -> Option<i64> {
     }
     let id = u128::from_str_radix(hex, 16).ok()?;
     Some(i64::try_from(id).unwrap_or(i64::MAX))
+}
+
+/// The EC2 id of the security group with this uuid: `sg-` and the first
+/// 17 hex digits of the uuid (AWS's long form). Stable, and unique as
+/// long as uuids differ within their first 68 bits.
+pub fn security_group_ec2_id(uuid: &str) -> String {
+    let hex: String = uuid
+        .chars()
+        .filter(char::is_ascii_hexdigit)
+        .take(MAX_ID_DIGITS)
+        .collect();
+    format!("sg-{}", hex.to_ascii_lowercase())
+}
+
+/// Whether `value` is a well-formed security group id: `sg-` and 1 to 17
+/// hex digits.
+pub fn is_security_group_id(value: &str) -> bool {
+    parse_hex_id(value, &["sg"]).is_some()
 }
 
 /// The integer id of `i-…`, `None` when malformed.
@@ -67,6 +85,17 @@ mod tests {
             parse_image_id("ami-0123456789abcdef0").map(|id| id > 0),
             Some(true)
         );
+    }
+
+    #[test]
+    fn security_group_ids_come_from_the_uuid() {
+        let id = security_group_ec2_id("0f1e2d3c-4b5a-4978-8695-a4b3c2d1e0f9");
+        assert_eq!(id, "sg-0f1e2d3c4b5a49788");
+        assert!(is_security_group_id(&id));
+        assert!(is_security_group_id("sg-2a97516c"));
+        assert!(!is_security_group_id("sg-"));
+        assert!(!is_security_group_id("web"));
+        assert!(!is_security_group_id("sg-0123456789abcdef01"));
     }
 
     #[test]

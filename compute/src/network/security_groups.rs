@@ -250,6 +250,19 @@ impl RuleSpec {
         }
     }
 
+    /// The meaning of a stored rule (stored rules are canonical).
+    fn of(r: &SecurityGroupRule) -> Self {
+        RuleSpec {
+            direction: r.direction.clone(),
+            ethertype: r.ethertype.clone(),
+            protocol: r.protocol.clone(),
+            port_range_min: r.port_range_min,
+            port_range_max: r.port_range_max,
+            remote_ip_prefix: r.remote_ip_prefix.clone(),
+            remote_group_id: r.remote_group_id.clone(),
+        }
+    }
+
     /// What makes two rules of one group the same, as Neutron compares
     /// them: the protocol by number, a prefix of every address as none.
     fn key(&self) -> RuleKey<'_> {
@@ -269,8 +282,9 @@ impl RuleSpec {
     }
 }
 
-/// The number of a protocol given by name or number.
-fn protocol_number(protocol: &str) -> Option<u8> {
+/// The number of a protocol given by name or number (`None` for a name
+/// Neutron does not know).
+pub fn protocol_number(protocol: &str) -> Option<u8> {
     PROTOCOLS
         .iter()
         .find(|(name, _)| *name == protocol)
@@ -950,14 +964,46 @@ impl Compute {
         ctx: &RequestContext,
         req: NewSecurityGroupRule,
     ) -> NetworkResult<SecurityGroupRule> {
-        let project = owner_project(ctx, req.project_id.as_deref())?;
-        let description = req.description.clone().unwrap_or_default();
-        check_text("description", &description)?;
-        let spec = canonical_rule(&req)?;
-        if let Some(remote) = &spec.remote_group_id {
-            self.get_security_group(ctx, remote).await?;
+        let mut made = self.create_security_group_rules(ctx, vec![req]).await?;
+        Ok(made.remove(0))
+    }
+
+    /// Adds several rules to one group the caller sees, all or none: each
+    /// is checked as [`Self::create_security_group_rule`] checks one, and a
+    /// rule with the meaning of one the group has, or of an earlier one of
+    /// the batch, is [`NetworkError::SecurityGroupRuleExists`] (naming the
+    /// rule it repeats, or the group for a repeat inside the batch). The
+    /// quota counts the whole batch. An empty batch makes nothing.
+    pub async fn create_security_group_rules(
+        &self,
+        ctx: &RequestContext,
+        reqs: Vec<NewSecurityGroupRule>,
+    ) -> NetworkResult<Vec<SecurityGroupRule>> {
+        let Some(first) = reqs.first() else {
+            return Ok(Vec::new());
+        };
+        if reqs
+            .iter()
+            .any(|r| r.security_group_id != first.security_group_id)
+        {
+            return Err(NetworkError::InvalidInput(
+                "all rules of a batch belong to one security group".into(),
+            ));
         }
-        let group = self.get_security_group(ctx, &req.security_group_id).await?;
+        let mut checked = Vec::with_capacity(reqs.len());
+        for req in &reqs {
+            let project = owner_project(ctx, req.project_id.as_deref())?;
+            let description = req.description.clone().unwrap_or_default();
+            check_text("description", &description)?;
+            let spec = canonical_rule(req)?;
+            if let Some(remote) = &spec.remote_group_id {
+                self.get_security_group(ctx, remote).await?;
+            }
+            checked.push((project, description, spec));
+        }
+        let group = self
+            .get_security_group(ctx, &first.security_group_id)
+            .await?;
         let mut tx = self
             .store
             .begin_locked(&lock_key(&group.project_id))
@@ -970,32 +1016,60 @@ impl Compute {
                 args![&group.id],
             )
             .await?;
-        for row in existing {
-            let same = RuleSpec {
-                direction: row.direction,
-                ethertype: row.ethertype,
-                protocol: row.protocol,
-                port_range_min: row.port_range_min,
-                port_range_max: row.port_range_max,
-                remote_ip_prefix: row.remote_ip_prefix,
-                remote_group_id: row.remote_group_id,
-            };
-            if same.key() == spec.key() {
-                return Err(NetworkError::SecurityGroupRuleExists(row.id));
+        let existing: Vec<(String, RuleSpec)> = existing
+            .into_iter()
+            .map(|r| {
+                let rule = SecurityGroupRule::from(r);
+                (rule.id.clone(), RuleSpec::of(&rule))
+            })
+            .collect();
+        for (i, (_, _, spec)) in checked.iter().enumerate() {
+            if let Some((id, _)) = existing.iter().find(|(_, e)| e.key() == spec.key()) {
+                return Err(NetworkError::SecurityGroupRuleExists(id.clone()));
+            }
+            if checked[..i].iter().any(|(_, _, s)| s.key() == spec.key()) {
+                return Err(NetworkError::SecurityGroupRuleExists(group.id.clone()));
             }
         }
-        check_quota(&mut tx, &project, 0, 1).await?;
-        let id = insert_rule(
-            &mut tx,
-            &group.id,
-            &project,
-            &spec,
-            &description,
-            now_micros(),
-        )
-        .await?;
+        let mut per_project: Vec<(&str, i64)> = Vec::new();
+        for (project, _, _) in &checked {
+            match per_project.iter_mut().find(|(p, _)| p == project) {
+                Some((_, n)) => *n += 1,
+                None => per_project.push((project, 1)),
+            }
+        }
+        for (project, n) in per_project {
+            check_quota(&mut tx, project, 0, n).await?;
+        }
+        // One microsecond apart, so that the rules list in the order given.
+        let now = now_micros();
+        let mut ids = Vec::with_capacity(checked.len());
+        for (at, (project, description, spec)) in (now..).zip(&checked) {
+            ids.push(insert_rule(&mut tx, &group.id, project, spec, description, at).await?);
+        }
         tx.commit().await?;
-        self.get_security_group_rule(ctx, &id).await
+        let mut made = Vec::with_capacity(ids.len());
+        for id in &ids {
+            made.push(self.get_security_group_rule(ctx, id).await?);
+        }
+        Ok(made)
+    }
+
+    /// The rule of `req.security_group_id` (a group the caller sees) with
+    /// the meaning of `req`, compared as duplicates are (see
+    /// [`canonical_rule`]); `None` when the group has none. `req` is
+    /// checked as a create checks it.
+    pub async fn find_security_group_rule(
+        &self,
+        ctx: &RequestContext,
+        req: &NewSecurityGroupRule,
+    ) -> NetworkResult<Option<SecurityGroupRule>> {
+        let spec = canonical_rule(req)?;
+        let group = self.get_security_group(ctx, &req.security_group_id).await?;
+        Ok(group
+            .security_group_rules
+            .into_iter()
+            .find(|r| RuleSpec::of(r).key() == spec.key()))
     }
 
     /// Deletes a rule the caller sees.

@@ -18,6 +18,7 @@ on_both_engines!(
     concurrent_first_uses_on_separate_pools_make_one_default_group,
     a_new_group_has_two_egress_rules_and_is_its_projects_alone,
     rules_are_checked_and_a_rule_with_the_same_meaning_is_refused,
+    a_batch_of_rules_is_made_whole_or_not_at_all_and_rules_are_found_by_meaning,
     the_default_group_and_groups_in_use_are_protected,
     quotas_stop_at_neutrons_defaults,
     ports_carry_security_groups_of_their_project,
@@ -261,6 +262,89 @@ async fn a_new_group_has_two_egress_rules_and_is_its_projects_alone(engine: Engi
     assert_eq!(
         (renamed.name.as_str(), renamed.description.as_str()),
         ("www", "public")
+    );
+}
+
+async fn a_batch_of_rules_is_made_whole_or_not_at_all_and_rules_are_found_by_meaning(
+    engine: Engine,
+) {
+    let f = unseeded(engine).await;
+    let c = &f.compute;
+    let web = group(c, &alice(), "web").await;
+    c.create_security_group_rule(&alice(), tcp(&web.id, 22))
+        .await
+        .unwrap();
+    let ingress = |c: &SecurityGroup| {
+        c.security_group_rules
+            .iter()
+            .filter(|r| r.direction == "ingress")
+            .map(|r| r.port_range_min)
+            .collect::<Vec<_>>()
+    };
+
+    // One rule repeats the group's: none of the batch is made.
+    let repeat = c
+        .create_security_group_rules(&alice(), vec![tcp(&web.id, 80), tcp(&web.id, 22)])
+        .await
+        .unwrap_err();
+    // Two rules of the batch with one meaning: none is made either.
+    let twice = c
+        .create_security_group_rules(
+            &alice(),
+            vec![
+                tcp(&web.id, 443),
+                NewSecurityGroupRule {
+                    protocol: Some("6".into()),
+                    ..tcp(&web.id, 443)
+                },
+            ],
+        )
+        .await
+        .unwrap_err();
+    let after_refusals = c.get_security_group(&alice(), &web.id).await.unwrap();
+    let made = c
+        .create_security_group_rules(&alice(), vec![tcp(&web.id, 443), tcp(&web.id, 80)])
+        .await
+        .unwrap();
+    let after = c.get_security_group(&alice(), &web.id).await.unwrap();
+
+    assert!(
+        matches!(repeat, NetworkError::SecurityGroupRuleExists(_)),
+        "{repeat:?}"
+    );
+    assert!(
+        matches!(twice, NetworkError::SecurityGroupRuleExists(_)),
+        "{twice:?}"
+    );
+    assert_eq!(ingress(&after_refusals), vec![Some(22)]);
+    assert_eq!(made.len(), 2);
+    // Listed in the order given.
+    assert_eq!(ingress(&after), vec![Some(22), Some(443), Some(80)]);
+
+    // Found by meaning: a protocol number for a name, the whole range.
+    let found = c
+        .find_security_group_rule(
+            &alice(),
+            &NewSecurityGroupRule {
+                protocol: Some("6".into()),
+                ..tcp(&web.id, 443)
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(found.map(|r| r.id), Some(made[0].id.clone()));
+    let missing = c
+        .find_security_group_rule(&alice(), &tcp(&web.id, 8080))
+        .await
+        .unwrap();
+    assert!(missing.is_none());
+    let hidden = c
+        .find_security_group_rule(&bob(), &tcp(&web.id, 443))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(hidden, NetworkError::SecurityGroupNotFound(_)),
+        "{hidden:?}"
     );
 }
 

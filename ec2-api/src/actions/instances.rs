@@ -405,16 +405,9 @@ pub async fn run_instances(state: &Ec2State, req: &ActionRequest<'_>) -> Result<
     let image_uuid = super::images::image_uuid_of(state, req, &image_ec2).await?;
     let flavor_name = p.get("InstanceType").unwrap_or("m1.small");
     let flavor_id = super::flavors::flavor_id_by_name(state, req, flavor_name).await?;
-    for g in p.list("SecurityGroup") {
-        if g != "default" {
-            return Err(Ec2Error::GroupNotFound(g));
-        }
-    }
-    for g in p.list("SecurityGroupId") {
-        if g != default_group_id(&req.ctx.project_id) {
-            return Err(Ec2Error::GroupNotFound(g));
-        }
-    }
+    // Instances have no ports here, so nothing keeps the groups named:
+    // they are checked, and groupSet shows the default group.
+    super::security_groups::check_launch_groups(state, req).await?;
     let user_data = match p.get("UserData").filter(|u| !u.is_empty()) {
         Some(u) => {
             let compact: String = u.chars().filter(|c| !c.is_whitespace()).collect();

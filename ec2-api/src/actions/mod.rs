@@ -8,6 +8,7 @@ mod images;
 mod instances;
 mod keypairs;
 mod regions;
+mod security_groups;
 mod tags;
 
 use crate::auth::Ec2Context;
@@ -50,10 +51,14 @@ impl ActionRequest<'_> {
 
 /// Every action this API implements.
 pub const ACTIONS: &[&str] = &[
+    "AuthorizeSecurityGroupEgress",
+    "AuthorizeSecurityGroupIngress",
     "CreateImage",
     "CreateKeyPair",
+    "CreateSecurityGroup",
     "CreateTags",
     "DeleteKeyPair",
+    "DeleteSecurityGroup",
     "DeleteTags",
     "DeregisterImage",
     "DescribeAccountAttributes",
@@ -70,6 +75,8 @@ pub const ACTIONS: &[&str] = &[
     "ImportKeyPair",
     "ModifyInstanceAttribute",
     "RebootInstances",
+    "RevokeSecurityGroupEgress",
+    "RevokeSecurityGroupIngress",
     "RunInstances",
     "StartInstances",
     "StopInstances",
@@ -90,7 +97,21 @@ pub async fn dispatch(state: &Ec2State, req: &ActionRequest<'_>) -> Result<Strin
         "DescribeRegions" => regions::describe_regions(state, req),
         "DescribeAccountAttributes" => regions::describe_account_attributes(state, req),
         "DescribeAvailabilityZones" => regions::describe_availability_zones(state, req).await,
-        "DescribeSecurityGroups" => regions::describe_security_groups(state, req),
+        "DescribeSecurityGroups" => security_groups::describe_security_groups(state, req).await,
+        "CreateSecurityGroup" => security_groups::create_security_group(state, req).await,
+        "DeleteSecurityGroup" => security_groups::delete_security_group(state, req).await,
+        "AuthorizeSecurityGroupIngress" => {
+            security_groups::change_rules(state, req, "ingress", true).await
+        }
+        "AuthorizeSecurityGroupEgress" => {
+            security_groups::change_rules(state, req, "egress", true).await
+        }
+        "RevokeSecurityGroupIngress" => {
+            security_groups::change_rules(state, req, "ingress", false).await
+        }
+        "RevokeSecurityGroupEgress" => {
+            security_groups::change_rules(state, req, "egress", false).await
+        }
         "DescribeInstances" => instances::describe_instances(state, req).await,
         "DescribeInstanceStatus" => instances::describe_instance_status(state, req).await,
         "RunInstances" => instances::run_instances(state, req).await,

@@ -1,5 +1,5 @@
-//! DescribeRegions and DescribeAccountAttributes: what the endpoint says
-//! about itself.
+//! DescribeRegions, DescribeAccountAttributes and
+//! DescribeAvailabilityZones: what the endpoint says about itself.
 
 use super::ActionRequest;
 use crate::error::Ec2Error;
@@ -114,51 +114,6 @@ pub async fn describe_availability_zones(
             x.text("zoneType", "availability-zone");
             x.text("optInStatus", "opt-in-not-required");
             x.empty("messageSet");
-        });
-    }))
-}
-
-/// DescribeSecurityGroups: every project has its `default` group (the
-/// compute domain has no security groups of its own).
-pub fn describe_security_groups(
-    _state: &Ec2State,
-    req: &ActionRequest<'_>,
-) -> Result<String, Ec2Error> {
-    let project = &req.ctx.project_id;
-    let id = super::common::default_group_id(project);
-    for name in req.params.list("GroupName") {
-        if name != "default" {
-            return Err(Ec2Error::GroupNotFound(name));
-        }
-    }
-    for gid in req.params.list("GroupId") {
-        if gid != id {
-            return Err(Ec2Error::GroupNotFound(gid));
-        }
-    }
-    for f in req.params.filters()? {
-        let value = match f.name.as_str() {
-            "group-name" => "default",
-            "group-id" => id.as_str(),
-            "owner-id" => project.as_str(),
-            "description" => "default",
-            other => return Err(super::common::unknown_filter(other)),
-        };
-        if !super::common::any_matches(&f, Some(value)) {
-            return Ok(req.respond(|x| {
-                x.empty("securityGroupInfo");
-            }));
-        }
-    }
-    Ok(req.respond(|x| {
-        x.set("securityGroupInfo", [()], |x, _| {
-            x.text("ownerId", project);
-            x.text("groupId", &id);
-            x.text("groupName", "default");
-            x.text("groupDescription", "default");
-            x.empty("ipPermissions");
-            x.empty("ipPermissionsEgress");
-            x.empty("tagSet");
         });
     }))
 }

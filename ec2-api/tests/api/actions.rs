@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use compute::{InstanceFilter, RequestContext};
 
-use crate::fixture::{code, text, texts, TestApp};
+use crate::fixture::{code, text, texts, Case, TestApp};
 
 /// The answer with run-dependent values (ids of requests, times, keys) masked.
 fn normalize(body: &str) -> String {
@@ -414,16 +414,10 @@ async fn state_changes_report_previous_and_current_states() {
 }
 
 /// An action, its parameters and the error code expected.
-type Case = (
-    &'static str,
-    Vec<(&'static str, &'static str)>,
-    &'static str,
-);
-
 #[tokio::test]
 async fn instance_errors_get_aws_codes() {
     let app = TestApp::noauth().await;
-    let cases: Vec<Case> = vec![
+    let cases: Vec<Case<'_>> = vec![
         (
             "DescribeInstances",
             vec![("InstanceId.1", "i-7fffffff")],
@@ -521,14 +515,7 @@ async fn instance_errors_get_aws_codes() {
             "InvalidParameterValue",
         ),
     ];
-    for (action, params, want) in cases {
-        let (status, body) = app.call(action, &params).await;
-        assert_eq!(
-            (status, code(&body)),
-            (400, Some(want)),
-            "{action} {params:?}: {body}"
-        );
-    }
+    app.expect_codes(cases).await;
     let (_, body) = app
         .call("DescribeInstances", &[("InstanceId.1", "i-7fffffff")])
         .await;
@@ -930,7 +917,10 @@ async fn endpoint_descriptions() {
     assert_eq!(text(&zones, "zoneState"), Some("available"));
     insta::assert_snapshot!("describe_availability_zones", normalize(&zones));
     let groups = app.ok("DescribeSecurityGroups", &[]).await;
-    assert_eq!(texts(&groups, "groupName"), vec!["default"]);
+    assert_eq!(
+        texts(&groups, "groupDescription"),
+        vec!["Default security group"]
+    );
     let (status, body) = app
         .call("DescribeSecurityGroups", &[("GroupName.1", "web")])
         .await;

@@ -23,6 +23,9 @@ pub async fn compute() -> Compute {
     Compute::new(store, ComputeConfig::instant())
 }
 
+/// A refused call: action, parameters, the AWS code expected.
+pub type Case<'a> = (&'a str, Vec<(&'a str, &'a str)>, &'a str);
+
 /// Builds an app.
 #[derive(Clone)]
 pub struct TestApp {
@@ -122,6 +125,19 @@ impl TestApp {
     /// As [`Self::call_as`] for the user `demo` of project `demo`.
     pub async fn call(&self, action: &str, params: &[(&str, &str)]) -> (u16, String) {
         self.call_as("demo:demo", action, params).await
+    }
+
+    /// Sends each case as `demo` and checks it is refused with a 400 and
+    /// the case's AWS code.
+    pub async fn expect_codes(&self, cases: Vec<Case<'_>>) {
+        for (action, params, want) in cases {
+            let (status, body) = self.call(action, &params).await;
+            assert_eq!(
+                (status, code(&body)),
+                (400, Some(want)),
+                "{action} {params:?}: {body}"
+            );
+        }
     }
 
     /// A successful call's body (panics with the body otherwise).

@@ -6,3 +6,4 @@ mod auth;
 mod fixture;
 mod keystone;
 mod paste;
+mod security_groups;

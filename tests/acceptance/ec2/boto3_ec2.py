@@ -81,6 +81,37 @@ check("DescribeAccountAttributes", any(a["AttributeName"] == "supported-platform
 groups = ec2.describe_security_groups()["SecurityGroups"]
 check("DescribeSecurityGroups default", any(g["GroupName"] == "default" for g in groups), groups)
 
+# --- security groups --------------------------------------------------------
+sgname = f"acc-{uuid.uuid4().hex[:8]}"
+sg = ec2.create_security_group(GroupName=sgname, Description="acceptance")["GroupId"]
+check("CreateSecurityGroup id", sg.startswith("sg-"), sg)
+expect_error("CreateSecurityGroup duplicate", "InvalidGroup.Duplicate",
+             lambda: ec2.create_security_group(GroupName=sgname, Description="again"), 400)
+ssh = [{"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22,
+        "IpRanges": [{"CidrIp": "10.0.0.0/8"}]}]
+ec2.authorize_security_group_ingress(GroupId=sg, IpPermissions=ssh)
+expect_error("AuthorizeSecurityGroupIngress duplicate", "InvalidPermission.Duplicate",
+             lambda: ec2.authorize_security_group_ingress(GroupId=sg, IpPermissions=ssh), 400)
+got = ec2.describe_security_groups(GroupIds=[sg])["SecurityGroups"]
+perms = got[0]["IpPermissions"] if got else []
+check("DescribeSecurityGroups shows the rule",
+      [(p["IpProtocol"], p.get("FromPort"), p.get("ToPort"), [r["CidrIp"] for r in p["IpRanges"]])
+       for p in perms] == [("tcp", 22, 22, ["10.0.0.0/8"])], got)
+byfilter = ec2.describe_security_groups(
+    Filters=[{"Name": "ip-permission.cidr", "Values": ["10.0.0.0/8"]}])["SecurityGroups"]
+check("DescribeSecurityGroups ip-permission filter", [g["GroupId"] for g in byfilter] == [sg], byfilter)
+ec2.revoke_security_group_ingress(GroupName=sgname, IpProtocol="tcp", FromPort=22, ToPort=22,
+                                  CidrIp="10.0.0.0/8")
+perms = ec2.describe_security_groups(GroupNames=[sgname])["SecurityGroups"][0]["IpPermissions"]
+check("RevokeSecurityGroupIngress", perms == [], perms)
+expect_error("RevokeSecurityGroupIngress again", "InvalidPermission.NotFound",
+             lambda: ec2.revoke_security_group_ingress(GroupId=sg, IpPermissions=ssh), 400)
+ec2.delete_security_group(GroupId=sg)
+expect_error("DeleteSecurityGroup gone", "InvalidGroup.NotFound",
+             lambda: ec2.describe_security_groups(GroupIds=[sg]), 400)
+expect_error("DeleteSecurityGroup default", "InvalidGroup.Reserved",
+             lambda: ec2.delete_security_group(GroupName="default"), 400)
+
 # --- images -----------------------------------------------------------------
 images = ec2.describe_images()["Images"]
 check("DescribeImages lists the seeded image", len(images) >= 1, images)
