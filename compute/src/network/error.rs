@@ -120,6 +120,10 @@ pub enum NetworkError {
     /// `default` is the name of the group each project gets (409).
     #[error("Default security group already exists.")]
     SecurityGroupDefaultAlreadyExists,
+    /// The project has a group of that name and the create asked for
+    /// unique names (EC2's rule; Neutron allows repeats) (409).
+    #[error("Security group {0} already exists.")]
+    SecurityGroupNameExists(String),
     /// The group holds a rule with the same meaning (409).
     #[error("Security group rule already exists. Rule id is {0}.")]
     SecurityGroupRuleExists(String),
@@ -218,6 +222,7 @@ impl NetworkError {
             NetworkError::SecurityGroupCannotRemoveDefault => "SecurityGroupCannotRemoveDefault",
             NetworkError::SecurityGroupCannotUpdateDefault => "SecurityGroupCannotUpdateDefault",
             NetworkError::SecurityGroupDefaultAlreadyExists => "SecurityGroupDefaultAlreadyExists",
+            NetworkError::SecurityGroupNameExists(_) => "SecurityGroupNameExists",
             NetworkError::SecurityGroupRuleExists(_) => "SecurityGroupRuleExists",
             NetworkError::OverQuota(_) => "OverQuota",
             NetworkError::SecurityGroupInvalidPortRange => "SecurityGroupInvalidPortRange",
@@ -266,6 +271,7 @@ impl NetworkError {
             | SecurityGroupCannotRemoveDefault
             | SecurityGroupCannotUpdateDefault
             | SecurityGroupDefaultAlreadyExists
+            | SecurityGroupNameExists(_)
             | SecurityGroupRuleExists(_)
             | OverQuota(_) => ErrorClass::Conflict,
             InvalidIpForSubnet(_)

@@ -174,6 +174,10 @@ pub struct NewSecurityGroup {
     pub project_id: Option<String>,
     /// Stateful (true).
     pub stateful: Option<bool>,
+    /// Refuse a name the project's groups already have, checked under the
+    /// project's lock so that concurrent creates cannot both pass (EC2's
+    /// rule; Neutron allows repeated names).
+    pub unique_name: bool,
 }
 
 /// What to change (`PUT /v2.0/security-groups/{id}`); `None` leaves it.
@@ -793,6 +797,17 @@ impl Compute {
         check_text("description", &description)?;
         self.ensure_default_security_group(ctx, &project).await?;
         let mut tx = self.store.begin_locked(&lock_key(&project)).await?;
+        if req.unique_name {
+            let (taken,): (i64,) = tx
+                .fetch_one(
+                    "SELECT COUNT(*) FROM security_groups WHERE project_id = $1 AND name = $2",
+                    args![&project, &name],
+                )
+                .await?;
+            if taken > 0 {
+                return Err(NetworkError::SecurityGroupNameExists(name));
+            }
+        }
         check_quota(&mut tx, &project, 1, 2).await?;
         let id = insert_group(
             &mut tx,

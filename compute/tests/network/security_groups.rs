@@ -16,6 +16,7 @@ use crate::support::{admin, alice, bob};
 on_both_engines!(
     a_project_gets_neutrons_default_group_on_first_use,
     concurrent_first_uses_on_separate_pools_make_one_default_group,
+    concurrent_creates_asking_unique_names_make_one_group_of_a_name,
     a_new_group_has_two_egress_rules_and_is_its_projects_alone,
     rules_are_checked_and_a_rule_with_the_same_meaning_is_refused,
     a_batch_of_rules_is_made_whole_or_not_at_all_and_rules_are_found_by_meaning,
@@ -186,6 +187,46 @@ async fn concurrent_first_uses_on_separate_pools_make_one_default_group(engine: 
     assert_eq!((all.len(), defaults.len()), (5, 1), "{all:?}");
     assert_eq!(defaults[0].security_group_rules.len(), 4);
     assert_eq!(bound, vec![vec![defaults[0].id.clone()]; 4]);
+}
+
+/// EC2 names a group once per project: of concurrent creates of one name
+/// that ask for unique names (each on its own pool, as separate processes
+/// are), exactly one makes it; Neutron's repeats stay allowed.
+async fn concurrent_creates_asking_unique_names_make_one_group_of_a_name(engine: Engine) {
+    let f = unseeded(engine).await;
+    let mut tasks = Vec::new();
+    for _ in 0..8 {
+        let c = f.reconnect(1).await;
+        tasks.push(tokio::spawn(async move {
+            c.create_security_group(
+                &alice(),
+                NewSecurityGroup {
+                    name: Some("web".into()),
+                    unique_name: true,
+                    ..Default::default()
+                },
+            )
+            .await
+        }));
+    }
+    let (mut made, mut refused) = (0, 0);
+    for t in tasks {
+        match t.await.unwrap() {
+            Ok(_) => made += 1,
+            Err(NetworkError::SecurityGroupNameExists(name)) if name == "web" => refused += 1,
+            Err(other) => panic!("unexpected {other:?}"),
+        }
+    }
+    let repeat = group(&f.compute, &alice(), "web").await;
+
+    assert_eq!((made, refused), (1, 7));
+    assert_eq!(repeat.name, "web");
+    let webs = groups(&f.compute, &alice())
+        .await
+        .into_iter()
+        .filter(|g| g.name == "web")
+        .count();
+    assert_eq!(webs, 2);
 }
 
 async fn a_new_group_has_two_egress_rules_and_is_its_projects_alone(engine: Engine) {

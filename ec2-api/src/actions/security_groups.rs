@@ -63,6 +63,7 @@ fn map_net_err(e: NetworkError, named: &str) -> Ec2Error {
         NetworkError::SecurityGroupDefaultAlreadyExists => {
             Ec2Error::GroupReserved("The name 'default' is reserved".into())
         }
+        NetworkError::SecurityGroupNameExists(_) => Ec2Error::GroupDuplicate(named.to_string()),
         NetworkError::OverQuota(resources) => {
             if resources.iter().any(|r| r == "security_group") {
                 Ec2Error::SecurityGroupLimitExceeded(
@@ -208,6 +209,7 @@ pub async fn create_security_group(
             NewSecurityGroup {
                 name: Some(name.to_string()),
                 description: Some(description.to_string()),
+                unique_name: true,
                 ..Default::default()
             },
         )

@@ -88,6 +88,7 @@ async fn create_group(State(state): State<ApiState>, request: Request) -> Answer
         description: b.string("description")?,
         project_id: b.project()?,
         stateful: b.boolean("stateful")?,
+        unique_name: false,
     };
     b.finish()?;
     let g = state.compute.create_security_group(&ctx, req).await?;
