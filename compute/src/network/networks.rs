@@ -108,8 +108,10 @@ struct NetworkRow {
 
 const COLUMNS: &str = "id, project_id, name, description, shared, router_external, admin_state_up, mtu, status, created_at, updated_at";
 
-/// The visibility condition of a non-admin caller on `networks` (`$1`: the project).
-const VISIBLE: &str = "(project_id = $1 OR shared = TRUE)";
+/// The visibility condition of a non-admin caller on `networks` (`$1`:
+/// the project): its own, the shared ones and the external ones (as
+/// Neutron's policy lets every project see an external network).
+const VISIBLE: &str = "(project_id = $1 OR shared = TRUE OR router_external = TRUE)";
 
 impl NetworkRow {
     fn into_network(self, subnets: Vec<String>) -> Network {
@@ -276,8 +278,8 @@ impl Compute {
         Ok(self.with_subnets(rows).await?.remove(0))
     }
 
-    /// The networks the caller sees (its own and the shared ones; all for
-    /// an admin), filtered, sorted and paged by `query`.
+    /// The networks the caller sees (its own, the shared and the external
+    /// ones; all for an admin), filtered, sorted and paged by `query`.
     pub async fn list_networks(
         &self,
         ctx: &RequestContext,
