@@ -86,7 +86,10 @@ async fn version_documents_and_extensions_describe_what_is_served() {
         .iter()
         .map(|r| r["collection"].as_str().unwrap())
         .collect();
-    assert_eq!(collections, ["networks", "subnets", "ports"]);
+    assert_eq!(
+        collections,
+        ["networks", "subnets", "ports", "routers", "floatingips"]
+    );
     assert_eq!(
         v2.body["resources"][0]["links"][0]["href"],
         "http://openstack.example.com/network/v2.0/networks"
@@ -106,22 +109,24 @@ async fn version_documents_and_extensions_describe_what_is_served() {
         "sorting",
         "security-group",
         "stateful-security-group",
+        "router",
+        "ext-gw-mode",
     ] {
         assert!(aliases.contains(&alias), "{aliases:?}");
     }
-    for alias in ["router", "quotas", "agent"] {
+    for alias in ["extraroute", "l3_agent_scheduler", "quotas", "agent"] {
         assert!(!aliases.contains(&alias), "{aliases:?}");
     }
     assert_eq!(
         get(&app, "/v2.0/extensions/net-mtu", ALICE).await.body["extension"]["alias"],
         "net-mtu"
     );
-    let missing = get(&app, "/v2.0/extensions/router", ALICE).await;
+    let missing = get(&app, "/v2.0/extensions/extraroute", ALICE).await;
     assert_eq!(missing.status, StatusCode::NOT_FOUND);
     let unauth = call(&app, Method::GET, "/v2.0/networks", None, None).await;
     assert_eq!(unauth.status, StatusCode::UNAUTHORIZED);
     assert_eq!(neutron_error(&unauth).0, "HTTPUnauthorized");
-    let nowhere = get(&app, "/v2.0/routers", ALICE).await;
+    let nowhere = get(&app, "/v2.0/trunks", ALICE).await;
     assert_eq!(nowhere.status, StatusCode::NOT_FOUND);
     assert_eq!(neutron_error(&nowhere).0, "HTTPNotFound");
 }
