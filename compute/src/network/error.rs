@@ -267,6 +267,9 @@ pub enum NetworkError {
         /// The subnet.
         subnet_id: String,
     },
+    /// A network with router gateways or floating IPs stays external (409).
+    #[error("External network {0} cannot be updated to be made non-external, since it has existing gateway ports")]
+    ExternalNetworkInUse(String),
     /// Neutron's generic `BadRequest` of a resource (400).
     #[error("Bad {resource} request: {message}.")]
     BadResourceRequest {
@@ -364,6 +367,7 @@ impl NetworkError {
             NetworkError::PortInUse { .. } => "PortInUse",
             NetworkError::ServicePortInUse { .. } => "ServicePortInUse",
             NetworkError::SubnetMismatchForPort { .. } => "SubnetMismatchForPort",
+            NetworkError::ExternalNetworkInUse(_) => "ExternalNetworkInUse",
             NetworkError::BadResourceRequest { .. } => "BadRequest",
             NetworkError::InvalidInput(_) => "InvalidInput",
             NetworkError::InvalidAttribute { .. } | NetworkError::BadRequest(_) => "HTTPBadRequest",
@@ -404,7 +408,8 @@ impl NetworkError {
             | RouterExternalGatewayInUseByFloatingIp { .. }
             | FloatingIpPortAlreadyAssociated { .. }
             | PortInUse { .. }
-            | ServicePortInUse { .. } => ErrorClass::Conflict,
+            | ServicePortInUse { .. }
+            | ExternalNetworkInUse(_) => ErrorClass::Conflict,
             InvalidIpForSubnet(_)
             | InvalidIpForNetwork(_)
             | InvalidAllocationPool(_)

@@ -312,7 +312,8 @@ impl Compute {
     }
 
     /// Changes a network (its owner or an admin; `shared` and
-    /// `router:external` need an admin).
+    /// `router:external` need an admin). A network with router gateways or
+    /// floating IPs stays external ([`NetworkError::ExternalNetworkInUse`]).
     pub async fn update_network(
         &self,
         ctx: &RequestContext,
@@ -338,22 +339,40 @@ impl Compute {
         if let Some(m) = req.mtu {
             check_mtu(m)?;
         }
-        self.store
-            .execute(
-                "UPDATE networks SET name = $2, description = $3, shared = $4, router_external = $5, \
+        let mut tx = self.store.begin_locked(&format!("network:{id}")).await?;
+        if current.router_external && req.router_external == Some(false) {
+            // Router gateways and floating IPs need it external.
+            let (l3_ports,): (i64,) = tx
+                .fetch_one(
+                    "SELECT COUNT(*) FROM ports WHERE network_id = $1 \
+                     AND device_owner IN ($2, $3)",
+                    args![
+                        id,
+                        super::l3::DEVICE_OWNER_ROUTER_GATEWAY,
+                        super::l3::DEVICE_OWNER_FLOATINGIP
+                    ],
+                )
+                .await?;
+            if l3_ports > 0 {
+                return Err(NetworkError::ExternalNetworkInUse(id.to_string()));
+            }
+        }
+        tx.execute(
+            "UPDATE networks SET name = $2, description = $3, shared = $4, router_external = $5, \
                  admin_state_up = $6, mtu = $7, updated_at = $8 WHERE id = $1",
-                args![
-                    id,
-                    req.name.unwrap_or(current.name),
-                    req.description.unwrap_or(current.description),
-                    req.shared.unwrap_or(current.shared),
-                    req.router_external.unwrap_or(current.router_external),
-                    req.admin_state_up.unwrap_or(current.admin_state_up),
-                    req.mtu.unwrap_or(current.mtu),
-                    now_micros()
-                ],
-            )
-            .await?;
+            args![
+                id,
+                req.name.unwrap_or(current.name),
+                req.description.unwrap_or(current.description),
+                req.shared.unwrap_or(current.shared),
+                req.router_external.unwrap_or(current.router_external),
+                req.admin_state_up.unwrap_or(current.admin_state_up),
+                req.mtu.unwrap_or(current.mtu),
+                now_micros()
+            ],
+        )
+        .await?;
+        tx.commit().await?;
         self.get_network(ctx, id).await
     }
 

@@ -6,7 +6,8 @@ use std::collections::BTreeSet;
 
 use compute::network::l3::FLOATINGIP_QUOTA;
 use compute::network::{
-    FloatingIp, FloatingIpUpdate, ListQuery, NewFloatingIp, NewPort, Port, RouterUpdate,
+    FloatingIp, FloatingIpUpdate, ListQuery, NetworkUpdate, NewFloatingIp, NewPort, Port,
+    RouterUpdate,
 };
 use compute::{Compute, Engine, NetworkError, RequestContext};
 
@@ -308,6 +309,26 @@ async fn association_needs_a_router_between_the_ports_subnet_and_the_external_ne
         format!(
             "Bad floatingip request: Port {} does not have fixed ip 10.3.0.99.",
             port.id
+        )
+    );
+
+    // The external network stays external while it serves them.
+    let stays = c
+        .update_network(
+            &admin(),
+            &ext,
+            NetworkUpdate {
+                router_external: Some(false),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(
+        (stays.type_name(), stays.to_string()),
+        (
+            "ExternalNetworkInUse",
+            format!("External network {ext} cannot be updated to be made non-external, since it has existing gateway ports")
         )
     );
 
