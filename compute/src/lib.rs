@@ -99,7 +99,7 @@ pub use network::{NetworkError, NetworkResult};
 pub use quota::QuotaUsage;
 pub use seed::{
     Seed, SeedReport, CIRROS_IMAGE_NAME, CIRROS_IMAGE_UUID, DEFAULT_FLAVORS, PRIVATE_NETWORK_NAME,
-    PRIVATE_SUBNET_NAME,
+    PRIVATE_SUBNET_NAME, PUBLIC_NETWORK_NAME, PUBLIC_SUBNET_NAME,
 };
 pub use states::{api_status, ec2_state, vm_states_for_status, PowerState, TaskState, VmState};
 pub use store::migrate::{MigrationReport, LATEST_SCHEMA_VERSION};

@@ -50,6 +50,7 @@ impl Settings {
                 connect_timeout: Duration::from_secs(pool.connect_timeout),
                 seed_defaults: sim.seed_defaults,
                 seed_network: sim.fixed_ip_range,
+                seed_external_network: sim.floating_ip_range,
                 ..StoreOptions::default()
             },
             compute: ComputeConfig::from_groups(

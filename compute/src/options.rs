@@ -23,15 +23,20 @@ nova_conf::option_group! {
         /// The network instances get their fixed addresses from; its first
         /// host address is the gateway. At most a /30.
         pub fixed_ip_range: Ipv4Net = "10.0.0.0/24" => network;
+        /// The subnet of the seeded external network `public`, where
+        /// routers' gateways and floating IPs get their addresses; its
+        /// first host address is the gateway. At most a /30.
+        pub floating_ip_range: Ipv4Net = "172.24.4.0/24" => network;
         /// Seconds the address of a deleted instance stays out of
         /// circulation; unset: `[api] metadata_cache_expiration` + 5.
         pub fixed_ip_reuse_delay: Option<u64> => value::int(Some(0), None);
         /// Seconds each step of the simulated driver takes (fractions
         /// allowed); 0 completes every action before the call returns.
         pub transition_delay: f64 = "2" => value::float(Some(0.0), Some(3600.0));
-        /// Seed nova's classic flavors, the cirros image and a shared
-        /// network `private` (a subnet of `fixed_ip_range`) on the first
-        /// migration.
+        /// Seed nova's classic flavors, the cirros image, a shared
+        /// network `private` (a subnet of `fixed_ip_range`) and an
+        /// external network `public` (a subnet of `floating_ip_range`) on
+        /// the first migration.
         pub seed_defaults: bool = "true" => value::boolean;
     }
 }

@@ -1,6 +1,7 @@
-//! Seeding: nova's classic flavors, a cirros image and a shared network
-//! `private` with one subnet on the first migration (as devstack leaves a
-//! fresh cloud), and catalogue files
+//! Seeding: nova's classic flavors, a cirros image, a shared network
+//! `private` and an external network `public`, each with one subnet, on
+//! the first migration (as devstack leaves a fresh cloud), and catalogue
+//! files
 //! operators load without writing SQL.
 //!
 //! A seed file is JSON:
@@ -41,9 +42,20 @@ pub const PRIVATE_NETWORK_NAME: &str = "private";
 /// The name of the seeded network's subnet.
 pub const PRIVATE_SUBNET_NAME: &str = "private-subnet";
 
-/// Seeds the default flavors, the cirros image and the shared network
-/// `private` with a subnet of `network` (first migration).
-pub(crate) async fn seed_defaults(tx: &mut Tx, network: ipnet::Ipv4Net) -> Result<()> {
+/// The name of the seeded external network (floating IPs and router
+/// gateways get their addresses there).
+pub const PUBLIC_NETWORK_NAME: &str = "public";
+/// The name of the seeded external network's subnet.
+pub const PUBLIC_SUBNET_NAME: &str = "public-subnet";
+
+/// Seeds the default flavors, the cirros image, the shared network
+/// `private` with a subnet of `network` and the external network `public`
+/// with a subnet of `external` (first migration).
+pub(crate) async fn seed_defaults(
+    tx: &mut Tx,
+    network: ipnet::Ipv4Net,
+    external: ipnet::Ipv4Net,
+) -> Result<()> {
     let now = now_micros();
     for (id, name, vcpus, ram, disk) in DEFAULT_FLAVORS {
         tx.execute(
@@ -68,7 +80,33 @@ pub(crate) async fn seed_defaults(tx: &mut Tx, network: ipnet::Ipv4Net) -> Resul
         args![CIRROS_IMAGE_UUID, CIRROS_IMAGE_NAME, SEED_OWNER, props.to_string(), now],
     )
     .await?;
-    crate::network::seed_private_network(tx, network, now).await
+    use crate::network::{seed_network, SeededNetwork};
+    seed_network(
+        tx,
+        &SeededNetwork {
+            name: PRIVATE_NETWORK_NAME,
+            subnet_name: PRIVATE_SUBNET_NAME,
+            cidr: network,
+            shared: true,
+            external: false,
+            enable_dhcp: true,
+        },
+        now,
+    )
+    .await?;
+    seed_network(
+        tx,
+        &SeededNetwork {
+            name: PUBLIC_NETWORK_NAME,
+            subnet_name: PUBLIC_SUBNET_NAME,
+            cidr: external,
+            shared: false,
+            external: true,
+            enable_dhcp: false,
+        },
+        now,
+    )
+    .await
 }
 
 /// A catalogue to load (see the module doc).

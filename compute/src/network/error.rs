@@ -177,6 +177,111 @@ pub enum NetworkError {
         /// The prefix as given.
         cidr: String,
     },
+    /// No such router, or not the caller's (404).
+    #[error("Router {0} could not be found")]
+    RouterNotFound(String),
+    /// No such floating IP, or not the caller's (404).
+    #[error("Floating IP {0} could not be found")]
+    FloatingIpNotFound(String),
+    /// The router still has interfaces (409).
+    #[error("Router {0} still has ports")]
+    RouterInUse(String),
+    /// The port is no interface of the router (404).
+    #[error("Router {router_id} does not have an interface with id {port_id}")]
+    RouterInterfaceNotFound {
+        /// The router.
+        router_id: String,
+        /// The port.
+        port_id: String,
+    },
+    /// The router has no interface on the subnet (404).
+    #[error("Router {router_id} has no interface on subnet {subnet_id}")]
+    RouterInterfaceNotFoundForSubnet {
+        /// The router.
+        router_id: String,
+        /// The subnet.
+        subnet_id: String,
+    },
+    /// A floating IP reaches its port through this interface (409).
+    #[error("Router interface for subnet {subnet_id} on router {router_id} cannot be deleted, as it is required by one or more floating IPs.")]
+    RouterInterfaceInUseByFloatingIp {
+        /// The router.
+        router_id: String,
+        /// The subnet.
+        subnet_id: String,
+    },
+    /// A floating IP reaches its port through this gateway (409).
+    #[error("Gateway cannot be updated for router {router_id}, since a gateway to external network {net_id} is required by one or more floating IPs.")]
+    RouterExternalGatewayInUseByFloatingIp {
+        /// The router.
+        router_id: String,
+        /// The external network.
+        net_id: String,
+    },
+    /// No router joins the port's subnet to the external network (404).
+    #[error("External network {external_network_id} is not reachable from subnet {subnet_id}.  Therefore, cannot associate Port {port_id} with a Floating IP.")]
+    ExternalGatewayForFloatingIpNotFound {
+        /// The floating IP's network.
+        external_network_id: String,
+        /// The port's subnet.
+        subnet_id: String,
+        /// The port.
+        port_id: String,
+    },
+    /// The fixed IP has a floating IP of that network already (409).
+    #[error("Cannot associate floating IP {floating_ip_address} ({fip_id}) with port {port_id} using fixed IP {fixed_ip}, as that fixed IP already has a floating IP on external network {net_id}.")]
+    FloatingIpPortAlreadyAssociated {
+        /// The floating address asked for.
+        floating_ip_address: String,
+        /// The floating IP asked for.
+        fip_id: String,
+        /// The port.
+        port_id: String,
+        /// Its fixed address.
+        fixed_ip: String,
+        /// The external network.
+        net_id: String,
+    },
+    /// The external network has no free address (400).
+    #[error("Unable to find any IP address on external network {0}.")]
+    ExternalIpAddressExhausted(String),
+    /// The port is used by a device already (409).
+    #[error("Unable to complete operation on port {port_id} for network {net_id}. Port already has an attached device {device_id}.")]
+    PortInUse {
+        /// The port.
+        port_id: String,
+        /// Its network.
+        net_id: String,
+        /// What uses it.
+        device_id: String,
+    },
+    /// A router's or floating IP's port, deleted through the port API (409).
+    #[error("Port {port_id} cannot be deleted directly via the port API: has device owner {device_owner}.")]
+    ServicePortInUse {
+        /// The port.
+        port_id: String,
+        /// Its device owner.
+        device_owner: String,
+    },
+    /// The port has no address on the subnet named with it (400).
+    #[error("Subnet on port {port_id} does not match the requested subnet {subnet_id}.")]
+    SubnetMismatchForPort {
+        /// The port.
+        port_id: String,
+        /// The subnet.
+        subnet_id: String,
+    },
+    /// A network with router gateways or floating IPs stays external (409).
+    #[error("External network {0} cannot be updated to be made non-external, since it has existing gateway ports")]
+    ExternalNetworkInUse(String),
+    /// Neutron's generic `BadRequest` of a resource (400).
+    #[error("Bad {resource} request: {message}.")]
+    BadResourceRequest {
+        /// `router`, `floatingip`.
+        resource: &'static str,
+        /// Why.
+        message: String,
+    },
     /// A store failure. Internal: log it, answer 500 without the text.
     #[error(transparent)]
     Compute(#[from] crate::Error),
@@ -244,6 +349,31 @@ impl NetworkError {
             NetworkError::SecurityGroupRuleParameterConflict { .. } => {
                 "SecurityGroupRuleParameterConflict"
             }
+            NetworkError::RouterNotFound(_) => "RouterNotFound",
+            NetworkError::FloatingIpNotFound(_) => "FloatingIPNotFound",
+            NetworkError::RouterInUse(_) => "RouterInUse",
+            NetworkError::RouterInterfaceNotFound { .. } => "RouterInterfaceNotFound",
+            NetworkError::RouterInterfaceNotFoundForSubnet { .. } => {
+                "RouterInterfaceNotFoundForSubnet"
+            }
+            NetworkError::RouterInterfaceInUseByFloatingIp { .. } => {
+                "RouterInterfaceInUseByFloatingIP"
+            }
+            NetworkError::RouterExternalGatewayInUseByFloatingIp { .. } => {
+                "RouterExternalGatewayInUseByFloatingIp"
+            }
+            NetworkError::ExternalGatewayForFloatingIpNotFound { .. } => {
+                "ExternalGatewayForFloatingIPNotFound"
+            }
+            NetworkError::FloatingIpPortAlreadyAssociated { .. } => {
+                "FloatingIPPortAlreadyAssociated"
+            }
+            NetworkError::ExternalIpAddressExhausted(_) => "ExternalIpAddressExhausted",
+            NetworkError::PortInUse { .. } => "PortInUse",
+            NetworkError::ServicePortInUse { .. } => "ServicePortInUse",
+            NetworkError::SubnetMismatchForPort { .. } => "SubnetMismatchForPort",
+            NetworkError::ExternalNetworkInUse(_) => "ExternalNetworkInUse",
+            NetworkError::BadResourceRequest { .. } => "BadRequest",
             NetworkError::InvalidInput(_) => "InvalidInput",
             NetworkError::InvalidAttribute { .. } | NetworkError::BadRequest(_) => "HTTPBadRequest",
             NetworkError::PolicyNotAuthorized(_) => "PolicyNotAuthorized",
@@ -259,7 +389,12 @@ impl NetworkError {
             | SubnetNotFound(_)
             | PortNotFound(_)
             | SecurityGroupNotFound(_)
-            | SecurityGroupRuleNotFound(_) => ErrorClass::NotFound,
+            | SecurityGroupRuleNotFound(_)
+            | RouterNotFound(_)
+            | FloatingIpNotFound(_)
+            | RouterInterfaceNotFound { .. }
+            | RouterInterfaceNotFoundForSubnet { .. }
+            | ExternalGatewayForFloatingIpNotFound { .. } => ErrorClass::NotFound,
             NetworkInUse(_)
             | SubnetInUse(_)
             | IpAddressInUse { .. }
@@ -273,7 +408,14 @@ impl NetworkError {
             | SecurityGroupDefaultAlreadyExists
             | SecurityGroupNameExists(_)
             | SecurityGroupRuleExists(_)
-            | OverQuota(_) => ErrorClass::Conflict,
+            | OverQuota(_)
+            | RouterInUse(_)
+            | RouterInterfaceInUseByFloatingIp { .. }
+            | RouterExternalGatewayInUseByFloatingIp { .. }
+            | FloatingIpPortAlreadyAssociated { .. }
+            | PortInUse { .. }
+            | ServicePortInUse { .. }
+            | ExternalNetworkInUse(_) => ErrorClass::Conflict,
             InvalidIpForSubnet(_)
             | InvalidIpForNetwork(_)
             | InvalidAllocationPool(_)
@@ -289,7 +431,10 @@ impl NetworkError {
             | SecurityGroupEthertypeConflictWithProtocol { .. }
             | SecurityGroupProtocolRequiredWithPorts
             | SecurityGroupMultipleRemoteEntites
-            | SecurityGroupRuleParameterConflict { .. } => ErrorClass::BadRequest,
+            | SecurityGroupRuleParameterConflict { .. }
+            | ExternalIpAddressExhausted(_)
+            | SubnetMismatchForPort { .. }
+            | BadResourceRequest { .. } => ErrorClass::BadRequest,
             PolicyNotAuthorized(_) => ErrorClass::Forbidden,
             Compute(_) => ErrorClass::Internal,
         }

@@ -51,6 +51,7 @@ const NOT_SORTABLE: &[&str] = &[
     "host_routes",
     "security_groups",
     "security_group_rules",
+    "external_gateway_info",
 ];
 
 fn as_object<T: Serialize>(row: &T) -> serde_json::Map<String, Value> {

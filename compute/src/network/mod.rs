@@ -1,5 +1,6 @@
-//! The network domain: Neutron's core resources (networks, subnets, ports)
-//! over the shared store, for the built-in Network v2 endpoint.
+//! The network domain: Neutron's core resources (networks, subnets,
+//! ports), security groups, routers and floating IPs over the shared
+//! store, for the built-in Network v2 endpoint.
 //!
 //! | module | holds |
 //! |---|---|
@@ -7,13 +8,17 @@
 //! | [`networks`] | [`Network`]: create, show, list, update, delete |
 //! | [`subnets`] | [`Subnet`]: cidr, gateway and allocation pools checked as Neutron does |
 //! | [`ports`] | [`Port`]: MAC and fixed IPs, allocated atomically across processes; its security groups |
+//! | [`routers`] | [`Router`]: a gateway on an external network, interfaces on subnets |
+//! | [`floating_ips`] | [`FloatingIp`]: an external address, associated with a port a router reaches |
+//! | [`l3`] | what routers and floating IPs share: device owners, lock, quotas |
 //! | [`security_groups`] | [`SecurityGroup`] and [`SecurityGroupRule`]: each project's default group, Neutron's rule checks, quotas |
 //! | [`listing`] | [`ListQuery`]: Neutron's field filters, sorting and paging |
 //!
-//! Scoping: a non-admin caller sees its own networks plus the shared
-//! ones, the subnets of those networks, its own ports plus the ports on
+//! Scoping: a non-admin caller sees its own networks plus the shared and
+//! external ones, the subnets of those networks, its own ports plus the ports on
 //! its networks, its own security groups, and the rules it owns or that
-//! belong to its groups; only an owner (or an admin) changes a resource.
+//! belong to its groups, its own routers and floating IPs; only an owner
+//! (or an admin) changes a resource.
 //!
 //! Addresses: a port's fixed IPs are rows of `ip_allocations`, unique per
 //! live (subnet, address) whatever the process; allocation runs under a
@@ -22,18 +27,52 @@
 //! allocation for `[simulator] fixed_ip_reuse_delay`, as instance fixed
 //! IPs do.
 
+/// How often a write is tried again after a unique index refused an
+/// address or MAC address a concurrent writer took.
+pub(crate) const ATTEMPTS: usize = 5;
+
+/// Runs `$body` (the contents of an async block that ends in
+/// `NetworkResult<()>`, one transaction) again while a unique index
+/// refuses a row a concurrent writer inserted first, at most
+/// [`ATTEMPTS`] times; its last result.
+macro_rules! retry_unique {
+    ($body:block) => {{
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let result: $crate::network::NetworkResult<()> = async $body.await;
+            match result {
+                Err(e)
+                    if $crate::network::retryable(&e) && attempt < $crate::network::ATTEMPTS =>
+                {
+                    continue
+                }
+                other => break other,
+            }
+        }
+    }};
+}
+
 pub mod error;
+pub mod floating_ips;
 pub(crate) mod ipam;
+pub mod l3;
 pub mod listing;
 pub mod networks;
 pub mod ports;
+pub mod routers;
 pub mod security_groups;
 pub mod subnets;
 
 pub use error::{NetworkError, NetworkResult};
+pub use floating_ips::{FloatingIp, FloatingIpUpdate, NewFloatingIp};
 pub use listing::{ListQuery, Page};
 pub use networks::{Network, NetworkUpdate, NewNetwork};
 pub use ports::{FixedIp, FixedIpRequest, NewPort, Port, PortUpdate};
+pub use routers::{
+    ExternalGatewayInfo, GatewayRequest, InterfaceRequest, NewRouter, Router, RouterInterface,
+    RouterUpdate,
+};
 pub use security_groups::{
     NewSecurityGroup, NewSecurityGroupRule, SecurityGroup, SecurityGroupRule, SecurityGroupUpdate,
 };
@@ -45,26 +84,37 @@ use crate::RequestContext;
 /// `global_physnet_mtu` with no tunnel overhead).
 pub const DEFAULT_MTU: i64 = 1500;
 
-/// Inserts the shared network `private` of the admin project with one
-/// subnet `private-subnet` on `cidr` (gateway at the first host address,
-/// the rest one pool): what a fresh cloud lists, seeded on the first
-/// migration.
-pub(crate) async fn seed_private_network(
+/// A network seeded on the first migration, with one IPv4 subnet whose
+/// gateway is the first host address and the rest one pool.
+pub(crate) struct SeededNetwork<'a> {
+    pub name: &'a str,
+    pub subnet_name: &'a str,
+    pub cidr: ipnet::Ipv4Net,
+    pub shared: bool,
+    pub external: bool,
+    pub enable_dhcp: bool,
+}
+
+/// Inserts `seed`, owned by the admin project: what a fresh cloud lists
+/// (the shared `private` and the external `public`).
+pub(crate) async fn seed_network(
     tx: &mut crate::store::Tx,
-    cidr: ipnet::Ipv4Net,
+    seed: &SeededNetwork<'_>,
     now: i64,
 ) -> crate::Result<()> {
     use crate::store::args;
-    let net = ipnet::IpNet::V4(cidr);
+    let net = ipnet::IpNet::V4(seed.cidr);
     let network_id = uuid::Uuid::new_v4().to_string();
     tx.execute(
         "INSERT INTO networks (id, project_id, name, description, shared, router_external, \
          admin_state_up, mtu, status, created_at, updated_at) \
-         VALUES ($1, $2, $3, '', TRUE, FALSE, TRUE, $4, 'ACTIVE', $5, $5)",
+         VALUES ($1, $2, $3, '', $4, $5, TRUE, $6, 'ACTIVE', $7, $7)",
         args![
             &network_id,
             crate::seed::SEED_OWNER,
-            crate::seed::PRIVATE_NETWORK_NAME,
+            seed.name,
+            seed.shared,
+            seed.external,
             DEFAULT_MTU,
             now
         ],
@@ -76,15 +126,16 @@ pub(crate) async fn seed_private_network(
     tx.execute(
         "INSERT INTO subnets (id, network_id, project_id, name, description, ip_version, cidr, gateway_ip, \
          allocation_pools, dns_nameservers, host_routes, enable_dhcp, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, '', 4, $5, $6, $7, '[]', '[]', TRUE, $8, $8)",
+         VALUES ($1, $2, $3, $4, '', 4, $5, $6, $7, '[]', '[]', $8, $9, $9)",
         args![
             uuid::Uuid::new_v4().to_string(),
             &network_id,
             crate::seed::SEED_OWNER,
-            crate::seed::PRIVATE_SUBNET_NAME,
+            seed.subnet_name,
             net.to_string(),
             gateway.to_string(),
             subnets::json(&pools),
+            seed.enable_dhcp,
             now
         ],
     )

@@ -108,8 +108,10 @@ struct NetworkRow {
 
 const COLUMNS: &str = "id, project_id, name, description, shared, router_external, admin_state_up, mtu, status, created_at, updated_at";
 
-/// The visibility condition of a non-admin caller on `networks` (`$1`: the project).
-const VISIBLE: &str = "(project_id = $1 OR shared = TRUE)";
+/// The visibility condition of a non-admin caller on `networks` (`$1`:
+/// the project): its own, the shared ones and the external ones (as
+/// Neutron's policy lets every project see an external network).
+const VISIBLE: &str = "(project_id = $1 OR shared = TRUE OR router_external = TRUE)";
 
 impl NetworkRow {
     fn into_network(self, subnets: Vec<String>) -> Network {
@@ -276,8 +278,8 @@ impl Compute {
         Ok(self.with_subnets(rows).await?.remove(0))
     }
 
-    /// The networks the caller sees (its own and the shared ones; all for
-    /// an admin), filtered, sorted and paged by `query`.
+    /// The networks the caller sees (its own, the shared and the external
+    /// ones; all for an admin), filtered, sorted and paged by `query`.
     pub async fn list_networks(
         &self,
         ctx: &RequestContext,
@@ -310,7 +312,8 @@ impl Compute {
     }
 
     /// Changes a network (its owner or an admin; `shared` and
-    /// `router:external` need an admin).
+    /// `router:external` need an admin). A network with router gateways or
+    /// floating IPs stays external ([`NetworkError::ExternalNetworkInUse`]).
     pub async fn update_network(
         &self,
         ctx: &RequestContext,
@@ -336,22 +339,40 @@ impl Compute {
         if let Some(m) = req.mtu {
             check_mtu(m)?;
         }
-        self.store
-            .execute(
-                "UPDATE networks SET name = $2, description = $3, shared = $4, router_external = $5, \
+        let mut tx = self.store.begin_locked(&format!("network:{id}")).await?;
+        if current.router_external && req.router_external == Some(false) {
+            // Router gateways and floating IPs need it external.
+            let (l3_ports,): (i64,) = tx
+                .fetch_one(
+                    "SELECT COUNT(*) FROM ports WHERE network_id = $1 \
+                     AND device_owner IN ($2, $3)",
+                    args![
+                        id,
+                        super::l3::DEVICE_OWNER_ROUTER_GATEWAY,
+                        super::l3::DEVICE_OWNER_FLOATINGIP
+                    ],
+                )
+                .await?;
+            if l3_ports > 0 {
+                return Err(NetworkError::ExternalNetworkInUse(id.to_string()));
+            }
+        }
+        tx.execute(
+            "UPDATE networks SET name = $2, description = $3, shared = $4, router_external = $5, \
                  admin_state_up = $6, mtu = $7, updated_at = $8 WHERE id = $1",
-                args![
-                    id,
-                    req.name.unwrap_or(current.name),
-                    req.description.unwrap_or(current.description),
-                    req.shared.unwrap_or(current.shared),
-                    req.router_external.unwrap_or(current.router_external),
-                    req.admin_state_up.unwrap_or(current.admin_state_up),
-                    req.mtu.unwrap_or(current.mtu),
-                    now_micros()
-                ],
-            )
-            .await?;
+            args![
+                id,
+                req.name.unwrap_or(current.name),
+                req.description.unwrap_or(current.description),
+                req.shared.unwrap_or(current.shared),
+                req.router_external.unwrap_or(current.router_external),
+                req.admin_state_up.unwrap_or(current.admin_state_up),
+                req.mtu.unwrap_or(current.mtu),
+                now_micros()
+            ],
+        )
+        .await?;
+        tx.commit().await?;
         self.get_network(ctx, id).await
     }
 

@@ -12,13 +12,9 @@ use super::ipam::{self, SubnetSpace};
 use super::listing::{self, ListQuery, Page};
 use super::networks::visible_in_tx;
 use super::subnets::Subnet;
-use super::{check_text, owner_project, retryable, NetworkError, NetworkResult};
+use super::{check_text, owner_project, NetworkError, NetworkResult};
 use crate::store::{args, from_micros, now_micros, Tx};
 use crate::{Compute, RequestContext};
-
-/// How often a create or update is tried again after the unique index
-/// refused an address or MAC address a concurrent writer took.
-const ATTEMPTS: usize = 5;
 
 /// One address of a port.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -198,7 +194,105 @@ fn check_device(field: &str, value: &str) -> NetworkResult<()> {
     Ok(())
 }
 
+/// The row of a new port.
+struct PortRowInsert<'a> {
+    id: &'a str,
+    network_id: &'a str,
+    project_id: &'a str,
+    name: &'a str,
+    description: &'a str,
+    mac: &'a str,
+    device_id: &'a str,
+    device_owner: &'a str,
+    admin_state_up: bool,
+}
+
+async fn insert_port_row(tx: &mut Tx, p: &PortRowInsert<'_>) -> NetworkResult<()> {
+    tx.execute(
+        "INSERT INTO ports (id, network_id, project_id, name, description, mac_address, device_id, \
+         device_owner, admin_state_up, status, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11)",
+        args![
+            p.id,
+            p.network_id,
+            p.project_id,
+            p.name,
+            p.description,
+            p.mac,
+            p.device_id,
+            p.device_owner,
+            p.admin_state_up,
+            status_for(p.device_id),
+            now_micros()
+        ],
+    )
+    .await?;
+    Ok(())
+}
+
+/// A port the router and floating IP code makes for itself inside its own
+/// transaction (which holds the network's lock): no name, no security
+/// groups, a random MAC address.
+pub(crate) struct ServicePort<'a> {
+    /// The network.
+    pub network_id: &'a str,
+    /// The owner ('' for the ports Neutron hides from projects).
+    pub project_id: &'a str,
+    /// The router or floating IP.
+    pub device_id: &'a str,
+    /// `network:router_interface`, `network:router_gateway`, `network:floatingip`.
+    pub device_owner: &'a str,
+    /// The addresses (the default ones when `None`).
+    pub fixed_ips: Option<&'a [FixedIpRequest]>,
+}
+
+/// Deletes port `id` inside `tx`: its addresses are released (and rest
+/// `fixed_ip_reuse_delay`), its group bindings go. The number of ports
+/// deleted (0 when there was none).
+pub(crate) async fn remove_port_rows(tx: &mut Tx, id: &str) -> NetworkResult<u64> {
+    tx.execute(
+        "UPDATE ip_allocations SET released_at = $2 WHERE port_id = $1 AND released_at IS NULL",
+        args![id, now_micros()],
+    )
+    .await?;
+    tx.execute(
+        "DELETE FROM port_security_groups WHERE port_id = $1",
+        args![id],
+    )
+    .await?;
+    Ok(tx
+        .execute("DELETE FROM ports WHERE id = $1", args![id])
+        .await?)
+}
+
 impl Compute {
+    /// Inserts `port` with its addresses inside `tx`; its id.
+    pub(crate) async fn insert_service_port(
+        &self,
+        tx: &mut Tx,
+        port: &ServicePort<'_>,
+    ) -> NetworkResult<String> {
+        let id = uuid::Uuid::new_v4().to_string();
+        insert_port_row(
+            tx,
+            &PortRowInsert {
+                id: &id,
+                network_id: port.network_id,
+                project_id: port.project_id,
+                name: "",
+                description: "",
+                mac: &new_mac(),
+                device_id: port.device_id,
+                device_owner: port.device_owner,
+                admin_state_up: true,
+            },
+        )
+        .await?;
+        self.assign_ips(tx, &id, port.network_id, port.fixed_ips, &[])
+            .await?;
+        Ok(id)
+    }
+
     fn reuse_delay_micros(&self) -> i64 {
         i64::try_from(self.config.fixed_ip_reuse_delay.as_micros()).unwrap_or(i64::MAX)
     }
@@ -337,67 +431,53 @@ impl Compute {
                 .collect(),
         };
         let id = uuid::Uuid::new_v4().to_string();
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
-            let result = async {
-                let mut tx = self
-                    .store
-                    .begin_locked(&format!("network:{}", req.network_id))
-                    .await?;
-                visible_in_tx(&mut tx, ctx, &req.network_id).await?;
-                let mac = match &mac {
-                    Some(m) => {
-                        let (n,): (i64,) = tx
-                            .fetch_one(
-                                "SELECT COUNT(*) FROM ports WHERE network_id = $1 AND mac_address = $2",
-                                args![&req.network_id, m],
-                            )
-                            .await?;
-                        if n > 0 {
-                            return Err(NetworkError::MacAddressInUse {
-                                net_id: req.network_id.clone(),
-                                mac: m.clone(),
-                            });
-                        }
-                        m.clone()
-                    }
-                    None => new_mac(),
-                };
-                let now = now_micros();
-                tx.execute(
-                    "INSERT INTO ports (id, network_id, project_id, name, description, mac_address, device_id, \
-                     device_owner, admin_state_up, status, created_at, updated_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11)",
-                    args![
-                        &id,
-                        &req.network_id,
-                        &project,
-                        &name,
-                        &description,
-                        mac,
-                        &device_id,
-                        &device_owner,
-                        req.admin_state_up.unwrap_or(true),
-                        status_for(&device_id),
-                        now
-                    ],
-                )
+        retry_unique!({
+            let mut tx = self
+                .store
+                .begin_locked(&format!("network:{}", req.network_id))
                 .await?;
-                self.assign_ips(&mut tx, &id, &req.network_id, req.fixed_ips.as_deref(), &[])
-                    .await?;
-                self.bind_security_groups(&mut tx, ctx, &id, &project, &groups)
-                    .await?;
-                tx.commit().await?;
-                Ok(())
-            }
-            .await;
-            match result {
-                Err(e) if retryable(&e) && attempt < ATTEMPTS => continue,
-                Err(e) => return Err(e),
-                Ok(()) => return self.get_port(ctx, &id).await,
-            }
-        }
+            visible_in_tx(&mut tx, ctx, &req.network_id).await?;
+            let mac = match &mac {
+                Some(m) => {
+                    let (n,): (i64,) = tx
+                        .fetch_one(
+                            "SELECT COUNT(*) FROM ports WHERE network_id = $1 AND mac_address = $2",
+                            args![&req.network_id, m],
+                        )
+                        .await?;
+                    if n > 0 {
+                        return Err(NetworkError::MacAddressInUse {
+                            net_id: req.network_id.clone(),
+                            mac: m.clone(),
+                        });
+                    }
+                    m.clone()
+                }
+                None => new_mac(),
+            };
+            insert_port_row(
+                &mut tx,
+                &PortRowInsert {
+                    id: &id,
+                    network_id: &req.network_id,
+                    project_id: &project,
+                    name: &name,
+                    description: &description,
+                    mac: &mac,
+                    device_id: &device_id,
+                    device_owner: &device_owner,
+                    admin_state_up: req.admin_state_up.unwrap_or(true),
+                },
+            )
+            .await?;
+            self.assign_ips(&mut tx, &id, &req.network_id, req.fixed_ips.as_deref(), &[])
+                .await?;
+            self.bind_security_groups(&mut tx, ctx, &id, &project, &groups)
+                .await?;
+            tx.commit().await?;
+            Ok(())
+        })?;
+        self.get_port(ctx, &id).await
     }
 
     /// Gives port `port` the addresses `wanted` asks for (the default
@@ -554,7 +634,7 @@ impl Compute {
         Ok(())
     }
 
-    async fn owned_port(
+    pub(crate) async fn owned_port(
         &self,
         ctx: &RequestContext,
         id: &str,
@@ -593,92 +673,83 @@ impl Compute {
             check_device("device_owner", d)?;
         }
         let device_id = req.device_id.clone().unwrap_or(current.device_id.clone());
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
-            let result = async {
-                let mut tx = self
-                    .store
-                    .begin_locked(&format!("network:{}", current.network_id))
-                    .await?;
-                tx.execute(
-                    "UPDATE ports SET name = $2, description = $3, device_id = $4, device_owner = $5, \
-                     admin_state_up = $6, status = $7, updated_at = $8 WHERE id = $1",
-                    args![
-                        id,
-                        req.name.clone().unwrap_or(current.name.clone()),
-                        req.description.clone().unwrap_or(current.description.clone()),
-                        &device_id,
-                        req.device_owner.clone().unwrap_or(current.device_owner.clone()),
-                        req.admin_state_up.unwrap_or(current.admin_state_up),
-                        status_for(&device_id),
-                        now_micros()
-                    ],
-                )
+        retry_unique!({
+            let mut tx = self
+                .store
+                .begin_locked(&format!("network:{}", current.network_id))
                 .await?;
-                if let Some(wanted) = &req.fixed_ips {
-                    // Addresses listed again (by address) are kept; the rest go.
-                    let keep: Vec<FixedIp> = current
-                        .fixed_ips
-                        .iter()
-                        .filter(|f| {
-                            wanted.iter().any(|w| {
-                                w.ip_address.as_deref() == Some(f.ip_address.as_str())
-                                    && w.subnet_id.as_deref().is_none_or(|s| s == f.subnet_id)
-                            })
+            tx.execute(
+                "UPDATE ports SET name = $2, description = $3, device_id = $4, device_owner = $5, \
+                     admin_state_up = $6, status = $7, updated_at = $8 WHERE id = $1",
+                args![
+                    id,
+                    req.name.clone().unwrap_or(current.name.clone()),
+                    req.description
+                        .clone()
+                        .unwrap_or(current.description.clone()),
+                    &device_id,
+                    req.device_owner
+                        .clone()
+                        .unwrap_or(current.device_owner.clone()),
+                    req.admin_state_up.unwrap_or(current.admin_state_up),
+                    status_for(&device_id),
+                    now_micros()
+                ],
+            )
+            .await?;
+            if let Some(wanted) = &req.fixed_ips {
+                // Addresses listed again (by address) are kept; the rest go.
+                let keep: Vec<FixedIp> = current
+                    .fixed_ips
+                    .iter()
+                    .filter(|f| {
+                        wanted.iter().any(|w| {
+                            w.ip_address.as_deref() == Some(f.ip_address.as_str())
+                                && w.subnet_id.as_deref().is_none_or(|s| s == f.subnet_id)
                         })
-                        .cloned()
-                        .collect();
-                    for gone in current.fixed_ips.iter().filter(|f| !keep.contains(f)) {
-                        tx.execute(
-                            "UPDATE ip_allocations SET released_at = $3 WHERE port_id = $1 \
+                    })
+                    .cloned()
+                    .collect();
+                for gone in current.fixed_ips.iter().filter(|f| !keep.contains(f)) {
+                    tx.execute(
+                        "UPDATE ip_allocations SET released_at = $3 WHERE port_id = $1 \
                              AND ip_address = $2 AND released_at IS NULL",
-                            args![id, &gone.ip_address, now_micros()],
-                        )
-                        .await?;
-                    }
-                    self.assign_ips(&mut tx, id, &current.network_id, Some(wanted), &keep)
-                        .await?;
+                        args![id, &gone.ip_address, now_micros()],
+                    )
+                    .await?;
                 }
-                if let Some(groups) = &req.security_groups {
-                    self.bind_security_groups(&mut tx, ctx, id, &current.project_id, groups)
-                        .await?;
-                }
-                tx.commit().await?;
-                Ok(())
+                self.assign_ips(&mut tx, id, &current.network_id, Some(wanted), &keep)
+                    .await?;
             }
-            .await;
-            match result {
-                Err(e) if retryable(&e) && attempt < ATTEMPTS => continue,
-                Err(e) => return Err(e),
-                Ok(()) => return self.get_port(ctx, id).await,
+            if let Some(groups) = &req.security_groups {
+                self.bind_security_groups(&mut tx, ctx, id, &current.project_id, groups)
+                    .await?;
             }
-        }
+            tx.commit().await?;
+            Ok(())
+        })?;
+        self.get_port(ctx, id).await
     }
 
     /// Deletes a port; its addresses stay out of circulation for
-    /// `fixed_ip_reuse_delay`.
+    /// `fixed_ip_reuse_delay`. A floating IP on it is disassociated; the
+    /// port of a router or a floating IP is not deleted this way
+    /// ([`NetworkError::ServicePortInUse`]).
     pub async fn delete_port(&self, ctx: &RequestContext, id: &str) -> NetworkResult<()> {
         let port = self.owned_port(ctx, id, "delete_port").await?;
         let mut tx = self
             .store
             .begin_locked(&format!("network:{}", port.network_id))
             .await?;
-        tx.execute(
-            "UPDATE ip_allocations SET released_at = $2 WHERE port_id = $1 AND released_at IS NULL",
-            args![id, now_micros()],
-        )
-        .await?;
-        tx.execute(
-            "DELETE FROM port_security_groups WHERE port_id = $1",
-            args![id],
-        )
-        .await?;
-        if tx
-            .execute("DELETE FROM ports WHERE id = $1", args![id])
-            .await?
-            == 0
-        {
+        tx.lock(super::l3::L3_LOCK).await?;
+        if super::l3::serves_l3_device(&mut tx, &port.device_owner, &port.device_id).await? {
+            return Err(NetworkError::ServicePortInUse {
+                port_id: id.to_string(),
+                device_owner: port.device_owner,
+            });
+        }
+        super::floating_ips::disassociate_port(&mut tx, id).await?;
+        if remove_port_rows(&mut tx, id).await? == 0 {
             return Err(NetworkError::PortNotFound(id.to_string()));
         }
         tx.commit().await?;

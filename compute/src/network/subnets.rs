@@ -320,7 +320,8 @@ impl Compute {
         if !ctx.is_admin {
             a.push(ctx.project_id.clone().into());
             sql.push_str(&format!(
-                " AND (s.project_id = ${0} OR n.project_id = ${0} OR n.shared = TRUE)",
+                " AND (s.project_id = ${0} OR n.project_id = ${0} OR n.shared = TRUE \
+                 OR n.router_external = TRUE)",
                 a.len()
             ));
         }

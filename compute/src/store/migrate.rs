@@ -54,10 +54,16 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../../migrations/sqlite/0006_security_groups.sql"),
         postgres: include_str!("../../migrations/postgres/0006_security_groups.sql"),
     },
+    Migration {
+        version: 7,
+        description: "routers and floating IPs",
+        sqlite: include_str!("../../migrations/sqlite/0007_routers_floating_ips.sql"),
+        postgres: include_str!("../../migrations/postgres/0007_routers_floating_ips.sql"),
+    },
 ];
 
 /// The newest schema version this build knows.
-pub const LATEST_SCHEMA_VERSION: i64 = 6;
+pub const LATEST_SCHEMA_VERSION: i64 = 7;
 
 /// What [`Store::migrate`] did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -107,7 +113,12 @@ impl Store {
         }
         let seeded = from == 0 && self.options().seed_defaults;
         if seeded {
-            crate::seed::seed_defaults(&mut tx, self.options().seed_network).await?;
+            crate::seed::seed_defaults(
+                &mut tx,
+                self.options().seed_network,
+                self.options().seed_external_network,
+            )
+            .await?;
         }
         tx.commit().await?;
         Ok(MigrationReport {

@@ -69,6 +69,9 @@ pub struct StoreOptions {
     /// The cidr of the seeded network's subnet (`[simulator]
     /// fixed_ip_range`, 10.0.0.0/24).
     pub seed_network: ipnet::Ipv4Net,
+    /// The cidr of the seeded external network `public`'s subnet
+    /// (`[simulator] floating_ip_range`, 172.24.4.0/24).
+    pub seed_external_network: ipnet::Ipv4Net,
 }
 
 impl Default for StoreOptions {
@@ -80,6 +83,7 @@ impl Default for StoreOptions {
             busy_timeout: Duration::from_secs(30),
             seed_defaults: true,
             seed_network: "10.0.0.0/24".parse().expect("a valid literal network"),
+            seed_external_network: "172.24.4.0/24".parse().expect("a valid literal network"),
         }
     }
 }
@@ -588,6 +592,20 @@ impl Tx {
             Tx::Postgres(c) => {
                 sqlx::raw_sql(sql).execute(&mut **c).await?;
             }
+        }
+        Ok(())
+    }
+
+    /// Takes the write lock `key` too, until the transaction ends (on
+    /// PostgreSQL an advisory lock; SQLite's `BEGIN IMMEDIATE` already
+    /// serializes every writer). Locks are taken in one order: a network's
+    /// before any other.
+    pub(crate) async fn lock(&mut self, key: &str) -> Result<()> {
+        if let Tx::Postgres(c) = self {
+            sqlx::query("SELECT pg_advisory_xact_lock($1)")
+                .bind(lock_id(key))
+                .execute(&mut **c)
+                .await?;
         }
         Ok(())
     }

@@ -1,7 +1,8 @@
 //! The network domain on both engines: networks, subnets and ports,
 //! their scoping, Neutron's typed errors, and address allocation that
 //! never hands out an address in use, whatever the process; security
-//! groups in [`security_groups`].
+//! groups in [`security_groups`], routers in [`routers`], floating IPs in
+//! [`floating_ips`].
 
 use std::collections::BTreeSet;
 use std::time::Duration;
@@ -35,6 +36,8 @@ macro_rules! on_both_engines {
     };
 }
 
+mod floating_ips;
+mod routers;
 mod security_groups;
 
 on_both_engines!(
@@ -46,7 +49,7 @@ on_both_engines!(
     concurrent_port_creates_on_separate_pools_never_share_an_address,
     lists_filter_sort_and_page,
     updates_change_what_they_name,
-    the_first_migration_seeds_a_shared_private_network_from_the_fixed_ip_range,
+    the_first_migration_seeds_a_shared_private_and_an_external_public_network,
 );
 
 /// A fixture without the seeded catalogue and network, so that lists
@@ -799,26 +802,57 @@ async fn updates_change_what_they_name(engine: Engine) {
     assert_eq!(ips[0], "10.1.0.40");
 }
 
-async fn the_first_migration_seeds_a_shared_private_network_from_the_fixed_ip_range(
-    engine: Engine,
-) {
+async fn the_first_migration_seeds_a_shared_private_and_an_external_public_network(engine: Engine) {
     let f = Fixture::new(engine).await;
     let c = &f.compute;
-    // Every project sees it, as devstack's `private`.
+    // Every project sees both, as devstack's `private` and `public`.
     let seen = c
         .list_networks(&bob(), &ListQuery::default())
         .await
         .unwrap()
         .items;
-    assert_eq!(seen.len(), 1);
-    let private = &seen[0];
+    assert_eq!(seen.len(), 2);
+    let named = |name: &str| seen.iter().find(|n| n.name == name).expect(name);
+    let private = named(compute::PRIVATE_NETWORK_NAME);
     assert_eq!(
         (
             private.name.as_str(),
             private.project_id.as_str(),
-            private.shared
+            private.shared,
+            private.router_external
         ),
-        (compute::PRIVATE_NETWORK_NAME, "admin", true)
+        (compute::PRIVATE_NETWORK_NAME, "admin", true, false)
+    );
+    let public = named(compute::PUBLIC_NETWORK_NAME);
+    assert_eq!(
+        (
+            public.project_id.as_str(),
+            public.shared,
+            public.router_external
+        ),
+        ("admin", false, true)
+    );
+    let public_subnet = c.get_subnet(&bob(), &public.subnets[0]).await.unwrap();
+    assert_eq!(
+        (
+            public_subnet.name.as_str(),
+            public_subnet.cidr.as_str(),
+            public_subnet.gateway_ip.as_deref(),
+            public_subnet.enable_dhcp
+        ),
+        (
+            compute::PUBLIC_SUBNET_NAME,
+            "172.24.4.0/24",
+            Some("172.24.4.1"),
+            false
+        )
+    );
+    assert_eq!(
+        public_subnet.allocation_pools,
+        vec![AllocationPool {
+            start: "172.24.4.2".into(),
+            end: "172.24.4.254".into()
+        }]
     );
     let subnet = c.get_subnet(&bob(), &private.subnets[0]).await.unwrap();
     assert_eq!(subnet.name, compute::PRIVATE_SUBNET_NAME);
@@ -846,7 +880,7 @@ async fn the_first_migration_seeds_a_shared_private_network_from_the_fixed_ip_ra
             .unwrap()
             .items
             .len(),
-        1
+        2
     );
     let bare = unseeded(engine).await;
     assert!(bare
@@ -858,7 +892,8 @@ async fn the_first_migration_seeds_a_shared_private_network_from_the_fixed_ip_ra
         .is_empty());
 }
 
-/// The seeded subnet follows `[simulator] fixed_ip_range`.
+/// The seeded subnets follow `[simulator] fixed_ip_range` and
+/// `floating_ip_range`.
 #[tokio::test]
 async fn the_seeded_subnet_follows_the_configured_range() {
     let dir = tempfile::tempdir().unwrap();
@@ -867,6 +902,7 @@ async fn the_seeded_subnet_follows_the_configured_range() {
         &url,
         compute::StoreOptions {
             seed_network: "192.168.77.0/26".parse().unwrap(),
+            seed_external_network: "203.0.113.0/28".parse().unwrap(),
             ..compute::StoreOptions::default()
         },
     )
@@ -879,6 +915,16 @@ async fn the_seeded_subnet_follows_the_configured_range() {
         .await
         .unwrap()
         .items;
-    assert_eq!(subnets[0].cidr, "192.168.77.0/26");
-    assert_eq!(subnets[0].allocation_pools[0].end, "192.168.77.62");
+    let cidr_of = |name: &str| {
+        let s = subnets.iter().find(|s| s.name == name).expect(name);
+        (s.cidr.clone(), s.allocation_pools[0].end.clone())
+    };
+    assert_eq!(
+        cidr_of(compute::PRIVATE_SUBNET_NAME),
+        ("192.168.77.0/26".to_string(), "192.168.77.62".to_string())
+    );
+    assert_eq!(
+        cidr_of(compute::PUBLIC_SUBNET_NAME),
+        ("203.0.113.0/28".to_string(), "203.0.113.14".to_string())
+    );
 }

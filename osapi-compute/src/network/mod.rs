@@ -1,30 +1,37 @@
 //! A Network API v2.0 (Neutron's wire format) over the compute domain's
-//! networks, subnets, ports and security groups, so that `openstack
-//! network|subnet|port|security group|security group rule` work against
-//! this endpoint through the catalogue's `network` service.
+//! networks, subnets, ports, security groups, routers and floating IPs,
+//! so that `openstack network|subnet|port|security group|security group
+//! rule|router|floating ip` work against this endpoint through the
+//! catalogue's `network` service.
 //!
 //! Served paths (relative to where the app is mounted, `/network` in the
 //! sample api-paste.ini): `GET /` (version list), `GET /v2.0` (resources),
 //! `GET /v2.0/extensions[/{alias}]`, and for each of `networks`,
-//! `subnets`, `ports`, `security-groups` and `security-group-rules`: `GET
+//! `subnets`, `ports`, `security-groups`, `security-group-rules`,
+//! `routers` and `floatingips`: `GET
 //! /v2.0/<collection>` (any attribute as a filter, `fields=`,
 //! `sort_key`/`sort_dir`, `limit`/`marker`/`page_reverse` with
 //! `<collection>_links`), `POST` (one resource), `GET|PUT|DELETE
 //! /v2.0/<collection>/{id}` (rules have no `PUT`). A `.json` suffix is
-//! accepted as Neutron does. Ports carry `security_groups`.
+//! accepted as Neutron does. Ports carry `security_groups`. `PUT
+//! /v2.0/routers/{id}/add_router_interface` and `remove_router_interface`
+//! take a `subnet_id` or a `port_id`.
 //!
 //! Callers are identified as the other built-in apps do: the context an
 //! auth filter stored (admin by role), else the noauth2 `X-Auth-Token`
 //! (`user:project`; the user `admin` is admin). Errors are Neutron's
 //! `NeutronError` body, rendered in [`fault`] only.
 //!
-//! Not served yet: routers, floating IPs, quotas (the security group
-//! limits are Neutron's defaults, not settable), tags, revision numbers,
-//! RBAC (`shared` groups), port security, bulk creates.
+//! Not served yet: quotas (the security group, router and floating IP
+//! limits are Neutron's defaults, not settable), router `routes`
+//! (`extraroute`), HA and distributed routers, availability zones, port
+//! forwarding, tags, revision numbers, RBAC (`shared` groups), port
+//! security, bulk creates.
 
 pub mod fault;
 mod params;
 mod resources;
+mod routers;
 mod security_groups;
 mod views;
 
@@ -85,6 +92,16 @@ const EXTENSIONS: &[(&str, &str, &str)] = &[
         "The security groups extension.",
     ),
     (
+        "router",
+        "Neutron L3 Router",
+        "Routers with an external gateway and interfaces, and floating IPs.",
+    ),
+    (
+        "ext-gw-mode",
+        "Neutron L3 Configurable external gateway mode",
+        "The enable_snat flag of a router's external gateway.",
+    ),
+    (
         "stateful-security-group",
         "Stateful security group",
         "Indicates if the security group is stateful or not",
@@ -102,6 +119,7 @@ pub fn network_router(state: ApiState) -> Router {
         .route("/v2.0/extensions/{alias}", get(extension))
         .merge(resources::routes())
         .merge(security_groups::routes())
+        .merge(routers::routes())
         .fallback(no_route)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(state)
@@ -170,6 +188,8 @@ async fn v2_resources(request: Request) -> Response {
         resource("network", "networks"),
         resource("subnet", "subnets"),
         resource("port", "ports"),
+        resource("router", "routers"),
+        resource("floatingip", "floatingips"),
     ]}))
     .into_response()
 }

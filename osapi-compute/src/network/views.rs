@@ -1,7 +1,9 @@
 //! Neutron's JSON of networks, subnets, ports, security groups and their
-//! rules.
+//! rules, routers and floating IPs.
 
-use compute::network::{Network, Port, SecurityGroup, SecurityGroupRule, Subnet};
+use compute::network::{
+    FloatingIp, Network, Port, Router, RouterInterface, SecurityGroup, SecurityGroupRule, Subnet,
+};
 use serde_json::{json, Map, Value};
 
 fn timestamp(at: &chrono::DateTime<chrono::Utc>) -> String {
@@ -116,6 +118,53 @@ pub fn security_group_rule(r: &SecurityGroupRule) -> Map<String, Value> {
         "description": r.description,
         "created_at": timestamp(&r.created_at),
         "updated_at": timestamp(&r.updated_at),
+    }))
+}
+
+/// A router (`external_gateway_info` null without a gateway).
+pub fn router(r: &Router) -> Map<String, Value> {
+    object(json!({
+        "id": r.id,
+        "name": r.name,
+        "tenant_id": r.project_id,
+        "project_id": r.project_id,
+        "admin_state_up": r.admin_state_up,
+        "status": r.status,
+        "external_gateway_info": r.external_gateway_info,
+        "description": r.description,
+        "created_at": timestamp(&r.created_at),
+        "updated_at": timestamp(&r.updated_at),
+    }))
+}
+
+/// What adding or removing a router interface answers.
+pub fn router_interface(i: &RouterInterface) -> Map<String, Value> {
+    object(json!({
+        "id": i.id,
+        "tenant_id": i.project_id,
+        "project_id": i.project_id,
+        "port_id": i.port_id,
+        "network_id": i.network_id,
+        "subnet_id": i.subnet_id,
+        "subnet_ids": i.subnet_ids,
+    }))
+}
+
+/// A floating IP.
+pub fn floating_ip(f: &FloatingIp) -> Map<String, Value> {
+    object(json!({
+        "id": f.id,
+        "tenant_id": f.project_id,
+        "project_id": f.project_id,
+        "floating_ip_address": f.floating_ip_address,
+        "floating_network_id": f.floating_network_id,
+        "router_id": f.router_id,
+        "port_id": f.port_id,
+        "fixed_ip_address": f.fixed_ip_address,
+        "status": f.status,
+        "description": f.description,
+        "created_at": timestamp(&f.created_at),
+        "updated_at": timestamp(&f.updated_at),
     }))
 }
 

@@ -15,6 +15,7 @@ mod keypairs;
 mod methods;
 mod microversions;
 mod network;
+mod network_floating_ips;
 mod network_security_groups;
 mod numbers;
 mod personality;

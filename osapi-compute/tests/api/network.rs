@@ -86,7 +86,10 @@ async fn version_documents_and_extensions_describe_what_is_served() {
         .iter()
         .map(|r| r["collection"].as_str().unwrap())
         .collect();
-    assert_eq!(collections, ["networks", "subnets", "ports"]);
+    assert_eq!(
+        collections,
+        ["networks", "subnets", "ports", "routers", "floatingips"]
+    );
     assert_eq!(
         v2.body["resources"][0]["links"][0]["href"],
         "http://openstack.example.com/network/v2.0/networks"
@@ -106,22 +109,24 @@ async fn version_documents_and_extensions_describe_what_is_served() {
         "sorting",
         "security-group",
         "stateful-security-group",
+        "router",
+        "ext-gw-mode",
     ] {
         assert!(aliases.contains(&alias), "{aliases:?}");
     }
-    for alias in ["router", "quotas", "agent"] {
+    for alias in ["extraroute", "l3_agent_scheduler", "quotas", "agent"] {
         assert!(!aliases.contains(&alias), "{aliases:?}");
     }
     assert_eq!(
         get(&app, "/v2.0/extensions/net-mtu", ALICE).await.body["extension"]["alias"],
         "net-mtu"
     );
-    let missing = get(&app, "/v2.0/extensions/router", ALICE).await;
+    let missing = get(&app, "/v2.0/extensions/extraroute", ALICE).await;
     assert_eq!(missing.status, StatusCode::NOT_FOUND);
     let unauth = call(&app, Method::GET, "/v2.0/networks", None, None).await;
     assert_eq!(unauth.status, StatusCode::UNAUTHORIZED);
     assert_eq!(neutron_error(&unauth).0, "HTTPUnauthorized");
-    let nowhere = get(&app, "/v2.0/routers", ALICE).await;
+    let nowhere = get(&app, "/v2.0/trunks", ALICE).await;
     assert_eq!(nowhere.status, StatusCode::NOT_FOUND);
     assert_eq!(neutron_error(&nowhere).0, "HTTPNotFound");
 }
@@ -217,10 +222,16 @@ async fn networks_are_created_shown_listed_updated_and_deleted_in_neutrons_forma
             String::new()
         )
     );
-    // Bob sees only the seeded shared network.
+    // Bob sees only the seeded shared and external networks.
     assert_eq!(
-        get(&app, "/v2.0/networks?fields=name", BOB).await.body,
-        json!({"networks": [{"name": "private"}]})
+        get(
+            &app,
+            "/v2.0/networks?fields=name&sort_key=name&sort_dir=asc",
+            BOB
+        )
+        .await
+        .body,
+        json!({"networks": [{"name": "private"}, {"name": "public"}]})
     );
 
     let updated = put(
@@ -528,10 +539,13 @@ async fn lists_filter_sort_and_page_with_links() {
     assert_eq!(names(&by_name, "networks").len(), 2);
     assert_eq!(by_name.body["networks"][0].as_object().unwrap().len(), 1);
     let sorted = get(&app, "/v2.0/networks?sort_key=name&sort_dir=desc", ALICE).await;
-    assert_eq!(names(&sorted, "networks"), ["private", "d", "c", "b", "a"]);
+    assert_eq!(
+        names(&sorted, "networks"),
+        ["public", "private", "d", "c", "b", "a"]
+    );
     let page1 = get(
         &app,
-        "/v2.0/networks?shared=false&sort_key=name&sort_dir=asc&limit=2",
+        "/v2.0/networks?shared=false&router:external=false&sort_key=name&sort_dir=asc&limit=2",
         ALICE,
     )
     .await;
@@ -564,8 +578,13 @@ async fn lists_filter_sort_and_page_with_links() {
     assert_eq!(bad_limit.status, StatusCode::BAD_REQUEST);
     let bad_marker = get(&app, "/v2.0/networks?limit=1&marker=nope", ALICE).await;
     assert_eq!(bad_marker.status, StatusCode::NOT_FOUND);
-    let external = get(&app, "/v2.0/networks?router:external=True", ALICE).await;
-    assert_eq!(external.body, json!({"networks": []}));
+    let external = get(
+        &app,
+        "/v2.0/networks?router:external=True&fields=name",
+        ALICE,
+    )
+    .await;
+    assert_eq!(external.body, json!({"networks": [{"name": "public"}]}));
     // Ports by address, subnets by network.
     let net = create_network(&app, ALICE, "p").await;
     create_subnet(&app, ALICE, &net, "10.20.0.0/24").await;
@@ -664,11 +683,27 @@ async fn a_shared_network_takes_ports_from_other_projects() {
 }
 
 #[tokio::test]
-async fn a_fresh_cloud_lists_the_seeded_private_network() {
+async fn a_fresh_cloud_lists_the_seeded_private_and_public_networks() {
     let app = TestApp::new().await;
-    let list = get(&app, "/v2.0/networks", ALICE).await;
+    let list = get(&app, "/v2.0/networks?sort_key=name&sort_dir=asc", ALICE).await;
     let networks = list.body["networks"].as_array().unwrap();
-    assert_eq!(networks.len(), 1);
+    assert_eq!(networks.len(), 2);
+    let public = &networks[1];
+    assert_eq!(
+        (
+            public["name"].clone(),
+            public["shared"].clone(),
+            public["router:external"].clone()
+        ),
+        (json!("public"), json!(false), json!(true))
+    );
+    let public_subnet = public["subnets"][0].as_str().unwrap();
+    assert_eq!(
+        get(&app, &format!("/v2.0/subnets/{public_subnet}"), ALICE)
+            .await
+            .body["subnet"]["cidr"],
+        "172.24.4.0/24"
+    );
     let private = &networks[0];
     assert_eq!(
         (private["name"].clone(), private["shared"].clone()),
