@@ -310,7 +310,9 @@ async fn a_deleted_instance_address_serves_nobody_and_is_not_reused_at_once() {
 }
 
 /// Once `fixed_ip_reuse_delay` has passed, a freed address goes back into
-/// circulation (the pool is not leaked).
+/// circulation (the pool is not leaked): creates take the addresses after
+/// the highest one given first, and when the range is used up, the freed
+/// one is given again.
 #[tokio::test]
 async fn a_freed_address_returns_to_the_pool_after_the_reuse_delay() {
     let store = Store::connect("sqlite://", StoreOptions::default())
@@ -318,6 +320,8 @@ async fn a_freed_address_returns_to_the_pool_after_the_reuse_delay() {
         .unwrap();
     store.migrate().await.unwrap();
     let config = ComputeConfig {
+        // 10.0.0.2 to 10.0.0.6.
+        fixed_ip_range: "10.0.0.0/29".parse().unwrap(),
         fixed_ip_reuse_delay: Duration::from_millis(300),
         ..ComputeConfig::instant()
     };
@@ -335,7 +339,10 @@ async fn a_freed_address_returns_to_the_pool_after_the_reuse_delay() {
     let during = compute.create_instances(&ctx, create("b")).await.unwrap();
     assert_ne!(during.instances[0].fixed_ip, first.fixed_ip);
     tokio::time::sleep(Duration::from_millis(400)).await;
-    let after = compute.create_instances(&ctx, create("c")).await.unwrap();
+    for name in ["c", "d", "e"] {
+        compute.create_instances(&ctx, create(name)).await.unwrap();
+    }
+    let after = compute.create_instances(&ctx, create("f")).await.unwrap();
     assert_eq!(after.instances[0].fixed_ip, first.fixed_ip);
 }
 
