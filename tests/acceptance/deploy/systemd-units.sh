@@ -40,7 +40,7 @@ mkdir -p "$ROOT/usr/lib/systemd" "$ROOT/etc/systemd/system" "$ROOT/usr/local/bin
 cp -a "$host_units" "$ROOT/usr/lib/systemd/system"
 cp "$UNITS"/*.service "$UNITS"/*.target "$ROOT/etc/systemd/system/"
 cp "$BIN_DIR"/{osapi-compute,ec2-api,metadata-api} "$ROOT/usr/local/bin/"
-cp "$(type -P kill)" "$ROOT/bin/kill"
+cp "$(type -P sh)" "$ROOT/bin/sh"
 
 units=()
 for f in "$UNITS"/*.service "$UNITS"/*.target; do units+=("$(basename "$f")"); done
