@@ -4,6 +4,7 @@
 //! parsed and checked by nova-conf in the supervising parent.
 
 use std::future::Future;
+use std::path::{Path, PathBuf};
 use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
@@ -24,6 +25,9 @@ pub struct Settings {
     pub store: StoreOptions,
     /// Quotas, zones, the simulated cloud.
     pub compute: ComputeConfig,
+    /// `[DEFAULT] state_path`: made on demand when the SQLite file is
+    /// to be in it ([`make_state_dir`]).
+    pub state_path: PathBuf,
 }
 
 impl Settings {
@@ -59,6 +63,7 @@ impl Settings {
                 conf.group::<ZonesGroup>(),
                 Duration::from_secs(conf.api.metadata_cache_expiration),
             ),
+            state_path: conf.default.state_path.clone(),
         })
     }
 }
@@ -109,7 +114,10 @@ pub async fn open(settings: Settings) -> Result<Compute> {
 }
 
 /// `db sync`: applies every pending migration (and the first seeding).
+/// A SQLite file directly in a missing `state_path` gets that directory
+/// first ([`make_state_dir`]).
 pub async fn sync(settings: Settings) -> Result<MigrationReport> {
+    make_state_dir(&settings)?;
     let store = Store::connect(&settings.connection, settings.store).await?;
     let report = store.migrate().await;
     store.close().await;
@@ -133,6 +141,39 @@ pub async fn prepare(settings: Settings) -> Result<()> {
             checked
         }
     }
+}
+
+/// Makes `[DEFAULT] state_path` (and its missing parents) when the
+/// connection is a SQLite file directly in it and it does not exist yet,
+/// as the quick start's `.state/quickstart` on a fresh clone; says so at
+/// INFO. Any other missing directory is left for the store's start-up
+/// check to name ([`Store::connect`]): a typo in a path is not made real.
+/// Returns whether it made the directory.
+pub fn make_state_dir(settings: &Settings) -> Result<bool> {
+    let Ok(DatabaseUrl::SqliteFile(file)) = DatabaseUrl::parse(&settings.connection) else {
+        return Ok(false);
+    };
+    let state = &settings.state_path;
+    let absolute = |p: &Path| std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
+    let in_state = file
+        .parent()
+        .is_some_and(|dir| absolute(dir) == absolute(state));
+    if !in_state || state.as_os_str().is_empty() || state.exists() {
+        return Ok(false);
+    }
+    std::fs::create_dir_all(state).map_err(|err| Error::Unavailable {
+        target: format!("the SQLite file {}", absolute(&file).display()),
+        reason: format!(
+            "the state directory {} ([DEFAULT] state_path) could not be made: {err}",
+            absolute(state).display()
+        ),
+        advice: "create it, writable by the user this service runs as, or set the option to another path".into(),
+    })?;
+    tracing::info!(
+        "made the state directory {} ([DEFAULT] state_path)",
+        absolute(state).display()
+    );
+    Ok(true)
 }
 
 #[cfg(test)]
@@ -177,8 +218,78 @@ mod tests {
             connection: "sqlite://".into(),
             store: StoreOptions::default(),
             compute: ComputeConfig::default(),
+            state_path: PathBuf::from("/var/lib/nova"),
         };
         let err = prepare(settings).await.unwrap_err();
         assert!(matches!(err, Error::InMemoryDatabase { .. }), "{err:?}");
+    }
+
+    /// The settings of a service whose `state_path` is `state` and whose
+    /// database is `connection`.
+    fn settings_in(state: &Path, connection: String) -> Settings {
+        let state = state.to_str().unwrap();
+        Settings::from_conf(
+            &conf_with(&[
+                ("DEFAULT", "state_path", state),
+                ("database", "connection", &connection),
+            ])
+            .unwrap(),
+        )
+        .unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_missing_state_path_is_made_for_the_default_sqlite_file_at_start() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = dir.path().join(".state/quickstart");
+        let settings = settings_in(&state, "sqlite:///$state_path/nova.sqlite".into());
+
+        prepare(settings).await.unwrap();
+
+        assert!(state.is_dir(), "{} was not made", state.display());
+        assert!(state.join("nova.sqlite").is_file());
+    }
+
+    #[tokio::test]
+    async fn a_missing_directory_outside_state_path_is_not_made_and_is_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = dir.path().join("state");
+        let elsewhere = dir.path().join("typo/nova.sqlite");
+        let settings = settings_in(&state, format!("sqlite:///{}", elsewhere.display()));
+
+        let err = prepare(settings).await.unwrap_err();
+
+        assert!(!state.exists() && !dir.path().join("typo").exists());
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "[database] connection: cannot open the SQLite file {}: the directory {} \
+                 does not exist; create it, writable by the user this service runs as, or set \
+                 the option to another path",
+                elsewhere.display(),
+                dir.path().join("typo").display()
+            )
+        );
+    }
+
+    #[tokio::test]
+    async fn three_services_preparing_a_new_sqlite_file_at_once_all_succeed() {
+        // Before the probe waited out "database is locked", about one
+        // round in 30 failed one of the three (systemd starts the units
+        // together).
+        for round in 0..60 {
+            let dir = tempfile::tempdir().unwrap();
+            let settings = settings_in(dir.path(), "sqlite:///$state_path/nova.sqlite".into());
+
+            let (a, b, c) = tokio::join!(
+                prepare(settings.clone()),
+                prepare(settings.clone()),
+                prepare(settings.clone())
+            );
+
+            for result in [a, b, c] {
+                assert!(result.is_ok(), "round {round}: {result:?}");
+            }
+        }
     }
 }

@@ -21,6 +21,9 @@ pub struct ApiConfig {
     pub enable_instance_password: bool,
     /// `[oslo_middleware] max_request_body_size` (default 114688).
     pub max_request_body_size: usize,
+    /// `[DEFAULT] ec2_listen_port` (8773): the port of the EC2 URL in the
+    /// built-in identity's catalogue.
+    pub ec2_listen_port: u16,
 }
 
 impl Default for ApiConfig {
@@ -33,6 +36,7 @@ impl Default for ApiConfig {
             use_forwarded_for: false,
             enable_instance_password: true,
             max_request_body_size: 114_688,
+            ec2_listen_port: 8773,
         }
     }
 }
@@ -70,6 +74,7 @@ impl ApiConfig {
             enable_instance_password: api.enable_instance_password,
             max_request_body_size: usize::try_from(conf.oslo_middleware.max_request_body_size)
                 .unwrap_or(usize::MAX),
+            ec2_listen_port: conf.default.ec2_listen_port,
         }
     }
 }
@@ -101,12 +106,20 @@ mod tests {
         ]);
         let config = ApiConfig::from_conf(&conf.unwrap());
         assert_eq!(config.max_limit, 50);
+        assert_eq!(config.ec2_listen_port, 8773);
         assert_eq!(config.auth_strategy, "noauth2");
         assert_eq!(config.max_request_body_size, 114_688);
         assert_eq!(
             ApiConfig::from_conf(&load(&[]).unwrap()),
             ApiConfig::default()
         );
+    }
+
+    #[test]
+    fn the_ec2_port_of_the_catalogue_is_the_configured_ec2_listen_port() {
+        let conf = load(&[("OS_DEFAULT__EC2_LISTEN_PORT", "9773")]).unwrap();
+
+        assert_eq!(ApiConfig::from_conf(&conf).ec2_listen_port, 9773);
     }
 
     #[test]

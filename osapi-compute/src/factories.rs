@@ -89,12 +89,20 @@ pub fn register_factories(registry: &mut Registry) {
         Ok(crate::router::version_v2_app(prefix))
     });
     registry.register_app(IDENTITY, |ctx| {
-        let options =
-            crate::identity::IdentityOptions::from_raw(|key| ctx.conf(key).map(str::to_string))?;
+        let state = state(ctx)?;
+        let mut defaults = crate::identity::IdentityOptions::default();
+        // The catalogue's EC2 URL is on the port ec2-api listens on (port
+        // 0, "any free port", is known only to ec2-api: then 8773).
+        if state.config.ec2_listen_port != 0 {
+            defaults.ec2_port = state.config.ec2_listen_port;
+        }
+        let options = crate::identity::IdentityOptions::from_raw_over(defaults, |key| {
+            ctx.conf(key).map(str::to_string)
+        })?;
         // With the compute state, `openstack ec2 credentials create` hands
         // out keys that ec2-api verifies against the same store.
         Ok(nova_paste::http::boxed(
-            crate::identity::identity_router_with_ec2_credentials(options, state(ctx)?),
+            crate::identity::identity_router_with_ec2_credentials(options, state),
         ))
     });
     registry.register_app(IMAGE_V2, |ctx| {

@@ -64,7 +64,8 @@ pub struct IdentityOptions {
     pub identity_endpoint: Option<String>,
     /// `ec2_endpoint`: the EC2 API URL (default `<scheme>://<host name>:<ec2_port>/`).
     pub ec2_endpoint: Option<String>,
-    /// `ec2_port`: the port of the default EC2 URL (nova's `ec2_listen_port`, 8773).
+    /// `ec2_port`: the port of the default EC2 URL; unset, nova.conf's
+    /// `[DEFAULT] ec2_listen_port` (8773; see [`IdentityOptions::from_raw_over`]).
     pub ec2_port: u16,
     /// `region_name`: the region of every endpoint (`RegionOne`).
     pub region_name: String,
@@ -100,7 +101,17 @@ impl IdentityOptions {
     /// Builds the options from a lookup of the app's paste `local_conf`
     /// (absent or empty options keep their defaults).
     pub fn from_raw(get: impl Fn(&str) -> Option<String>) -> Result<Self, IdentityOptionError> {
-        let mut options = IdentityOptions::default();
+        Self::from_raw_over(IdentityOptions::default(), get)
+    }
+
+    /// As [`IdentityOptions::from_raw`], over `defaults` instead of ours:
+    /// the factory's defaults carry nova.conf's `ec2_listen_port`, so the
+    /// catalogue's EC2 URL follows the port ec2-api is configured on.
+    pub fn from_raw_over(
+        defaults: IdentityOptions,
+        get: impl Fn(&str) -> Option<String>,
+    ) -> Result<Self, IdentityOptionError> {
+        let mut options = defaults;
         let url = |name: &str| -> Result<Option<String>, IdentityOptionError> {
             match get(name)
                 .map(|v| v.trim().to_string())

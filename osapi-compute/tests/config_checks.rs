@@ -130,6 +130,27 @@ fn the_pipeline_is_logged_outermost_first_at_start_up() {
 }
 
 #[test]
+fn the_osprofiler_warning_is_logged_once_per_start_with_two_workers() {
+    // nova's stock paste file names the osprofiler filter in both the /v2
+    // and the /v2.1 pipeline; each of two workers builds both.
+    let conf = TestConf::new().stock_paste("nova-2025.1-epoxy.ini").set(
+        "DEFAULT",
+        "osapi_compute_workers",
+        "2",
+    );
+    let mut nova = NovaProcess::start(&conf, &[]);
+    nova.wait_for_children(2, Duration::from_secs(10));
+    // The parent handles SIGTERM only once every worker has said it
+    // serves, i.e. has built its pipelines: the log is then complete.
+    assert_eq!(nova.terminate(), 0, "{}", nova.log());
+
+    let log = nova.log();
+    assert!(log.contains("Starting 2 workers"), "{log}");
+    let warning = nova_middleware::profiler::WARNING;
+    assert_eq!(log.matches(warning).count(), 1, "{log}");
+}
+
+#[test]
 fn a_bad_filter_option_in_api_paste_ini_stops_the_start_before_any_fork() {
     let conf = TestConf::new()
         .set("DEFAULT", "osapi_compute_workers", "2")

@@ -9,6 +9,10 @@
 # (NOVA_TEST_POSTGRES_URL, else scripts/postgres start). PATTERNs keep only
 # the scripts whose path contains one of them.
 #
+# Then, once: tests/acceptance/deploy/*, standalone checks of what a
+# newcomer and an operator are given (the README's quick start run
+# verbatim on a fresh clone and stopped with SIGINT; the systemd units).
+#
 # For each backend: a temporary state dir and nova.conf (noauth2, all ports
 # 0), the services started and checked on /healthcheck, then every
 # executable file and every test_*.py under
@@ -57,7 +61,6 @@ for b in osapi-compute ec2-api metadata-api; do
 done
 [ -x "$VENV_DIR/bin/python" ] || die "$VENV_DIR missing: run scripts/install-test-deps"
 CLOUD_INIT_PATH="$STATE_DIR/cloud-init/usr/lib/python3/dist-packages"
-[ -d "$CLOUD_INIT_PATH/cloudinit" ] || die "cloud-init not unpacked: run scripts/install-test-deps"
 TIMEOUT="${ACCEPTANCE_TIMEOUT:-300}"
 METADATA_SECRET="acceptance-$$-$RANDOM"
 
@@ -71,7 +74,12 @@ while IFS= read -r f; do
     scripts+=("$f")
 done < <(find "$ACC_DIR/compute" "$ACC_DIR/ec2" "$ACC_DIR/metadata" -type f ! -name run.sh \
              \( -perm -u+x -o -name 'test_*.py' \) 2>/dev/null | sort)
-[ ${#scripts[@]} -gt 0 ] || die "no executable acceptance scripts under tests/acceptance/{compute,ec2,metadata}/"
+# PATTERNs that name only deploy checks (`run.sh deploy`) start no backend.
+[ ${#scripts[@]} -gt 0 ] || [ ${#patterns[@]} -gt 0 ] ||
+    die "no executable acceptance scripts under tests/acceptance/{compute,ec2,metadata}/"
+[ ${#scripts[@]} -gt 0 ] || backends=()
+[ ${#backends[@]} -eq 0 ] || [ -d "$CLOUD_INIT_PATH/cloudinit" ] ||
+    die "cloud-init not unpacked: run scripts/install-test-deps"
 
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/nova-acceptance.XXXXXX")"
 LAUNCHER_PID=""
@@ -160,13 +168,40 @@ YAML
     return 0
 }
 
-for b in "${backends[@]}"; do
+for b in "${backends[@]+"${backends[@]}"}"; do
     run_backend "$b" || { failed=$((failed + 1)); failures+=("start-up [$b]"); }
 done
 if [ ${#patterns[@]} -eq 0 ]; then
     printf '\n--- launcher checks\n'
     launcher_checks "$WORK/launcher"
 fi
+
+# The deploy checks run once, on their own (not against the services
+# above): each executable under deploy/ (the README's quick start on a
+# fresh clone, the systemd units), with PATTERNs filtering them too.
+printf '\n--- deploy checks\n'
+for s in "$ACC_DIR"/deploy/*; do
+    [ -x "$s" ] || continue
+    name="${s#"$ACC_DIR"/}"
+    if [ ${#patterns[@]} -gt 0 ]; then
+        keep=0
+        for p in "${patterns[@]}"; do [[ "$name" == *"$p"* ]] && keep=1; done
+        [ "$keep" = 1 ] || continue
+    fi
+    log_file="$WORK/$(echo "$name" | tr '/' '_').log"
+    start=$(now)
+    NOVA_API_BIN_DIR="$BIN_DIR" VENV_DIR="$VENV_DIR" timeout -k 10 "$TIMEOUT" "$s" >"$log_file" 2>&1 </dev/null
+    rc=$?
+    dur="$(fmt_duration "$(awk -v a="$start" -v b="$(now)" 'BEGIN { print b - a }')")"
+    if [ "$rc" = 0 ]; then
+        passed=$((passed + 1))
+        printf 'PASS  %-50s %8s\n' "$name" "$dur"
+    else
+        failed=$((failed + 1)); failures+=("$name")
+        printf 'FAIL  %-50s %8s (exit %s)\n' "$name" "$dur" "$rc"
+        sed 's/^/      | /' "$log_file" | tail -n 40
+    fi
+done
 
 printf '\n'
 for f in "${failures[@]}"; do printf 'failed: %s\n' "$f"; done

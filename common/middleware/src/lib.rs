@@ -8,7 +8,7 @@
 //! | `oslo_middleware.http_proxy_to_wsgi:HTTPProxyToWSGI.factory`, `oslo_middleware:HTTPProxyToWSGI.factory`, `egg:oslo.middleware#http_proxy_to_wsgi` | [`proxy_headers`] |
 //! | `oslo_middleware.cors:filter_factory`, `oslo_middleware:CORS.factory`, `oslo_middleware.cors:CORS.factory`, `egg:oslo.middleware#cors` | [`cors`] |
 //! | `oslo_middleware:Healthcheck.factory`, `oslo_middleware.healthcheck:Healthcheck.factory`, `egg:oslo.middleware#healthcheck` (filter; and `...Healthcheck.app_factory` as app) | [`healthcheck`] |
-//! | `nova.profiler:WsgiMiddleware.factory`, `osprofiler.web:WsgiMiddleware.factory` | [`profiler`]: a pass-through that warns |
+//! | `nova.profiler:WsgiMiddleware.factory`, `osprofiler.web:WsgiMiddleware.factory` | [`profiler`]: a pass-through; the parent warns once per start ([`profiler::load_warnings`]) |
 //! | `keystonemiddleware.auth_token:filter_factory`, `keystoneclient.middleware.auth_token:filter_factory` (Havana) | [`authtoken`]: Keystone token validation |
 //!
 //! nova's `nova.api.compute_req_id:ComputeReqIdMiddleware.factory` (the
@@ -73,7 +73,7 @@ const HEALTHCHECK_APP: &[&str] = &[
     "egg:oslo.middleware#healthcheck",
 ];
 /// The names of osprofiler's WSGI middleware.
-const PROFILER: &[&str] = &[
+pub(crate) const PROFILER: &[&str] = &[
     "nova.profiler:WsgiMiddleware.factory",
     "osprofiler.web:WsgiMiddleware.factory",
 ];
@@ -101,7 +101,8 @@ pub fn register(registry: &mut Registry) {
             registry.register_filter_check(*name, move |ctx| factory(ctx).map(drop));
         }
     }
-    // osprofiler's stand-in takes no options (and warns when made).
+    // osprofiler's stand-in takes no options; the parent warns about it
+    // once per start (profiler::load_warnings).
     for name in PROFILER {
         registry.register_filter(*name, profiler::factory);
     }

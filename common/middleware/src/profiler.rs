@@ -1,19 +1,30 @@
 //! `nova.profiler:WsgiMiddleware` (osprofiler): accepted so that nova's
 //! stock pipelines load, but a pass-through. osprofiler traces Python call
-//! stacks into a collector; nothing here feeds one. The factory logs one
-//! warning per instantiation so that an operator sees the filter does
-//! nothing.
+//! stacks into a collector; nothing here feeds one. The parent says so
+//! once per start, among the warnings of the load ([`load_warnings`],
+//! logged once logging runs); the factory, which every worker runs for
+//! every pipeline naming the filter, is silent (nova's own file names it
+//! twice, so two workers used to print the same warning four times).
 
 use crate::filter_fn;
-use nova_paste::{FactoryContext, Filter};
+use nova_paste::{AppSpec, FactoryContext, Filter};
 
-/// The paste factory: the identity filter, with a warning.
-pub fn factory(ctx: &FactoryContext<'_>) -> anyhow::Result<Filter> {
-    tracing::warn!(
-        section = ctx.section,
-        factory = ctx.factory,
-        "osprofiler is not supported here: this filter passes requests through unchanged"
-    );
+/// What an operator is told about a pipeline with osprofiler in it.
+pub const WARNING: &str =
+    "osprofiler is not supported here: this filter passes requests through unchanged";
+
+/// The warnings about the osprofiler filters of `app`: one per distinct
+/// section, naming it.
+pub fn load_warnings(app: &AppSpec) -> Vec<String> {
+    app.filter_nodes()
+        .into_iter()
+        .filter(|node| crate::PROFILER.contains(&node.factory.as_str()))
+        .map(|node| format!("[{}] {}: {WARNING}", node.section, node.factory))
+        .collect()
+}
+
+/// The paste factory: the identity filter.
+pub fn factory(_ctx: &FactoryContext<'_>) -> anyhow::Result<Filter> {
     Ok(filter_fn(|inner| inner))
 }
 

@@ -136,15 +136,30 @@ impl AppSpec {
         out
     }
 
+    /// Every filter of the tree, in tree order, each distinct one once: a
+    /// section used in several pipelines with the same options (nova's
+    /// `osprofiler` in `/v2` and `/v2.1`) is one node here, though every
+    /// worker instantiates it once per pipeline.
+    pub fn filter_nodes(&self) -> Vec<&FactoryNode> {
+        let mut nodes = Vec::new();
+        self.root.collect_filter_nodes(&mut nodes);
+        let mut distinct: Vec<&FactoryNode> = Vec::with_capacity(nodes.len());
+        for node in nodes {
+            if !distinct.contains(&node) {
+                distinct.push(node);
+            }
+        }
+        distinct
+    }
+
     /// Runs the option check of every filter in the tree that has one
     /// ([`Registry::register_filter_check`]): in the parent, before any
     /// worker builds the tree, so that a bad filter option stops the start
-    /// (or the reload) naming its section and file.
+    /// (or the reload) naming its section and file. Each distinct filter
+    /// is checked once ([`AppSpec::filter_nodes`]).
     pub fn check_options(&self, registry: &Registry) -> anyhow::Result<()> {
-        let mut nodes = Vec::new();
-        self.root.collect_filter_nodes(&mut nodes);
         let none = http::Extensions::new();
-        for node in nodes {
+        for node in self.filter_nodes() {
             if let Some(check) = registry.filter_check(&node.factory) {
                 check(&node.context(&none)).with_context(|| {
                     format!("filter [{}] in {}", node.section, node.file.display())

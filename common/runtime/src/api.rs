@@ -217,6 +217,8 @@ impl<S> Loaded<S> {
         (binary.register)(&mut registry);
         let app = paste::load(&paste_file, binary.name, &paste_globals(&conf), &registry)?;
         app.check_options(&registry)?;
+        let mut warnings = warnings;
+        warnings.extend(nova_middleware::profiler::load_warnings(&app));
         let tls = if conf
             .default
             .enabled_ssl_apis

@@ -28,9 +28,20 @@ pub(super) async fn sqlite_file(
     timeout: Duration,
 ) -> Result<()> {
     let opened = tokio::time::timeout(timeout, async {
-        let conn = opts.connect().await?;
-        let _ = conn.close().await;
-        Ok::<(), sqlx::Error>(())
+        loop {
+            match opts.connect().await {
+                Ok(conn) => {
+                    let _ = conn.close().await;
+                    return Ok::<(), sqlx::Error>(());
+                }
+                // Another process holds the new file while it switches it
+                // to WAL or migrates it (three services started at once):
+                // SQLite has answered "database is locked" there in spite
+                // of busy_timeout, so wait here, within connect_timeout.
+                Err(err) if is_busy(&err) => tokio::time::sleep(BUSY_RETRY).await,
+                Err(err) => return Err(err),
+            }
+        }
     })
     .await;
     let path = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
@@ -53,6 +64,19 @@ pub(super) async fn sqlite_file(
         reason,
         advice,
     })
+}
+
+/// How long to wait before opening a SQLite file again that another
+/// connection held locked.
+const BUSY_RETRY: Duration = Duration::from_millis(20);
+
+/// Whether SQLite refused because another connection holds the file
+/// (`SQLITE_BUSY`, `SQLITE_LOCKED` and their extended codes).
+fn is_busy(err: &sqlx::Error) -> bool {
+    err.as_database_error()
+        .and_then(|db| db.code())
+        .and_then(|code| code.parse::<i32>().ok())
+        .is_some_and(|code| matches!(code & 0xff, 5 | 6))
 }
 
 /// Why SQLite could not open `path` (absolute), as far as the file system

@@ -69,6 +69,11 @@ impl Builder {
         self.config.max_limit = n;
         self
     }
+    /// `[DEFAULT] ec2_listen_port`.
+    pub fn ec2_listen_port(mut self, port: u16) -> Self {
+        self.config.ec2_listen_port = port;
+        self
+    }
     /// Another paste file.
     pub fn paste(mut self, path: std::path::PathBuf) -> Self {
         self.paste = Some(path);

@@ -37,6 +37,15 @@ async fn call(
 /// The pipeline with the identity app's section of api-paste.ini given
 /// `options` (`key = value` lines), from a paste file in `dir`.
 async fn app_with_identity_options(dir: &tempfile::TempDir, options: &str) -> TestApp {
+    TestApp::builder()
+        .paste(paste_with_identity_options(dir, options))
+        .build()
+        .await
+}
+
+/// This crate's api-paste.ini with `options` added to the identity app's
+/// section, written in `dir`; returns its path.
+fn paste_with_identity_options(dir: &tempfile::TempDir, options: &str) -> std::path::PathBuf {
     let factory = format!(
         "paste.app_factory = {}\n",
         osapi_compute::factories::IDENTITY
@@ -49,7 +58,7 @@ async fn app_with_identity_options(dir: &tempfile::TempDir, options: &str) -> Te
         ours.replace(&factory, &format!("{factory}{options}")),
     )
     .expect("write");
-    TestApp::builder().paste(path).build().await
+    path
 }
 
 /// The pipeline with the identity app built without the compute store (so
@@ -185,6 +194,39 @@ async fn token_method_rescopes_an_existing_token() {
     assert_eq!(answer.status, StatusCode::CREATED);
     assert_eq!(answer.headers["x-subject-token"], "admin:beta");
     assert_eq!(answer.body["token"]["project"]["id"], "beta");
+}
+
+/// The catalogue's EC2 URL for a token asked of `app`.
+async fn ec2_url_of(app: &TestApp) -> String {
+    let answer = call(
+        app,
+        Method::POST,
+        "/v3/auth/tokens",
+        &[],
+        Some(password_body("u", "p")),
+    )
+    .await;
+    assert_eq!(answer.status, StatusCode::CREATED, "{}", answer.text);
+    endpoint_url(&answer.body, "ec2")
+}
+
+#[tokio::test]
+async fn the_catalogue_ec2_url_follows_a_moved_ec2_listen_port() {
+    let app = TestApp::builder().ec2_listen_port(9773).build().await;
+
+    assert_eq!(ec2_url_of(&app).await, "http://127.0.0.1:9773/");
+}
+
+#[tokio::test]
+async fn the_identity_app_s_own_ec2_port_wins_over_ec2_listen_port() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let app = TestApp::builder()
+        .paste(paste_with_identity_options(&dir, "ec2_port = 18773\n"))
+        .ec2_listen_port(9773)
+        .build()
+        .await;
+
+    assert_eq!(ec2_url_of(&app).await, "http://127.0.0.1:18773/");
 }
 
 #[tokio::test]
