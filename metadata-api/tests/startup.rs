@@ -62,6 +62,9 @@ fn a_reload_whose_workers_die_before_they_serve_keeps_the_running_ones() {
         nova.log()
             .contains("reload failed: a worker with the new configuration did not start")
     });
+    // The failed worker is known dead when its readiness pipe closes,
+    // which can be a moment before the parent has reaped it.
+    support::wait_until(Duration::from_secs(10), || nova.children() == before);
     let log = nova.log();
     assert!(
         log.contains("reload failed: a worker with the new configuration did not start"),

@@ -473,11 +473,14 @@ async fn a_group_a_port_uses_is_in_use() {
     let app = TestApp::noauth().await;
     let web = create(&app, "web").await;
     let c = &app.compute;
-    let nets = c
+    let private = c
         .list_networks(&demo(), &ListQuery::default())
         .await
         .unwrap()
-        .items;
+        .items
+        .into_iter()
+        .find(|n| n.name == "private")
+        .expect("the seeded shared network");
     let groups = c
         .list_security_groups(&demo(), &ListQuery::default())
         .await
@@ -488,7 +491,7 @@ async fn a_group_a_port_uses_is_in_use() {
         .create_port(
             &demo(),
             NewPort {
-                network_id: nets[0].id.clone(),
+                network_id: private.id,
                 security_groups: Some(vec![uuid]),
                 ..Default::default()
             },
