@@ -1,6 +1,7 @@
 //! The handlers of `/v2.0/networks`, `/v2.0/subnets` and `/v2.0/ports`.
 
 use axum::extract::{Path, Request, State};
+use axum::http::request::Parts;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -11,6 +12,7 @@ use compute::network::{
     AllocationPool, FixedIpRequest, GatewayIp, HostRoute, NetworkUpdate, NewNetwork, NewPort,
     NewSubnet, Page, PortUpdate, SubnetUpdate,
 };
+use compute::RequestContext;
 
 use super::fault::NeutronFault;
 use super::params::{list_params, resource_body, Body, ListParams};
@@ -54,7 +56,7 @@ pub(super) fn id(raw: String) -> String {
     raw.strip_suffix(".json").map(str::to_string).unwrap_or(raw)
 }
 
-pub(super) async fn body_of(body: axum::body::Body) -> Result<axum::body::Bytes, NeutronFault> {
+async fn body_of(body: axum::body::Body) -> Result<axum::body::Bytes, NeutronFault> {
     axum::body::to_bytes(body, MAX_BODY)
         .await
         .map_err(|_| NeutronFault::too_large())
@@ -63,6 +65,74 @@ pub(super) async fn body_of(body: axum::body::Body) -> Result<axum::body::Bytes,
 /// `{"<key>": view}` with `status`.
 pub(super) fn one(key: &str, view: impl Into<Value>, status: StatusCode) -> Response {
     (status, axum::Json(json!({ key: view.into() }))).into_response()
+}
+
+/// A read (a list or a show): the caller, the query's list parameters
+/// (filters, fields, sorting, paging) and the request, whose URL the
+/// paging links are made of.
+pub(super) struct Read {
+    pub(super) ctx: RequestContext,
+    pub(super) params: ListParams,
+    request: Parts,
+}
+
+impl Read {
+    /// The caller first, then the query string, as Neutron checks them.
+    pub(super) fn of(request: Request) -> Result<Self, NeutronFault> {
+        let (request, _) = request.into_parts();
+        let ctx = caller(&request)?;
+        let params = list_params(request.uri.query())?;
+        Ok(Read {
+            ctx,
+            params,
+            request,
+        })
+    }
+
+    /// The answer of a list of `collection` (see [`list_answer`]).
+    pub(super) fn list<T>(
+        &self,
+        collection: &str,
+        page: Page<T>,
+        view: impl Fn(&T) -> Map<String, Value>,
+        id_of: impl Fn(&T) -> &str,
+    ) -> Response {
+        let url = endpoint_url(&self.request);
+        list_answer(collection, &url, &self.params, page, view, id_of)
+    }
+
+    /// The answer of a show: `{"<key>": view}` with the asked fields.
+    pub(super) fn show(&self, key: &str, view: Map<String, Value>) -> Response {
+        one(
+            key,
+            views::select(view, &self.params.fields),
+            StatusCode::OK,
+        )
+    }
+}
+
+/// A write's caller and its `{"<key>": {...}}` body (`post`: a create).
+pub(super) async fn write_call(
+    request: Request,
+    key: &str,
+    post: bool,
+) -> Result<(RequestContext, Body), NeutronFault> {
+    let (ctx, bytes) = body_call(request).await?;
+    Ok((ctx, Body::new(resource_body(&bytes, key)?, post)))
+}
+
+/// A call's caller, then its body's bytes.
+pub(super) async fn body_call(
+    request: Request,
+) -> Result<(RequestContext, axum::body::Bytes), NeutronFault> {
+    let (request, body) = request.into_parts();
+    let ctx = caller(&request)?;
+    Ok((ctx, body_of(body).await?))
+}
+
+/// The caller of a call whose body is not read (a delete).
+pub(super) fn context(request: Request) -> Result<RequestContext, NeutronFault> {
+    caller(&request.into_parts().0)
 }
 
 /// A list answer with Neutron's `<collection>_links` when paging.
@@ -124,18 +194,12 @@ pub(super) fn list_answer<T>(
 // Networks.
 
 async fn list_networks(State(state): State<ApiState>, request: Request) -> Answer {
-    let (request, _) = request.into_parts();
-    let ctx = caller(&request)?;
-    let params = list_params(request.uri.query())?;
-    let page = state.compute.list_networks(&ctx, &params.query).await?;
-    Ok(list_answer(
-        "networks",
-        &endpoint_url(&request),
-        &params,
-        page,
-        views::network,
-        |n| n.id.as_str(),
-    ))
+    let read = Read::of(request)?;
+    let page = state
+        .compute
+        .list_networks(&read.ctx, &read.params.query)
+        .await?;
+    Ok(read.list("networks", page, views::network, |n| n.id.as_str()))
 }
 
 async fn show_network(
@@ -143,22 +207,13 @@ async fn show_network(
     Path(raw): Path<String>,
     request: Request,
 ) -> Answer {
-    let (request, _) = request.into_parts();
-    let ctx = caller(&request)?;
-    let params = list_params(request.uri.query())?;
-    let n = state.compute.get_network(&ctx, &id(raw)).await?;
-    Ok(one(
-        "network",
-        views::select(views::network(&n), &params.fields),
-        StatusCode::OK,
-    ))
+    let read = Read::of(request)?;
+    let n = state.compute.get_network(&read.ctx, &id(raw)).await?;
+    Ok(read.show("network", views::network(&n)))
 }
 
 async fn create_network(State(state): State<ApiState>, request: Request) -> Answer {
-    let (request, body) = request.into_parts();
-    let ctx = caller(&request)?;
-    let bytes = body_of(body).await?;
-    let mut b = Body::new(resource_body(&bytes, "network")?, true);
+    let (ctx, mut b) = write_call(request, "network", true).await?;
     b.refuse(&["id", "status", "subnets", "created_at", "updated_at"])?;
     let req = NewNetwork {
         name: b.string("name")?,
@@ -179,10 +234,7 @@ async fn update_network(
     Path(raw): Path<String>,
     request: Request,
 ) -> Answer {
-    let (request, body) = request.into_parts();
-    let ctx = caller(&request)?;
-    let bytes = body_of(body).await?;
-    let mut b = Body::new(resource_body(&bytes, "network")?, false);
+    let (ctx, mut b) = write_call(request, "network", false).await?;
     b.refuse(&[
         "id",
         "status",
@@ -210,8 +262,7 @@ async fn delete_network(
     Path(raw): Path<String>,
     request: Request,
 ) -> Answer {
-    let (request, _) = request.into_parts();
-    let ctx = caller(&request)?;
+    let ctx = context(request)?;
     state.compute.delete_network(&ctx, &id(raw)).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
@@ -269,18 +320,12 @@ fn refuse_unserved(b: &mut Body) -> Result<(), NeutronFault> {
 }
 
 async fn list_subnets(State(state): State<ApiState>, request: Request) -> Answer {
-    let (request, _) = request.into_parts();
-    let ctx = caller(&request)?;
-    let params = list_params(request.uri.query())?;
-    let page = state.compute.list_subnets(&ctx, &params.query).await?;
-    Ok(list_answer(
-        "subnets",
-        &endpoint_url(&request),
-        &params,
-        page,
-        views::subnet,
-        |s| s.id.as_str(),
-    ))
+    let read = Read::of(request)?;
+    let page = state
+        .compute
+        .list_subnets(&read.ctx, &read.params.query)
+        .await?;
+    Ok(read.list("subnets", page, views::subnet, |s| s.id.as_str()))
 }
 
 async fn show_subnet(
@@ -288,22 +333,13 @@ async fn show_subnet(
     Path(raw): Path<String>,
     request: Request,
 ) -> Answer {
-    let (request, _) = request.into_parts();
-    let ctx = caller(&request)?;
-    let params = list_params(request.uri.query())?;
-    let s = state.compute.get_subnet(&ctx, &id(raw)).await?;
-    Ok(one(
-        "subnet",
-        views::select(views::subnet(&s), &params.fields),
-        StatusCode::OK,
-    ))
+    let read = Read::of(request)?;
+    let s = state.compute.get_subnet(&read.ctx, &id(raw)).await?;
+    Ok(read.show("subnet", views::subnet(&s)))
 }
 
 async fn create_subnet(State(state): State<ApiState>, request: Request) -> Answer {
-    let (request, body) = request.into_parts();
-    let ctx = caller(&request)?;
-    let bytes = body_of(body).await?;
-    let mut b = Body::new(resource_body(&bytes, "subnet")?, true);
+    let (ctx, mut b) = write_call(request, "subnet", true).await?;
     b.refuse(&["id", "created_at", "updated_at"])?;
     let network_id = b.required("network_id")?;
     if !b.has("ip_version") {
@@ -341,10 +377,7 @@ async fn update_subnet(
     Path(raw): Path<String>,
     request: Request,
 ) -> Answer {
-    let (request, body) = request.into_parts();
-    let ctx = caller(&request)?;
-    let bytes = body_of(body).await?;
-    let mut b = Body::new(resource_body(&bytes, "subnet")?, false);
+    let (ctx, mut b) = write_call(request, "subnet", false).await?;
     b.refuse(&[
         "id",
         "network_id",
@@ -374,8 +407,7 @@ async fn delete_subnet(
     Path(raw): Path<String>,
     request: Request,
 ) -> Answer {
-    let (request, _) = request.into_parts();
-    let ctx = caller(&request)?;
+    let ctx = context(request)?;
     state.compute.delete_subnet(&ctx, &id(raw)).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
@@ -404,18 +436,12 @@ fn security_groups(b: &mut Body) -> Result<Option<Vec<String>>, NeutronFault> {
 }
 
 async fn list_ports(State(state): State<ApiState>, request: Request) -> Answer {
-    let (request, _) = request.into_parts();
-    let ctx = caller(&request)?;
-    let params = list_params(request.uri.query())?;
-    let page = state.compute.list_ports(&ctx, &params.query).await?;
-    Ok(list_answer(
-        "ports",
-        &endpoint_url(&request),
-        &params,
-        page,
-        views::port,
-        |p| p.id.as_str(),
-    ))
+    let read = Read::of(request)?;
+    let page = state
+        .compute
+        .list_ports(&read.ctx, &read.params.query)
+        .await?;
+    Ok(read.list("ports", page, views::port, |p| p.id.as_str()))
 }
 
 async fn show_port(
@@ -423,22 +449,13 @@ async fn show_port(
     Path(raw): Path<String>,
     request: Request,
 ) -> Answer {
-    let (request, _) = request.into_parts();
-    let ctx = caller(&request)?;
-    let params = list_params(request.uri.query())?;
-    let p = state.compute.get_port(&ctx, &id(raw)).await?;
-    Ok(one(
-        "port",
-        views::select(views::port(&p), &params.fields),
-        StatusCode::OK,
-    ))
+    let read = Read::of(request)?;
+    let p = state.compute.get_port(&read.ctx, &id(raw)).await?;
+    Ok(read.show("port", views::port(&p)))
 }
 
 async fn create_port(State(state): State<ApiState>, request: Request) -> Answer {
-    let (request, body) = request.into_parts();
-    let ctx = caller(&request)?;
-    let bytes = body_of(body).await?;
-    let mut b = Body::new(resource_body(&bytes, "port")?, true);
+    let (ctx, mut b) = write_call(request, "port", true).await?;
     b.refuse(&["id", "status", "created_at", "updated_at"])?;
     let req = NewPort {
         network_id: b.required("network_id")?,
@@ -462,10 +479,7 @@ async fn update_port(
     Path(raw): Path<String>,
     request: Request,
 ) -> Answer {
-    let (request, body) = request.into_parts();
-    let ctx = caller(&request)?;
-    let bytes = body_of(body).await?;
-    let mut b = Body::new(resource_body(&bytes, "port")?, false);
+    let (ctx, mut b) = write_call(request, "port", false).await?;
     b.refuse(&[
         "id",
         "network_id",
@@ -495,8 +509,7 @@ async fn delete_port(
     Path(raw): Path<String>,
     request: Request,
 ) -> Answer {
-    let (request, _) = request.into_parts();
-    let ctx = caller(&request)?;
+    let ctx = context(request)?;
     state.compute.delete_port(&ctx, &id(raw)).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }

@@ -14,9 +14,9 @@ use compute::network::{
 };
 
 use super::fault::NeutronFault;
-use super::params::{list_params, resource_body, Body};
-use super::resources::{body_of, id, list_answer, one, Answer};
-use super::{caller, endpoint_url, views};
+use super::params::Body;
+use super::resources::{body_call, context, id, one, write_call, Answer, Read};
+use super::views;
 use crate::state::ApiState;
 
 /// The routes of the two collections.
@@ -93,18 +93,12 @@ fn gateway(b: &mut Body) -> Result<Option<Option<GatewayRequest>>, NeutronFault>
 }
 
 async fn list_routers(State(state): State<ApiState>, request: Request) -> Answer {
-    let (request, _) = request.into_parts();
-    let ctx = caller(&request)?;
-    let params = list_params(request.uri.query())?;
-    let page = state.compute.list_routers(&ctx, &params.query).await?;
-    Ok(list_answer(
-        "routers",
-        &endpoint_url(&request),
-        &params,
-        page,
-        views::router,
-        |r| r.id.as_str(),
-    ))
+    let read = Read::of(request)?;
+    let page = state
+        .compute
+        .list_routers(&read.ctx, &read.params.query)
+        .await?;
+    Ok(read.list("routers", page, views::router, |r| r.id.as_str()))
 }
 
 async fn show_router(
@@ -112,22 +106,13 @@ async fn show_router(
     Path(raw): Path<String>,
     request: Request,
 ) -> Answer {
-    let (request, _) = request.into_parts();
-    let ctx = caller(&request)?;
-    let params = list_params(request.uri.query())?;
-    let r = state.compute.get_router(&ctx, &id(raw)).await?;
-    Ok(one(
-        "router",
-        views::select(views::router(&r), &params.fields),
-        StatusCode::OK,
-    ))
+    let read = Read::of(request)?;
+    let r = state.compute.get_router(&read.ctx, &id(raw)).await?;
+    Ok(read.show("router", views::router(&r)))
 }
 
 async fn create_router(State(state): State<ApiState>, request: Request) -> Answer {
-    let (request, body) = request.into_parts();
-    let ctx = caller(&request)?;
-    let bytes = body_of(body).await?;
-    let mut b = Body::new(resource_body(&bytes, "router")?, true);
+    let (ctx, mut b) = write_call(request, "router", true).await?;
     b.refuse(&["id", "status", "created_at", "updated_at"])?;
     let req = NewRouter {
         name: b.string("name")?,
@@ -146,10 +131,7 @@ async fn update_router(
     Path(raw): Path<String>,
     request: Request,
 ) -> Answer {
-    let (request, body) = request.into_parts();
-    let ctx = caller(&request)?;
-    let bytes = body_of(body).await?;
-    let mut b = Body::new(resource_body(&bytes, "router")?, false);
+    let (ctx, mut b) = write_call(request, "router", false).await?;
     b.refuse(&[
         "id",
         "status",
@@ -174,8 +156,7 @@ async fn delete_router(
     Path(raw): Path<String>,
     request: Request,
 ) -> Answer {
-    let (request, _) = request.into_parts();
-    let ctx = caller(&request)?;
+    let ctx = context(request)?;
     state.compute.delete_router(&ctx, &id(raw)).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
@@ -216,9 +197,8 @@ async fn add_interface(
     Path(raw): Path<String>,
     request: Request,
 ) -> Answer {
-    let (request, body) = request.into_parts();
-    let ctx = caller(&request)?;
-    let req = interface_body(&body_of(body).await?)?;
+    let (ctx, bytes) = body_call(request).await?;
+    let req = interface_body(&bytes)?;
     let i = state.compute.add_router_interface(&ctx, &raw, req).await?;
     Ok(axum::Json(Value::Object(views::router_interface(&i))).into_response())
 }
@@ -228,9 +208,8 @@ async fn remove_interface(
     Path(raw): Path<String>,
     request: Request,
 ) -> Answer {
-    let (request, body) = request.into_parts();
-    let ctx = caller(&request)?;
-    let req = interface_body(&body_of(body).await?)?;
+    let (ctx, bytes) = body_call(request).await?;
+    let req = interface_body(&bytes)?;
     let i = state
         .compute
         .remove_router_interface(&ctx, &raw, req)
@@ -250,18 +229,12 @@ fn port_id(b: &mut Body) -> Result<Option<Option<String>>, NeutronFault> {
 }
 
 async fn list_floating_ips(State(state): State<ApiState>, request: Request) -> Answer {
-    let (request, _) = request.into_parts();
-    let ctx = caller(&request)?;
-    let params = list_params(request.uri.query())?;
-    let page = state.compute.list_floating_ips(&ctx, &params.query).await?;
-    Ok(list_answer(
-        "floatingips",
-        &endpoint_url(&request),
-        &params,
-        page,
-        views::floating_ip,
-        |f| f.id.as_str(),
-    ))
+    let read = Read::of(request)?;
+    let page = state
+        .compute
+        .list_floating_ips(&read.ctx, &read.params.query)
+        .await?;
+    Ok(read.list("floatingips", page, views::floating_ip, |f| f.id.as_str()))
 }
 
 async fn show_floating_ip(
@@ -269,22 +242,13 @@ async fn show_floating_ip(
     Path(raw): Path<String>,
     request: Request,
 ) -> Answer {
-    let (request, _) = request.into_parts();
-    let ctx = caller(&request)?;
-    let params = list_params(request.uri.query())?;
-    let f = state.compute.get_floating_ip(&ctx, &id(raw)).await?;
-    Ok(one(
-        "floatingip",
-        views::select(views::floating_ip(&f), &params.fields),
-        StatusCode::OK,
-    ))
+    let read = Read::of(request)?;
+    let f = state.compute.get_floating_ip(&read.ctx, &id(raw)).await?;
+    Ok(read.show("floatingip", views::floating_ip(&f)))
 }
 
 async fn create_floating_ip(State(state): State<ApiState>, request: Request) -> Answer {
-    let (request, body) = request.into_parts();
-    let ctx = caller(&request)?;
-    let bytes = body_of(body).await?;
-    let mut b = Body::new(resource_body(&bytes, "floatingip")?, true);
+    let (ctx, mut b) = write_call(request, "floatingip", true).await?;
     b.refuse(&["id", "status", "router_id", "created_at", "updated_at"])?;
     let req = NewFloatingIp {
         floating_network_id: b.required("floating_network_id")?,
@@ -309,10 +273,7 @@ async fn update_floating_ip(
     Path(raw): Path<String>,
     request: Request,
 ) -> Answer {
-    let (request, body) = request.into_parts();
-    let ctx = caller(&request)?;
-    let bytes = body_of(body).await?;
-    let mut b = Body::new(resource_body(&bytes, "floatingip")?, false);
+    let (ctx, mut b) = write_call(request, "floatingip", false).await?;
     b.refuse(&[
         "id",
         "status",
@@ -342,8 +303,7 @@ async fn delete_floating_ip(
     Path(raw): Path<String>,
     request: Request,
 ) -> Answer {
-    let (request, _) = request.into_parts();
-    let ctx = caller(&request)?;
+    let ctx = context(request)?;
     state.compute.delete_floating_ip(&ctx, &id(raw)).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }

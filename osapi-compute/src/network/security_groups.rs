@@ -10,9 +10,9 @@ use serde_json::Value;
 use compute::network::{NewSecurityGroup, NewSecurityGroupRule, SecurityGroupUpdate};
 
 use super::fault::NeutronFault;
-use super::params::{list_params, resource_body, Body};
-use super::resources::{body_of, id, list_answer, one, Answer};
-use super::{caller, endpoint_url, views};
+use super::params::Body;
+use super::resources::{context, id, one, write_call, Answer, Read};
+use super::views;
 use crate::state::ApiState;
 
 /// The routes of the two collections.
@@ -44,21 +44,16 @@ pub(super) fn routes() -> Router<ApiState> {
 // Security groups.
 
 async fn list_groups(State(state): State<ApiState>, request: Request) -> Answer {
-    let (request, _) = request.into_parts();
-    let ctx = caller(&request)?;
-    let params = list_params(request.uri.query())?;
+    let read = Read::of(request)?;
     let page = state
         .compute
-        .list_security_groups(&ctx, &params.query)
+        .list_security_groups(&read.ctx, &read.params.query)
         .await?;
-    Ok(list_answer(
-        "security_groups",
-        &endpoint_url(&request),
-        &params,
-        page,
-        views::security_group,
-        |g| g.id.as_str(),
-    ))
+    Ok(
+        read.list("security_groups", page, views::security_group, |g| {
+            g.id.as_str()
+        }),
+    )
 }
 
 async fn show_group(
@@ -66,22 +61,16 @@ async fn show_group(
     Path(raw): Path<String>,
     request: Request,
 ) -> Answer {
-    let (request, _) = request.into_parts();
-    let ctx = caller(&request)?;
-    let params = list_params(request.uri.query())?;
-    let g = state.compute.get_security_group(&ctx, &id(raw)).await?;
-    Ok(one(
-        "security_group",
-        views::select(views::security_group(&g), &params.fields),
-        StatusCode::OK,
-    ))
+    let read = Read::of(request)?;
+    let g = state
+        .compute
+        .get_security_group(&read.ctx, &id(raw))
+        .await?;
+    Ok(read.show("security_group", views::security_group(&g)))
 }
 
 async fn create_group(State(state): State<ApiState>, request: Request) -> Answer {
-    let (request, body) = request.into_parts();
-    let ctx = caller(&request)?;
-    let bytes = body_of(body).await?;
-    let mut b = Body::new(resource_body(&bytes, "security_group")?, true);
+    let (ctx, mut b) = write_call(request, "security_group", true).await?;
     b.refuse(&["id", "security_group_rules", "created_at", "updated_at"])?;
     let req = NewSecurityGroup {
         name: b.string("name")?,
@@ -104,10 +93,7 @@ async fn update_group(
     Path(raw): Path<String>,
     request: Request,
 ) -> Answer {
-    let (request, body) = request.into_parts();
-    let ctx = caller(&request)?;
-    let bytes = body_of(body).await?;
-    let mut b = Body::new(resource_body(&bytes, "security_group")?, false);
+    let (ctx, mut b) = write_call(request, "security_group", false).await?;
     b.refuse(&[
         "id",
         "security_group_rules",
@@ -138,8 +124,7 @@ async fn delete_group(
     Path(raw): Path<String>,
     request: Request,
 ) -> Answer {
-    let (request, _) = request.into_parts();
-    let ctx = caller(&request)?;
+    let ctx = context(request)?;
     state.compute.delete_security_group(&ctx, &id(raw)).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
@@ -187,17 +172,13 @@ fn port(b: &mut Body, name: &str) -> Result<Option<i64>, NeutronFault> {
 }
 
 async fn list_rules(State(state): State<ApiState>, request: Request) -> Answer {
-    let (request, _) = request.into_parts();
-    let ctx = caller(&request)?;
-    let params = list_params(request.uri.query())?;
+    let read = Read::of(request)?;
     let page = state
         .compute
-        .list_security_group_rules(&ctx, &params.query)
+        .list_security_group_rules(&read.ctx, &read.params.query)
         .await?;
-    Ok(list_answer(
+    Ok(read.list(
         "security_group_rules",
-        &endpoint_url(&request),
-        &params,
         page,
         views::security_group_rule,
         |r| r.id.as_str(),
@@ -209,25 +190,16 @@ async fn show_rule(
     Path(raw): Path<String>,
     request: Request,
 ) -> Answer {
-    let (request, _) = request.into_parts();
-    let ctx = caller(&request)?;
-    let params = list_params(request.uri.query())?;
+    let read = Read::of(request)?;
     let r = state
         .compute
-        .get_security_group_rule(&ctx, &id(raw))
+        .get_security_group_rule(&read.ctx, &id(raw))
         .await?;
-    Ok(one(
-        "security_group_rule",
-        views::select(views::security_group_rule(&r), &params.fields),
-        StatusCode::OK,
-    ))
+    Ok(read.show("security_group_rule", views::security_group_rule(&r)))
 }
 
 async fn create_rule(State(state): State<ApiState>, request: Request) -> Answer {
-    let (request, body) = request.into_parts();
-    let ctx = caller(&request)?;
-    let bytes = body_of(body).await?;
-    let mut b = Body::new(resource_body(&bytes, "security_group_rule")?, true);
+    let (ctx, mut b) = write_call(request, "security_group_rule", true).await?;
     b.refuse(&["id", "created_at", "updated_at"])?;
     let req = NewSecurityGroupRule {
         security_group_id: b.required("security_group_id")?,
@@ -255,8 +227,7 @@ async fn delete_rule(
     Path(raw): Path<String>,
     request: Request,
 ) -> Answer {
-    let (request, _) = request.into_parts();
-    let ctx = caller(&request)?;
+    let ctx = context(request)?;
     state
         .compute
         .delete_security_group_rule(&ctx, &id(raw))
