@@ -91,7 +91,8 @@ pub use infra::{
 pub use injected::InjectedFile;
 pub use instance::{
     ClientTokenOutcome, CreateInstance, CreatedInstances, FlavorSnapshot, Instance, InstanceFault,
-    InstanceFilter, SortDir, SortKey, UpdateInstance, MAX_CLIENT_TOKEN_LENGTH,
+    InstanceFilter, NetworkRequest, RequestedNetwork, SortDir, SortKey, UpdateInstance, Vif,
+    VifGroup, VifIp, MAX_CLIENT_TOKEN_LENGTH,
 };
 pub use keypair::{KeyType, Keypair, NewKeypair};
 pub use lifecycle::{RebuildInstance, FAIL_EXTRA_SPEC, FAIL_METADATA_KEY};

@@ -369,7 +369,8 @@ impl Compute {
                     row.task_state.is_none(),
                 )
                 .await?;
-                return Ok(self.advance(row).await?.to_instance());
+                let instance = self.advance(row).await?.to_instance();
+                return self.with_network(instance).await;
             }
         }
         Err(Error::Conflict(format!(
@@ -848,12 +849,14 @@ impl Compute {
 
     /// Deletes an instance in any state: (*, deleting) -> (deleted, -);
     /// the row is kept with `deleted_at` (changes-since and EC2 show it),
-    /// its quota and fixed IP are released, its personality files dropped.
+    /// its quota is released, its ports deleted (or unbound when a user
+    /// gave them), its personality files dropped.
     /// Deleting twice is fine.
     pub async fn delete_instance(&self, ctx: &RequestContext, uuid: &str) -> Result<()> {
         let row = self.load(ctx, uuid, false).await?;
         if row.task() == Some(TaskState::Deleting) {
-            return Ok(());
+            // A delete that stopped before its ports were given back.
+            return self.release_instance_network(uuid).await;
         }
         let allowed = Allowed {
             vm: VmState::ALL,
@@ -872,6 +875,7 @@ impl Compute {
             },
         )
         .await?;
+        self.release_instance_network(uuid).await?;
         self.replace_injected_files(uuid, &[]).await
     }
 

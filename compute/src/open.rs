@@ -119,9 +119,25 @@ pub async fn open(settings: Settings) -> Result<Compute> {
 pub async fn sync(settings: Settings) -> Result<MigrationReport> {
     make_state_dir(&settings)?;
     let store = Store::connect(&settings.connection, settings.store).await?;
-    let report = store.migrate().await;
+    let report = migrate_and_adopt(&store, settings.compute).await;
     store.close().await;
     report
+}
+
+/// The migrations, then (once, from a schema before instance ports) the
+/// move of instance addresses to ports.
+async fn migrate_and_adopt(store: &Store, config: ComputeConfig) -> Result<MigrationReport> {
+    let report = store.migrate().await?;
+    if report.from_version > 0 && report.from_version < crate::instance::PORTS_SCHEMA_VERSION {
+        let adopted = Compute::new(store.clone(), config)
+            .adopt_legacy_addresses()
+            .await?;
+        tracing::info!(
+            adopted,
+            "gave the instances from before schema 10 their ports"
+        );
+    }
+    Ok(report)
 }
 
 /// Start-up preparation, run once before the workers start: the database

@@ -118,7 +118,7 @@ async fn fixed_ips_go_past_the_highest_given_then_back_to_the_smallest_free(engi
         ips.push(
             create_one(c, &ctx, name)
                 .await
-                .fixed_ip
+                .fixed_ipv4()
                 .unwrap()
                 .to_string(),
         );
@@ -126,11 +126,11 @@ async fn fixed_ips_go_past_the_highest_given_then_back_to_the_smallest_free(engi
     let wrapped = create_one(c, &ctx, "wrapped").await;
     let full = c.create_instances(&ctx, server("full")).await;
 
-    assert_eq!(first.fixed_ip.unwrap().to_string(), "10.0.0.2");
+    assert_eq!(first.fixed_ipv4().unwrap().to_string(), "10.0.0.2");
     assert_eq!(ips, ["10.0.0.3", "10.0.0.4", "10.0.0.5", "10.0.0.6"]);
-    assert_eq!(wrapped.fixed_ip.unwrap().to_string(), "10.0.0.2");
+    assert_eq!(wrapped.fixed_ipv4().unwrap().to_string(), "10.0.0.2");
     assert!(
-        matches!(&full, Err(Error::Conflict(m)) if m == "No fixed IP addresses available in 10.0.0.0/29"),
+        matches!(&full, Err(Error::Invalid(m)) if m.starts_with("No more IP addresses available on network ")),
         "{full:?}"
     );
 }
@@ -342,7 +342,7 @@ async fn create_reaches_active_with_ip_reservation_and_action(engine: Engine) {
     );
     assert_eq!(vm.status(), "ACTIVE");
     assert_eq!(vm.hostname, "my-web-1");
-    assert_eq!(vm.fixed_ip.unwrap().to_string(), "10.0.0.2");
+    assert_eq!(vm.fixed_ipv4().unwrap().to_string(), "10.0.0.2");
     assert_eq!(vm.tags, vec!["a".to_string(), "b".to_string()]);
     assert_eq!(vm.metadata["role"], "web");
     assert_eq!(vm.user_data.as_deref(), Some("I2Nsb3VkLWNvbmZpZwo="));
@@ -357,9 +357,9 @@ async fn create_reaches_active_with_ip_reservation_and_action(engine: Engine) {
     assert_eq!(vm.host.as_deref(), Some("compute1"));
     assert_eq!(vm.availability_zone, "nova");
     assert!(vm.launched_at.is_some());
-    assert!(vm.mac_address.starts_with("fa:16:3e:"));
+    assert!(vm.vifs[0].mac_address.starts_with("fa:16:3e:"));
     let second = create_one(&f.compute, &ctx, "two").await;
-    assert_eq!(second.fixed_ip.unwrap().to_string(), "10.0.0.3");
+    assert_eq!(second.fixed_ipv4().unwrap().to_string(), "10.0.0.3");
     let actions = f
         .compute
         .list_instance_actions(&ctx, &vm.uuid)
@@ -744,7 +744,7 @@ async fn delete_keeps_a_soft_deleted_row_and_frees_quota_and_ip(engine: Engine) 
     // Its IP is released but kept out of circulation for
     // `fixed_ip_reuse_delay` (the metadata service knows guests by address).
     let next = create_one(c, &ctx, "next").await;
-    assert_ne!(next.fixed_ip, vm.fixed_ip);
+    assert_ne!(next.fixed_ipv4(), vm.fixed_ipv4());
     assert!(matches!(
         c.delete_instance(&ctx, &vm.uuid).await,
         Err(Error::NotFound { .. })
@@ -984,7 +984,7 @@ async fn concurrent_creates_on_separate_pools_end_at_the_quota(engine: Engine) {
         .await
         .unwrap();
     assert_eq!(live.len(), 5);
-    let ips: std::collections::BTreeSet<_> = live.iter().map(|i| i.fixed_ip).collect();
+    let ips: std::collections::BTreeSet<_> = live.iter().map(|i| i.fixed_ipv4()).collect();
     assert_eq!(ips.len(), 5);
 }
 
@@ -1191,7 +1191,8 @@ async fn projects_are_isolated(engine: Engine) {
         Err(Error::NotFound { .. })
     ));
     assert!(matches!(
-        c.get_instance_by_fixed_ip(&b, vm.fixed_ip.unwrap()).await,
+        c.get_instance_by_fixed_ip(&b, vm.fixed_ipv4().unwrap().into())
+            .await,
         Err(Error::NotFound { .. })
     ));
     assert!(c
@@ -1228,7 +1229,7 @@ async fn projects_are_isolated(engine: Engine) {
         VmState::Active
     );
     assert_eq!(
-        c.get_instance_by_fixed_ip(&admin(), vm.fixed_ip.unwrap())
+        c.get_instance_by_fixed_ip(&admin(), vm.fixed_ipv4().unwrap().into())
             .await
             .unwrap()
             .uuid,
@@ -1846,7 +1847,7 @@ async fn list_filters_sort_and_paginate(engine: Engine) {
     };
     assert_eq!(c.list_instances(&ctx, &not_tagged).await.unwrap().len(), 4);
     let by_ip = InstanceFilter {
-        ip: Some(format!("^{}$", echo.fixed_ip.unwrap()).replace('.', "\\.")),
+        ip: Some(format!("^{}$", echo.fixed_ipv4().unwrap()).replace('.', "\\.")),
         ..Default::default()
     };
     assert_eq!(

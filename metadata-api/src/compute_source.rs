@@ -9,7 +9,6 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use futures::future::BoxFuture;
 use futures::FutureExt;
-use sha2::{Digest, Sha256};
 
 use compute::{Compute, Instance, RequestContext};
 
@@ -101,10 +100,7 @@ impl ComputeSource {
             };
             bdm.insert("swap".to_owned(), dev.to_owned());
         }
-        let vifs = instance
-            .fixed_ip
-            .map(|ip| vec![self.vif(&instance, ip)])
-            .unwrap_or_default();
+        let vifs = self.vifs(&instance).await?;
         Ok(InstanceView {
             ec2_instance_id: instance.ec2_id(),
             ec2_ami_id,
@@ -115,10 +111,23 @@ impl ComputeSource {
             files,
             block_device_mapping: bdm,
             vifs,
-            fixed_ips: instance.fixed_ip.iter().map(Ipv4Addr::to_string).collect(),
-            floating_ips: Vec::new(),
-            // Instances are booted into the project's default group.
-            security_groups: vec!["default".to_owned()],
+            fixed_ips: instance
+                .vifs
+                .iter()
+                .flat_map(|v| &v.fixed_ips)
+                .map(|ip| ip.address.to_string())
+                .collect(),
+            floating_ips: instance
+                .vifs
+                .iter()
+                .flat_map(|v| &v.floating_ips)
+                .map(Ipv4Addr::to_string)
+                .collect(),
+            security_groups: instance
+                .security_groups()
+                .into_iter()
+                .map(|g| g.name.clone())
+                .collect(),
             boot_roles: String::new(),
             uuid: instance.uuid,
             project_id: instance.project_id,
@@ -136,26 +145,52 @@ impl ComputeSource {
         })
     }
 
-    /// The instance's one port on the simulated flat network: the gateway
-    /// is the range's first address, as the compute domain allocates it.
-    fn vif(&self, instance: &Instance, ip: Ipv4Addr) -> VifView {
-        let net = self.compute.config().fixed_ip_range;
-        let gateway = net.hosts().next().map(|g| g.to_string());
-        VifView {
-            id: pseudo_uuid(&format!("port:{}:{}", instance.uuid, instance.mac_address)),
-            devname: None,
-            mac: instance.mac_address.clone(),
-            mtu: Some(1500),
-            network_id: pseudo_uuid(&format!("network:{net}")),
-            ipv4: Some(SubnetView {
-                address: IpAddr::V4(ip),
-                netmask: net.netmask().to_string(),
-                gateway,
-                dns: Vec::new(),
-                dhcp: false,
-            }),
-            ipv6: None,
+    /// The instance's ports, with the first IPv4 and the first IPv6
+    /// address of each and what their subnets say of them.
+    async fn vifs(&self, instance: &Instance) -> Result<Vec<VifView>, SourceError> {
+        let mut out = Vec::with_capacity(instance.vifs.len());
+        for vif in &instance.vifs {
+            let mtu = match self.compute.get_network(&self.ctx, &vif.network_id).await {
+                Ok(n) => u32::try_from(n.mtu).ok(),
+                Err(_) => None,
+            };
+            let mut view = VifView {
+                id: vif.port_id.clone(),
+                devname: None,
+                mac: vif.mac_address.clone(),
+                mtu,
+                network_id: vif.network_id.clone(),
+                ipv4: None,
+                ipv6: None,
+            };
+            for ip in &vif.fixed_ips {
+                let slot = if ip.address.is_ipv4() {
+                    &mut view.ipv4
+                } else {
+                    &mut view.ipv6
+                };
+                if slot.is_some() {
+                    continue;
+                }
+                let Ok(subnet) = self.compute.get_subnet(&self.ctx, &ip.subnet_id).await else {
+                    continue;
+                };
+                let netmask = subnet
+                    .cidr
+                    .parse::<ipnet::IpNet>()
+                    .map(|net| net.netmask().to_string())
+                    .unwrap_or_default();
+                *slot = Some(SubnetView {
+                    address: ip.address,
+                    netmask,
+                    gateway: subnet.gateway_ip,
+                    dns: subnet.dns_nameservers,
+                    dhcp: subnet.enable_dhcp,
+                });
+            }
+            out.push(view);
         }
+        Ok(out)
     }
 }
 
@@ -166,20 +201,6 @@ fn decode_base64(text: &str) -> Vec<u8> {
     STANDARD
         .decode(compact.as_bytes())
         .unwrap_or_else(|_| text.as_bytes().to_vec())
-}
-
-/// A stable uuid-shaped id derived from `seed` (ports and networks have no
-/// ids of their own in the simulated network).
-fn pseudo_uuid(seed: &str) -> String {
-    let h = hex::encode(Sha256::digest(seed.as_bytes()));
-    format!(
-        "{}-{}-{}-{}-{}",
-        &h[0..8],
-        &h[8..12],
-        &h[12..16],
-        &h[16..20],
-        &h[20..32]
-    )
 }
 
 fn source_error(e: compute::Error) -> SourceError {
@@ -195,10 +216,11 @@ impl InstanceSource for ComputeSource {
         address: IpAddr,
     ) -> BoxFuture<'_, Result<Option<InstanceView>, SourceError>> {
         async move {
-            let IpAddr::V4(v4) = address.to_canonical() else {
-                return Ok(None);
-            };
-            match self.compute.get_instance_by_fixed_ip(&self.ctx, v4).await {
+            match self
+                .compute
+                .get_instance_by_fixed_ip(&self.ctx, address.to_canonical())
+                .await
+            {
                 Ok(instance) => self.view(instance).await.map(Some),
                 Err(compute::Error::NotFound { .. }) => Ok(None),
                 Err(e) => Err(source_error(e)),
@@ -209,10 +231,10 @@ impl InstanceSource for ComputeSource {
 
     fn address_owner(&self, address: IpAddr) -> BoxFuture<'_, Result<Option<String>, SourceError>> {
         async move {
-            let IpAddr::V4(v4) = address.to_canonical() else {
-                return Ok(None);
-            };
-            self.compute.fixed_ip_owner(v4).await.map_err(source_error)
+            self.compute
+                .fixed_ip_owner(address.to_canonical())
+                .await
+                .map_err(source_error)
         }
         .boxed()
     }

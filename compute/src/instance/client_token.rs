@@ -168,6 +168,7 @@ impl Compute {
                 out.push(row.to_instance());
             }
         }
+        self.attach_network_info(&mut out).await?;
         Ok(out)
     }
 }

@@ -23,7 +23,12 @@ impl Compute {
                 state: vm.as_str().into(),
             });
         }
-        let ip = row.fixed_ip.clone().unwrap_or_default();
+        let ip = self
+            .with_network(row.to_instance())
+            .await?
+            .fixed_ipv4()
+            .map(|a| a.to_string())
+            .unwrap_or_default();
         let lines = [
             "[    0.000000] Linux version 5.15.0-71-generic (buildd@lcy02-amd64-044) #78-Ubuntu SMP".to_string(),
             "[    0.000000] Command line: BOOT_IMAGE=/vmlinuz root=LABEL=cirros-rootfs ro console=tty1 console=ttyS0".into(),

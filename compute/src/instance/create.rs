@@ -1,21 +1,21 @@
 //! Creating instances: the request ([`CreateInstance`]), its checks, and
-//! the one locked transaction of quota check, host choice, fixed-IP
-//! allocation and inserts.
+//! the one locked transaction of quota check, host choice, inserts and
+//! the instances' ports.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::net::Ipv4Addr;
 
 use rand::Rng;
 
 use super::metadata::validate_metadata;
 use super::model::{FlavorSnapshot, Instance};
+use super::network::PlannedNetworks;
 use super::tags::validate_tags;
 use super::update::check_ip;
 use super::usage::{instances_allowed, InstanceUse};
 use crate::flavor::Flavor;
 use crate::injected::{self, InjectedFile};
 use crate::states::{PowerState, TaskState, VmState};
-use crate::store::{args, now_micros, Engine, Tx};
+use crate::store::{args, now_micros, Tx};
 use crate::{validate, Compute, Error, Kind, QuotaLimits, RequestContext, Result};
 
 /// What to create: `POST /servers` or EC2 `RunInstances`.
@@ -56,8 +56,11 @@ pub struct CreateInstance {
     pub hostname: Option<String>,
     /// A compute host (admin only).
     pub host: Option<String>,
-    /// No network at all (`"networks": "none"`): no fixed IP is allocated.
-    pub without_network: bool,
+    /// The networks, ports and addresses asked for.
+    pub networks: super::network::NetworkRequest,
+    /// The security groups (names or ids) of the ports made; the
+    /// project's `default` group when empty.
+    pub security_groups: Vec<String>,
     /// Personality files, checked against the injected-file quotas and
     /// kept with each instance for the metadata service.
     pub injected_files: Vec<InjectedFile>,
@@ -93,12 +96,6 @@ fn new_password() -> String {
         .collect()
 }
 
-/// A random MAC address in OpenStack's `fa:16:3e` range.
-fn new_mac() -> String {
-    let b: [u8; 3] = rand::thread_rng().gen();
-    format!("fa:16:3e:{:02x}:{:02x}:{:02x}", b[0], b[1], b[2])
-}
-
 /// What a create has checked and looked up before its transaction.
 pub(super) struct CreatePlan {
     flavor: Flavor,
@@ -107,6 +104,7 @@ pub(super) struct CreatePlan {
     limits: QuotaLimits,
     min: u64,
     max: u64,
+    networks: PlannedNetworks,
 }
 
 /// What the inserts of a create made, before the instances are read back.
@@ -255,6 +253,9 @@ impl Compute {
             ));
         }
         injected::check_quota(&limits, &req.injected_files)?;
+        let networks = self
+            .plan_networks(ctx, &req.networks, &req.security_groups, max)
+            .await?;
         Ok(CreatePlan {
             flavor,
             image_uuid: image.uuid,
@@ -262,21 +263,16 @@ impl Compute {
             limits,
             min,
             max,
+            networks,
         })
     }
 
-    /// The write transaction of a create: the project's quota lock and,
-    /// fixed IPs being global, the lock of their allocation.
+    /// The write transaction of a create: the project's quota lock (the
+    /// ports take their networks' locks after it).
     pub(super) async fn begin_create(&self, ctx: &RequestContext) -> Result<Tx> {
-        let mut tx = self
-            .store
+        self.store
             .begin_locked(&format!("quota:{}", ctx.project_id))
-            .await?;
-        if self.store.engine() == Engine::Postgres {
-            tx.execute("SELECT pg_advisory_xact_lock(7240814153)", vec![])
-                .await?;
-        }
-        Ok(tx)
+            .await
     }
 
     /// The quota check and the inserts of a create, inside `tx`.
@@ -328,12 +324,6 @@ impl Compute {
                 Some(h) if n == 1 => h.clone(),
                 _ => validate::hostname_from(&name, &uuid),
             };
-            let ip_num = if req.without_network {
-                None
-            } else {
-                Some(self.allocate_ip(tx).await?)
-            };
-            let ip = ip_num.map(|n| Ipv4Addr::from(n as u32).to_string());
             tx.execute(
                 "INSERT INTO instances (uuid, display_name, display_description, hostname, project_id, user_id, \
                  flavor_id, flavor_name, vcpus, memory_mb, root_gb, ephemeral_gb, swap, flavor_extra_specs, image_ref, \
@@ -341,8 +331,8 @@ impl Compute {
                  reservation_id, vm_state, task_state, power_state, state_seq, step_due_at, created_at, updated_at, \
                  deleted, fixed_ip, fixed_ip_num, mac_address, access_ip_v4, access_ip_v6, locked, config_drive, \
                  admin_password) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, \
-                 $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, 0, $29, $30, $30, FALSE, $31, $32, $33, $34, \
-                 $35, FALSE, $36, $37)",
+                 $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, 0, $29, $30, $30, FALSE, NULL, NULL, '', $31, \
+                 $32, FALSE, $33, $34)",
                 args![
                     &uuid,
                     name,
@@ -374,9 +364,6 @@ impl Compute {
                     PowerState::NoState.code(),
                     due,
                     now,
-                    ip,
-                    ip_num,
-                    new_mac(),
                     &req.access_ip_v4,
                     &req.access_ip_v6,
                     req.config_drive,
@@ -395,6 +382,8 @@ impl Compute {
             )
             .await?;
             injected::replace(tx, &uuid, &req.injected_files).await?;
+            self.attach_planned(tx, ctx, &plan.networks, &uuid, &host)
+                .await?;
             uuids.push(uuid);
         }
         Ok(Inserted {
@@ -418,53 +407,12 @@ impl Compute {
         for u in &uuids {
             instances.push(self.load(ctx, u, true).await?.to_instance());
         }
+        self.attach_network_info(&mut instances).await?;
         Ok(CreatedInstances {
             reservation_id,
             instances,
             admin_password,
         })
-    }
-
-    /// A free fixed IP of the range (as an integer); the first host
-    /// address is the gateway and never given out. An address is free when
-    /// no live instance holds it and no instance deleted within
-    /// `fixed_ip_reuse_delay` held it (the metadata service may still have
-    /// its previous owner cached under it).
-    ///
-    /// The address after the highest one ever held is taken first: one
-    /// index lookup, whatever the number of instances, and a freed address
-    /// stays out of circulation until the range is used up. Then the
-    /// smallest free one is searched for.
-    async fn allocate_ip(&self, tx: &mut crate::store::Tx) -> Result<i64> {
-        let net = self.config.fixed_ip_range;
-        let first = u32::from(net.network()) as i64 + 2;
-        let last = u32::from(net.broadcast()) as i64 - 1;
-        let (highest,): (Option<i64>,) = tx
-            .fetch_one(
-                "SELECT MAX(fixed_ip_num) FROM instances WHERE fixed_ip_num IS NOT NULL",
-                vec![],
-            )
-            .await?;
-        let next = highest.map_or(first, |h| (h + 1).max(first));
-        if next <= last {
-            return Ok(next);
-        }
-        let reuse_delay =
-            i64::try_from(self.config.fixed_ip_reuse_delay.as_micros()).unwrap_or(i64::MAX);
-        let freed_before = now_micros().saturating_sub(reuse_delay);
-        let (next,): (Option<i64>,) = tx
-            .fetch_one(
-                "SELECT MIN(c.n) FROM (SELECT CAST($1 AS BIGINT) AS n UNION ALL \
-                 SELECT fixed_ip_num + 1 FROM instances WHERE fixed_ip_num IS NOT NULL \
-                 AND (deleted = FALSE OR deleted_at > $3)) c \
-                 WHERE c.n >= $1 AND c.n <= $2 \
-                 AND NOT EXISTS (SELECT 1 FROM instances i WHERE i.deleted = FALSE AND i.fixed_ip_num = c.n) \
-                 AND NOT EXISTS (SELECT 1 FROM instances i WHERE i.fixed_ip_num = c.n \
-                 AND i.deleted = TRUE AND i.deleted_at > $3)",
-                args![first, last, freed_before],
-            )
-            .await?;
-        next.ok_or_else(|| Error::Conflict(format!("No fixed IP addresses available in {net}")))
     }
 
     /// The configured host with the fewest live instances (the only one,

@@ -120,8 +120,36 @@ impl Patterns {
                 .is_none_or(|re| v.is_some_and(|v| re.is_match(v)))
         };
         matches(&self.name, Some(&row.display_name))
-            && matches(&self.ip, row.fixed_ip.as_deref())
-            && matches(&self.ip6, row.access_ip_v6.as_deref())
+    }
+
+    /// Whether addresses are matched (the instances need their ports).
+    fn on_addresses(&self) -> bool {
+        self.ip.is_some() || self.ip6.is_some()
+    }
+
+    /// `ip` against the instance's IPv4 addresses (fixed and floating),
+    /// `ip6` against its IPv6 ones and its `accessIPv6`.
+    fn match_addresses(&self, instance: &Instance) -> bool {
+        let fixed = instance.vifs.iter().flat_map(|v| &v.fixed_ips);
+        let v4 = fixed
+            .clone()
+            .filter(|ip| ip.address.is_ipv4())
+            .map(|ip| ip.address.to_string())
+            .chain(
+                instance
+                    .vifs
+                    .iter()
+                    .flat_map(|v| &v.floating_ips)
+                    .map(|ip| ip.to_string()),
+            );
+        let v6 = fixed
+            .filter(|ip| ip.address.is_ipv6())
+            .map(|ip| ip.address.to_string())
+            .chain(instance.access_ip_v6.clone());
+        let any = |re: &Option<regex::Regex>, mut values: Box<dyn Iterator<Item = String> + '_>| {
+            re.as_ref().is_none_or(|re| values.any(|v| re.is_match(&v)))
+        };
+        any(&self.ip, Box::new(v4)) && any(&self.ip6, Box::new(v6))
     }
 }
 
@@ -516,6 +544,7 @@ impl Compute {
             };
             let keys: Vec<(i64, i64)> = self.store.fetch_all_built(&query).await?;
             let rows = self.cache.rows(&self.store, &keys).await?;
+            let mut batch = Vec::with_capacity(rows.len());
             for cached in &rows {
                 let row = &cached.row;
                 if !patterns.match_row(row) {
@@ -532,6 +561,13 @@ impl Compute {
                     continue;
                 }
                 if state_filtered && !filter.state_matches(&instance) {
+                    continue;
+                }
+                batch.push(instance);
+            }
+            self.attach_network_info(&mut batch).await?;
+            for instance in batch {
+                if patterns.on_addresses() && !patterns.match_addresses(&instance) {
                     continue;
                 }
                 out.push(instance);

@@ -1,6 +1,7 @@
-//! Reading one instance: by uuid, integer id, EC2 id or fixed IP.
+//! Reading one instance: by uuid, integer id, EC2 id or fixed IP. Each
+//! comes with its interfaces ([`Instance::vifs`]).
 
-use std::net::Ipv4Addr;
+use std::net::IpAddr;
 
 use super::model::Instance;
 use super::row::{InstanceRow, INSTANCE_COLUMNS};
@@ -11,7 +12,16 @@ impl Compute {
     /// The live instance `uuid` of the caller's project (any project for
     /// admins), advanced to its current state. Deleted ones are not found.
     pub async fn get_instance(&self, ctx: &RequestContext, uuid: &str) -> Result<Instance> {
-        Ok(self.load(ctx, uuid, false).await?.to_instance())
+        let instance = self.load(ctx, uuid, false).await?.to_instance();
+        self.with_network(instance).await
+    }
+
+    /// `instance` with its interfaces.
+    pub(crate) async fn with_network(&self, instance: Instance) -> Result<Instance> {
+        let mut one = [instance];
+        self.attach_network_info(&mut one).await?;
+        let [instance] = one;
+        Ok(instance)
     }
 
     /// Like [`Compute::get_instance`], but deleted instances are found too
@@ -21,7 +31,8 @@ impl Compute {
         ctx: &RequestContext,
         uuid: &str,
     ) -> Result<Instance> {
-        Ok(self.load(ctx, uuid, true).await?.to_instance())
+        let instance = self.load(ctx, uuid, true).await?.to_instance();
+        self.with_network(instance).await
     }
 
     /// The instance with integer id `id` (behind an EC2 id), deleted ones
@@ -37,7 +48,8 @@ impl Compute {
         let row = row
             .filter(|r| ctx.can_access_project(&r.project_id))
             .ok_or_else(|| Error::not_found(Kind::Instance, crate::ec2::ec2_instance_id(id)))?;
-        Ok(self.advance(row).await?.to_instance())
+        let instance = self.advance(row).await?.to_instance();
+        self.with_network(instance).await
     }
 
     /// The instance with EC2 id `i-xxxxxxxx`.
@@ -53,37 +65,25 @@ impl Compute {
         })
     }
 
-    /// The live instance holding fixed IP `ip` (the metadata service's
-    /// lookup), scoped like [`Compute::get_instance`].
+    /// The live instance holding fixed IP `ip` on one of its ports (the
+    /// metadata service's lookup), scoped like [`Compute::get_instance`].
     pub async fn get_instance_by_fixed_ip(
         &self,
         ctx: &RequestContext,
-        ip: Ipv4Addr,
+        ip: IpAddr,
     ) -> Result<Instance> {
-        let row: Option<InstanceRow> = self
-            .store
-            .fetch_optional(
-                &format!("SELECT {INSTANCE_COLUMNS} FROM instances WHERE fixed_ip_num = $1 AND deleted = FALSE"),
-                args![u32::from(ip) as i64],
-            )
-            .await?;
-        let row = row
-            .filter(|r| ctx.can_access_project(&r.project_id))
-            .ok_or_else(|| Error::not_found(Kind::Instance, ip.to_string()))?;
-        Ok(self.advance(row).await?.to_instance())
+        let not_found = || Error::not_found(Kind::Instance, ip.to_string());
+        let uuid = self.instance_at_address(ip).await?.ok_or_else(not_found)?;
+        self.get_instance(ctx, &uuid).await.map_err(|e| match e {
+            Error::NotFound { .. } => not_found(),
+            e => e,
+        })
     }
 
     /// The uuid of the live instance holding fixed IP `ip`, if any: one
     /// indexed lookup, for the metadata service to check that what it
     /// cached under an address still belongs to the instance there.
-    pub async fn fixed_ip_owner(&self, ip: Ipv4Addr) -> Result<Option<String>> {
-        let row: Option<(String,)> = self
-            .store
-            .fetch_optional(
-                "SELECT uuid FROM instances WHERE fixed_ip_num = $1 AND deleted = FALSE",
-                args![u32::from(ip) as i64],
-            )
-            .await?;
-        Ok(row.map(|(uuid,)| uuid))
+    pub async fn fixed_ip_owner(&self, ip: IpAddr) -> Result<Option<String>> {
+        self.instance_at_address(ip).await
     }
 }

@@ -14,7 +14,9 @@
 //! | `filter.rs` | [`InstanceFilter`], [`SortKey`], [`SortDir`]: what a listing asks for |
 //! | `listing.rs` | [`Compute::list_instances`](crate::Compute::list_instances): the SQL of a page, lazy states, paging |
 //! | `lookup.rs` | one instance by uuid, id, EC2 id or fixed IP |
-//! | `create.rs` | [`CreateInstance`], [`CreatedInstances`]: checks, quota, fixed IPs, inserts |
+//! | `legacy_addresses.rs` | `db sync`: the fixed IPs of instances from before ports, moved to ports |
+//! | `network.rs` | [`NetworkRequest`], [`Vif`]: the ports of an instance, made, bound and released |
+//! | `create.rs` | [`CreateInstance`], [`CreatedInstances`]: checks, quota, ports, inserts |
 //! | `client_token.rs` | [`ClientTokenOutcome`]: creates made idempotent by a client token |
 //! | `usage.rs` | what a project's instances hold against its quota |
 //! | `update.rs` | [`UpdateInstance`]: `PUT /servers/{id}` |
@@ -26,10 +28,12 @@ mod client_token;
 mod console;
 mod create;
 mod filter;
+mod legacy_addresses;
 mod listing;
 mod lookup;
 mod metadata;
 mod model;
+mod network;
 mod password;
 mod row;
 mod tags;
@@ -39,7 +43,9 @@ mod usage;
 pub use client_token::{ClientTokenOutcome, MAX_CLIENT_TOKEN_LENGTH};
 pub use create::{CreateInstance, CreatedInstances};
 pub use filter::{shown_second_start, InstanceFilter, SortDir, SortKey};
+pub use legacy_addresses::PORTS_SCHEMA_VERSION;
 pub use model::{FlavorSnapshot, Instance, InstanceFault};
+pub use network::{NetworkRequest, RequestedNetwork, Vif, VifGroup, VifIp};
 pub use update::UpdateInstance;
 
 pub(crate) use cache::RowCache;

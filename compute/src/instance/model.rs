@@ -2,7 +2,6 @@
 //! ([`FlavorSnapshot`]) and its fault ([`InstanceFault`]).
 
 use std::collections::BTreeMap;
-use std::net::Ipv4Addr;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -124,10 +123,9 @@ pub struct Instance {
     pub deleted_at: Option<DateTime<Utc>>,
     /// Soft-deleted (the row is kept for changes-since and EC2).
     pub deleted: bool,
-    /// The fixed IPv4 address.
-    pub fixed_ip: Option<Ipv4Addr>,
-    /// The MAC address of its port (`fa:16:3e:..`).
-    pub mac_address: String,
+    /// Its ports (interfaces), filled by the reads the APIs make (see
+    /// [`Vif`](super::network::Vif)); empty on the rows a listing caches.
+    pub vifs: Vec<super::network::Vif>,
     /// accessIPv4.
     pub access_ip_v4: Option<String>,
     /// accessIPv6.

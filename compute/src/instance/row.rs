@@ -14,7 +14,7 @@ pub(crate) const INSTANCE_COLUMNS: &str = "id, uuid, display_name, display_descr
     flavor_id, flavor_name, vcpus, memory_mb, root_gb, ephemeral_gb, swap, flavor_extra_specs, old_flavor, new_flavor, \
     image_ref, key_name, key_data, user_data, metadata, tags, availability_zone, host, node, launch_index, reservation_id, \
     vm_state, task_state, power_state, state_seq, step_due_at, created_at, updated_at, launched_at, terminated_at, \
-    deleted_at, deleted, fixed_ip, mac_address, access_ip_v4, access_ip_v6, locked, locked_by, locked_reason, \
+    deleted_at, deleted, access_ip_v4, access_ip_v6, locked, locked_by, locked_reason, \
     config_drive, admin_password, password, fault_code, fault_message, fault_details, fault_created_at";
 
 /// An instance row as stored.
@@ -59,8 +59,6 @@ pub(crate) struct InstanceRow {
     pub terminated_at: Option<i64>,
     pub deleted_at: Option<i64>,
     pub deleted: bool,
-    pub fixed_ip: Option<String>,
-    pub mac_address: String,
     pub access_ip_v4: Option<String>,
     pub access_ip_v6: Option<String>,
     pub locked: bool,
@@ -150,8 +148,7 @@ impl InstanceRow {
             terminated_at: from_micros_opt(self.terminated_at),
             deleted_at: from_micros_opt(self.deleted_at),
             deleted: self.deleted,
-            fixed_ip: self.fixed_ip.as_deref().and_then(|s| s.parse().ok()),
-            mac_address: self.mac_address.clone(),
+            vifs: Vec::new(),
             access_ip_v4: self.access_ip_v4.clone(),
             access_ip_v6: self.access_ip_v6.clone(),
             locked: self.locked,

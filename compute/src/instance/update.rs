@@ -60,25 +60,27 @@ impl Compute {
         if let Some(v) = &upd.access_ip_v6 {
             check_ip("accessIPv6", v, true)?;
         }
-        self.mutate(ctx, uuid, |row| {
-            if let Some(n) = &upd.name {
-                row.display_name = n.clone();
-            }
-            if let Some(d) = &upd.description {
-                row.display_description = d.clone();
-            }
-            if let Some(h) = &upd.hostname {
-                row.hostname = h.clone();
-            }
-            if let Some(v) = &upd.access_ip_v4 {
-                row.access_ip_v4 = v.clone();
-            }
-            if let Some(v) = &upd.access_ip_v6 {
-                row.access_ip_v6 = v.clone();
-            }
-            Ok(())
-        })
-        .await
-        .map(|r| r.to_instance())
+        let instance = self
+            .mutate(ctx, uuid, |row| {
+                if let Some(n) = &upd.name {
+                    row.display_name = n.clone();
+                }
+                if let Some(d) = &upd.description {
+                    row.display_description = d.clone();
+                }
+                if let Some(h) = &upd.hostname {
+                    row.hostname = h.clone();
+                }
+                if let Some(v) = &upd.access_ip_v4 {
+                    row.access_ip_v4 = v.clone();
+                }
+                if let Some(v) = &upd.access_ip_v6 {
+                    row.access_ip_v6 = v.clone();
+                }
+                Ok(())
+            })
+            .await?
+            .to_instance();
+        self.with_network(instance).await
     }
 }

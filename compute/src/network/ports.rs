@@ -265,7 +265,129 @@ pub(crate) async fn remove_port_rows(tx: &mut Tx, id: &str) -> NetworkResult<u64
         .await?)
 }
 
+/// The port the compute API makes for an instance inside the create or
+/// attach transaction: a random MAC address free on the network, the
+/// addresses asked for (the default ones when `None`), the given groups.
+pub(crate) struct InstancePort<'a> {
+    /// The network (its lock is taken here).
+    pub network_id: &'a str,
+    /// The instance's project.
+    pub project_id: &'a str,
+    /// The instance uuid.
+    pub device_id: &'a str,
+    /// `compute:<availability zone>`.
+    pub device_owner: &'a str,
+    /// The instance's compute host.
+    pub binding_host: &'a str,
+    /// The tag of the request (nova's device tag).
+    pub tag: Option<&'a str>,
+    /// The addresses asked for.
+    pub fixed_ips: Option<&'a [FixedIpRequest]>,
+    /// Its security groups (ids of the project's groups).
+    pub security_groups: &'a [String],
+}
+
+/// Gives the free port `port` to instance `device_id` inside `tx` (the
+/// caller holds the network's lock); false when a device took it
+/// meanwhile.
+pub(crate) async fn bind_port(
+    tx: &mut Tx,
+    port: &str,
+    device_id: &str,
+    device_owner: &str,
+    binding_host: &str,
+    tag: Option<&str>,
+) -> NetworkResult<bool> {
+    let bound = tx
+        .execute(
+            "UPDATE ports SET device_id = $2, device_owner = $3, binding_host = $4, device_tag = $5, \
+             status = 'ACTIVE', updated_at = $6 WHERE id = $1 AND device_id = ''",
+            args![port, device_id, device_owner, binding_host, tag, now_micros()],
+        )
+        .await?;
+    Ok(bound > 0)
+}
+
+/// Takes port `port` from its instance inside `tx` (the caller holds the
+/// network's lock): a port the compute API made is deleted, with its
+/// addresses (they rest `fixed_ip_reuse_delay`) and floating IP
+/// associations; one a user gave is only unbound, and keeps them.
+pub(crate) async fn release_instance_port(tx: &mut Tx, port: &str) -> NetworkResult<()> {
+    let preserve: Option<(bool,)> = tx
+        .fetch_optional(
+            "SELECT preserve_on_delete FROM ports WHERE id = $1",
+            args![port],
+        )
+        .await?;
+    match preserve {
+        Some((true,)) => {
+            tx.execute(
+                "UPDATE ports SET device_id = '', device_owner = '', binding_host = '', \
+                 device_tag = NULL, status = 'DOWN', updated_at = $2 WHERE id = $1",
+                args![port, now_micros()],
+            )
+            .await?;
+        }
+        Some((false,)) => {
+            super::floating_ips::disassociate_port(tx, port).await?;
+            remove_port_rows(tx, port).await?;
+        }
+        None => {}
+    }
+    Ok(())
+}
+
 impl Compute {
+    /// Inserts an instance's port inside `tx`, under its network's lock;
+    /// its id.
+    pub(crate) async fn insert_instance_port(
+        &self,
+        tx: &mut Tx,
+        ctx: &RequestContext,
+        port: &InstancePort<'_>,
+    ) -> NetworkResult<String> {
+        tx.lock(&format!("network:{}", port.network_id)).await?;
+        let id = uuid::Uuid::new_v4().to_string();
+        let mac = loop {
+            let mac = new_mac();
+            let (n,): (i64,) = tx
+                .fetch_one(
+                    "SELECT COUNT(*) FROM ports WHERE network_id = $1 AND mac_address = $2",
+                    args![port.network_id, &mac],
+                )
+                .await?;
+            if n == 0 {
+                break mac;
+            }
+        };
+        insert_port_row(
+            tx,
+            &PortRowInsert {
+                id: &id,
+                network_id: port.network_id,
+                project_id: port.project_id,
+                name: "",
+                description: "",
+                mac: &mac,
+                device_id: port.device_id,
+                device_owner: port.device_owner,
+                admin_state_up: true,
+            },
+        )
+        .await?;
+        tx.execute(
+            "UPDATE ports SET binding_host = $2, device_tag = $3, preserve_on_delete = FALSE \
+             WHERE id = $1",
+            args![&id, port.binding_host, port.tag],
+        )
+        .await?;
+        self.assign_ips(tx, &id, port.network_id, port.fixed_ips, &[])
+            .await?;
+        self.bind_security_groups(tx, ctx, &id, port.project_id, port.security_groups)
+            .await?;
+        Ok(id)
+    }
+
     /// Inserts `port` with its addresses inside `tx`; its id.
     pub(crate) async fn insert_service_port(
         &self,
@@ -538,7 +660,7 @@ impl Compute {
                     }
                 }
                 for (subnet, ip) in &chosen {
-                    self.insert_allocation(tx, port, network, subnet, &ip.to_string(), 0)
+                    self.insert_allocation(tx, port, network, subnet, &ip.to_string(), 0, true)
                         .await?;
                 }
                 return Ok(());
@@ -608,6 +730,7 @@ impl Compute {
                         &subnet.id,
                         &address.to_string(),
                         position,
+                        ip.is_none(),
                     )
                     .await?;
                 }
@@ -616,6 +739,9 @@ impl Compute {
         Ok(())
     }
 
+    /// Records that `port` holds `ip`; `automatic` when the allocator
+    /// chose it (the next automatic choice starts after it).
+    #[allow(clippy::too_many_arguments)]
     async fn insert_allocation(
         &self,
         tx: &mut Tx,
@@ -624,11 +750,12 @@ impl Compute {
         subnet: &str,
         ip: &str,
         position: i64,
+        automatic: bool,
     ) -> NetworkResult<()> {
         tx.execute(
-            "INSERT INTO ip_allocations (subnet_id, ip_address, port_id, network_id, position, allocated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6)",
-            args![subnet, ip, port, network, position, now_micros()],
+            "INSERT INTO ip_allocations (subnet_id, ip_address, port_id, network_id, position, \
+             allocated_at, automatic) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            args![subnet, ip, port, network, position, now_micros(), automatic],
         )
         .await?;
         Ok(())

@@ -60,10 +60,16 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../../migrations/sqlite/0007_routers_floating_ips.sql"),
         postgres: include_str!("../../migrations/postgres/0007_routers_floating_ips.sql"),
     },
+    Migration {
+        version: 10,
+        description: "instance ports",
+        sqlite: include_str!("../../migrations/sqlite/0010_instance_ports.sql"),
+        postgres: include_str!("../../migrations/postgres/0010_instance_ports.sql"),
+    },
 ];
 
 /// The newest schema version this build knows.
-pub const LATEST_SCHEMA_VERSION: i64 = 7;
+pub const LATEST_SCHEMA_VERSION: i64 = 10;
 
 /// What [`Store::migrate`] did.
 #[derive(Debug, Clone, PartialEq, Eq)]

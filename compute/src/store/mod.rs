@@ -555,6 +555,25 @@ impl Tx {
         })
     }
 
+    pub(crate) async fn fetch_optional<T: Record>(
+        &mut self,
+        sql: &str,
+        args: Vec<Arg>,
+    ) -> Result<Option<T>> {
+        Ok(match self {
+            Tx::Sqlite(c) => {
+                bind_all!(sqlx::query_as::<Sqlite, T>(sql), args)
+                    .fetch_optional(&mut **c)
+                    .await?
+            }
+            Tx::Postgres(c) => {
+                bind_all!(sqlx::query_as::<Postgres, T>(sql), args)
+                    .fetch_optional(&mut **c)
+                    .await?
+            }
+        })
+    }
+
     pub(crate) async fn fetch_one<T: Record>(&mut self, sql: &str, args: Vec<Arg>) -> Result<T> {
         Ok(match self {
             Tx::Sqlite(c) => {

@@ -60,6 +60,7 @@ impl FixtureBuilder {
         let opts = StoreOptions {
             max_connections: self.max_connections,
             seed_defaults: self.seed,
+            seed_network: self.config.fixed_ip_range,
             ..StoreOptions::default()
         };
         let store = Store::connect(&url, opts).await.expect("connect");

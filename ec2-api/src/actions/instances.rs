@@ -16,9 +16,11 @@ use super::images::image_ec2_id_of;
 use super::ActionRequest;
 use crate::error::Ec2Error;
 use crate::ids::parse_instance_id;
+use crate::ids::security_group_ec2_id;
 use crate::query::Filter;
 use crate::state::Ec2State;
 use crate::xml::{timestamp, Xml};
+use compute::network::security_groups::DEFAULT_GROUP_NAME;
 
 /// How long a terminated instance stays visible (AWS keeps them about an hour).
 const TERMINATED_VISIBLE_SECS: i64 = 3600;
@@ -98,29 +100,52 @@ fn required_ids(req: &ActionRequest<'_>) -> Result<Vec<String>, Ec2Error> {
 /// another instance's by now).
 fn address_of(i: &Instance) -> Option<String> {
     (!i.deleted)
-        .then_some(i.fixed_ip)
+        .then(|| i.fixed_ipv4())
         .flatten()
         .map(|ip| ip.to_string())
 }
 
+/// The public address: its floating IP (an Elastic IP), else its fixed
+/// one as EC2-classic shows it.
+fn public_address_of(i: &Instance) -> Option<String> {
+    (!i.deleted)
+        .then(|| i.floating_ipv4())
+        .flatten()
+        .map(|ip| ip.to_string())
+        .or_else(|| address_of(i))
+}
+
 fn private_dns(state: &Ec2State, i: &Instance) -> String {
-    match (state.options.ec2_private_dns_show_ip, i.fixed_ip) {
+    match (state.options.ec2_private_dns_show_ip, i.fixed_ipv4()) {
         (true, Some(ip)) => ip.to_string(),
         _ => i.hostname.clone(),
     }
+}
+
+/// An instance's `groupSet`: the groups of its ports.
+fn write_groups(x: &mut Xml, i: &Instance) {
+    x.set("groupSet", i.security_groups(), |x, g| {
+        let id = if g.name == DEFAULT_GROUP_NAME {
+            default_group_id(&i.project_id)
+        } else {
+            security_group_ec2_id(&g.id)
+        };
+        x.text("groupId", &id).text("groupName", &g.name);
+    });
 }
 
 /// One `instancesSet/item` in the shape of botocore's `Instance`.
 fn write_instance(x: &mut Xml, state: &Ec2State, i: &Instance, image_id: &str) {
     let (code, name) = ec2_state_of(i);
     let ip = address_of(i);
+    let public_ip = public_address_of(i);
     x.text("instanceId", &i.ec2_id());
     x.text("imageId", image_id);
     x.elem("instanceState", |x| {
         x.num("code", code).text("name", name);
     });
     x.text("privateDnsName", &private_dns(state, i));
-    x.opt("dnsName", ip.as_deref());
+    x.opt("dnsName", public_ip.as_deref());
     x.text(
         "reason",
         i.fault.as_ref().map(|f| f.message.as_str()).unwrap_or(""),
@@ -142,13 +167,10 @@ fn write_instance(x: &mut Xml, state: &Ec2State, i: &Instance, image_id: &str) {
         x.text("state", "disabled");
     });
     x.opt("privateIpAddress", ip.as_deref());
-    if let Some(ip) = &ip {
+    if let Some(ip) = &public_ip {
         x.text("ipAddress", ip);
     }
-    x.set("groupSet", [()], |x, _| {
-        x.text("groupId", &default_group_id(&i.project_id))
-            .text("groupName", "default");
-    });
+    write_groups(x, i);
     x.text("architecture", "x86_64");
     x.text("rootDeviceType", "instance-store");
     x.text("rootDeviceName", ROOT_DEVICE);
@@ -275,10 +297,7 @@ pub async fn describe_instances(
             let members = &groups[rid];
             x.text("reservationId", rid);
             x.text("ownerId", &members[0].project_id);
-            x.set("groupSet", [()], |x, _| {
-                x.text("groupId", &default_group_id(&members[0].project_id))
-                    .text("groupName", "default");
-            });
+            write_groups(x, members[0]);
             x.set("instancesSet", members, |x, i| {
                 write_instance(
                     x,
@@ -376,10 +395,7 @@ fn write_reservation(x: &mut Xml, state: &Ec2State, list: &[Instance], image_id:
     let first = &list[0];
     x.text("reservationId", &first.reservation_id);
     x.text("ownerId", &first.project_id);
-    x.set("groupSet", [()], |x, _| {
-        x.text("groupId", &default_group_id(&first.project_id))
-            .text("groupName", "default");
-    });
+    write_groups(x, first);
     x.set("instancesSet", list, |x, i| {
         write_instance(x, state, i, image_id)
     });
@@ -405,9 +421,7 @@ pub async fn run_instances(state: &Ec2State, req: &ActionRequest<'_>) -> Result<
     let image_uuid = super::images::image_uuid_of(state, req, &image_ec2).await?;
     let flavor_name = p.get("InstanceType").unwrap_or("m1.small");
     let flavor_id = super::flavors::flavor_id_by_name(state, req, flavor_name).await?;
-    // Instances have no ports here, so nothing keeps the groups named:
-    // they are checked, and groupSet shows the default group.
-    super::security_groups::check_launch_groups(state, req).await?;
+    let security_groups = super::security_groups::launch_groups(state, req).await?;
     let user_data = match p.get("UserData").filter(|u| !u.is_empty()) {
         Some(u) => {
             let compact: String = u.chars().filter(|c| !c.is_whitespace()).collect();
@@ -469,6 +483,7 @@ pub async fn run_instances(state: &Ec2State, req: &ActionRequest<'_>) -> Result<
         min_count: min,
         max_count: max,
         tags,
+        security_groups,
         ..CreateInstance::default()
     };
     let created = match client_token {
@@ -726,12 +741,7 @@ pub async fn describe_instance_attribute(
             "blockDeviceMapping" => {
                 x.empty("blockDeviceMapping");
             }
-            "groupSet" => {
-                x.set("groupSet", [()], |x, _| {
-                    x.text("groupId", &default_group_id(&i.project_id))
-                        .text("groupName", "default");
-                });
-            }
+            "groupSet" => write_groups(x, &i),
             "sourceDestCheck" => {
                 x.value("sourceDestCheck", Some("true"));
             }

@@ -138,28 +138,31 @@ fn target<'a>(
     }
 }
 
-/// The groups `SecurityGroup.N` (names) and `SecurityGroupId.N` (ids) of
-/// a RunInstances name: each must be one the caller has.
-pub async fn check_launch_groups(
+/// The groups a `RunInstances` names by `SecurityGroup.N` and
+/// `SecurityGroupId.N` (the caller's own), as uuids for the instances'
+/// ports; empty (the project's default group) when it names none.
+pub async fn launch_groups(
     state: &Ec2State,
     req: &ActionRequest<'_>,
-) -> Result<(), Ec2Error> {
+) -> Result<Vec<String>, Ec2Error> {
     let names = req.params.list("SecurityGroup");
     let ids = req.params.list("SecurityGroupId");
     if names.is_empty() && ids.is_empty() {
-        return Ok(());
+        return Ok(Vec::new());
     }
     let groups = visible_groups(state, req).await?;
+    let mut chosen = Vec::new();
     for name in &names {
-        by_name(&groups, &req.ctx.project_id, name)?;
+        chosen.push(by_name(&groups, &req.ctx.project_id, name)?.id.clone());
     }
     for id in &ids {
         let g = by_id(&groups, id)?;
         if g.project_id != req.ctx.project_id {
             return Err(Ec2Error::GroupNotFound(id.clone()));
         }
+        chosen.push(g.id.clone());
     }
-    Ok(())
+    Ok(chosen)
 }
 
 /// A group name or description as EC2-Classic takes it: 1 to 255 ASCII

@@ -668,7 +668,7 @@ async fn run_instances_takes_only_groups_the_project_has() {
     ])
     .await;
     assert_eq!(status, 200, "{body}");
-    // Instances have no ports to keep groups on: groupSet shows the
-    // project's default group.
-    assert_eq!(texts(&body, "groupName"), vec!["default", "default"]);
+    // The instance's port has the group (named twice, kept once): the
+    // reservation's and the instance's groupSet show it.
+    assert_eq!(texts(&body, "groupName"), vec!["web", "web"]);
 }

@@ -66,7 +66,7 @@ async fn fixture() -> Fixture {
     Fixture {
         uuid: instance.uuid.clone(),
         project: instance.project_id.clone(),
-        fixed_ip: instance.fixed_ip.expect("a fixed IP").to_string(),
+        fixed_ip: instance.fixed_ipv4().expect("a fixed IP").to_string(),
         public_key: kp.public_key,
         compute,
         ctx,
@@ -131,7 +131,16 @@ async fn instance_created_through_compute_is_served_by_fixed_ip() {
         .send(&svc)
         .await
         .json();
-    assert_eq!(nd["networks"][0]["ip_address"], f.fixed_ip.as_str());
+    // The port is on the seeded `private` network, whose subnet hands
+    // addresses out by DHCP: network_data.json says so, as nova's does.
+    assert_eq!(nd["networks"][0]["type"], "ipv4_dhcp");
+    assert_eq!(nd["networks"][0]["link"], nd["links"][0]["id"]);
+    assert_eq!(
+        nd["links"][0]["ethernet_mac_address"]
+            .as_str()
+            .map(|m| m.len()),
+        Some(17)
+    );
 }
 
 #[tokio::test]
@@ -292,7 +301,7 @@ async fn a_deleted_instance_address_serves_nobody_and_is_not_reused_at_once() {
         .await
         .unwrap();
     let successor_ip = created.instances[0]
-        .fixed_ip
+        .fixed_ipv4()
         .expect("a fixed IP")
         .to_string();
     assert_ne!(
@@ -311,17 +320,20 @@ async fn a_deleted_instance_address_serves_nobody_and_is_not_reused_at_once() {
 
 /// Once `fixed_ip_reuse_delay` has passed, a freed address goes back into
 /// circulation (the pool is not leaked): creates take the addresses after
-/// the highest one given first, and when the range is used up, the freed
-/// one is given again.
+/// the one given last first, and when the range is used up, the freed one
+/// is given again.
 #[tokio::test]
 async fn a_freed_address_returns_to_the_pool_after_the_reuse_delay() {
-    let store = Store::connect("sqlite://", StoreOptions::default())
-        .await
-        .unwrap();
+    // The seeded `private` subnet: 10.0.0.2 to 10.0.0.6.
+    let range: ipnet::Ipv4Net = "10.0.0.0/29".parse().unwrap();
+    let options = StoreOptions {
+        seed_network: range,
+        ..StoreOptions::default()
+    };
+    let store = Store::connect("sqlite://", options).await.unwrap();
     store.migrate().await.unwrap();
     let config = ComputeConfig {
-        // 10.0.0.2 to 10.0.0.6.
-        fixed_ip_range: "10.0.0.0/29".parse().unwrap(),
+        fixed_ip_range: range,
         fixed_ip_reuse_delay: Duration::from_millis(300),
         ..ComputeConfig::instant()
     };
@@ -337,13 +349,13 @@ async fn a_freed_address_returns_to_the_pool_after_the_reuse_delay() {
     let first = &first.instances[0];
     compute.delete_instance(&ctx, &first.uuid).await.unwrap();
     let during = compute.create_instances(&ctx, create("b")).await.unwrap();
-    assert_ne!(during.instances[0].fixed_ip, first.fixed_ip);
+    assert_ne!(during.instances[0].fixed_ipv4(), first.fixed_ipv4());
     tokio::time::sleep(Duration::from_millis(400)).await;
     for name in ["c", "d", "e"] {
         compute.create_instances(&ctx, create(name)).await.unwrap();
     }
     let after = compute.create_instances(&ctx, create("f")).await.unwrap();
-    assert_eq!(after.instances[0].fixed_ip, first.fixed_ip);
+    assert_eq!(after.instances[0].fixed_ipv4(), first.fixed_ipv4());
 }
 
 #[tokio::test]
@@ -370,7 +382,7 @@ async fn personality_files_are_listed_in_meta_data_and_served_as_content() {
         )
         .await
         .unwrap();
-    let ip = created.instances[0].fixed_ip.unwrap().to_string();
+    let ip = created.instances[0].fixed_ipv4().unwrap().to_string();
     let svc = service_over(&f.compute, config());
 
     let md = get("/openstack/latest/meta_data.json")

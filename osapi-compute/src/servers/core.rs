@@ -638,9 +638,8 @@ pub async fn create(
         admin_password: opt_string(server.get("adminPass")),
         hostname: opt_string(server.get("hostname")),
         host: opt_string(server.get("host")),
-        // The schema allows "none", "auto" or a list; only "none" asks for
-        // no network (the simulated network has one fixed-IP range).
-        without_network: server.get("networks").and_then(Value::as_str) == Some("none"),
+        networks: requested_networks(server.get("networks"))?,
+        security_groups: security_group_names(server.get("security_groups")),
         injected_files: personality(server.get("personality")),
     };
     if request.host.is_some() {
@@ -662,11 +661,16 @@ pub async fn create(
         .instances
         .first()
         .ok_or_else(|| ApiError::Internal("create returned no instance".into()))?;
+    let mut groups = security_group_names(server.get("security_groups"));
+    if groups.is_empty() {
+        groups.push("default".into());
+    }
+    let groups: Vec<Value> = groups.iter().map(|n| json!({ "name": n })).collect();
     let mut server = json!({
         "id": first.uuid,
         "links": urls.links("servers", &first.uuid),
         "OS-DCF:diskConfig": "MANUAL",
-        "security_groups": [{"name": "default"}],
+        "security_groups": groups,
     });
     if state.config.enable_instance_password {
         server["adminPass"] = json!(created.admin_password);
@@ -676,6 +680,80 @@ pub async fn create(
         response.headers_mut().insert(header::LOCATION, location);
     }
     Ok(response)
+}
+
+/// The `networks` of a create as nova reads them (its
+/// `_get_requested_networks`): the schema has checked the shapes.
+fn requested_networks(value: Option<&Value>) -> Result<compute::NetworkRequest, ApiError> {
+    let list = match value {
+        None | Some(Value::Null) => return Ok(compute::NetworkRequest::Unspecified),
+        Some(Value::String(s)) if s == "auto" => return Ok(compute::NetworkRequest::Auto),
+        Some(Value::String(s)) if s == "none" => return Ok(compute::NetworkRequest::None),
+        Some(Value::Array(list)) => list,
+        Some(_) => return Err(ApiError::BadRequest("Bad networks format".into())),
+    };
+    let mut out = Vec::with_capacity(list.len());
+    let mut ports: Vec<&str> = Vec::new();
+    for item in list {
+        let fixed_ip = item.get("fixed_ip").and_then(Value::as_str);
+        let tag = item.get("tag").and_then(Value::as_str).map(str::to_string);
+        let fixed_ip = match fixed_ip {
+            Some(text) => Some(text.parse::<std::net::IpAddr>().map_err(|_| {
+                ApiError::BadRequest(format!(
+                    "Invalid input for field/attribute fixed_ip. Value: {text}. '{text}' is not a 'ip-address'"
+                ))
+            })?),
+            None => None,
+        };
+        if let Some(port) = item.get("port").and_then(Value::as_str) {
+            if ports.contains(&port) {
+                return Err(ApiError::BadRequest(format!(
+                    "Port ID '{port}' was specified twice: you cannot attach a port multiple times."
+                )));
+            }
+            if let Some(addr) = fixed_ip {
+                return Err(ApiError::BadRequest(format!(
+                    "Specified Fixed IP '{addr}' cannot be used with port '{port}': the two cannot be specified together."
+                )));
+            }
+            ports.push(port);
+            out.push(compute::RequestedNetwork {
+                port_id: Some(port.to_string()),
+                tag,
+                ..compute::RequestedNetwork::default()
+            });
+            continue;
+        }
+        let uuid = item
+            .get("uuid")
+            .and_then(Value::as_str)
+            .ok_or_else(|| ApiError::BadRequest("Bad network format: missing 'uuid'".into()))?;
+        if uuid::Uuid::parse_str(uuid).is_err() {
+            return Err(ApiError::BadRequest(format!(
+                "Bad networks format: network uuid is not in proper format ({uuid})"
+            )));
+        }
+        out.push(compute::RequestedNetwork {
+            network_id: Some(uuid.to_string()),
+            fixed_ip,
+            tag,
+            port_id: None,
+        });
+    }
+    Ok(compute::NetworkRequest::List(out))
+}
+
+/// The names (or ids) of a create's `security_groups`, each once.
+fn security_group_names(value: Option<&Value>) -> Vec<String> {
+    let mut names: Vec<String> = Vec::new();
+    for item in value.and_then(Value::as_array).into_iter().flatten() {
+        if let Some(name) = item.get("name").and_then(Value::as_str) {
+            if !names.iter().any(|n| n == name) {
+                names.push(name.to_string());
+            }
+        }
+    }
+    names
 }
 
 /// An IPv6 address in its canonical text (`::babe:dc0c:1602` for

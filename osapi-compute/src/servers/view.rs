@@ -9,9 +9,6 @@ use sha2::{Digest, Sha224};
 use crate::links::RequestUrls;
 use crate::microversion::ApiVersion;
 
-/// The one network every simulated server is attached to.
-pub const NETWORK_NAME: &str = "private";
-
 /// nova's `utils.isotime`: `2013-09-03T04:01:32Z`.
 pub fn isotime(t: &DateTime<Utc>) -> String {
     t.format("%Y-%m-%dT%H:%M:%SZ").to_string()
@@ -42,21 +39,51 @@ fn hex_lower(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// The `addresses` value: one `private` network with the fixed IP.
+/// The `addresses` value: by network name, each fixed address of the
+/// server's ports followed by the floating addresses of that port, as
+/// nova's network info lists them; nothing while it is building.
 pub fn addresses(instance: &compute::Instance, extended: bool) -> Value {
     let mut out = Map::new();
     if instance.vm_state == compute::VmState::Building {
         return Value::Object(out);
     }
-    if let Some(ip) = instance.fixed_ip {
-        let mut entry = json!({"version": 4, "addr": ip.to_string()});
-        if extended {
-            entry["OS-EXT-IPS:type"] = json!("fixed");
-            entry["OS-EXT-IPS-MAC:mac_addr"] = json!(instance.mac_address);
+    for vif in &instance.vifs {
+        let entry = |addr: String, version: u8, kind: &str| {
+            let mut entry = json!({"version": version, "addr": addr});
+            if extended {
+                entry["OS-EXT-IPS:type"] = json!(kind);
+                entry["OS-EXT-IPS-MAC:mac_addr"] = json!(vif.mac_address);
+            }
+            entry
+        };
+        let list = out
+            .entry(vif.network_name.clone())
+            .or_insert_with(|| json!([]));
+        let Some(list) = list.as_array_mut() else {
+            continue;
+        };
+        for ip in &vif.fixed_ips {
+            let version = if ip.address.is_ipv4() { 4 } else { 6 };
+            list.push(entry(ip.address.to_string(), version, "fixed"));
         }
-        out.insert(NETWORK_NAME.into(), json!([entry]));
+        for ip in &vif.floating_ips {
+            list.push(entry(ip.to_string(), 4, "floating"));
+        }
     }
     Value::Object(out)
+}
+
+/// The `security_groups` value: the names of the groups of the server's
+/// ports, each once; `None` (the key left out) when it has none.
+pub fn security_groups(instance: &compute::Instance) -> Option<Value> {
+    let mut names: Vec<&str> = Vec::new();
+    for g in instance.security_groups() {
+        if !names.contains(&g.name.as_str()) {
+            names.push(&g.name);
+        }
+    }
+    (!names.is_empty())
+        .then(|| Value::Array(names.into_iter().map(|n| json!({ "name": n })).collect()))
 }
 
 /// Which optional parts a view shows (nova's `show()` keyword arguments).
@@ -307,8 +334,10 @@ pub fn show(
             json!(instance.terminated_at.as_ref().map(naive_iso)),
         );
     }
-    if opts.sec_grp && instance.fixed_ip.is_some() && !instance.deleted {
-        put("security_groups", json!([{"name": "default"}]));
+    if opts.sec_grp && !instance.deleted {
+        if let Some(groups) = security_groups(instance) {
+            put("security_groups", groups);
+        }
     }
     if opts.extended_attr {
         put("OS-EXT-SRV-ATTR:host", json!(instance.host));
