@@ -43,6 +43,14 @@ pub enum Kind {
     Host,
     /// An availability zone.
     AvailabilityZone,
+    /// A network (of the network domain).
+    Network,
+    /// A port (of the network domain).
+    Port,
+    /// A security group.
+    SecurityGroup,
+    /// A floating IP, by address.
+    FloatingIp,
 }
 
 impl Kind {
@@ -63,6 +71,10 @@ impl Kind {
             Kind::Hypervisor => "Hypervisor",
             Kind::Host => "Compute host",
             Kind::AvailabilityZone => "Availability zone",
+            Kind::Network => "Network",
+            Kind::Port => "Port",
+            Kind::SecurityGroup => "Security group",
+            Kind::FloatingIp => "Floating IP",
         }
     }
 }
@@ -227,6 +239,9 @@ fn not_found_message(kind: Kind, id: &str) -> String {
         Kind::InstanceAction => format!("Action for request_id {id} not found"),
         Kind::FlavorAccess => format!("Flavor access not found for {id}."),
         Kind::Host => format!("Compute host {id} could not be found."),
+        Kind::Port => format!("Port id {id} could not be found."),
+        Kind::SecurityGroup => format!("Security group {id} not found."),
+        Kind::FloatingIp => "floating IP not found".to_string(),
         other => format!("{other} {id} could not be found."),
     }
 }

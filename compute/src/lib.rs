@@ -90,9 +90,9 @@ pub use infra::{
 };
 pub use injected::InjectedFile;
 pub use instance::{
-    ClientTokenOutcome, CreateInstance, CreatedInstances, FlavorSnapshot, Instance, InstanceFault,
-    InstanceFilter, NetworkRequest, RequestedNetwork, SortDir, SortKey, UpdateInstance, Vif,
-    VifGroup, VifIp, MAX_CLIENT_TOKEN_LENGTH,
+    AttachInterface, ClientTokenOutcome, CreateInstance, CreatedInstances, FlavorSnapshot,
+    Instance, InstanceFault, InstanceFilter, NetworkRequest, RequestedNetwork, SortDir, SortKey,
+    UpdateInstance, Vif, VifGroup, VifIp, MAX_CLIENT_TOKEN_LENGTH,
 };
 pub use keypair::{KeyType, Keypair, NewKeypair};
 pub use lifecycle::{RebuildInstance, FAIL_EXTRA_SPEC, FAIL_METADATA_KEY};

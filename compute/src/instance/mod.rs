@@ -14,6 +14,7 @@
 //! | `filter.rs` | [`InstanceFilter`], [`SortKey`], [`SortDir`]: what a listing asks for |
 //! | `listing.rs` | [`Compute::list_instances`](crate::Compute::list_instances): the SQL of a page, lazy states, paging |
 //! | `lookup.rs` | one instance by uuid, id, EC2 id or fixed IP |
+//! | `interfaces.rs` | [`AttachInterface`]: interfaces, security groups and floating IPs changed on a running instance |
 //! | `legacy_addresses.rs` | `db sync`: the fixed IPs of instances from before ports, moved to ports |
 //! | `network.rs` | [`NetworkRequest`], [`Vif`]: the ports of an instance, made, bound and released |
 //! | `create.rs` | [`CreateInstance`], [`CreatedInstances`]: checks, quota, ports, inserts |
@@ -28,6 +29,7 @@ mod client_token;
 mod console;
 mod create;
 mod filter;
+mod interfaces;
 mod legacy_addresses;
 mod listing;
 mod lookup;
@@ -43,6 +45,7 @@ mod usage;
 pub use client_token::{ClientTokenOutcome, MAX_CLIENT_TOKEN_LENGTH};
 pub use create::{CreateInstance, CreatedInstances};
 pub use filter::{shown_second_start, InstanceFilter, SortDir, SortKey};
+pub use interfaces::AttachInterface;
 pub use legacy_addresses::PORTS_SCHEMA_VERSION;
 pub use model::{FlavorSnapshot, Instance, InstanceFault};
 pub use network::{NetworkRequest, RequestedNetwork, Vif, VifGroup, VifIp};

@@ -168,7 +168,7 @@ impl Compute {
     /// External networks are left out (a decision: nova lists the admin
     /// project's external network too, so an admin without a network
     /// would always be asked to choose; see ARCHITECTURE.md).
-    async fn available_networks(&self, project: &str) -> Result<Vec<String>> {
+    pub(super) async fn available_networks(&self, project: &str) -> Result<Vec<String>> {
         let rows: Vec<(String,)> = self
             .store
             .fetch_all(
@@ -183,7 +183,7 @@ impl Compute {
     /// The ids of `names_or_ids` among the project's security groups
     /// (nova's checks: an unknown one is 400, a name two groups share 409);
     /// the project's default group when empty.
-    async fn resolve_security_groups(
+    pub(super) async fn resolve_security_groups(
         &self,
         ctx: &RequestContext,
         names_or_ids: &[String],

@@ -15,7 +15,7 @@ use crate::servers::core::{image_properties, personality};
 use crate::servers::schemas;
 use crate::servers::view::{self, ShowOpts};
 use crate::state::ApiState;
-use crate::validation::{int_of, JsonBody};
+use crate::validation::{int_of, Format, JsonBody, Schema};
 
 fn accepted() -> Response {
     StatusCode::ACCEPTED.into_response()
@@ -140,10 +140,66 @@ pub async fn dispatch(
         }
         "rebuild" => rebuild(&state, &ctx, version, &urls, &id, &body).await,
         "createImage" => create_image(&state, &ctx, version, &urls, &id, &body).await,
+        "addSecurityGroup" | "removeSecurityGroup" => {
+            let v = body.validate(security_group_body(&name))?;
+            let group = v[name.as_str()]["name"].as_str().unwrap_or_default();
+            if name == "addSecurityGroup" {
+                c.add_security_group(ctx_ref, &id, group).await?;
+            } else {
+                c.remove_security_group(ctx_ref, &id, group).await?;
+            }
+            Ok(accepted())
+        }
+        // nova's floating IP proxies, up to 2.43.
+        "addFloatingIp" | "removeFloatingIp" if version.at_most(2, 43) => {
+            let v = body.validate(floating_ip_body(&name))?;
+            let args = &v[name.as_str()];
+            let address = args["address"].as_str().unwrap_or_default();
+            if name == "addFloatingIp" {
+                let fixed = args.get("fixed_address").and_then(Value::as_str);
+                c.add_floating_ip(ctx_ref, &id, address, fixed).await?;
+            } else {
+                c.remove_floating_ip(ctx_ref, &id, address).await?;
+            }
+            Ok(accepted())
+        }
         other => Err(ApiError::BadRequest(format!(
             "There is no such action: {other}"
         ))),
     }
+}
+
+/// `{"addSecurityGroup"|"removeSecurityGroup": {"name": <group>}}`.
+fn security_group_body(action: &str) -> Schema {
+    Schema::object()
+        .prop(
+            action,
+            Schema::object()
+                .prop("name", Schema::string().length(Some(1), None))
+                .required(&["name"])
+                .additional(false),
+        )
+        .required(&[action])
+        .additional(false)
+}
+
+/// `{"addFloatingIp": {"address", "fixed_address"}}` or
+/// `{"removeFloatingIp": {"address"}}`.
+fn floating_ip_body(action: &str) -> Schema {
+    let address = || {
+        Schema::one_of(vec![
+            Schema::string().format(Format::Ipv4),
+            Schema::string().format(Format::Ipv6),
+        ])
+    };
+    let mut args = Schema::object().prop("address", address());
+    if action == "addFloatingIp" {
+        args = args.prop("fixed_address", address());
+    }
+    Schema::object()
+        .prop(action, args.required(&["address"]).additional(false))
+        .required(&[action])
+        .additional(false)
 }
 
 async fn rebuild(

@@ -7,6 +7,7 @@ use crate::state::ApiState;
 
 pub mod actions;
 pub mod core;
+pub mod interfaces;
 pub mod schemas;
 pub mod sub;
 pub mod view;
@@ -56,6 +57,14 @@ pub fn routes() -> Router<ApiState> {
         .route(
             "/servers/{id}/os-server-password",
             get(sub::password_show).delete(sub::password_clear),
+        )
+        .route(
+            "/servers/{id}/os-interface",
+            get(interfaces::index).post(interfaces::attach),
+        )
+        .route(
+            "/servers/{id}/os-interface/{port_id}",
+            get(interfaces::show).delete(interfaces::detach),
         )
         .route(
             "/servers/{id}/os-volume_attachments",

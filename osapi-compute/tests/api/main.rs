@@ -20,6 +20,7 @@ mod network_security_groups;
 mod numbers;
 mod personality;
 mod quotas;
+mod server_networks;
 mod servers;
 mod versions;
 mod volume_attachments;
