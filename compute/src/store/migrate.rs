@@ -60,10 +60,16 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../../migrations/sqlite/0007_routers_floating_ips.sql"),
         postgres: include_str!("../../migrations/postgres/0007_routers_floating_ips.sql"),
     },
+    Migration {
+        version: 9,
+        description: "image writes: hidden images, hashes, tags, members, deletes",
+        sqlite: include_str!("../../migrations/sqlite/0009_image_writes.sql"),
+        postgres: include_str!("../../migrations/postgres/0009_image_writes.sql"),
+    },
 ];
 
 /// The newest schema version this build knows.
-pub const LATEST_SCHEMA_VERSION: i64 = 7;
+pub const LATEST_SCHEMA_VERSION: i64 = 9;
 
 /// What [`Store::migrate`] did.
 #[derive(Debug, Clone, PartialEq, Eq)]
