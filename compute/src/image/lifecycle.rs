@@ -1,19 +1,20 @@
-//! Deactivating and reactivating an image (admins): a deactivated image
-//! stays listed and shown, but its data is downloaded by admins only.
+//! Deactivating and reactivating an image (its owner project's members and
+//! admins, Glance's default policy): a deactivated image stays listed and
+//! shown, but its data is downloaded by admins only.
 
 use super::access;
 use crate::store::{args, now_micros};
 use crate::{Compute, Error, RequestContext, Result};
 
 impl Compute {
-    /// `active` -> `deactivated` (admin); deactivating a deactivated
+    /// `active` -> `deactivated` (owner or admin); deactivating a deactivated
     /// image is no change, any other status is refused (403 as Glance).
     pub async fn deactivate_image(&self, ctx: &RequestContext, uuid: &str) -> Result<()> {
         self.move_image(ctx, uuid, "deactivate", "active", "deactivated")
             .await
     }
 
-    /// `deactivated` -> `active` (admin), as [`Compute::deactivate_image`].
+    /// `deactivated` -> `active` (owner or admin), as [`Compute::deactivate_image`].
     pub async fn reactivate_image(&self, ctx: &RequestContext, uuid: &str) -> Result<()> {
         self.move_image(ctx, uuid, "reactivate", "deactivated", "active")
             .await
@@ -27,11 +28,9 @@ impl Compute {
         from: &str,
         to: &str,
     ) -> Result<()> {
+        access::require_writer(ctx)?;
         let (image, _) = self.visible_image(ctx, uuid).await?;
-        if !ctx.is_admin {
-            access::require_owner(ctx, &image, action)?;
-            ctx.require_admin(&format!("{action}_image"))?;
-        }
+        access::require_owner(ctx, &image, action)?;
         if image.status == to {
             return Ok(());
         }

@@ -129,10 +129,10 @@ async fn deactivated_data_is_for_admins_and_a_delete_keeps_the_row(engine: Engin
     upload(c, &alice(), &uuid, b"data").await.unwrap();
 
     assert!(matches!(
-        c.deactivate_image(&alice(), &uuid).await,
-        Err(Error::Forbidden(_))
+        c.deactivate_image(&bob(), &uuid).await,
+        Err(Error::NotFound { .. })
     ));
-    c.deactivate_image(&admin(), &uuid).await.unwrap();
+    c.deactivate_image(&alice(), &uuid).await.unwrap();
     assert_eq!(
         c.get_image(&alice(), &uuid).await.unwrap().status,
         "deactivated"

@@ -198,14 +198,21 @@ fn operations(body: &Value) -> Result<Vec<Op>, ImageApiError> {
         let obj = change
             .as_object()
             .ok_or_else(|| bad("Operations must be JSON objects."))?;
-        let op = obj
-            .get("op")
-            .and_then(Value::as_str)
-            .ok_or_else(|| bad("Unable to find 'op' in JSON Schema change. It must be one of the following: add, remove, replace."))?;
-        let path = attribute(
-            obj.get("path")
-                .ok_or_else(|| bad("Unable to find 'path' in JSON Schema change"))?,
-        )?;
+        // Glance's media type v2.1 has RFC 6902's `{"op": "replace", "path":
+        // "/name"}`; v2.0 (draft 4, what tempest sends) has `{"replace":
+        // "/name"}`. Both are read whatever the media type says.
+        let (op, raw_path) = match obj.get("op").and_then(Value::as_str) {
+            Some(op) => (op, obj.get("path")),
+            None => match ["add", "remove", "replace"]
+                .into_iter()
+                .find(|k| obj.contains_key(*k))
+            {
+                Some(op) => (op, obj.get(op)),
+                None => return Err(bad("Unable to find 'op' in JSON Schema change. It must be one of the following: add, remove, replace.")),
+            },
+        };
+        let path =
+            attribute(raw_path.ok_or_else(|| bad("Unable to find 'path' in JSON Schema change"))?)?;
         if rules::READ_ONLY.contains(&path.as_str()) {
             return Err(ImageApiError::Forbidden(format!(
                 "Attribute '{path}' is read-only."
@@ -354,6 +361,14 @@ mod tests {
     }
 
     #[test]
+    fn the_draft_4_form_tempest_sends_is_read_too() {
+        let body = json!([{"replace": "/name", "value": "z"}, {"remove": "/os_distro"}]);
+        let u = image_update(&image(), &body).unwrap();
+        assert_eq!(u.name, Some(Some("z".into())));
+        assert_eq!(u.properties["os_distro"], None);
+    }
+
+    #[test]
     fn glance_s_refusals() {
         let cases = [
             (
@@ -378,6 +393,7 @@ mod tests {
             (json!([{"op": "move", "path": "/k"}]), 400),
             (json!([{"op": "add", "path": "/a/b", "value": "v"}]), 400),
             (json!({"op": "add"}), 400),
+            (json!([{"path": "/k", "value": "v"}]), 400),
         ];
         for (body, status) in cases {
             let got = match image_update(&image(), &body) {

@@ -52,6 +52,10 @@ pub fn image_view(image: &compute::Image) -> Value {
     for (key, value) in core {
         body.insert(key.to_string(), value);
     }
+    // Glance names the stores holding the data; here the one file store.
+    if image.os_hash_value.is_some() {
+        body.insert("stores".into(), json!("file"));
+    }
     Value::Object(body)
 }
 
