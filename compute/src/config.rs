@@ -192,6 +192,9 @@ pub struct ComputeConfig {
     pub transition_delay: Duration,
     /// `[quota]` defaults.
     pub quota: QuotaLimits,
+    /// Where image data lives (`<state_path>/images`) and `[image]
+    /// image_size_cap`.
+    pub images: crate::image::ImageStoreConfig,
 }
 
 impl Default for ComputeConfig {
@@ -205,6 +208,7 @@ impl Default for ComputeConfig {
             fixed_ip_reuse_delay: DEFAULT_METADATA_CACHE_EXPIRATION + FIXED_IP_REUSE_MARGIN,
             transition_delay: Duration::from_secs(2),
             quota: QuotaLimits::default(),
+            images: crate::image::ImageStoreConfig::default(),
         }
     }
 }
@@ -260,6 +264,7 @@ impl ComputeConfig {
                 security_groups: quota.security_groups,
                 security_group_rules: quota.security_group_rules,
             },
+            images: crate::image::ImageStoreConfig::default(),
         }
     }
 }

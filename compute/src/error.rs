@@ -23,6 +23,8 @@ pub enum Kind {
     Keypair,
     /// An image.
     Image,
+    /// A member of a shared image.
+    ImageMember,
     /// An instance action (os-instance-actions).
     InstanceAction,
     /// A metadata key of an instance.
@@ -61,6 +63,7 @@ impl Kind {
             Kind::Flavor => "Flavor",
             Kind::Keypair => "Keypair",
             Kind::Image => "Image",
+            Kind::ImageMember => "Image member",
             Kind::InstanceAction => "Action",
             Kind::MetadataKey => "Metadata key",
             Kind::ExtraSpec => "Flavor extra spec",
@@ -236,6 +239,7 @@ fn not_found_message(kind: Kind, id: &str) -> String {
         Kind::MetadataKey => format!("Metadata item was not found: {id}"),
         Kind::ExtraSpec => format!("Flavor has no extra specs with key {id}."),
         Kind::Tag => format!("Tag {id} could not be found."),
+        Kind::ImageMember => format!("{id} not found in the member list of the image."),
         Kind::InstanceAction => format!("Action for request_id {id} not found"),
         Kind::FlavorAccess => format!("Flavor access not found for {id}."),
         Kind::Host => format!("Compute host {id} could not be found."),

@@ -83,7 +83,10 @@ pub use context::{new_request_id, RequestContext};
 pub use ec2::{ec2_image_id, ec2_instance_id, parse_ec2_id, Ec2Credential};
 pub use error::{Error, Kind, Result};
 pub use flavor::{Flavor, FlavorFilter, NewFlavor};
-pub use image::{Image, ImageFilter, NewImage};
+pub use image::{
+    Image, ImageData, ImageDataError, ImageFilter, ImageMember, ImageSort, ImageStoreConfig,
+    ImageUpdate, ImageUpload, MemberStatus, NewImage,
+};
 pub use infra::{
     AvailabilityZone, Hypervisor, ServerUsage, Service, ServiceUpdate, TenantUsage, ZoneHost,
     ZoneService,

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use nova_conf::NovaConf;
 
-use crate::options::{PoolGroup, QuotaGroup, SimulatorGroup, ZonesGroup};
+use crate::options::{ImageGroup, PoolGroup, QuotaGroup, SimulatorGroup, ZonesGroup};
 use crate::store::{url, DatabaseUrl};
 use crate::{Compute, ComputeConfig, Error, MigrationReport, Result, Store, StoreOptions};
 
@@ -57,12 +57,18 @@ impl Settings {
                 seed_external_network: sim.floating_ip_range,
                 ..StoreOptions::default()
             },
-            compute: ComputeConfig::from_groups(
-                sim,
-                conf.group::<QuotaGroup>(),
-                conf.group::<ZonesGroup>(),
-                Duration::from_secs(conf.api.metadata_cache_expiration),
-            ),
+            compute: ComputeConfig {
+                images: crate::image::ImageStoreConfig {
+                    data_dir: conf.default.state_path.join("images"),
+                    size_cap: conf.group::<ImageGroup>().image_size_cap,
+                },
+                ..ComputeConfig::from_groups(
+                    sim,
+                    conf.group::<QuotaGroup>(),
+                    conf.group::<ZonesGroup>(),
+                    Duration::from_secs(conf.api.metadata_cache_expiration),
+                )
+            },
             state_path: conf.default.state_path.clone(),
         })
     }

@@ -113,11 +113,23 @@ nova_conf::option_group! {
     }
 }
 
+nova_conf::option_group! {
+    /// `[image]`: the Image v2 endpoint's data store (ours: Glance's
+    /// option of the same name is in its `[DEFAULT]`). Data lives in
+    /// files under `<state_path>/images/`.
+    pub struct ImageGroup in "image" {
+        /// The largest image data accepted, in bytes (Glance's default,
+        /// 1 TiB); a larger upload is answered 413.
+        pub image_size_cap: u64 = "1099511627776" => value::int(Some(0), None);
+    }
+}
+
 /// The groups above, for a binary's schema.
 pub const OPTION_GROUPS: &[GroupDecl] = &[
     GroupDecl::of::<SimulatorGroup>(),
     GroupDecl::of::<QuotaGroup>(),
     GroupDecl::of::<ZonesGroup>(),
+    GroupDecl::of::<ImageGroup>(),
     GroupDecl::of::<PoolGroup>(),
 ];
 

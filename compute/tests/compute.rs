@@ -61,6 +61,9 @@ macro_rules! on_both_engines {
     };
 }
 
+#[path = "image/mod.rs"]
+mod image;
+
 on_both_engines!(
     migrate_is_idempotent_and_seeds_once,
     newer_schema_is_refused,

@@ -106,9 +106,9 @@ pub fn register_factories(registry: &mut Registry) {
         ))
     });
     registry.register_app(IMAGE_V2, |ctx| {
-        Ok(nova_paste::http::boxed(crate::image_v2::image_router(
-            state(ctx)?,
-        )))
+        Ok(nova_paste::http::boxed(crate::image::image_router(state(
+            ctx,
+        )?)))
     });
     registry.register_app(NETWORK_V2, |ctx| {
         Ok(nova_paste::http::boxed(crate::network::network_router(

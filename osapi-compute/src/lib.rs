@@ -22,7 +22,7 @@
 //! | [`resources`] | flavors, keypairs, limits, quotas, zones, hypervisors, services, usage, images |
 //! | [`removed`] | the APIs nova removed, 410 Gone |
 //! | [`factories`] | the paste factories under nova's dotted names |
-//! | [`identity`], [`image_v2`], [`network`] | the small Identity v3, Image v2 and Network v2 apps of a noauth2 deployment |
+//! | [`identity`], [`image`], [`network`] | the small Identity v3, Image v2 and Network v2 apps of a noauth2 deployment |
 //!
 //! **Architecture Invariant:** handlers never build error bodies; they
 //! return [`fault::ApiError`] (or a `compute::Error`, converted in `fault`).
@@ -35,7 +35,7 @@ pub mod context;
 pub mod factories;
 pub mod fault;
 pub mod identity;
-pub mod image_v2;
+pub mod image;
 pub mod keystone;
 pub mod links;
 pub mod microversion;

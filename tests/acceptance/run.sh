@@ -16,7 +16,7 @@
 # For each backend: a temporary state dir and nova.conf (noauth2, all ports
 # 0), the services started and checked on /healthcheck, then every
 # executable file and every test_*.py under
-# tests/acceptance/{compute,ec2,metadata}/ (but a directory's own `run.sh`,
+# tests/acceptance/{compute,ec2,image,metadata}/ (but a directory's own `run.sh`,
 # its standalone driver) run with the venv's python first on PATH (a
 # test_*.py that is not executable: through that python) and these
 # variables:
@@ -72,11 +72,11 @@ while IFS= read -r f; do
         [ "$keep" = 1 ] || continue
     fi
     scripts+=("$f")
-done < <(find "$ACC_DIR/compute" "$ACC_DIR/ec2" "$ACC_DIR/metadata" -type f ! -name run.sh \
+done < <(find "$ACC_DIR/compute" "$ACC_DIR/ec2" "$ACC_DIR/image" "$ACC_DIR/metadata" -type f ! -name run.sh \
              \( -perm -u+x -o -name 'test_*.py' \) 2>/dev/null | sort)
 # PATTERNs that name only deploy checks (`run.sh deploy`) start no backend.
 [ ${#scripts[@]} -gt 0 ] || [ ${#patterns[@]} -gt 0 ] ||
-    die "no executable acceptance scripts under tests/acceptance/{compute,ec2,metadata}/"
+    die "no executable acceptance scripts under tests/acceptance/{compute,ec2,image,metadata}/"
 [ ${#scripts[@]} -gt 0 ] || backends=()
 [ ${#backends[@]} -eq 0 ] || [ -d "$CLOUD_INIT_PATH/cloudinit" ] ||
     die "cloud-init not unpacked: run scripts/install-test-deps"

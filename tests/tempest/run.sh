@@ -5,14 +5,18 @@
 # two simulated hosts, instant transitions) on 127.0.0.1, and runs
 # `tempest.api.compute` with static accounts, minus the tests listed in
 # tests/tempest/exclude-compute.txt (one reason per entry; the list only
-# shrinks). Prints tempest's totals; exits non-zero when a test that is not
-# excluded fails. Every process it starts is stopped on exit.
+# shrinks), then `tempest.api.image` minus tests/tempest/exclude-image.txt.
+# Prints tempest's totals; exits non-zero when a test that is not excluded
+# fails. Every process it starts is stopped on exit.
 #
 # Environment:
 #   TEMPEST_VENV    the tempest venv (default .state/tempest-venv; created
 #                   with tempest==47.0.0 when missing)
 #   TEMPEST_PYTHON  the Python that venv is made with (python3)
 #   TEMPEST_REGEX   the tests to run (default ^tempest\.api\.compute\.)
+#   TEMPEST_IMAGE_REGEX  then these, in the same cloud, minus
+#                   tests/tempest/exclude-image.txt (default
+#                   ^tempest\.api\.image\.; empty: no image run)
 #   KEEP_WORKDIR=1  keep the temporary directory (configs, logs) afterwards
 # Builds nothing: needs target/release/osapi-compute (the release stage).
 set -euo pipefail
@@ -24,6 +28,7 @@ TEMPEST_VERSION=47.0.0
 TEMPEST_VENV="${TEMPEST_VENV:-$ROOT/.state/tempest-venv}"
 TEMPEST_PYTHON="${TEMPEST_PYTHON:-python3}"
 TEMPEST_REGEX="${TEMPEST_REGEX:-^tempest\.api\.compute\.}"
+TEMPEST_IMAGE_REGEX="${TEMPEST_IMAGE_REGEX-^tempest\.api\.image\.}"
 BINARY="$ROOT/target/release/osapi-compute"
 HERE="$ROOT/tests/tempest"
 
@@ -91,16 +96,24 @@ IMAGE="$(curl -fsS -H 'X-Auth-Token: admin:admin' "http://127.0.0.1:$PORT/v2.1/i
 sed -e "s|@PORT@|$PORT|g" -e "s|@IMAGE@|$IMAGE|g" -e "s|@ACCOUNTS@|$WORK/ws/etc/accounts.yaml|g" \
     "$HERE/tempest.conf.in" > ws/etc/tempest.conf
 
-# --- the run ----------------------------------------------------------------
+# --- the runs ---------------------------------------------------------------
 cd ws
-status=0
-"$TEMPEST_VENV/bin/tempest" run --regex "$TEMPEST_REGEX" \
-    --exclude-list "$HERE/exclude-compute.txt" --concurrency 2 >"$WORK/tempest.out" 2>&1 \
-    || status=$?
-grep -E '\.\.\. FAILED' "$WORK/tempest.out" || true
-sed -n '/^Totals$/,/^ - Failed/p' "$WORK/tempest.out"
-if [ "$status" -ne 0 ]; then
-    tail -60 "$WORK/tempest.out" >&2
-    die "tempest failed (exit $status); rerun with KEEP_WORKDIR=1 for the logs"
-fi
+failed=""
+# run_suite NAME REGEX EXCLUDE_FILE: one tempest run, its failures and totals.
+run_suite() {
+    local status=0
+    "$TEMPEST_VENV/bin/tempest" run --regex "$2" \
+        --exclude-list "$3" --concurrency 2 >"$WORK/tempest-$1.out" 2>&1 \
+        || status=$?
+    log "$1: $2"
+    grep -E '\.\.\. FAILED' "$WORK/tempest-$1.out" || true
+    sed -n '/^Totals$/,/^ - Failed/p' "$WORK/tempest-$1.out"
+    if [ "$status" -ne 0 ]; then
+        tail -60 "$WORK/tempest-$1.out" >&2
+        failed="$failed $1"
+    fi
+}
+run_suite compute "$TEMPEST_REGEX" "$HERE/exclude-compute.txt"
+[ -z "$TEMPEST_IMAGE_REGEX" ] || run_suite image "$TEMPEST_IMAGE_REGEX" "$HERE/exclude-image.txt"
+[ -z "$failed" ] || die "tempest failed:$failed; rerun with KEEP_WORKDIR=1 for the logs"
 log "tempest passed"

@@ -61,6 +61,12 @@ const MIGRATIONS: &[Migration] = &[
         postgres: include_str!("../../migrations/postgres/0007_routers_floating_ips.sql"),
     },
     Migration {
+        version: 9,
+        description: "image writes: hidden images, hashes, tags, members, deletes",
+        sqlite: include_str!("../../migrations/sqlite/0009_image_writes.sql"),
+        postgres: include_str!("../../migrations/postgres/0009_image_writes.sql"),
+    },
+    Migration {
         version: 10,
         description: "instance ports",
         sqlite: include_str!("../../migrations/sqlite/0010_instance_ports.sql"),

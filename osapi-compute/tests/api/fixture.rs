@@ -22,6 +22,7 @@ pub struct Answer {
     pub headers: HeaderMap,
     pub body: Value,
     pub text: String,
+    pub bytes: Vec<u8>,
 }
 
 impl Answer {
@@ -61,6 +62,7 @@ pub struct Builder {
     config: ApiConfig,
     paste: Option<std::path::PathBuf>,
     registry: Vec<RegistryHook>,
+    image_size_cap: Option<u64>,
 }
 
 impl Builder {
@@ -72,6 +74,11 @@ impl Builder {
     /// `[DEFAULT] ec2_listen_port`.
     pub fn ec2_listen_port(mut self, port: u16) -> Self {
         self.config.ec2_listen_port = port;
+        self
+    }
+    /// `[image] image_size_cap`.
+    pub fn image_size_cap(mut self, bytes: u64) -> Self {
+        self.image_size_cap = Some(bytes);
         self
     }
     /// Another paste file.
@@ -92,7 +99,12 @@ impl Builder {
             .await
             .unwrap();
         store.migrate().await.unwrap();
-        let compute = compute::Compute::new(store, compute::ComputeConfig::instant());
+        let mut config = compute::ComputeConfig::instant();
+        config.images.data_dir = dir.path().join("images");
+        if let Some(cap) = self.image_size_cap {
+            config.images.size_cap = cap;
+        }
+        let compute = compute::Compute::new(store, config);
         let state = ApiState::new(Arc::new(compute), self.config);
         let mut registry = nova_runtime::api::builtin_registry("noauth2");
         osapi_compute::factories::register_factories(&mut registry);
@@ -124,6 +136,7 @@ impl TestApp {
             },
             paste: None,
             registry: Vec::new(),
+            image_size_cap: None,
         }
     }
 
@@ -172,6 +185,7 @@ impl TestApp {
             headers,
             body: serde_json::from_slice(&bytes).unwrap_or(Value::Null),
             text,
+            bytes: bytes.to_vec(),
         }
     }
 
@@ -187,6 +201,7 @@ impl TestApp {
             headers,
             body: serde_json::from_slice(&bytes).unwrap_or(Value::Null),
             text,
+            bytes: bytes.to_vec(),
         }
     }
 

@@ -9,6 +9,7 @@ mod auth;
 mod extensions;
 mod flavors;
 mod identity;
+mod image_v2;
 mod images;
 mod infra;
 mod keypairs;

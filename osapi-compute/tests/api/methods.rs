@@ -97,7 +97,7 @@ async fn image_answers_an_unserved_method_with_405_and_allow() {
         "{}",
         answer.text
     );
-    assert_eq!(allowed(&answer), ["GET", "HEAD"]);
+    assert_eq!(allowed(&answer), ["GET", "HEAD", "POST"]);
 }
 
 #[tokio::test]
