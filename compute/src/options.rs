@@ -119,6 +119,8 @@ pub const OPTION_GROUPS: &[GroupDecl] = &[
     GroupDecl::of::<QuotaGroup>(),
     GroupDecl::of::<ZonesGroup>(),
     GroupDecl::of::<PoolGroup>(),
+    GroupDecl::of::<crate::identity::options::TokenGroup>(),
+    GroupDecl::of::<crate::identity::options::IdentityGroup>(),
 ];
 
 /// A non-empty comma-separated list of host names.

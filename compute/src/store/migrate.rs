@@ -60,10 +60,17 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../../migrations/sqlite/0007_routers_floating_ips.sql"),
         postgres: include_str!("../../migrations/postgres/0007_routers_floating_ips.sql"),
     },
+    Migration {
+        version: 8,
+        description:
+            "the built-in identity: domains, projects, users, groups, roles, assignments, tokens",
+        sqlite: include_str!("../../migrations/sqlite/0008_identity.sql"),
+        postgres: include_str!("../../migrations/postgres/0008_identity.sql"),
+    },
 ];
 
 /// The newest schema version this build knows.
-pub const LATEST_SCHEMA_VERSION: i64 = 7;
+pub const LATEST_SCHEMA_VERSION: i64 = 8;
 
 /// What [`Store::migrate`] did.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -9,6 +9,7 @@ mod auth;
 mod extensions;
 mod flavors;
 mod identity;
+mod identity_store;
 mod images;
 mod infra;
 mod keypairs;
