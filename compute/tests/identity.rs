@@ -49,6 +49,7 @@ on_both_engines!(
     names_are_unique_per_domain,
     effective_assignments_expand_groups_and_implied_roles,
     a_member_of_one_project_gets_no_token_for_another,
+    ec2_credentials_follow_their_user_s_state_and_roles,
 );
 
 fn bootstrap_options(dir: &std::path::Path, password: Option<&str>) -> BootstrapOptions {
@@ -584,4 +585,60 @@ async fn a_member_of_one_project_gets_no_token_for_another(engine: Engine) {
         .map(|p| p.name)
         .collect();
     assert_eq!(projects, vec!["alpha".to_string()]);
+}
+
+async fn ec2_credentials_follow_their_user_s_state_and_roles(engine: Engine) {
+    let (fx, _dir) = bootstrapped(engine).await;
+    let c = &fx.compute;
+    let (alice, alpha) = member(c, "alice", "alpha", "member").await;
+    let (boss, _) = member(c, "boss", "alpha", "admin").await;
+    let make = |user: &str| compute::RequestContext::new(user, &alpha);
+    let alice_key = c
+        .create_ec2_credential(&make(&alice), None, None)
+        .await
+        .unwrap();
+    let boss_key = c
+        .create_ec2_credential(&make(&boss), None, None)
+        .await
+        .unwrap();
+    let noauth_key = c
+        .create_ec2_credential(
+            &compute::RequestContext::admin("admin", "admin"),
+            None,
+            None,
+        )
+        .await
+        .unwrap();
+
+    assert_eq!(
+        c.ec2_credential_admin(&alice_key).await.unwrap(),
+        Some(false)
+    );
+    assert_eq!(c.ec2_credential_admin(&boss_key).await.unwrap(), Some(true));
+    // A noauth2 name keeps noauth2's rule.
+    assert_eq!(
+        c.ec2_credential_admin(&noauth_key).await.unwrap(),
+        Some(true)
+    );
+
+    c.update_user(
+        &alice,
+        UserUpdate {
+            enabled: Some(false),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    let role = c.find_role_by_name("admin").await.unwrap();
+    c.unassign_role(
+        &Actor::User(boss.clone()),
+        &Target::Project(alpha.clone()),
+        &role.id,
+    )
+    .await
+    .unwrap();
+
+    assert_eq!(c.ec2_credential_admin(&alice_key).await.unwrap(), None);
+    assert_eq!(c.ec2_credential_admin(&boss_key).await.unwrap(), None);
 }

@@ -8,6 +8,7 @@
 //! | [`domains`], [`projects`], [`users`], [`groups`], [`roles`] | the entities, names unique per domain (409) |
 //! | [`assignments`] | role assignments on projects, domains and the system; effective roles through groups and implied roles |
 //! | [`tokens`] | opaque random tokens, stored as SHA-256 only: issue, validate, revoke |
+//! | [`ec2`] | what an EC2 credential lets its holder do (real users: enabled, with a role; admin from the roles) |
 //! | [`bootstrap`] | `keystone-manage bootstrap`: roles, the admin project and user |
 //!
 //! **Policy lives in the API.** These operations check identity facts
@@ -27,6 +28,7 @@
 pub mod assignments;
 pub mod bootstrap;
 pub mod domains;
+pub mod ec2;
 pub mod error;
 pub mod groups;
 pub mod options;
