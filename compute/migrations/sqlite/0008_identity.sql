@@ -36,6 +36,8 @@ CREATE TABLE identity_users (
     default_project_id TEXT,
     description TEXT,
     email TEXT,
+    -- the other attributes a client gave, as a JSON object (Keystone's extra)
+    extra TEXT NOT NULL DEFAULT '{}',
     created_at BIGINT NOT NULL,
     password_changed_at BIGINT
 );

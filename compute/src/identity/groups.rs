@@ -175,7 +175,7 @@ impl Compute {
         Ok(self
             .store
             .fetch_all(
-                "SELECT u.id, u.domain_id, u.name, u.enabled, u.default_project_id, u.description, u.email FROM identity_users u JOIN identity_group_members m ON m.user_id = u.id WHERE m.group_id = $1 ORDER BY u.name, u.id",
+                "SELECT u.id, u.domain_id, u.name, u.enabled, u.default_project_id, u.description, u.email, u.extra FROM identity_users u JOIN identity_group_members m ON m.user_id = u.id WHERE m.group_id = $1 ORDER BY u.name, u.id",
                 args![group_id],
             )
             .await?)

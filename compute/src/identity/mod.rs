@@ -106,17 +106,23 @@ pub(crate) fn new_id() -> String {
     uuid::Uuid::new_v4().simple().to_string()
 }
 
-/// Trims `name` and refuses an empty or overlong one (Keystone's 400).
+/// Trims `name` and refuses an empty one, or one longer than Keystone's
+/// schema allows for `kind` (64 characters for projects, domains and
+/// groups, 255 for users and roles): 400.
 pub(crate) fn check_name(kind: &str, name: &str) -> IdentityResult<String> {
+    let max = match kind {
+        "project" | "domain" | "group" => 64,
+        _ => 255,
+    };
     let trimmed = name.trim();
     if trimmed.is_empty() {
         return Err(IdentityError::Invalid(format!(
             "Invalid input for field 'name': the {kind} name cannot be empty."
         )));
     }
-    if trimmed.chars().count() > 255 {
+    if trimmed.chars().count() > max {
         return Err(IdentityError::Invalid(format!(
-            "Invalid input for field 'name': the {kind} name is longer than 255 characters."
+            "Invalid input for field 'name': the {kind} name is longer than {max} characters."
         )));
     }
     Ok(trimmed.to_string())

@@ -25,6 +25,16 @@ pub struct User {
     pub description: Option<String>,
     /// An e-mail address, as Keystone keeps it (an extra attribute).
     pub email: Option<String>,
+    /// The other attributes a client gave (Keystone's `extra`), a JSON
+    /// object's text.
+    pub extra: String,
+}
+
+impl User {
+    /// The extra attributes as a JSON object.
+    pub fn extra_attributes(&self) -> serde_json::Map<String, serde_json::Value> {
+        serde_json::from_str(&self.extra).unwrap_or_default()
+    }
 }
 
 /// How a request names a user.
@@ -60,6 +70,8 @@ pub struct NewUser {
     pub description: Option<String>,
     /// The e-mail address.
     pub email: Option<String>,
+    /// Other attributes, kept and shown as given.
+    pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
 /// What `PATCH /v3/users/{id}` may change.
@@ -77,9 +89,11 @@ pub struct UserUpdate {
     pub description: Option<Option<String>>,
     /// A new e-mail address.
     pub email: Option<Option<String>>,
+    /// Other attributes to set (a null removes one).
+    pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
-const COLUMNS: &str = "id, domain_id, name, enabled, default_project_id, description, email";
+const COLUMNS: &str = "id, domain_id, name, enabled, default_project_id, description, email, extra";
 
 #[derive(sqlx::FromRow)]
 struct PasswordRow {
@@ -104,13 +118,14 @@ impl Compute {
             default_project_id: new.default_project_id,
             description: new.description,
             email: new.email,
+            extra: serde_json::Value::Object(new.extra).to_string(),
         };
         let now = now_micros();
         let changed_at = hash.is_some().then_some(now);
         self.store
             .execute(
-                "INSERT INTO identity_users (id, domain_id, name, password_hash, enabled, default_project_id, description, email, created_at, password_changed_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-                args![&user.id, &user.domain_id, &user.name, hash, user.enabled, &user.default_project_id, &user.description, &user.email, now, changed_at],
+                "INSERT INTO identity_users (id, domain_id, name, password_hash, enabled, default_project_id, description, email, extra, created_at, password_changed_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+                args![&user.id, &user.domain_id, &user.name, hash, user.enabled, &user.default_project_id, &user.description, &user.email, &user.extra, now, changed_at],
             )
             .await
             .map_err(|e| unique_as_conflict(e, "user", &user.name))?;
@@ -231,10 +246,21 @@ impl Compute {
         if let Some(email) = update.email {
             user.email = email;
         }
+        if !update.extra.is_empty() {
+            let mut extra = user.extra_attributes();
+            for (key, value) in update.extra {
+                if value.is_null() {
+                    extra.remove(&key);
+                } else {
+                    extra.insert(key, value);
+                }
+            }
+            user.extra = serde_json::Value::Object(extra).to_string();
+        }
         self.store
             .execute(
-                "UPDATE identity_users SET name = $2, enabled = $3, default_project_id = $4, description = $5, email = $6 WHERE id = $1",
-                args![id, &user.name, user.enabled, &user.default_project_id, &user.description, &user.email],
+                "UPDATE identity_users SET name = $2, enabled = $3, default_project_id = $4, description = $5, email = $6, extra = $7 WHERE id = $1",
+                args![id, &user.name, user.enabled, &user.default_project_id, &user.description, &user.email, &user.extra],
             )
             .await
             .map_err(|e| unique_as_conflict(e, "user", &user.name))?;

@@ -152,21 +152,32 @@ pub async fn create_implied(
         .into_response())
 }
 
-/// `GET`/`HEAD /v3/roles/{id}/implies/{implied}`: 204 when it exists.
+/// `GET /v3/roles/{id}/implies/{implied}` (200 with the inference) and
+/// `HEAD` (204), when it exists.
 pub async fn check_implied(
     State(shared): Options,
     Path((id, implied)): Path<(String, String)>,
     request: Request,
 ) -> Answer {
-    let (compute, _, caller) = authenticated(&shared, Call::of(&request)).await?;
+    let head = request.method() == axum::http::Method::HEAD;
+    let (compute, call, caller) = authenticated(&shared, Call::of(&request)).await?;
     caller.require_reader("identity:get_implied_role")?;
     let found = compute
         .list_implied_roles(&id)
         .await?
-        .iter()
-        .any(|r| r.id == implied);
-    if found {
-        Ok(StatusCode::NO_CONTENT.into_response())
+        .into_iter()
+        .find(|r| r.id == implied);
+    if let Some(implied) = found {
+        if head {
+            return Ok(StatusCode::NO_CONTENT.into_response());
+        }
+        let url = call.origin.identity_url(&shared);
+        let prior = compute.get_role(&id).await?;
+        Ok(axum::Json(json!({"role_inference": {
+            "prior_role": brief(&prior, &url),
+            "implies": brief(&implied, &url),
+        }, "links": {"self": format!("{url}/v3/roles/{id}/implies/{}", implied.id)}}))
+        .into_response())
     } else {
         Err(super::errors::IdentityError::not_found_entity(
             "implied role",

@@ -37,7 +37,36 @@ pub(crate) fn body(user: &User, identity_url: &str) -> Value {
     if let Some(email) = &user.email {
         body["email"] = json!(email);
     }
+    for (key, value) in user.extra_attributes() {
+        if body.get(&key).is_none() {
+            body[key] = value;
+        }
+    }
     body
+}
+
+/// The attributes of a user body this app does not model, kept as
+/// Keystone keeps them (`extra`), e.g. tempest's `project_id`.
+fn extra(object: &serde_json::Map<String, Value>) -> serde_json::Map<String, Value> {
+    const MODELLED: &[&str] = &[
+        "id",
+        "name",
+        "domain_id",
+        "password",
+        "enabled",
+        "default_project_id",
+        "description",
+        "email",
+        "links",
+        "options",
+        "password_expires_at",
+        "original_password",
+    ];
+    object
+        .iter()
+        .filter(|(k, _)| !MODELLED.contains(&k.as_str()))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect()
 }
 
 /// `Some(None)` for an explicit null, `Some(Some(v))` for a string.
@@ -100,6 +129,7 @@ pub async fn create(State(shared): Options, request: Request) -> Answer {
             default_project_id: string_field(&object, "default_project_id")?,
             description: string_field(&object, "description")?,
             email: string_field(&object, "email")?,
+            extra: extra(&object),
         })
         .await?;
     let url = call.origin.identity_url(&shared);
@@ -125,6 +155,7 @@ pub async fn update(State(shared): Options, Path(id): Path<String>, request: Req
                 default_project_id: nullable(&object, "default_project_id")?,
                 description: nullable(&object, "description")?,
                 email: nullable(&object, "email")?,
+                extra: extra(&object),
             },
         )
         .await?;

@@ -688,3 +688,37 @@ async fn ec2_credentials_belong_to_real_users_and_projects() {
         .await
         .is_err());
 }
+
+#[tokio::test]
+async fn attributes_keystone_keeps_as_extra_are_shown_back() {
+    let app = app().await;
+    let admin = admin_token(&app).await;
+
+    let made = identity(
+        &app,
+        Method::POST,
+        "/v3/users",
+        Some(&admin),
+        Some(json!({"user": {"name": "carol", "project_id": "p-1", "email": "c@example.com"}})),
+    )
+    .await;
+    let id = made.body["user"]["id"].as_str().unwrap().to_string();
+    let patched = identity(
+        &app,
+        Method::PATCH,
+        &format!("/v3/users/{id}"),
+        Some(&admin),
+        Some(json!({"user": {"project_id": null, "team": "blue"}})),
+    )
+    .await;
+
+    assert_eq!(made.status, StatusCode::CREATED, "{}", made.text);
+    assert_eq!(made.body["user"]["project_id"], "p-1");
+    assert_eq!(made.body["user"]["email"], "c@example.com");
+    assert!(
+        patched.body["user"].get("project_id").is_none(),
+        "{}",
+        patched.text
+    );
+    assert_eq!(patched.body["user"]["team"], "blue");
+}
