@@ -399,6 +399,16 @@ async fn unassigning_a_role_or_disabling_a_project_ends_the_tokens(engine: Engin
     let (alice, alpha) = member(c, "alice", "alpha", "member").await;
     let (_, beta) = member(c, "carol", "beta", "member").await;
     let token = project_token(c, "alice", &alpha).await;
+    // alice holds a role on beta too.
+    let member_role = c.find_role_by_name("member").await.unwrap();
+    c.assign_role(
+        &Actor::User(alice.clone()),
+        &Target::Project(beta.clone()),
+        &member_role.id,
+    )
+    .await
+    .unwrap();
+    let elsewhere = project_token(c, "alice", &beta).await;
     let carol = project_token(c, "carol", &beta).await;
     let role = c.find_role_by_name("member").await.unwrap();
 
@@ -409,6 +419,8 @@ async fn unassigning_a_role_or_disabling_a_project_ends_the_tokens(engine: Engin
     )
     .await
     .unwrap();
+    // Keystone revokes the tokens scoped where the role was taken back only.
+    assert!(c.validate_token(&elsewhere).await.is_ok());
     c.update_project(
         &beta,
         compute::identity::ProjectUpdate {
@@ -421,6 +433,7 @@ async fn unassigning_a_role_or_disabling_a_project_ends_the_tokens(engine: Engin
 
     assert!(c.validate_token(&token).await.is_err());
     assert!(c.validate_token(&carol).await.is_err());
+    assert!(c.validate_token(&elsewhere).await.is_err());
     let user = c
         .check_password(&by_name("alice"), "pw-alice")
         .await

@@ -170,7 +170,8 @@ impl Compute {
     }
 
     /// Takes the role back (404 when not held). The tokens of the user
-    /// (of every member, for a group) end, as Keystone revokes them.
+    /// (of every member, for a group) scoped to the target end, as
+    /// Keystone revokes them; its tokens elsewhere stay.
     pub async fn unassign_role(
         &self,
         actor: &Actor,
@@ -187,10 +188,10 @@ impl Compute {
             )
             .await?;
         match actor {
-            Actor::User(id) => self.revoke_user_tokens(id).await?,
+            Actor::User(id) => self.revoke_user_tokens_on(id, target).await?,
             Actor::Group(id) => {
                 for user in self.list_group_members(id).await? {
-                    self.revoke_user_tokens(&user.id).await?;
+                    self.revoke_user_tokens_on(&user.id, target).await?;
                 }
             }
         }
@@ -251,6 +252,10 @@ impl Compute {
                 }
                 with_implied.push(a);
             }
+            // Keystone: a domain-specific role never reaches a token; only
+            // the global roles it implies do.
+            let domain_roles = self.domain_specific_role_ids().await?;
+            with_implied.retain(|a| !domain_roles.contains(&a.role_id));
             all = with_implied;
         }
         all.retain(|a| {
@@ -286,7 +291,8 @@ impl Compute {
     }
 
     /// The roles `user_id` holds on `target`, itself or through its
-    /// groups, with the roles they imply, by name.
+    /// groups, with the roles they imply, by name; domain-specific roles
+    /// count only through the global roles they imply, as in Keystone.
     pub async fn effective_roles(
         &self,
         user_id: &str,
@@ -300,7 +306,22 @@ impl Compute {
                 args![target_type, target_id, user_id],
             )
             .await?;
-        self.with_implied(direct).await
+        let domain_roles = self.domain_specific_role_ids().await?;
+        let mut roles = self.with_implied(direct).await?;
+        roles.retain(|r| !domain_roles.contains(&r.id));
+        Ok(roles)
+    }
+
+    /// The ids of the domain-specific roles.
+    async fn domain_specific_role_ids(&self) -> IdentityResult<std::collections::BTreeSet<String>> {
+        let rows: Vec<(String,)> = self
+            .store
+            .fetch_all(
+                "SELECT id FROM identity_roles WHERE domain_id <> ''",
+                args![],
+            )
+            .await?;
+        Ok(rows.into_iter().map(|(id,)| id).collect())
     }
 
     /// The projects `user_id` holds a role on (itself or through a group),

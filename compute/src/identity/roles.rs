@@ -212,10 +212,17 @@ impl Compute {
     }
 
     /// Makes `prior` imply `implied` (idempotent; a role cannot imply
-    /// itself, nor a role that implies it).
+    /// itself, nor a role that implies it, and a global role cannot imply
+    /// a domain-specific one: 403).
     pub async fn create_implied_role(&self, prior: &str, implied: &str) -> IdentityResult<()> {
-        self.get_role(prior).await?;
-        self.get_role(implied).await?;
+        let prior_role = self.get_role(prior).await?;
+        let implied_role = self.get_role(implied).await?;
+        if prior_role.domain_id.is_none() && implied_role.domain_id.is_some() {
+            // Keystone: a global role cannot imply a domain-specific one.
+            return Err(IdentityError::Forbidden(format!(
+                "Role {implied} is domain-specific: a global role cannot imply it."
+            )));
+        }
         let graph = self.implied_graph().await?;
         if prior == implied || closure(&graph, [implied.to_string()]).contains(prior) {
             return Err(IdentityError::Forbidden(format!(

@@ -349,6 +349,27 @@ impl Compute {
         Ok(())
     }
 
+    /// Revokes the tokens of `user_id` scoped to `target`.
+    pub async fn revoke_user_tokens_on(
+        &self,
+        user_id: &str,
+        target: &Target,
+    ) -> IdentityResult<()> {
+        let (scope_type, scope_id) = match target {
+            Target::Project(id) => ("project", id.as_str()),
+            Target::Domain(id) => ("domain", id.as_str()),
+            Target::System => ("system", "all"),
+        };
+        self.store
+            .execute(
+                "UPDATE identity_tokens SET revoked_at = $4 WHERE user_id = $1 AND scope_type = $2 AND scope_id = $3 AND revoked_at IS NULL",
+                args![user_id, scope_type, scope_id, now_micros()],
+            )
+            .await?;
+        self.identity_changed();
+        Ok(())
+    }
+
     /// Revokes every token of `user_id`.
     pub async fn revoke_user_tokens(&self, user_id: &str) -> IdentityResult<()> {
         self.store

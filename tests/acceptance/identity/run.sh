@@ -75,7 +75,7 @@ refuse() {
     local name="$1" os_cloud="$2" pattern="$3"; shift 3
     if OUT="$("$OPENSTACK" --os-cloud "$os_cloud" "$@" 2>&1)"; then
         bad "$name" "succeeded: $(printf '%s' "$OUT" | tail -1)"
-    elif printf '%s' "$OUT" | grep -qE "$pattern"; then ok "$name"
+    elif printf '%s' "$OUT" | grep -qiE "$pattern"; then ok "$name"
     else bad "$name" "$(printf '%s' "$OUT" | tail -2)"; fi
 }
 # has NAME TEXT: the last output contains TEXT.
