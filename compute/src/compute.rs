@@ -14,6 +14,7 @@ pub struct Compute {
     pub(crate) store: Store,
     pub(crate) config: Arc<ComputeConfig>,
     pub(crate) cache: Arc<crate::instance::RowCache>,
+    pub(crate) identity: Arc<crate::identity::IdentityState>,
 }
 
 impl Compute {
@@ -23,7 +24,15 @@ impl Compute {
             store,
             config: Arc::new(config),
             cache: Arc::default(),
+            identity: Arc::default(),
         }
+    }
+
+    /// The same facade with tokens living `expiration` (`[token]
+    /// expiration`; one hour unless set).
+    pub fn with_token_expiration(mut self, expiration: std::time::Duration) -> Self {
+        self.identity = Arc::new(crate::identity::IdentityState::new(expiration));
+        self
     }
 
     /// The store.

@@ -20,6 +20,7 @@
 //! | [`image`] | the image catalogue (`ami-%08x` ids) |
 //! | [`quota`] | limits per project and usage from live rows |
 //! | [`ec2`] | EC2 ids and EC2 credentials |
+//! | [`identity`] | the built-in Identity v3: domains, projects, users, groups, roles, assignments, tokens, bootstrap |
 //! | [`network`] | networks, subnets and ports (Neutron's core resources); fixed IPs allocated atomically |
 //! | [`infra`] | availability zones, services, hypervisors, usage reports |
 //! | [`seed`] | default flavors, cirros image and the shared `private` network, seed files |
@@ -60,6 +61,7 @@ pub mod context;
 pub mod ec2;
 pub mod error;
 pub mod flavor;
+pub mod identity;
 pub mod image;
 pub mod infra;
 pub mod injected;

@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use nova_conf::NovaConf;
 
+use crate::identity::{BootstrapReport, IdentityConfig, IdentityMode};
 use crate::options::{ImageGroup, PoolGroup, QuotaGroup, SimulatorGroup, ZonesGroup};
 use crate::store::{url, DatabaseUrl};
 use crate::{Compute, ComputeConfig, Error, MigrationReport, Result, Store, StoreOptions};
@@ -28,6 +29,8 @@ pub struct Settings {
     /// `[DEFAULT] state_path`: made on demand when the SQLite file is
     /// to be in it ([`make_state_dir`]).
     pub state_path: PathBuf,
+    /// The identity's mode, token lifetime and bootstrap.
+    pub identity: IdentityConfig,
 }
 
 impl Settings {
@@ -70,6 +73,9 @@ impl Settings {
                 )
             },
             state_path: conf.default.state_path.clone(),
+            // keystone-manage reads OS_BOOTSTRAP_PASSWORD from its
+            // environment; so does the parent here, once.
+            identity: IdentityConfig::from_conf(conf, |name| std::env::var(name).ok()),
         })
     }
 }
@@ -116,18 +122,51 @@ fn in_memory(connection: &str) -> Error {
 /// its schema is the one this build knows ([`Store::connect_lazy`]).
 pub async fn open(settings: Settings) -> Result<Compute> {
     let store = Store::connect_lazy(&settings.connection, settings.store).await?;
-    Ok(Compute::new(store, settings.compute))
+    Ok(Compute::new(store, settings.compute)
+        .with_token_expiration(settings.identity.token_expiration))
 }
 
 /// `db sync`: applies every pending migration (and the first seeding).
 /// A SQLite file directly in a missing `state_path` gets that directory
 /// first ([`make_state_dir`]).
 pub async fn sync(settings: Settings) -> Result<MigrationReport> {
+    sync_and_bootstrap(settings).await.map(|(report, _)| report)
+}
+
+/// `db sync`, then, when the identity is the store's
+/// ([`IdentityMode::Store`]), its bootstrap (see
+/// [`crate::identity::bootstrap`]).
+pub async fn sync_and_bootstrap(
+    settings: Settings,
+) -> Result<(MigrationReport, Option<BootstrapReport>)> {
     make_state_dir(&settings)?;
-    let store = Store::connect(&settings.connection, settings.store).await?;
-    let report = migrate_and_adopt(&store, settings.compute).await;
+    let store = Store::connect(&settings.connection, settings.store.clone()).await?;
+    let report = match migrate_and_adopt(&store, settings.compute.clone()).await {
+        Ok(report) => report,
+        Err(err) => {
+            store.close().await;
+            return Err(err);
+        }
+    };
+    let bootstrap = bootstrap(&store, &settings).await;
     store.close().await;
-    report
+    Ok((report, bootstrap?))
+}
+
+/// The identity's bootstrap over `store`, in store mode only.
+async fn bootstrap(store: &Store, settings: &Settings) -> Result<Option<BootstrapReport>> {
+    if settings.identity.mode != IdentityMode::Store {
+        return Ok(None);
+    }
+    let compute = Compute::new(store.clone(), settings.compute.clone());
+    compute
+        .bootstrap_identity(&settings.identity.bootstrap)
+        .await
+        .map(Some)
+        .map_err(|err| match err {
+            crate::identity::IdentityError::Compute(err) => err,
+            other => Error::Internal(format!("identity bootstrap: {other}")),
+        })
 }
 
 /// The migrations, then (once, from a schema before instance ports) the
@@ -157,8 +196,11 @@ pub async fn prepare(settings: Settings) -> Result<()> {
         DatabaseUrl::SqliteFile(_) => sync(settings).await.map(|_| ()),
         DatabaseUrl::SqliteMemory => Err(in_memory(&settings.connection)),
         DatabaseUrl::Postgres(_) => {
-            let store = Store::connect(&settings.connection, settings.store).await?;
-            let checked = store.check_schema().await;
+            let store = Store::connect(&settings.connection, settings.store.clone()).await?;
+            let mut checked = store.check_schema().await;
+            if checked.is_ok() {
+                checked = bootstrap(&store, &settings).await.map(drop);
+            }
             store.close().await;
             checked
         }
@@ -241,6 +283,7 @@ mod tests {
             store: StoreOptions::default(),
             compute: ComputeConfig::default(),
             state_path: PathBuf::from("/var/lib/nova"),
+            identity: IdentityConfig::from_conf(&crate::options::conf_with(&[]).unwrap(), |_| None),
         };
         let err = prepare(settings).await.unwrap_err();
         assert!(matches!(err, Error::InMemoryDatabase { .. }), "{err:?}");

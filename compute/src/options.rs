@@ -131,6 +131,8 @@ pub const OPTION_GROUPS: &[GroupDecl] = &[
     GroupDecl::of::<ZonesGroup>(),
     GroupDecl::of::<ImageGroup>(),
     GroupDecl::of::<PoolGroup>(),
+    GroupDecl::of::<crate::identity::options::TokenGroup>(),
+    GroupDecl::of::<crate::identity::options::IdentityGroup>(),
 ];
 
 /// A non-empty comma-separated list of host names.

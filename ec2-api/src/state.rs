@@ -76,8 +76,11 @@ impl Ec2State {
     }
 }
 
-/// The EC2 credentials kept in the compute store. The store has no roles, so
-/// the user named `admin` is the administrator, as under NoAuth.
+/// The EC2 credentials kept in the compute store. A credential of a user
+/// the built-in identity holds works while that user may use its project,
+/// admin by its roles; one of a noauth2 name keeps noauth2's rule (the
+/// user named `admin` is the administrator); see
+/// `compute::identity::ec2`.
 #[derive(Clone)]
 pub struct StoreCredentials(pub compute::Compute);
 
@@ -88,13 +91,17 @@ impl CredentialSource for StoreCredentials {
     ) -> BoxFuture<'a, anyhow::Result<Option<Ec2Credential>>> {
         Box::pin(async move {
             match self.0.lookup_ec2_credential(access).await {
-                Ok(c) => Ok(Some(Ec2Credential {
-                    is_admin: c.user_id == "admin",
-                    access: c.access,
-                    secret: c.secret,
-                    user_id: c.user_id,
-                    project_id: c.project_id,
-                })),
+                Ok(c) => match self.0.ec2_credential_admin(&c).await {
+                    Ok(Some(is_admin)) => Ok(Some(Ec2Credential {
+                        is_admin,
+                        access: c.access,
+                        secret: c.secret,
+                        user_id: c.user_id,
+                        project_id: c.project_id,
+                    })),
+                    Ok(None) => Ok(None),
+                    Err(e) => Err(anyhow::anyhow!(e)),
+                },
                 Err(compute::Error::NotFound { .. }) => Ok(None),
                 Err(e) => Err(anyhow::anyhow!(e)),
             }

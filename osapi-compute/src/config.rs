@@ -24,6 +24,10 @@ pub struct ApiConfig {
     /// `[DEFAULT] ec2_listen_port` (8773): the port of the EC2 URL in the
     /// built-in identity's catalogue.
     pub ec2_listen_port: u16,
+    /// Whether `[keystone_authtoken]` names a Keystone; with
+    /// `auth_strategy` it decides the identity's mode
+    /// ([`ApiConfig::identity_mode`]).
+    pub keystone_configured: bool,
 }
 
 impl Default for ApiConfig {
@@ -37,6 +41,7 @@ impl Default for ApiConfig {
             enable_instance_password: true,
             max_request_body_size: 114_688,
             ec2_listen_port: 8773,
+            keystone_configured: false,
         }
     }
 }
@@ -75,7 +80,15 @@ impl ApiConfig {
             max_request_body_size: usize::try_from(conf.oslo_middleware.max_request_body_size)
                 .unwrap_or(usize::MAX),
             ec2_listen_port: conf.default.ec2_listen_port,
+            keystone_configured: compute::identity::options::keystone_configured(conf),
         }
+    }
+
+    /// The identity app's mode: the store's identity with `keystone` and
+    /// no Keystone configured, noauth's otherwise
+    /// ([`compute::identity::IdentityMode::of`]).
+    pub fn identity_mode(&self) -> compute::identity::IdentityMode {
+        compute::identity::IdentityMode::of(&self.auth_strategy, self.keystone_configured)
     }
 }
 

@@ -40,9 +40,14 @@ pub const IMAGE_V2: &str = "nova_api_rs.osapi_compute.image_v2:ImageV2.factory";
 /// The built-in Network v2 app (not part of nova).
 pub const NETWORK_V2: &str = "nova_api_rs.osapi_compute.network:NetworkV2.factory";
 
-/// The worker resources the factories read: the API state.
+/// The worker resources the factories read: the API state, and the
+/// store's identity as the token source of the `authtoken` filter (used
+/// when no Keystone is configured: `[keystone_authtoken] auth_url` unset).
 pub fn resources(state: ApiState) -> http::Extensions {
     let mut extensions = http::Extensions::new();
+    extensions.insert(crate::identity::source::StoreTokenSource::installable(
+        state.compute.clone(),
+    ));
     extensions.insert(state);
     extensions
 }
@@ -100,9 +105,11 @@ pub fn register_factories(registry: &mut Registry) {
             ctx.conf(key).map(str::to_string)
         })?;
         // With the compute state, `openstack ec2 credentials create` hands
-        // out keys that ec2-api verifies against the same store.
+        // out keys that ec2-api verifies against the same store; in store
+        // mode the app is Keystone's API over the store's identity.
+        let mode = state.config.identity_mode();
         Ok(nova_paste::http::boxed(
-            crate::identity::identity_router_with_ec2_credentials(options, state),
+            crate::identity::identity_router_in(options, state, mode),
         ))
     });
     registry.register_app(IMAGE_V2, |ctx| {

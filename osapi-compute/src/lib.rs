@@ -22,7 +22,8 @@
 //! | [`resources`] | flavors, keypairs, limits, quotas, zones, hypervisors, services, usage, images |
 //! | [`removed`] | the APIs nova removed, 410 Gone |
 //! | [`factories`] | the paste factories under nova's dotted names |
-//! | [`identity`], [`image`], [`network`] | the small Identity v3, Image v2 and Network v2 apps of a noauth2 deployment |
+//! | [`identity`] | the Identity v3 app: noauth2's trusting one, or Keystone's API over the store's identity |
+//! | [`image`], [`network`] | the Image v2 and Network v2 apps of a deployment without Glance or Neutron |
 //!
 //! **Architecture Invariant:** handlers never build error bodies; they
 //! return [`fault::ApiError`] (or a `compute::Error`, converted in `fault`).

@@ -69,9 +69,10 @@ const BINARY: ApiBinary<Options> = ApiBinary {
 /// One worker's resources: the API state over the shared store.
 async fn init(settings: Arc<Options>) -> anyhow::Result<http::Extensions> {
     let compute = compute::open::open(settings.compute.clone()).await?;
-    let mut resources = http::Extensions::new();
-    resources.insert(ApiState::new(Arc::new(compute), settings.api.clone()));
-    Ok(resources)
+    Ok(osapi_compute::factories::resources(ApiState::new(
+        Arc::new(compute),
+        settings.api.clone(),
+    )))
 }
 
 /// Runs a `db` command and prints its outcome.
@@ -79,7 +80,7 @@ async fn db(conf: NovaConf, action: DbAction) -> anyhow::Result<()> {
     let settings = Settings::from_conf(&conf)?;
     match action {
         DbAction::Sync => {
-            let report = compute::open::sync(settings).await?;
+            let (report, bootstrap) = compute::open::sync_and_bootstrap(settings).await?;
             println!(
                 "schema version {} -> {}{}",
                 report.from_version,
@@ -90,6 +91,24 @@ async fn db(conf: NovaConf, action: DbAction) -> anyhow::Result<()> {
                     ""
                 }
             );
+            if let Some(bootstrap) = bootstrap {
+                println!(
+                    "identity: admin user {} {} in project {}",
+                    bootstrap.user_id,
+                    if bootstrap.user_created {
+                        "created"
+                    } else {
+                        "kept"
+                    },
+                    bootstrap.project_id
+                );
+                if let Some(file) = bootstrap.generated_password_file {
+                    println!(
+                        "identity: the admin password was generated and written to {}",
+                        file.display()
+                    );
+                }
+            }
         }
         DbAction::Version => {
             let store = compute::Store::connect(&conf.database.connection, settings.store).await?;

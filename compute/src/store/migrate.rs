@@ -61,6 +61,13 @@ const MIGRATIONS: &[Migration] = &[
         postgres: include_str!("../../migrations/postgres/0007_routers_floating_ips.sql"),
     },
     Migration {
+        version: 8,
+        description:
+            "the built-in identity: domains, projects, users, groups, roles, assignments, tokens",
+        sqlite: include_str!("../../migrations/sqlite/0008_identity.sql"),
+        postgres: include_str!("../../migrations/postgres/0008_identity.sql"),
+    },
+    Migration {
         version: 9,
         description: "image writes: hidden images, hashes, tags, members, deletes",
         sqlite: include_str!("../../migrations/sqlite/0009_image_writes.sql"),

@@ -81,6 +81,13 @@ impl Builder {
         self.image_size_cap = Some(bytes);
         self
     }
+    /// `[api] auth_strategy = keystone` with no Keystone configured: the
+    /// identity app in store mode and the compute API behind `authtoken`
+    /// validating against the store.
+    pub fn identity_in_store(mut self) -> Self {
+        self.config.auth_strategy = "keystone".into();
+        self
+    }
     /// Another paste file.
     pub fn paste(mut self, path: std::path::PathBuf) -> Self {
         self.paste = Some(path);
@@ -105,8 +112,8 @@ impl Builder {
             config.images.size_cap = cap;
         }
         let compute = compute::Compute::new(store, config);
+        let mut registry = nova_runtime::api::builtin_registry(&self.config.auth_strategy);
         let state = ApiState::new(Arc::new(compute), self.config);
-        let mut registry = nova_runtime::api::builtin_registry("noauth2");
         osapi_compute::factories::register_factories(&mut registry);
         for f in self.registry {
             f(&mut registry);

@@ -31,6 +31,9 @@ pub enum Verdict {
 struct Entry {
     verdict: Verdict,
     until: Instant,
+    /// The token source's generation when the answer was made (0 for a
+    /// remote Keystone, whose answers only age).
+    generation: u64,
 }
 
 /// At most this many tokens are remembered; beyond, expired entries are
@@ -63,10 +66,17 @@ impl TokenCache {
     /// The cached answer for `token`, if still fresh. A valid answer whose
     /// token has expired since is dropped.
     pub fn get(&self, token: &str) -> Option<Verdict> {
+        self.get_at(token, 0)
+    }
+
+    /// As [`TokenCache::get`], dropping an answer made in another
+    /// `generation` of the token source (see [`super::source`]).
+    pub fn get_at(&self, token: &str, generation: u64) -> Option<Verdict> {
         self.ttl?;
         let mut map = self.entries.lock().unwrap_or_else(|p| p.into_inner());
         let entry = map.get(token)?;
         let fresh = Instant::now() < entry.until
+            && entry.generation == generation
             && match &entry.verdict {
                 Verdict::Valid(v) => v.info.expires_at > Utc::now(),
                 Verdict::Invalid => true,
@@ -82,6 +92,11 @@ impl TokenCache {
     /// Remembers `verdict` for `token`: for `token_cache_time`, and a valid
     /// answer no longer than until the token expires.
     pub fn put(&self, token: &str, verdict: Verdict) {
+        self.put_at(token, verdict, 0)
+    }
+
+    /// As [`TokenCache::put`], in the token source's `generation`.
+    pub fn put_at(&self, token: &str, verdict: Verdict, generation: u64) {
         let Some(ttl) = self.ttl else { return };
         let now = Instant::now();
         let mut until = now + ttl;
@@ -98,6 +113,13 @@ impl TokenCache {
                 map.clear();
             }
         }
-        map.insert(token.to_string(), Entry { verdict, until });
+        map.insert(
+            token.to_string(),
+            Entry {
+                verdict,
+                until,
+                generation,
+            },
+        );
     }
 }

@@ -291,6 +291,48 @@ impl AuthTokenConfig {
     }
 }
 
+/// Whether the options name a Keystone (`auth_url`, or the legacy
+/// `identity_uri`/`auth_host`). Without one the filter validates against
+/// the deployment's own identity.
+pub fn names_a_keystone(get: &impl Fn(&str) -> Option<String>) -> bool {
+    ["auth_url", "identity_uri", "auth_host"]
+        .iter()
+        .any(|k| get(k).is_some_and(|v| !v.trim().is_empty()))
+}
+
+/// Placeholders for the options a local identity does not need, so that
+/// [`AuthTokenConfig::local`] checks the rest exactly as for a Keystone.
+const LOCAL_PLACEHOLDERS: &[(&str, &str)] = &[
+    ("auth_url", "http://local.invalid"),
+    ("username", "-"),
+    ("password", "-"),
+];
+
+impl AuthTokenConfig {
+    /// The options for the deployment's own identity (no Keystone named):
+    /// the cache, the delay and catalogue options as for a Keystone; no
+    /// service user; `WWW-Authenticate` names `www_authenticate_uri` when
+    /// set, else nothing.
+    pub fn local(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let mut conf = AuthTokenConfig::from_lookup(|k| {
+            get(k).or_else(|| {
+                LOCAL_PLACEHOLDERS
+                    .iter()
+                    .find(|(name, _)| *name == k)
+                    .map(|(_, v)| v.to_string())
+            })
+        })?;
+        conf.identity_url = String::new();
+        conf.www_authenticate_uri = get("www_authenticate_uri")
+            .or_else(|| get("auth_uri"))
+            .map(|v| v.trim().to_string())
+            .unwrap_or_default();
+        conf.credentials.username = String::new();
+        conf.credentials.password = String::new();
+        Ok(conf)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::collections::HashMap;
@@ -328,6 +370,26 @@ mod tests {
             ))
         );
         assert!(!format!("{c:?}").contains("secret"), "password in Debug");
+    }
+
+    #[test]
+    fn without_a_keystone_the_local_options_keep_the_cache_settings() {
+        let none: &[(&str, &str)] = &[("token_cache_time", "60")];
+        let map: HashMap<String, String> = none
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let get = |k: &str| map.get(k).cloned();
+        assert!(!names_a_keystone(&get));
+        let c = AuthTokenConfig::local(get).unwrap();
+        assert_eq!(c.token_cache_time, Some(Duration::from_secs(60)));
+        assert_eq!(
+            (c.identity_url.as_str(), c.www_authenticate_uri.as_str()),
+            ("", "")
+        );
+        assert!(names_a_keystone(
+            &|k: &str| (k == "auth_host").then(|| "ks".to_string())
+        ));
     }
 
     #[test]

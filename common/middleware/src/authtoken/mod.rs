@@ -20,6 +20,10 @@
 //!   `X-Service-*` headers; with `service_token_roles_required` it must
 //!   carry one of `service_token_roles`.
 //! - The memcache options are accepted and ignored: the cache is in memory.
+//! - With no Keystone configured (no `auth_url`, nor its legacy
+//!   spellings), the filter validates against the deployment's own
+//!   identity: the [`source::LocalTokenSource`] the binary put among the
+//!   worker's resources (see [`source`]).
 //!
 //! Error bodies are nova's fault documents (`{"unauthorized": {...}}`),
 //! as the APIs that use the filter answer every other error.
@@ -27,6 +31,7 @@
 pub mod cache;
 pub mod client;
 pub mod config;
+pub mod source;
 pub mod token;
 
 #[cfg(test)]
@@ -43,6 +48,7 @@ use nova_paste::{FactoryContext, Filter};
 pub use cache::{TokenCache, Validated, Verdict};
 pub use client::{truncated, Keystone, KeystoneError};
 pub use config::{AuthTokenConfig, ConfigError};
+pub use source::{LocalTokenSource, TokenSource};
 pub use token::TokenInfo;
 
 /// keystonemiddleware's dotted name, as nova's api-paste.ini writes it.
@@ -55,10 +61,20 @@ pub const FACTORY_HAVANA: &str = "keystoneclient.middleware.auth_token:filter_fa
 #[derive(Clone, Debug)]
 pub struct KeystoneAuth(pub Arc<Validated>);
 
-/// One filter instance's state: the Keystone client, the cache, the options.
+/// Where tokens are validated.
+#[derive(Debug)]
+enum Validator {
+    /// A remote Keystone.
+    Keystone(Box<Keystone>),
+    /// The deployment's own identity.
+    Local(LocalTokenSource),
+}
+
+/// One filter instance's state: the validator, the cache, the options.
 #[derive(Debug)]
 pub struct AuthToken {
-    keystone: Keystone,
+    validator: Validator,
+    conf: AuthTokenConfig,
     cache: TokenCache,
     forgeable: Vec<HeaderName>,
     www_authenticate: HeaderValue,
@@ -72,30 +88,56 @@ impl AuthToken {
                 .map_err(|e| KeystoneError::Setup(format!("www_authenticate_uri: {e}")))?;
         Ok(Self {
             cache: TokenCache::new(conf.token_cache_time),
-            keystone: Keystone::new(conf)?,
+            validator: Validator::Keystone(Box::new(Keystone::new(conf.clone())?)),
+            conf,
+            forgeable: token::forgeable_headers(),
+            www_authenticate,
+        })
+    }
+
+    /// The filter state over the deployment's own identity `source`, with
+    /// the cache and request options of `conf` (see
+    /// [`AuthTokenConfig::local`]).
+    pub fn local(conf: AuthTokenConfig, source: LocalTokenSource) -> Result<Self, KeystoneError> {
+        let www_authenticate =
+            HeaderValue::from_str(&format!("Keystone uri=\"{}\"", conf.www_authenticate_uri))
+                .map_err(|e| KeystoneError::Setup(format!("www_authenticate_uri: {e}")))?;
+        Ok(Self {
+            cache: TokenCache::new(conf.token_cache_time),
+            validator: Validator::Local(source),
+            conf,
             forgeable: token::forgeable_headers(),
             www_authenticate,
         })
     }
 
     fn conf(&self) -> &AuthTokenConfig {
-        self.keystone.config()
+        &self.conf
     }
 
-    /// The verdict on `token`: from the cache, else from Keystone (and then
-    /// cached). `Err` when Keystone could not answer (nothing is cached).
+    /// The verdict on `token`: from the cache, else from the validator
+    /// (and then cached). `Err` when it could not answer (nothing is
+    /// cached).
     pub async fn check(&self, token: &str) -> Result<Verdict, KeystoneError> {
-        if let Some(v) = self.cache.get(token) {
+        let generation = match &self.validator {
+            Validator::Keystone(_) => 0,
+            Validator::Local(source) => source.0.generation(),
+        };
+        if let Some(v) = self.cache.get_at(token, generation) {
             return Ok(v);
         }
-        let verdict = match self.keystone.validate(token).await? {
+        let info = match &self.validator {
+            Validator::Keystone(keystone) => keystone.validate(token).await?,
+            Validator::Local(source) => source.0.validate(token).await?,
+        };
+        let verdict = match info {
             Some(info) => {
                 let headers = info.headers("X-", self.conf().include_service_catalog);
                 Verdict::Valid(Arc::new(Validated { info, headers }))
             }
             None => Verdict::Invalid,
         };
-        self.cache.put(token, verdict.clone());
+        self.cache.put_at(token, verdict.clone(), generation);
         Ok(verdict)
     }
 
@@ -239,19 +281,52 @@ pub fn options_from_paste(ctx: &FactoryContext<'_>) -> Result<AuthTokenConfig, C
     })
 }
 
+/// The options for the deployment's own identity: no Keystone is
+/// configured (`auth_url` and its legacy spellings unset).
+pub fn local_options_from_paste(
+    ctx: &FactoryContext<'_>,
+) -> Option<Result<AuthTokenConfig, ConfigError>> {
+    let get = |key: &str| {
+        ctx.local_conf
+            .get(key)
+            .or_else(|| ctx.global_conf.get(&format!("keystone_authtoken.{key}")))
+            .cloned()
+    };
+    if config::names_a_keystone(&get) {
+        return None;
+    }
+    Some(AuthTokenConfig::local(get))
+}
+
 /// The parent's check of the filter's options: what [`factory`] reads,
-/// without making the Keystone client.
+/// without making the Keystone client. With no Keystone configured, the
+/// options of the deployment's own identity.
 pub fn check(ctx: &FactoryContext<'_>) -> anyhow::Result<()> {
-    options_from_paste(ctx)
-        .map(drop)
-        .map_err(|e| anyhow::anyhow!("[{}] keystonemiddleware auth_token: {e}", ctx.section))
+    let checked = match local_options_from_paste(ctx) {
+        Some(local) => local.map(drop),
+        None => options_from_paste(ctx).map(drop),
+    };
+    checked.map_err(|e| anyhow::anyhow!("[{}] keystonemiddleware auth_token: {e}", ctx.section))
 }
 
 /// The paste factory. Each instance (one per pipeline and worker) has its
-/// own client and cache, shared by the requests that pipeline serves.
+/// own client (or the worker's [`LocalTokenSource`]) and cache, shared by
+/// the requests that pipeline serves.
 pub fn factory(ctx: &FactoryContext<'_>) -> anyhow::Result<Filter> {
-    let conf = options_from_paste(ctx)
-        .map_err(|e| anyhow::anyhow!("[{}] keystonemiddleware auth_token: {e}", ctx.section))?;
-    let state = Arc::new(AuthToken::new(conf)?);
+    let fail =
+        |e: ConfigError| anyhow::anyhow!("[{}] keystonemiddleware auth_token: {e}", ctx.section);
+    let state = match local_options_from_paste(ctx) {
+        Some(conf) => {
+            let source = ctx.resources.get::<LocalTokenSource>().cloned().ok_or_else(|| {
+                anyhow::anyhow!(
+                    "[{}] keystonemiddleware auth_token: [keystone_authtoken] auth_url is not set and this service has no identity of its own to validate tokens against; set auth_url to a Keystone",
+                    ctx.section
+                )
+            })?;
+            AuthToken::local(conf.map_err(fail)?, source)?
+        }
+        None => AuthToken::new(options_from_paste(ctx).map_err(fail)?)?,
+    };
+    let state = Arc::new(state);
     Ok(super::filter_fn(move |inner| filter(state.clone(), inner)))
 }
