@@ -24,6 +24,9 @@ pub struct ApiConfig {
     /// `[DEFAULT] ec2_listen_port` (8773): the port of the EC2 URL in the
     /// built-in identity's catalogue.
     pub ec2_listen_port: u16,
+    /// `[neutron] default_floating_pool`: the pool (external network, by
+    /// name or id) of an `os-floating-ips` allocation that names none.
+    pub default_floating_pool: String,
 }
 
 impl Default for ApiConfig {
@@ -37,6 +40,7 @@ impl Default for ApiConfig {
             enable_instance_password: true,
             max_request_body_size: 114_688,
             ec2_listen_port: 8773,
+            default_floating_pool: DEFAULT_FLOATING_POOL.into(),
         }
     }
 }
@@ -57,8 +61,25 @@ nova_conf::option_group! {
     }
 }
 
+/// The default of `[neutron] default_floating_pool`: the external network
+/// a fresh cloud seeds, as devstack sets it. (nova's own default, `nova`,
+/// names no network of a fresh cloud; see DECISIONS.md.)
+pub const DEFAULT_FLOATING_POOL: &str = "public";
+
+nova_conf::option_group! {
+    /// nova's `[neutron]` options the compute API's proxies read.
+    pub struct NeutronProxyGroup in "neutron" {
+        /// The floating IP pool (an external network's name or id) of an
+        /// `os-floating-ips` allocation that names none.
+        pub default_floating_pool: String = "public" => value::string;
+    }
+}
+
 /// The groups this crate declares, for the binary's schema.
-pub const OPTION_GROUPS: &[GroupDecl] = &[GroupDecl::of::<ComputeApiGroup>()];
+pub const OPTION_GROUPS: &[GroupDecl] = &[
+    GroupDecl::of::<ComputeApiGroup>(),
+    GroupDecl::of::<NeutronProxyGroup>(),
+];
 
 impl ApiConfig {
     /// The options from the loaded configuration (loaded with
@@ -75,6 +96,10 @@ impl ApiConfig {
             max_request_body_size: usize::try_from(conf.oslo_middleware.max_request_body_size)
                 .unwrap_or(usize::MAX),
             ec2_listen_port: conf.default.ec2_listen_port,
+            default_floating_pool: conf
+                .group::<NeutronProxyGroup>()
+                .default_floating_pool
+                .clone(),
         }
     }
 }
@@ -109,6 +134,7 @@ mod tests {
         assert_eq!(config.ec2_listen_port, 8773);
         assert_eq!(config.auth_strategy, "noauth2");
         assert_eq!(config.max_request_body_size, 114_688);
+        assert_eq!(config.default_floating_pool, "public");
         assert_eq!(
             ApiConfig::from_conf(&load(&[]).unwrap()),
             ApiConfig::default()
