@@ -162,8 +162,8 @@ fn cidr_of(rule: &SecurityGroupRule) -> String {
         .unwrap_or_else(|| ANY_IPV4.to_string())
 }
 
-/// nova's view of a rule; `remote` is the view of its remote group (the
-/// rule has one) .
+/// nova's view of a rule; `remote` is the view of its remote group, for
+/// a rule that has one.
 fn rule_view(rule: &SecurityGroupRule, remote: Option<Value>) -> Value {
     let (from_port, to_port) = ports_of(rule);
     let (group, ip_range) = match remote {
@@ -184,7 +184,8 @@ fn rule_view(rule: &SecurityGroupRule, remote: Option<Value>) -> Value {
 /// nova's views of `groups`, sorted by project and name as nova sorts
 /// them. A rule's remote group is looked up among `groups` first, then in
 /// the store as the caller sees it; a rule whose remote group the caller
-/// cannot see is left out.
+/// cannot see is left out. (nova's `GET /servers/{id}/os-security-groups`
+/// shows a server's groups in this view too.)
 pub(crate) async fn groups_view(
     state: &ApiState,
     ctx: &RequestContext,
