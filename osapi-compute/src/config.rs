@@ -28,6 +28,9 @@ pub struct ApiConfig {
     /// `auth_strategy` it decides the identity's mode
     /// ([`ApiConfig::identity_mode`]).
     pub keystone_configured: bool,
+    /// `[neutron] default_floating_pool`: the pool (external network, by
+    /// name or id) of an `os-floating-ips` allocation that names none.
+    pub default_floating_pool: String,
 }
 
 impl Default for ApiConfig {
@@ -42,6 +45,7 @@ impl Default for ApiConfig {
             max_request_body_size: 114_688,
             ec2_listen_port: 8773,
             keystone_configured: false,
+            default_floating_pool: DEFAULT_FLOATING_POOL.into(),
         }
     }
 }
@@ -62,8 +66,25 @@ nova_conf::option_group! {
     }
 }
 
+/// The default of `[neutron] default_floating_pool`: the external network
+/// a fresh cloud seeds, as devstack sets it. (nova's own default, `nova`,
+/// names no network of a fresh cloud; see DECISIONS.md.)
+pub const DEFAULT_FLOATING_POOL: &str = "public";
+
+nova_conf::option_group! {
+    /// nova's `[neutron]` options the compute API's proxies read.
+    pub struct NeutronProxyGroup in "neutron" {
+        /// The floating IP pool (an external network's name or id) of an
+        /// `os-floating-ips` allocation that names none.
+        pub default_floating_pool: String = "public" => value::string;
+    }
+}
+
 /// The groups this crate declares, for the binary's schema.
-pub const OPTION_GROUPS: &[GroupDecl] = &[GroupDecl::of::<ComputeApiGroup>()];
+pub const OPTION_GROUPS: &[GroupDecl] = &[
+    GroupDecl::of::<ComputeApiGroup>(),
+    GroupDecl::of::<NeutronProxyGroup>(),
+];
 
 impl ApiConfig {
     /// The options from the loaded configuration (loaded with
@@ -81,6 +102,10 @@ impl ApiConfig {
                 .unwrap_or(usize::MAX),
             ec2_listen_port: conf.default.ec2_listen_port,
             keystone_configured: compute::identity::options::keystone_configured(conf),
+            default_floating_pool: conf
+                .group::<NeutronProxyGroup>()
+                .default_floating_pool
+                .clone(),
         }
     }
 
@@ -122,6 +147,7 @@ mod tests {
         assert_eq!(config.ec2_listen_port, 8773);
         assert_eq!(config.auth_strategy, "noauth2");
         assert_eq!(config.max_request_body_size, 114_688);
+        assert_eq!(config.default_floating_pool, "public");
         assert_eq!(
             ApiConfig::from_conf(&load(&[]).unwrap()),
             ApiConfig::default()

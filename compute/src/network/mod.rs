@@ -13,6 +13,7 @@
 //! | [`l3`] | what routers and floating IPs share: device owners, lock, quotas |
 //! | [`security_groups`] | [`SecurityGroup`] and [`SecurityGroupRule`]: each project's default group, Neutron's rule checks, quotas |
 //! | [`listing`] | [`ListQuery`]: Neutron's field filters, sorting and paging |
+//! | [`lookup`] | a security group by name or id, a floating IP by address, as nova's actions name them |
 //!
 //! Scoping: a non-admin caller sees its own networks plus the shared and
 //! external ones, the subnets of those networks, its own ports plus the ports on
@@ -58,6 +59,7 @@ pub mod floating_ips;
 pub(crate) mod ipam;
 pub mod l3;
 pub mod listing;
+pub mod lookup;
 pub mod networks;
 pub mod ports;
 pub mod routers;

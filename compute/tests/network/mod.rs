@@ -37,6 +37,7 @@ macro_rules! on_both_engines {
 }
 
 mod floating_ips;
+mod lookup;
 mod routers;
 mod security_groups;
 

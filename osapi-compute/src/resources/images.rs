@@ -45,7 +45,8 @@ pub fn routes() -> Router<ApiState> {
         )
 }
 
-fn proxy_version(version: ApiVersion) -> Result<(), ApiError> {
+/// nova's 404 above `MAX_PROXY_API_SUPPORT_VERSION` (2.35), for every proxy API.
+pub(crate) fn proxy_version(version: ApiVersion) -> Result<(), ApiError> {
     if version.at_most(MAX_PROXY.0, MAX_PROXY.1) {
         Ok(())
     } else {

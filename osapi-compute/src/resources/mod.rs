@@ -1,7 +1,8 @@
 //! The compute API resources other than servers: flavors (with extra specs
 //! and access lists), keypairs, limits, quota sets, availability zones,
-//! hypervisors, services, simple tenant usage, the image proxy and nova's
-//! list of extensions.
+//! hypervisors, services, simple tenant usage, the image proxy, the network
+//! proxies (security groups, floating IPs, networks) and nova's list of
+//! extensions.
 //!
 //! Each module follows nova's controller of the same name: its policies
 //! (admin-only where nova's defaults are), its validation messages, its
@@ -25,6 +26,7 @@ pub mod hypervisors;
 pub mod images;
 pub mod keypairs;
 pub mod limits;
+pub mod network_proxies;
 pub mod quota_sets;
 pub mod schemas;
 pub mod services;
@@ -44,6 +46,7 @@ pub fn routes() -> Router<ApiState> {
         .merge(usage::routes())
         .merge(images::routes())
         .merge(extensions::routes())
+        .merge(network_proxies::routes())
 }
 
 /// A request body parsed as JSON, with nova's 400 "Malformed request body"

@@ -88,6 +88,11 @@ impl Builder {
         self.config.auth_strategy = "keystone".into();
         self
     }
+    /// `[neutron] default_floating_pool`.
+    pub fn default_floating_pool(mut self, pool: &str) -> Self {
+        self.config.default_floating_pool = pool.to_string();
+        self
+    }
     /// Another paste file.
     pub fn paste(mut self, path: std::path::PathBuf) -> Self {
         self.paste = Some(path);

@@ -14,19 +14,19 @@ fn id_of(v: &Value) -> String {
 }
 
 /// The id of the seeded external network, as a client finds it by name.
-async fn public(app: &TestApp, token: &str) -> String {
+pub(crate) async fn public(app: &TestApp, token: &str) -> String {
     let found = get(app, "/v2.0/networks?name=public", token).await;
     assert_eq!(found.status, StatusCode::OK, "{}", found.text);
     id_of(&found.body["networks"][0])
 }
 
-async fn create_router(app: &TestApp, token: &str, body: Value) -> Value {
+pub(crate) async fn create_router(app: &TestApp, token: &str, body: Value) -> Value {
     let a = post(app, "/v2.0/routers", token, json!({ "router": body })).await;
     assert_eq!(a.status, StatusCode::CREATED, "{}", a.text);
     a.body["router"].clone()
 }
 
-async fn create_port(app: &TestApp, token: &str, network: &str) -> Value {
+pub(crate) async fn create_port(app: &TestApp, token: &str, network: &str) -> Value {
     let a = post(
         app,
         "/v2.0/ports",
@@ -50,7 +50,7 @@ async fn create_fip(app: &TestApp, token: &str, body: Value) -> crate::fixture::
 
 /// Alice's network and subnet, joined to `public` by a router: (network,
 /// subnet, router).
-async fn routed_network(app: &TestApp, cidr: &str) -> (String, String, String) {
+pub(crate) async fn routed_network(app: &TestApp, cidr: &str) -> (String, String, String) {
     let public = public(app, ALICE).await;
     let net = create_network(app, ALICE, "tenant").await;
     let sub = create_subnet(app, ALICE, &net, cidr).await;

@@ -42,6 +42,17 @@ fn check(schema: &Value, v: &Value, path: &str, errors: &mut Vec<String>) {
             errors.push(format!("{path}: {s} is not a date-time"));
         }
     }
+    if let (Some(format @ ("ipv4" | "ipv6")), Some(s)) =
+        (schema.get("format").and_then(Value::as_str), v.as_str())
+    {
+        let ok = match format {
+            "ipv4" => s.parse::<std::net::Ipv4Addr>().is_ok(),
+            _ => s.parse::<std::net::Ipv6Addr>().is_ok(),
+        };
+        if !ok {
+            errors.push(format!("{path}: {s} is not an {format} address"));
+        }
+    }
     if let (Some(pattern), Some(s)) = (schema.get("pattern").and_then(Value::as_str), v.as_str()) {
         if !regex::Regex::new(pattern).unwrap().is_match(s) {
             errors.push(format!("{path}: {s} does not match {pattern}"));
