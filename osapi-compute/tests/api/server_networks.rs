@@ -351,6 +351,23 @@ async fn security_groups_are_added_to_and_removed_from_a_servers_ports() {
     .await;
     assert_eq!(twice.status, StatusCode::BAD_REQUEST);
 
+    let listed = app
+        .get(
+            &format!("/v2.1/servers/{id}/os-security-groups"),
+            ALICE,
+            Some("2.1"),
+        )
+        .await;
+    assert_eq!(listed.status, StatusCode::OK, "{}", listed.text);
+    let names: Vec<&str> = listed.body["security_groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| g["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["default", "web"]);
+    assert_eq!(listed.body["security_groups"][1]["tenant_id"], "alpha");
+
     let removed = action(
         &app,
         ALICE,

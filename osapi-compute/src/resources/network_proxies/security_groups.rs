@@ -56,6 +56,7 @@ pub fn routes() -> Router<ApiState> {
         )
         .route("/os-security-group-rules", post(create_rule))
         .route("/os-security-group-rules/{id}", delete(delete_rule))
+        .route("/servers/{id}/os-security-groups", get(server_index))
 }
 
 /// nova's `create` (and `update`) body: a name and a description of at
@@ -289,6 +290,27 @@ async fn index(
     };
     groups.drain(..offset);
     groups.truncate(limit);
+    let views = groups_view(&state, &ctx, &groups).await?;
+    Ok(ok("security_groups", views))
+}
+
+/// `GET /servers/{server_id}/os-security-groups`: the groups of the
+/// server's ports, by project and name (at every microversion, as nova).
+async fn server_index(
+    State(state): State<ApiState>,
+    Context(ctx): Context,
+    Path(server_id): Path<String>,
+) -> Result<Response, ApiError> {
+    let instance = state.compute.get_instance(&ctx, &server_id).await?;
+    let mut groups = Vec::new();
+    for g in instance.security_groups() {
+        match state.compute.get_security_group(&ctx, &g.id).await {
+            Ok(group) => groups.push(group),
+            Err(e) if e.class() == ErrorClass::NotFound => {}
+            Err(e) => return Err(internal(e)),
+        }
+    }
+    groups.sort_by(|a, b| (&a.project_id, &a.name).cmp(&(&b.project_id, &b.name)));
     let views = groups_view(&state, &ctx, &groups).await?;
     Ok(ok("security_groups", views))
 }
