@@ -7,8 +7,9 @@
 use std::net::IpAddr;
 
 use super::network::{from_network, Vif};
+use crate::network::lookup::Found;
 use crate::network::ports::{bind_port, release_instance_port, InstancePort};
-use crate::network::{FixedIpRequest, FloatingIpUpdate, ListQuery, NetworkError};
+use crate::network::{FixedIpRequest, FloatingIpUpdate, NetworkError};
 use crate::states::VmState;
 use crate::store::now_micros;
 use crate::{actions, Compute, Error, Instance, Kind, RequestContext, Result};
@@ -378,10 +379,9 @@ impl Compute {
                     ))
                 })?,
         };
+        // An associated floating IP moves to this server, as nova's
+        // re-assignment does.
         let fip = self.floating_ip_by_address(ctx, address).await?;
-        if fip.port_id.is_some() {
-            return Err(Error::invalid("floating IP is already associated"));
-        }
         let update = FloatingIpUpdate {
             port_id: Some(Some(vif.port_id.clone())),
             fixed_ip_address: Some(fixed.to_string()),
@@ -433,16 +433,13 @@ impl Compute {
         ctx: &RequestContext,
         address: &str,
     ) -> Result<crate::network::FloatingIp> {
-        let mut query = ListQuery::default();
-        query
-            .filters
-            .push(("floating_ip_address".into(), vec![address.to_string()]));
-        self.list_floating_ips(ctx, &query)
+        match self
+            .find_floating_ip_by_address(ctx, address)
             .await
             .map_err(from_network)?
-            .items
-            .into_iter()
-            .next()
-            .ok_or_else(|| Error::not_found(Kind::FloatingIp, address))
+        {
+            Found::One(fip) => Ok(fip),
+            Found::Nothing | Found::Several => Err(Error::not_found(Kind::FloatingIp, address)),
+        }
     }
 }

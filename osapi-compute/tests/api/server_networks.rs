@@ -470,6 +470,38 @@ async fn a_floating_ip_is_added_and_removed_through_the_compute_api_until_2_44()
         "floating"
     );
 
+    // Added again to another server, it moves there (nova re-assigns).
+    let other = app.create_server(ALICE, "other").await;
+    let moved = action(
+        &app,
+        ALICE,
+        &other,
+        "2.43",
+        json!({"addFloatingIp": {"address": address}}),
+    )
+    .await;
+    assert_eq!(moved.status, StatusCode::ACCEPTED, "{}", moved.text);
+    assert_eq!(
+        server(&app, ALICE, &other).await["addresses"]["private"][1]["addr"],
+        address.as_str()
+    );
+    assert_eq!(
+        server(&app, ALICE, &id).await["addresses"]["private"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    let back = action(
+        &app,
+        ALICE,
+        &id,
+        "2.43",
+        json!({"addFloatingIp": {"address": address}}),
+    )
+    .await;
+    assert_eq!(back.status, StatusCode::ACCEPTED, "{}", back.text);
+
     let removed = action(
         &app,
         ALICE,
