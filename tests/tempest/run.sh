@@ -92,8 +92,17 @@ cd "$WORK"
     || die "tempest init failed"
 IMAGE="$(curl -fsS -H 'X-Auth-Token: admin:admin' "http://127.0.0.1:$PORT/v2.1/images" \
     | python3 -c 'import json, sys; print(json.load(sys.stdin)["images"][0]["id"])')"
+# devstack's router1: the shared network joined to the external one, so
+# that floating IPs reach servers.
+api() { curl -fsS -H 'X-Auth-Token: admin:admin' -H 'Content-Type: application/json' "$@"; }
+NET="http://127.0.0.1:$PORT/network/v2.0"
+PUBLIC="$(api "$NET/networks?name=public" | python3 -c 'import json, sys; print(json.load(sys.stdin)["networks"][0]["id"])')"
+PRIVATE_SUBNET="$(api "$NET/networks?name=private" | python3 -c 'import json, sys; print(json.load(sys.stdin)["networks"][0]["subnets"][0])')"
+ROUTER="$(api -X POST "$NET/routers" -d "{\"router\": {\"name\": \"router1\", \"external_gateway_info\": {\"network_id\": \"$PUBLIC\"}}}" \
+    | python3 -c 'import json, sys; print(json.load(sys.stdin)["router"]["id"])')"
+api -X PUT "$NET/routers/$ROUTER/add_router_interface" -d "{\"subnet_id\": \"$PRIVATE_SUBNET\"}" >/dev/null
 "$TEMPEST_PYTHON" "$HERE/accounts.py" > ws/etc/accounts.yaml
-sed -e "s|@PORT@|$PORT|g" -e "s|@IMAGE@|$IMAGE|g" -e "s|@ACCOUNTS@|$WORK/ws/etc/accounts.yaml|g" \
+sed -e "s|@PORT@|$PORT|g" -e "s|@IMAGE@|$IMAGE|g" -e "s|@PUBLIC@|$PUBLIC|g" -e "s|@ACCOUNTS@|$WORK/ws/etc/accounts.yaml|g" \
     "$HERE/tempest.conf.in" > ws/etc/tempest.conf
 
 # --- the runs ---------------------------------------------------------------
