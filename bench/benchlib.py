@@ -33,8 +33,9 @@ WORKER_COUNTS = (1, 2)
 def write_conf(state, extra="", api=""):
     """One nova.conf for the three services over one SQLite file.
 
-    The simulated driver completes every transition at once, and the host
-    and the fixed network are large enough for thousands of instances.
+    The simulated driver completes every transition at once, and the host,
+    the fixed network and the port quota are large enough for thousands of
+    instances in one project.
     `api` adds lines to `[api]`; `extra` is appended (more sections)."""
     conf = os.path.join(state, "nova.conf")
     with open(conf, "w") as f:
@@ -56,6 +57,8 @@ fixed_ip_range = 10.0.0.0/16
 host_vcpus = 10000000
 host_memory_mb = 10000000000
 host_local_gb = 10000000000
+[quotas]
+quota_port = -1
 {extra}""")
     return conf
 

@@ -88,6 +88,9 @@ def write_conf(dir_, db_url, extra=None, paste=None):
         "neutron": {"service_metadata_proxy": "true",
                     "metadata_proxy_shared_secret": "reliability-secret"},
         "simulator": {"transition_delay": "0", "fixed_ip_range": "10.0.0.0/16"},
+        # Load runs make more servers (each a port) in one project than
+        # Neutron's default port quota allows.
+        "quotas": {"quota_port": "-1"},
         "wsgi": {"api_paste_config": paste or PASTE},
         "database": {"connection": db_url},
     }

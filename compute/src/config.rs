@@ -192,6 +192,13 @@ pub struct ComputeConfig {
     pub transition_delay: Duration,
     /// `[quota]` defaults.
     pub quota: QuotaLimits,
+    /// `[quotas]`: the Network API's defaults (Neutron's names).
+    pub network_quota: crate::network::NetworkQuotaLimits,
+    /// `[simulator] auto_allocate_pool`: where auto-allocated topologies'
+    /// subnets come from (10.128.0.0/16).
+    pub auto_allocate_pool: Ipv4Net,
+    /// `[simulator] auto_allocate_prefixlen`: their size (26).
+    pub auto_allocate_prefixlen: u8,
     /// Where image data lives (`<state_path>/images`) and `[image]
     /// image_size_cap`.
     pub images: crate::image::ImageStoreConfig,
@@ -208,6 +215,9 @@ impl Default for ComputeConfig {
             fixed_ip_reuse_delay: DEFAULT_METADATA_CACHE_EXPIRATION + FIXED_IP_REUSE_MARGIN,
             transition_delay: Duration::from_secs(2),
             quota: QuotaLimits::default(),
+            network_quota: crate::network::NetworkQuotaLimits::default(),
+            auto_allocate_pool: "10.128.0.0/16".parse().expect("a valid literal network"),
+            auto_allocate_prefixlen: 26,
             images: crate::image::ImageStoreConfig::default(),
         }
     }
@@ -264,6 +274,9 @@ impl ComputeConfig {
                 security_groups: quota.security_groups,
                 security_group_rules: quota.security_group_rules,
             },
+            network_quota: crate::network::NetworkQuotaLimits::default(),
+            auto_allocate_pool: sim.auto_allocate_pool,
+            auto_allocate_prefixlen: sim.auto_allocate_prefixlen,
             images: crate::image::ImageStoreConfig::default(),
         }
     }

@@ -12,7 +12,9 @@ use std::time::Duration;
 use nova_conf::NovaConf;
 
 use crate::identity::{BootstrapReport, IdentityConfig, IdentityMode};
-use crate::options::{ImageGroup, PoolGroup, QuotaGroup, SimulatorGroup, ZonesGroup};
+use crate::options::{
+    ImageGroup, NetworkQuotaGroup, PoolGroup, QuotaGroup, SimulatorGroup, ZonesGroup,
+};
 use crate::store::{url, DatabaseUrl};
 use crate::{Compute, ComputeConfig, Error, MigrationReport, Result, Store, StoreOptions};
 
@@ -65,6 +67,9 @@ impl Settings {
                     data_dir: conf.default.state_path.join("images"),
                     size_cap: conf.group::<ImageGroup>().image_size_cap,
                 },
+                network_quota: crate::network::NetworkQuotaLimits::from_group(
+                    conf.group::<NetworkQuotaGroup>(),
+                ),
                 ..ComputeConfig::from_groups(
                     sim,
                     conf.group::<QuotaGroup>(),

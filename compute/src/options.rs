@@ -27,6 +27,14 @@ nova_conf::option_group! {
         /// routers' gateways and floating IPs get their addresses; its
         /// first host address is the gateway. At most a /30.
         pub floating_ip_range: Ipv4Net = "172.24.4.0/24" => network;
+        /// Where an auto-allocated topology's subnet comes from (ours: a
+        /// Neutron cloud has a default subnet pool for it): the first
+        /// subnet of `auto_allocate_prefixlen` in it that no subnet
+        /// overlaps.
+        pub auto_allocate_pool: Ipv4Net = "10.128.0.0/16" => network;
+        /// The prefix length of an auto-allocated subnet (devstack's
+        /// default subnet pool: 26).
+        pub auto_allocate_prefixlen: u8 = "26" => value::int(Some(8), Some(30));
         /// Seconds the address of a deleted instance stays out of
         /// circulation; unset: `[api] metadata_cache_expiration` + 5.
         pub fixed_ip_reuse_delay: Option<u64> => value::int(Some(0), None);
@@ -87,6 +95,28 @@ nova_conf::option_group! {
 }
 
 nova_conf::option_group! {
+    /// `[quotas]`: the Network API's limits a project gets unless an admin
+    /// set its own, under Neutron's names and defaults (neutron.conf's
+    /// `[quotas]`); -1 is unlimited.
+    pub struct NetworkQuotaGroup in "quotas" {
+        /// Networks.
+        pub quota_network: i64 = "100" => value::int(Some(-1), None);
+        /// Subnets.
+        pub quota_subnet: i64 = "100" => value::int(Some(-1), None);
+        /// Ports (a server's ports count).
+        pub quota_port: i64 = "500" => value::int(Some(-1), None);
+        /// Routers.
+        pub quota_router: i64 = "10" => value::int(Some(-1), None);
+        /// Floating IPs.
+        pub quota_floatingip: i64 = "50" => value::int(Some(-1), None);
+        /// Security groups.
+        pub quota_security_group: i64 = "10" => value::int(Some(-1), None);
+        /// Security group rules.
+        pub quota_security_group_rule: i64 = "100" => value::int(Some(-1), None);
+    }
+}
+
+nova_conf::option_group! {
     /// `[DEFAULT]`: the zones and the controller's host name.
     pub struct ZonesGroup in "DEFAULT" {
         /// The one zone instances live in.
@@ -128,6 +158,7 @@ nova_conf::option_group! {
 pub const OPTION_GROUPS: &[GroupDecl] = &[
     GroupDecl::of::<SimulatorGroup>(),
     GroupDecl::of::<QuotaGroup>(),
+    GroupDecl::of::<NetworkQuotaGroup>(),
     GroupDecl::of::<ZonesGroup>(),
     GroupDecl::of::<ImageGroup>(),
     GroupDecl::of::<PoolGroup>(),

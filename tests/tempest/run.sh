@@ -5,7 +5,8 @@
 # two simulated hosts, instant transitions) on 127.0.0.1, and runs
 # `tempest.api.compute` with static accounts, minus the tests listed in
 # tests/tempest/exclude-compute.txt (one reason per entry; the list only
-# shrinks), then `tempest.api.image` minus tests/tempest/exclude-image.txt.
+# shrinks), then `tempest.api.image` minus tests/tempest/exclude-image.txt,
+# then `tempest.api.network` minus tests/tempest/exclude-network.txt.
 # Prints tempest's totals; exits non-zero when a test that is not excluded
 # fails. Every process it starts is stopped on exit.
 #
@@ -17,6 +18,8 @@
 #   TEMPEST_IMAGE_REGEX  then these, in the same cloud, minus
 #                   tests/tempest/exclude-image.txt (default
 #                   ^tempest\.api\.image\.; empty: no image run)
+#   TEMPEST_NETWORK_REGEX  then these, minus tests/tempest/exclude-network.txt
+#                   (default ^tempest\.api\.network\.; empty: no network run)
 #   KEEP_WORKDIR=1  keep the temporary directory (configs, logs) afterwards
 # Builds nothing: needs target/release/osapi-compute (the release stage).
 set -euo pipefail
@@ -29,6 +32,7 @@ TEMPEST_VENV="${TEMPEST_VENV:-$ROOT/.state/tempest-venv}"
 TEMPEST_PYTHON="${TEMPEST_PYTHON:-python3}"
 TEMPEST_REGEX="${TEMPEST_REGEX:-^tempest\.api\.compute\.}"
 TEMPEST_IMAGE_REGEX="${TEMPEST_IMAGE_REGEX-^tempest\.api\.image\.}"
+TEMPEST_NETWORK_REGEX="${TEMPEST_NETWORK_REGEX-^tempest\.api\.network\.}"
 BINARY="$ROOT/target/release/osapi-compute"
 HERE="$ROOT/tests/tempest"
 
@@ -124,5 +128,6 @@ run_suite() {
 }
 run_suite compute "$TEMPEST_REGEX" "$HERE/exclude-compute.txt"
 [ -z "$TEMPEST_IMAGE_REGEX" ] || run_suite image "$TEMPEST_IMAGE_REGEX" "$HERE/exclude-image.txt"
+[ -z "$TEMPEST_NETWORK_REGEX" ] || run_suite network "$TEMPEST_NETWORK_REGEX" "$HERE/exclude-network.txt"
 [ -z "$failed" ] || die "tempest failed:$failed; rerun with KEEP_WORKDIR=1 for the logs"
 log "tempest passed"

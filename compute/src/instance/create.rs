@@ -271,7 +271,7 @@ impl Compute {
     /// ports take their networks' locks after it).
     pub(super) async fn begin_create(&self, ctx: &RequestContext) -> Result<Tx> {
         self.store
-            .begin_locked(&format!("quota:{}", ctx.project_id))
+            .begin_locked(&crate::network::quotas::quota_lock(&ctx.project_id))
             .await
     }
 

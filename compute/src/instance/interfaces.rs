@@ -121,10 +121,13 @@ impl Compute {
         } else {
             Vec::new()
         };
+        // The project's quota lock first (a new port counts), then the
+        // network's, as a server create takes them.
         let mut tx = self
             .store
-            .begin_locked(&format!("network:{network_id}"))
+            .begin_locked(&crate::network::quotas::quota_lock(&instance.project_id))
             .await?;
+        tx.lock(&format!("network:{network_id}")).await?;
         let port_id = match port_id {
             Some(port_id) => {
                 if !bind_port(&mut tx, &port_id, uuid, &owner, &host, req.tag.as_deref())

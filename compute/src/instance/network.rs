@@ -143,10 +143,15 @@ fn failed_launch(reason: &str) -> Error {
 }
 
 /// A network-domain error met by a compute call, as nova answers it: its
-/// store errors stay what they are, the rest is a bad request.
+/// store errors stay what they are, the port quota is nova's 403
+/// `PortLimitExceeded`, the rest is a bad request.
 pub(crate) fn from_network(e: NetworkError) -> Error {
     match e {
         NetworkError::Compute(e) => e,
+        // nova's PortLimitExceeded.
+        NetworkError::OverQuota(resources) if resources.iter().any(|r| r == "port") => {
+            Error::Forbidden("Maximum number of ports exceeded".into())
+        }
         other => Error::invalid(other.to_string()),
     }
 }
@@ -254,11 +259,23 @@ impl Compute {
             NetworkRequest::Unspecified | NetworkRequest::Auto => {
                 let available = self.available_networks(&ctx.project_id).await?;
                 match available.as_slice() {
+                    // nova asks the network service for the project's
+                    // auto-allocated topology.
                     [] if *request == NetworkRequest::Auto => {
-                        return Err(Error::invalid(format!(
-                            "Unable to automatically allocate a network for project {}",
-                            ctx.project_id
-                        )))
+                        let topology = self
+                            .auto_allocated_topology(ctx, &ctx.project_id)
+                            .await
+                            .map_err(|e| match e {
+                                NetworkError::Compute(e) => e,
+                                _ => Error::invalid(format!(
+                                    "Unable to automatically allocate a network for project {}",
+                                    ctx.project_id
+                                )),
+                            })?;
+                        vec![RequestedNetwork {
+                            network_id: Some(topology.network_id),
+                            ..RequestedNetwork::default()
+                        }]
                     }
                     [] => return Ok(PlannedNetworks::default()),
                     [one] => vec![RequestedNetwork {

@@ -134,6 +134,16 @@ pub enum NetworkError {
     /// A port range with a minimum above its maximum, or missing one (400).
     #[error("For TCP/UDP protocols, port_range_min must be <= port_range_max")]
     SecurityGroupInvalidPortRange,
+    /// A quota delete for a project that has no limits of its own (404).
+    #[error("Quota for tenant {0} could not be found.")]
+    TenantQuotaNotFound(String),
+    /// An auto-allocated topology that cannot be made (409): no default
+    /// external network, or no room in the pool.
+    #[error("Deployment error: {0}.")]
+    AutoAllocationFailure(String),
+    /// A second default external network (409).
+    #[error("A default external network already exists: {0}.")]
+    DefaultExternalNetworkExists(String),
     /// A port of 0 for a protocol with ports (400).
     #[error("Invalid value for port {0}")]
     SecurityGroupInvalidPortValue(String),
@@ -330,6 +340,9 @@ impl NetworkError {
             NetworkError::SecurityGroupNameExists(_) => "SecurityGroupNameExists",
             NetworkError::SecurityGroupRuleExists(_) => "SecurityGroupRuleExists",
             NetworkError::OverQuota(_) => "OverQuota",
+            NetworkError::TenantQuotaNotFound(_) => "TenantQuotaNotFound",
+            NetworkError::AutoAllocationFailure(_) => "AutoAllocationFailure",
+            NetworkError::DefaultExternalNetworkExists(_) => "DefaultExternalNetworkExists",
             NetworkError::SecurityGroupInvalidPortRange => "SecurityGroupInvalidPortRange",
             NetworkError::SecurityGroupInvalidPortValue(_) => "SecurityGroupInvalidPortValue",
             NetworkError::SecurityGroupInvalidProtocolForPort(_) => {
@@ -394,7 +407,8 @@ impl NetworkError {
             | FloatingIpNotFound(_)
             | RouterInterfaceNotFound { .. }
             | RouterInterfaceNotFoundForSubnet { .. }
-            | ExternalGatewayForFloatingIpNotFound { .. } => ErrorClass::NotFound,
+            | ExternalGatewayForFloatingIpNotFound { .. }
+            | TenantQuotaNotFound(_) => ErrorClass::NotFound,
             NetworkInUse(_)
             | SubnetInUse(_)
             | IpAddressInUse { .. }
@@ -415,7 +429,9 @@ impl NetworkError {
             | FloatingIpPortAlreadyAssociated { .. }
             | PortInUse { .. }
             | ServicePortInUse { .. }
-            | ExternalNetworkInUse(_) => ErrorClass::Conflict,
+            | ExternalNetworkInUse(_)
+            | AutoAllocationFailure(_)
+            | DefaultExternalNetworkExists(_) => ErrorClass::Conflict,
             InvalidIpForSubnet(_)
             | InvalidIpForNetwork(_)
             | InvalidAllocationPool(_)

@@ -8,8 +8,8 @@ use std::net::IpAddr;
 use serde::Serialize;
 
 use super::l3::{
-    bad_request, check_quota, DEVICE_OWNER_FLOATINGIP, DEVICE_OWNER_ROUTER_GATEWAY,
-    DEVICE_OWNER_ROUTER_INTERFACE, FLOATINGIP_QUOTA, L3_LOCK,
+    bad_request, DEVICE_OWNER_FLOATINGIP, DEVICE_OWNER_ROUTER_GATEWAY,
+    DEVICE_OWNER_ROUTER_INTERFACE, L3_LOCK,
 };
 use super::listing::{self, ListQuery, Page};
 use super::ports::{remove_port_rows, ServicePort};
@@ -418,12 +418,12 @@ impl Compute {
                     format!("Network {net} does not contain any IPv4 subnet"),
                 ));
             }
-            check_quota(
+            super::quotas::check(
                 &mut tx,
-                "floating_ips",
-                "floatingip",
-                FLOATINGIP_QUOTA,
+                &self.config.network_quota,
                 &project,
+                "floatingip",
+                1,
             )
             .await?;
             let port = self

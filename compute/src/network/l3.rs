@@ -1,10 +1,11 @@
 //! What routers and floating IPs share: the device owners of their ports,
-//! the lock their changes take, and their quotas.
+//! and the lock their changes take.
 //!
 //! Every change of a router or a floating IP runs in one transaction that
 //! first takes the write lock of the network it allocates on (if any),
-//! then [`L3_LOCK`]; the quotas are counted under that lock, so two
-//! processes never both take a project's last router or floating IP.
+//! then [`L3_LOCK`]; their quotas ([`super::quotas`]) are counted under
+//! that lock, so two processes never both take a project's last router or
+//! floating IP.
 
 use super::{NetworkError, NetworkResult};
 use crate::store::{args, Arg, Tx};
@@ -17,36 +18,9 @@ pub const DEVICE_OWNER_ROUTER_GATEWAY: &str = "network:router_gateway";
 /// The device owner of the port that holds a floating address.
 pub const DEVICE_OWNER_FLOATINGIP: &str = "network:floatingip";
 
-/// Routers a project may hold: Neutron's default `[quotas] quota_router`.
-pub const ROUTER_QUOTA: i64 = 10;
-/// Floating IPs a project may hold: Neutron's default `[quotas]
-/// quota_floatingip`.
-pub const FLOATINGIP_QUOTA: i64 = 50;
-
 /// The write lock of every router and floating IP change, taken after the
 /// network's.
 pub(crate) const L3_LOCK: &str = "l3";
-
-/// Refuses one more `resource` (`router`, `floatingip`) for `project`
-/// when `table` holds `quota` of its rows already; inside the lock.
-pub(crate) async fn check_quota(
-    tx: &mut Tx,
-    table: &str,
-    resource: &str,
-    quota: i64,
-    project: &str,
-) -> NetworkResult<()> {
-    let (n,): (i64,) = tx
-        .fetch_one(
-            &format!("SELECT COUNT(*) FROM {table} WHERE project_id = $1"),
-            args![project],
-        )
-        .await?;
-    if n + 1 > quota {
-        return Err(NetworkError::OverQuota(vec![resource.to_string()]));
-    }
-    Ok(())
-}
 
 /// Whether a port of `device_owner` and `device_id` is the interface or
 /// gateway of a router, or holds a floating IP, that exists.

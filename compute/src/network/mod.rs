@@ -10,9 +10,11 @@
 //! | [`ports`] | [`Port`]: MAC and fixed IPs, allocated atomically across processes; its security groups |
 //! | [`routers`] | [`Router`]: a gateway on an external network, interfaces on subnets |
 //! | [`floating_ips`] | [`FloatingIp`]: an external address, associated with a port a router reaches |
-//! | [`l3`] | what routers and floating IPs share: device owners, lock, quotas |
+//! | [`l3`] | what routers and floating IPs share: device owners, lock |
+//! | [`quotas`] | [`NetworkQuotaLimits`]: Neutron's quotas, nova.conf's `[quotas]` and each project's own |
 //! | [`security_groups`] | [`SecurityGroup`] and [`SecurityGroupRule`]: each project's default group, Neutron's rule checks, quotas |
 //! | [`listing`] | [`ListQuery`]: Neutron's field filters, sorting and paging |
+//! | [`auto_topology`] | [`AutoAllocatedTopology`]: a project's network, subnet and router made on first asking |
 //! | [`lookup`] | a security group by name or id, a floating IP by address, as nova's actions name them |
 //!
 //! Scoping: a non-admin caller sees its own networks plus the shared and
@@ -54,6 +56,7 @@ macro_rules! retry_unique {
     }};
 }
 
+pub mod auto_topology;
 pub mod error;
 pub mod floating_ips;
 pub(crate) mod ipam;
@@ -62,15 +65,18 @@ pub mod listing;
 pub mod lookup;
 pub mod networks;
 pub mod ports;
+pub mod quotas;
 pub mod routers;
 pub mod security_groups;
 pub mod subnets;
 
+pub use auto_topology::AutoAllocatedTopology;
 pub use error::{NetworkError, NetworkResult};
 pub use floating_ips::{FloatingIp, FloatingIpUpdate, NewFloatingIp};
 pub use listing::{ListQuery, Page};
 pub use networks::{Network, NetworkUpdate, NewNetwork};
 pub use ports::{FixedIp, FixedIpRequest, NewPort, Port, PortUpdate};
+pub use quotas::{NetworkQuotaLimits, QuotaUsage, NETWORK_QUOTA_RESOURCES};
 pub use routers::{
     ExternalGatewayInfo, GatewayRequest, InterfaceRequest, NewRouter, Router, RouterInterface,
     RouterUpdate,
@@ -109,8 +115,8 @@ pub(crate) async fn seed_network(
     let network_id = uuid::Uuid::new_v4().to_string();
     tx.execute(
         "INSERT INTO networks (id, project_id, name, description, shared, router_external, \
-         admin_state_up, mtu, status, created_at, updated_at) \
-         VALUES ($1, $2, $3, '', $4, $5, TRUE, $6, 'ACTIVE', $7, $7)",
+         is_default, admin_state_up, mtu, status, created_at, updated_at) \
+         VALUES ($1, $2, $3, '', $4, $5, $5, TRUE, $6, 'ACTIVE', $7, $7)",
         args![
             &network_id,
             crate::seed::SEED_OWNER,

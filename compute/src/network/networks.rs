@@ -3,6 +3,7 @@
 use serde::Serialize;
 
 use super::listing::{self, ListQuery, Page};
+use super::quotas::{self, quota_lock};
 use super::{check_text, owner_project, require_admin, NetworkError, NetworkResult, DEFAULT_MTU};
 use crate::store::{args, from_micros, now_micros, Tx};
 use crate::{Compute, RequestContext};
@@ -23,6 +24,9 @@ pub struct Network {
     /// An external network (`router:external`).
     #[serde(rename = "router:external")]
     pub router_external: bool,
+    /// The default external network, where auto-allocated topologies get
+    /// their gateway (`is_default`; false on any other network).
+    pub is_default: bool,
     /// The administrative state.
     pub admin_state_up: bool,
     /// The MTU.
@@ -46,6 +50,7 @@ impl Network {
         "description",
         "shared",
         "router:external",
+        "is_default",
         "admin_state_up",
         "mtu",
         "status",
@@ -68,6 +73,9 @@ pub struct NewNetwork {
     pub shared: Option<bool>,
     /// External (false; true: admin only).
     pub router_external: Option<bool>,
+    /// The default external network (false; true: admin only, external
+    /// networks only, one at most).
+    pub is_default: Option<bool>,
     /// The administrative state (true).
     pub admin_state_up: Option<bool>,
     /// The MTU ([`DEFAULT_MTU`]; 68 or more).
@@ -85,6 +93,8 @@ pub struct NetworkUpdate {
     pub shared: Option<bool>,
     /// External (admin only).
     pub router_external: Option<bool>,
+    /// The default external network (admin only).
+    pub is_default: Option<bool>,
     /// The administrative state.
     pub admin_state_up: Option<bool>,
     /// The MTU.
@@ -99,6 +109,7 @@ struct NetworkRow {
     description: String,
     shared: bool,
     router_external: bool,
+    is_default: bool,
     admin_state_up: bool,
     mtu: i64,
     status: String,
@@ -106,7 +117,7 @@ struct NetworkRow {
     updated_at: i64,
 }
 
-const COLUMNS: &str = "id, project_id, name, description, shared, router_external, admin_state_up, mtu, status, created_at, updated_at";
+const COLUMNS: &str = "id, project_id, name, description, shared, router_external, is_default, admin_state_up, mtu, status, created_at, updated_at";
 
 /// The visibility condition of a non-admin caller on `networks` (`$1`:
 /// the project): its own, the shared ones and the external ones (as
@@ -122,6 +133,7 @@ impl NetworkRow {
             description: self.description,
             shared: self.shared,
             router_external: self.router_external,
+            is_default: self.is_default,
             admin_state_up: self.admin_state_up,
             mtu: self.mtu,
             status: self.status,
@@ -129,6 +141,21 @@ impl NetworkRow {
             created_at: from_micros(self.created_at),
             updated_at: from_micros(self.updated_at),
         }
+    }
+}
+
+/// Refuses a second default external network (`id` is the one becoming
+/// it). The unique index `networks_one_default` backs this under races.
+async fn check_no_other_default(tx: &mut Tx, id: &str) -> NetworkResult<()> {
+    let other: Option<(String,)> = tx
+        .fetch_optional(
+            "SELECT id FROM networks WHERE is_default = TRUE AND id <> $1",
+            args![id],
+        )
+        .await?;
+    match other {
+        Some((other,)) => Err(NetworkError::DefaultExternalNetworkExists(other)),
+        None => Ok(()),
     }
 }
 
@@ -246,26 +273,36 @@ impl Compute {
         }
         let mtu = req.mtu.unwrap_or(DEFAULT_MTU);
         check_mtu(mtu)?;
+        let is_default = req.is_default.unwrap_or(false);
+        if is_default {
+            require_admin(ctx, "create_network", "is_default")?;
+        }
         let id = uuid::Uuid::new_v4().to_string();
         let now = now_micros();
-        self.store
-            .execute(
-                "INSERT INTO networks (id, project_id, name, description, shared, router_external, \
-                 admin_state_up, mtu, status, created_at, updated_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'ACTIVE', $9, $9)",
-                args![
-                    &id,
-                    project,
-                    name,
-                    description,
-                    shared,
-                    external,
-                    req.admin_state_up.unwrap_or(true),
-                    mtu,
-                    now
-                ],
-            )
-            .await?;
+        let mut tx = self.store.begin_locked(&quota_lock(&project)).await?;
+        quotas::check(&mut tx, &self.config.network_quota, &project, "network", 1).await?;
+        if is_default && external {
+            check_no_other_default(&mut tx, &id).await?;
+        }
+        tx.execute(
+            "INSERT INTO networks (id, project_id, name, description, shared, router_external, \
+             is_default, admin_state_up, mtu, status, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'ACTIVE', $10, $10)",
+            args![
+                &id,
+                project,
+                name,
+                description,
+                shared,
+                external,
+                is_default && external,
+                req.admin_state_up.unwrap_or(true),
+                mtu,
+                now
+            ],
+        )
+        .await?;
+        tx.commit().await?;
         self.get_network(ctx, &id).await
     }
 
@@ -339,7 +376,16 @@ impl Compute {
         if let Some(m) = req.mtu {
             check_mtu(m)?;
         }
+        if req.is_default.is_some_and(|d| d != current.is_default) {
+            require_admin(ctx, "update_network", "is_default")?;
+        }
+        let external = req.router_external.unwrap_or(current.router_external);
+        // Neutron keeps the flag only on an external network.
+        let is_default = external && req.is_default.unwrap_or(current.is_default);
         let mut tx = self.store.begin_locked(&format!("network:{id}")).await?;
+        if is_default && !current.is_default {
+            check_no_other_default(&mut tx, id).await?;
+        }
         if current.router_external && req.router_external == Some(false) {
             // Router gateways and floating IPs need it external.
             let (l3_ports,): (i64,) = tx
@@ -359,16 +405,17 @@ impl Compute {
         }
         tx.execute(
             "UPDATE networks SET name = $2, description = $3, shared = $4, router_external = $5, \
-                 admin_state_up = $6, mtu = $7, updated_at = $8 WHERE id = $1",
+                 admin_state_up = $6, mtu = $7, updated_at = $8, is_default = $9 WHERE id = $1",
             args![
                 id,
                 req.name.unwrap_or(current.name),
                 req.description.unwrap_or(current.description),
                 req.shared.unwrap_or(current.shared),
-                req.router_external.unwrap_or(current.router_external),
+                external,
                 req.admin_state_up.unwrap_or(current.admin_state_up),
                 req.mtu.unwrap_or(current.mtu),
-                now_micros()
+                now_micros(),
+                is_default
             ],
         )
         .await?;

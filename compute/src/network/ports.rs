@@ -338,8 +338,9 @@ pub(crate) async fn release_instance_port(tx: &mut Tx, port: &str) -> NetworkRes
 }
 
 impl Compute {
-    /// Inserts an instance's port inside `tx`, under its network's lock;
-    /// its id.
+    /// Inserts an instance's port inside `tx`, under its network's lock,
+    /// within the project's port quota; its id. The caller holds the
+    /// project's quota lock ([`super::quotas::quota_lock`]) already.
     pub(crate) async fn insert_instance_port(
         &self,
         tx: &mut Tx,
@@ -347,6 +348,7 @@ impl Compute {
         port: &InstancePort<'_>,
     ) -> NetworkResult<String> {
         tx.lock(&format!("network:{}", port.network_id)).await?;
+        super::quotas::check(tx, &self.config.network_quota, port.project_id, "port", 1).await?;
         let id = uuid::Uuid::new_v4().to_string();
         let mac = loop {
             let mac = new_mac();
@@ -556,9 +558,11 @@ impl Compute {
         retry_unique!({
             let mut tx = self
                 .store
-                .begin_locked(&format!("network:{}", req.network_id))
+                .begin_locked(&super::quotas::quota_lock(&project))
                 .await?;
+            tx.lock(&format!("network:{}", req.network_id)).await?;
             visible_in_tx(&mut tx, ctx, &req.network_id).await?;
+            super::quotas::check(&mut tx, &self.config.network_quota, &project, "port", 1).await?;
             let mac = match &mac {
                 Some(m) => {
                     let (n,): (i64,) = tx

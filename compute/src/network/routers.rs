@@ -7,10 +7,7 @@
 use ipnet::IpNet;
 use serde::Serialize;
 
-use super::l3::{
-    bad_request, check_quota, DEVICE_OWNER_ROUTER_GATEWAY, DEVICE_OWNER_ROUTER_INTERFACE, L3_LOCK,
-    ROUTER_QUOTA,
-};
+use super::l3::{bad_request, DEVICE_OWNER_ROUTER_GATEWAY, DEVICE_OWNER_ROUTER_INTERFACE, L3_LOCK};
 use super::listing::{self, ListQuery, Page};
 use super::ports::{remove_port_rows, ServicePort};
 use super::{
@@ -466,7 +463,8 @@ impl Compute {
         let id = uuid::Uuid::new_v4().to_string();
         retry_unique!({
             let mut tx = self.begin_l3(gw.map(|g| g.network_id.as_str())).await?;
-            check_quota(&mut tx, "routers", "router", ROUTER_QUOTA, &project).await?;
+            super::quotas::check(&mut tx, &self.config.network_quota, &project, "router", 1)
+                .await?;
             let now = now_micros();
             tx.execute(
                     "INSERT INTO routers (id, project_id, name, description, admin_state_up, status, \

@@ -14,8 +14,7 @@
 //! remote prefix of the rule's IP version, one remote at most, no two rules
 //! of one group with the same meaning.
 //!
-//! Quotas are Neutron's defaults ([`SECURITY_GROUP_QUOTA`],
-//! [`SECURITY_GROUP_RULE_QUOTA`]), counted under the same lock as the
+//! Quotas ([`super::quotas`]) are counted under the same lock as the
 //! create they guard.
 
 use serde::Serialize;
@@ -24,15 +23,6 @@ use super::listing::{self, ListQuery, Page};
 use super::{check_text, owner_project, retryable, NetworkError, NetworkResult};
 use crate::store::{args, from_micros, is_foreign_key_violation, now_micros, Arg, Tx};
 use crate::{Compute, RequestContext};
-
-/// Security groups a project may hold: Neutron's default
-/// `[quotas] quota_security_group` (this cloud has no per-project network
-/// quotas to override it).
-pub const SECURITY_GROUP_QUOTA: i64 = 10;
-
-/// Security group rules a project may hold: Neutron's default
-/// `[quotas] quota_security_group_rule`.
-pub const SECURITY_GROUP_RULE_QUOTA: i64 = 100;
 
 /// The name of each project's default group.
 pub const DEFAULT_GROUP_NAME: &str = "default";
@@ -590,47 +580,6 @@ async fn insert_group(
     Ok(id)
 }
 
-/// Counts `sql` (one `COUNT(*)` with the project as `$1`) inside `tx`.
-async fn count(tx: &mut Tx, sql: &str, project: &str) -> NetworkResult<i64> {
-    let (n,): (i64,) = tx.fetch_one(sql, args![project]).await?;
-    Ok(n)
-}
-
-/// Refuses a create that would take `project` beyond its quotas: `groups`
-/// more groups and `rules` more rules.
-async fn check_quota(tx: &mut Tx, project: &str, groups: i64, rules: i64) -> NetworkResult<()> {
-    let mut over = Vec::new();
-    if groups > 0
-        && count(
-            tx,
-            "SELECT COUNT(*) FROM security_groups WHERE project_id = $1",
-            project,
-        )
-        .await?
-            + groups
-            > SECURITY_GROUP_QUOTA
-    {
-        over.push("security_group".to_string());
-    }
-    if rules > 0
-        && count(
-            tx,
-            "SELECT COUNT(*) FROM security_group_rules WHERE project_id = $1",
-            project,
-        )
-        .await?
-            + rules
-            > SECURITY_GROUP_RULE_QUOTA
-    {
-        over.push("security_group_rule".to_string());
-    }
-    if over.is_empty() {
-        Ok(())
-    } else {
-        Err(NetworkError::OverQuota(over))
-    }
-}
-
 impl Compute {
     async fn default_group_id(&self, project: &str) -> NetworkResult<Option<String>> {
         let row: Vec<(String,)> = self
@@ -808,7 +757,13 @@ impl Compute {
                 return Err(NetworkError::SecurityGroupNameExists(name));
             }
         }
-        check_quota(&mut tx, &project, 1, 2).await?;
+        super::quotas::over(
+            &mut tx,
+            &self.config.network_quota,
+            &project,
+            &[("security_group", 1), ("security_group_rule", 2)],
+        )
+        .await?;
         let id = insert_group(
             &mut tx,
             &project,
@@ -1054,7 +1009,14 @@ impl Compute {
             }
         }
         for (project, n) in per_project {
-            check_quota(&mut tx, project, 0, n).await?;
+            super::quotas::check(
+                &mut tx,
+                &self.config.network_quota,
+                project,
+                "security_group_rule",
+                n,
+            )
+            .await?;
         }
         // One microsecond apart, so that the rules list in the order given.
         let now = now_micros();

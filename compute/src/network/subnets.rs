@@ -365,12 +365,14 @@ impl Compute {
 
         let mut tx = self
             .store
-            .begin_locked(&format!("network:{}", req.network_id))
+            .begin_locked(&super::quotas::quota_lock(&project))
             .await?;
+        tx.lock(&format!("network:{}", req.network_id)).await?;
         let (owner, _) = visible_in_tx(&mut tx, ctx, &req.network_id).await?;
         if !ctx.is_admin && owner != ctx.project_id {
             return Err(super::not_owner("create_subnet"));
         }
+        super::quotas::check(&mut tx, &self.config.network_quota, &project, "subnet", 1).await?;
         let others: Vec<(String,)> = tx
             .fetch_all(
                 "SELECT cidr FROM subnets WHERE network_id = $1",

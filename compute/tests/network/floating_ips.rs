@@ -4,7 +4,7 @@
 
 use std::collections::BTreeSet;
 
-use compute::network::l3::FLOATINGIP_QUOTA;
+use compute::network::NetworkQuotaLimits;
 use compute::network::{
     FloatingIp, FloatingIpUpdate, ListQuery, NetworkUpdate, NewFloatingIp, NewPort, Port,
     RouterUpdate,
@@ -443,7 +443,7 @@ async fn floating_ips_are_their_projects_alone_within_neutrons_quota(engine: Eng
         2
     );
 
-    for _ in 1..FLOATINGIP_QUOTA {
+    for _ in 1..NetworkQuotaLimits::default().floatingip {
         fip(c, &alice(), &ext).await;
     }
     let over = c

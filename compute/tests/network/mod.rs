@@ -38,6 +38,7 @@ macro_rules! on_both_engines {
 
 mod floating_ips;
 mod lookup;
+mod quotas;
 mod routers;
 mod security_groups;
 
@@ -519,7 +520,8 @@ async fn resources_in_use_are_not_deleted(engine: Engine) {
 async fn a_freed_address_stays_out_of_circulation_for_the_reuse_delay(engine: Engine) {
     let f = Fixture::builder(engine)
         .seed(false)
-        .config(|c| c.fixed_ip_reuse_delay = Duration::from_millis(600))
+        // Long enough for the six creates below on a slow machine.
+        .config(|c| c.fixed_ip_reuse_delay = Duration::from_secs(3))
         .build()
         .await;
     let c = &f.compute;
@@ -552,7 +554,7 @@ async fn a_freed_address_stays_out_of_circulation_for_the_reuse_delay(engine: En
         .await
         .unwrap_err();
     assert_eq!(resting.type_name(), "IpAddressGenerationFailure");
-    tokio::time::sleep(Duration::from_millis(700)).await;
+    tokio::time::sleep(Duration::from_millis(3100)).await;
     assert_eq!(
         port(c, &alice(), &net).await.fixed_ips[0].ip_address,
         "10.1.0.2"

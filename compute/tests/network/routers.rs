@@ -2,9 +2,8 @@
 //! quota, a gateway port on an external network, interfaces at a subnet's
 //! gateway address or on a port, and Neutron's refusals.
 
-use compute::network::l3::{
-    DEVICE_OWNER_ROUTER_GATEWAY, DEVICE_OWNER_ROUTER_INTERFACE, ROUTER_QUOTA,
-};
+use compute::network::l3::{DEVICE_OWNER_ROUTER_GATEWAY, DEVICE_OWNER_ROUTER_INTERFACE};
+use compute::network::NetworkQuotaLimits;
 use compute::network::{
     GatewayIp, GatewayRequest, InterfaceRequest, ListQuery, NewNetwork, NewPort, NewRouter,
     NewSubnet, Router, RouterUpdate,
@@ -128,7 +127,7 @@ async fn routers_are_their_projects_alone_within_neutrons_quota(engine: Engine) 
         ("edge", false)
     );
 
-    for _ in 1..ROUTER_QUOTA {
+    for _ in 1..NetworkQuotaLimits::default().router {
         router(c, &alice(), None).await;
     }
     let over = c
@@ -152,7 +151,7 @@ async fn routers_are_their_projects_alone_within_neutrons_quota(engine: Engine) 
             .unwrap()
             .items
             .len(),
-        ROUTER_QUOTA as usize
+        NetworkQuotaLimits::default().router as usize
     );
 }
 

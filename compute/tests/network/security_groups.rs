@@ -3,7 +3,7 @@
 //! protected default and in-use groups, quotas, the groups of ports, and
 //! project scoping.
 
-use compute::network::security_groups::{SECURITY_GROUP_QUOTA, SECURITY_GROUP_RULE_QUOTA};
+use compute::network::NetworkQuotaLimits;
 use compute::network::{
     ListQuery, NewPort, NewSecurityGroup, NewSecurityGroupRule, PortUpdate, SecurityGroup,
     SecurityGroupUpdate,
@@ -625,7 +625,7 @@ async fn quotas_stop_at_neutrons_defaults(engine: Engine) {
     let c = &f.compute;
     let mut made = Vec::new();
     // The default group counts: 9 more fill the quota of 10.
-    for i in 1..SECURITY_GROUP_QUOTA {
+    for i in 1..NetworkQuotaLimits::default().security_group {
         made.push(group(c, &alice(), &format!("g{i}")).await);
     }
 
@@ -647,9 +647,9 @@ async fn quotas_stop_at_neutrons_defaults(engine: Engine) {
     assert_eq!(over.type_name(), "OverQuota");
     group(c, &bob(), "bobs-first").await;
     // 4 default rules and 2 in each of the 9 groups: 22 of 100.
-    let mut rules = 4 + 2 * (SECURITY_GROUP_QUOTA - 1);
+    let mut rules = 4 + 2 * (NetworkQuotaLimits::default().security_group - 1);
     let mut port = 1;
-    while rules < SECURITY_GROUP_RULE_QUOTA {
+    while rules < NetworkQuotaLimits::default().security_group_rule {
         c.create_security_group_rule(&alice(), tcp(&made[0].id, port))
             .await
             .unwrap();

@@ -22,14 +22,19 @@
 //! (`user:project`; the user `admin` is admin). Errors are Neutron's
 //! `NeutronError` body, rendered in [`fault`] only.
 //!
-//! Not served yet: quotas (the security group, router and floating IP
-//! limits are Neutron's defaults, not settable), router `routes`
-//! (`extraroute`), HA and distributed routers, availability zones, port
-//! forwarding, tags, revision numbers, RBAC (`shared` groups), port
-//! security, bulk creates.
+//! `GET /v2.0/quotas`, `GET|PUT|DELETE /v2.0/quotas/{project_id}` and its
+//! `/default` and `/details` (the limits are nova.conf's `[quotas]`
+//! unless an admin set a project's own), and `GET|DELETE
+//! /v2.0/auto-allocated-topology/{project_id}` (`?fields=dry-run`: only
+//! the check). Networks show `is_default` when external.
+//!
+//! Not served yet: router `routes` (`extraroute`), HA and distributed
+//! routers, availability zones, port forwarding, tags, revision numbers,
+//! RBAC (`shared` groups), port security, subnet pools, bulk creates.
 
 pub mod fault;
 mod params;
+mod quotas;
 mod resources;
 mod routers;
 mod security_groups;
@@ -106,6 +111,21 @@ const EXTENSIONS: &[(&str, &str, &str)] = &[
         "Stateful security group",
         "Indicates if the security group is stateful or not",
     ),
+    (
+        "quotas",
+        "Quota management support",
+        "Each project's limits of networks, subnets, ports, routers, floating IPs, security groups and rules.",
+    ),
+    (
+        "quota_details",
+        "Quota details management support",
+        "The used, limit and reserved counts of each quota resource.",
+    ),
+    (
+        "auto-allocated-topology",
+        "Auto Allocated Topology Services",
+        "A project's network, subnet and router, made on first asking.",
+    ),
 ];
 
 /// The Network v2 app: mount it under a prefix (`/network` in the sample
@@ -120,6 +140,7 @@ pub fn network_router(state: ApiState) -> Router {
         .merge(resources::routes())
         .merge(security_groups::routes())
         .merge(routers::routes())
+        .merge(quotas::routes())
         .fallback(no_route)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(state)

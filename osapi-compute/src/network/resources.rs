@@ -221,6 +221,7 @@ async fn create_network(State(state): State<ApiState>, request: Request) -> Answ
         project_id: b.project()?,
         shared: b.boolean("shared")?,
         router_external: b.boolean("router:external")?,
+        is_default: b.boolean("is_default")?,
         admin_state_up: b.boolean("admin_state_up")?,
         mtu: b.integer("mtu")?,
     };
@@ -249,6 +250,7 @@ async fn update_network(
         description: b.string("description")?,
         shared: b.boolean("shared")?,
         router_external: b.boolean("router:external")?,
+        is_default: b.boolean("is_default")?,
         admin_state_up: b.boolean("admin_state_up")?,
         mtu: b.integer("mtu")?,
     };

@@ -17,9 +17,10 @@ fn object(value: Value) -> Map<String, Value> {
     }
 }
 
-/// A network.
+/// A network; an external one says whether it is the default
+/// (`is_default`), as Neutron's views do.
 pub fn network(n: &Network) -> Map<String, Value> {
-    object(json!({
+    let mut view = object(json!({
         "id": n.id,
         "name": n.name,
         "tenant_id": n.project_id,
@@ -33,7 +34,11 @@ pub fn network(n: &Network) -> Map<String, Value> {
         "description": n.description,
         "created_at": timestamp(&n.created_at),
         "updated_at": timestamp(&n.updated_at),
-    }))
+    }));
+    if n.router_external {
+        view.insert("is_default".into(), n.is_default.into());
+    }
+    view
 }
 
 /// A subnet.

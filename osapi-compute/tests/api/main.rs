@@ -18,6 +18,7 @@ mod methods;
 mod microversions;
 mod network;
 mod network_floating_ips;
+mod network_quotas;
 mod network_security_groups;
 mod numbers;
 mod personality;

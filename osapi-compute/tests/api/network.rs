@@ -111,10 +111,18 @@ async fn version_documents_and_extensions_describe_what_is_served() {
         "stateful-security-group",
         "router",
         "ext-gw-mode",
+        "quotas",
+        "quota_details",
+        "auto-allocated-topology",
     ] {
         assert!(aliases.contains(&alias), "{aliases:?}");
     }
-    for alias in ["extraroute", "l3_agent_scheduler", "quotas", "agent"] {
+    for alias in [
+        "extraroute",
+        "l3_agent_scheduler",
+        "subnet_allocation",
+        "agent",
+    ] {
         assert!(!aliases.contains(&alias), "{aliases:?}");
     }
     assert_eq!(

@@ -232,6 +232,7 @@ mod tests {
             description: String::new(),
             shared: true,
             router_external: false,
+            is_default: false,
             admin_state_up: true,
             mtu: 1500,
             status: "ACTIVE".into(),
