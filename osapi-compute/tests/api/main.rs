@@ -25,6 +25,7 @@ mod proxy_floating_ips;
 mod proxy_networks;
 mod proxy_security_groups;
 mod quotas;
+mod served;
 mod server_networks;
 mod servers;
 mod versions;
