@@ -10,7 +10,9 @@
 use std::fmt::Write;
 
 use metadata_api::paths::{OPENSTACK_FILES, PATH_FORMS};
-use metadata_api::versions::{EC2_VERSIONS, OPENSTACK_VERSIONS};
+use metadata_api::render::{ec2_tree, Node};
+use metadata_api::versions::{Ec2Version, EC2_VERSIONS, OPENSTACK_VERSIONS};
+use metadata_api::InstanceView;
 use osapi_compute::microversion::{MAX_VERSION_STR, MIN_VERSION_STR};
 use osapi_compute::removed::{REMOVED, REMOVED_SERVER_RESOURCES};
 use osapi_compute::served::{
@@ -47,38 +49,40 @@ fn compute(out: &mut String) {
          to `/v2.1` and may carry a `/{{project_id}}` prefix; `HEAD` is served \
          wherever `GET` is. A method outside its range answers 404 as nova does.\n"
     );
-    out.push_str("| path | methods (microversions) | what |\n|---|---|---|\n");
-    for route in COMPUTE_ROUTES {
-        let _ = writeln!(
-            out,
-            "| `{}` | {} | {} |",
-            route.path,
-            methods_cell(route),
-            route.what
-        );
-    }
+    table(
+        out,
+        &["path", "methods (microversions)", "what"],
+        COMPUTE_ROUTES.iter().map(|route| {
+            [
+                code(route.path),
+                methods_cell(route),
+                route.what.to_string(),
+            ]
+        }),
+    );
     out.push_str("\n### Server actions (`POST /servers/{id}/action`)\n\n");
-    out.push_str("| action | microversions | what |\n|---|---|---|\n");
-    for action in SERVER_ACTIONS {
-        let _ = writeln!(
-            out,
-            "| `{}` | {} | {} |",
-            action.name,
-            action.versions.describe(),
-            action.what
-        );
-    }
+    table(
+        out,
+        &["action", "microversions", "what"],
+        SERVER_ACTIONS.iter().map(|action| {
+            [
+                code(action.name),
+                action.versions.describe(),
+                action.what.to_string(),
+            ]
+        }),
+    );
     out.push_str(
         "\n### Removed APIs\n\nnova's removed APIs answer 410 Gone to every method at \
          every microversion, on the path and below it:\n\n",
     );
     let removed: Vec<String> = REMOVED
         .iter()
-        .map(|path| format!("`{path}`"))
+        .map(|path| code(path))
         .chain(
             REMOVED_SERVER_RESOURCES
                 .iter()
-                .map(|sub| format!("`/servers/{{id}}/{sub}`")),
+                .map(|sub| code(&format!("/servers/{{id}}/{sub}"))),
         )
         .collect();
     let _ = writeln!(out, "{}.\n", removed.join(", "));
@@ -115,27 +119,21 @@ fn companions(out: &mut String) {
          sample does); no microversions. Paths are relative to the mount \
          point; `HEAD` is served wherever `GET` is.\n",
     );
-    for (title, table) in [
+    for (title, endpoints) in [
         ("Identity v3 (`/identity`)", IDENTITY_ROUTES),
         ("Image v2 (`/image`)", IMAGE_ROUTES),
         ("Network v2 (`/network`)", NETWORK_ROUTES),
     ] {
         let _ = writeln!(out, "\n### {title}\n");
-        endpoint_table(out, table);
-    }
-    out.push('\n');
-}
-
-fn endpoint_table(out: &mut String, table: &[Endpoint]) {
-    out.push_str("| path | methods |\n|---|---|\n");
-    for endpoint in table {
-        let _ = writeln!(
+        table(
             out,
-            "| `{}` | {} |",
-            endpoint.path,
-            endpoint.methods.join(", ")
+            &["path", "methods"],
+            endpoints
+                .iter()
+                .map(|endpoint: &Endpoint| [code(endpoint.path), endpoint.methods.join(", ")]),
         );
     }
+    out.push('\n');
 }
 
 fn ec2(out: &mut String) {
@@ -149,37 +147,142 @@ fn ec2(out: &mut String) {
     );
     let names: Vec<String> = ec2_api::actions::ACTIONS
         .iter()
-        .map(|action| format!("`{action}`"))
+        .map(|action| code(action))
         .collect();
     let _ = writeln!(out, "{}.\n", names.join(", "));
 }
 
 fn metadata(out: &mut String) {
     out.push_str("## Metadata service (port 8775)\n\n");
-    out.push_str("| path | methods | what |\n|---|---|---|\n");
-    for form in PATH_FORMS {
-        let _ = writeln!(
-            out,
-            "| `{}` | {} | {} |",
-            form.path, form.methods, form.what
-        );
-    }
+    table(
+        out,
+        &["path", "methods", "what"],
+        PATH_FORMS.iter().map(|form| {
+            [
+                code(form.path),
+                form.methods.to_string(),
+                form.what.to_string(),
+            ]
+        }),
+    );
     let _ = writeln!(
         out,
         "\nEC2-style versions: {}, `latest`.\n\nOpenStack versions: {}, `latest`.\n",
         quoted(&EC2_VERSIONS),
         quoted(&OPENSTACK_VERSIONS)
     );
-    out.push_str("| OpenStack file | from version |\n|---|---|\n");
-    for file in OPENSTACK_FILES {
-        let _ = writeln!(out, "| `{}` | {} |", file.name, file.since.name());
+    out.push_str(
+        "The EC2-style tree of an instance that has every optional \
+         part (a keypair, a kernel and a ramdisk, user data), by the first \
+         version that serves each entry:\n\n",
+    );
+    table(
+        out,
+        &["entry", "from version"],
+        ec2_entries()
+            .into_iter()
+            .map(|(entry, since)| [code(&entry), since.to_string()]),
+    );
+    out.push('\n');
+    table(
+        out,
+        &["OpenStack file", "from version"],
+        OPENSTACK_FILES
+            .iter()
+            .map(|file| [code(file.name), file.since.name().to_string()]),
+    );
+}
+
+/// Every entry of the EC2-style tree, as the metadata service renders it
+/// for a sample instance at each version, with the first version it is in.
+fn ec2_entries() -> Vec<(String, &'static str)> {
+    let instance = sample_instance();
+    let mut first_seen: Vec<(String, &'static str)> = Vec::new();
+    for name in EC2_VERSIONS {
+        let Some(version) = Ec2Version::parse(name) else {
+            continue;
+        };
+        let mut entries = Vec::new();
+        flatten(&ec2_tree(&instance, version, "", None), "", &mut entries);
+        for entry in entries {
+            if !first_seen.iter().any(|(seen, _)| *seen == entry) {
+                first_seen.push((entry, name));
+            }
+        }
     }
+    first_seen.sort();
+    first_seen
+}
+
+/// The paths of a tree's leaves (`meta-data/placement/availability-zone`).
+fn flatten(node: &Node, prefix: &str, out: &mut Vec<String>) {
+    match node {
+        Node::Dir { entries, .. } => {
+            for (name, child) in entries {
+                flatten(child, &format!("{prefix}{name}/"), out);
+            }
+        }
+        _ => out.push(prefix.trim_end_matches('/').to_string()),
+    }
+}
+
+/// An instance with every optional part the EC2-style tree shows.
+fn sample_instance() -> InstanceView {
+    let some = |text: &str| Some(text.to_string());
+    InstanceView {
+        uuid: "00000000-0000-0000-0000-000000000001".into(),
+        project_id: "demo".into(),
+        name: "sample".into(),
+        hostname: "sample".into(),
+        launch_index: 0,
+        reservation_id: "r-00000001".into(),
+        availability_zone: some("nova"),
+        ec2_instance_id: "i-00000001".into(),
+        ec2_ami_id: "ami-00000001".into(),
+        ec2_kernel_id: some("aki-00000002"),
+        ec2_ramdisk_id: some("ari-00000003"),
+        image_ref: "00000000-0000-0000-0000-000000000002".into(),
+        flavor_name: "m1.tiny".into(),
+        key_name: some("key"),
+        key_data: some("ssh-ed25519 AAAA sample"),
+        keypair: None,
+        user_data_b64: some("aGk="),
+        user_data: Some(b"hi".to_vec()),
+        metadata: Default::default(),
+        boot_roles: String::new(),
+        security_groups: vec!["default".into()],
+        fixed_ips: vec!["10.0.0.2".into()],
+        floating_ips: vec![],
+        block_device_mapping: [("ami".to_string(), "vda".to_string())]
+            .into_iter()
+            .collect(),
+        vifs: vec![],
+        files: vec![],
+    }
+}
+
+/// A markdown table: the header, its rule, a line per row.
+fn table<const N: usize>(
+    out: &mut String,
+    header: &[&str; N],
+    rows: impl Iterator<Item = [String; N]>,
+) {
+    let _ = writeln!(out, "| {} |", header.join(" | "));
+    let _ = writeln!(out, "|{}", "---|".repeat(N));
+    for row in rows {
+        let _ = writeln!(out, "| {} |", row.join(" | "));
+    }
+}
+
+/// `text` as inline code.
+fn code(text: &str) -> String {
+    format!("`{text}`")
 }
 
 fn quoted(items: &[&str]) -> String {
     items
         .iter()
-        .map(|item| format!("`{item}`"))
+        .map(|item| code(item))
         .collect::<Vec<_>>()
         .join(", ")
 }
