@@ -8,7 +8,8 @@ clouds.yaml is pointed at the started osapi-compute (the guide says
 127.0.0.1:8774), the example runs in a fresh interpreter with
 OS_CLIENT_CONFIG_FILE at it and OS_CLOUD=ci, and what it prints is
 checked: the server ACTIVE with an address on `private`, the injected
-failure ERROR with the injection named in its fault.
+failure ERROR with the injection named in its fault. The guide's
+failure-injection commands run the same way, through the `openstack` CLI.
 """
 
 import os
@@ -17,6 +18,8 @@ import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import openstack  # noqa: E402
 
 from acceptance_common import check, check_equal, main, service_root  # noqa: E402
 
@@ -33,16 +36,48 @@ def tested_block(text, marker, language):
     return found.group(1) + "\n"
 
 
-def run_example(tmp):
+def guide_environment(tmp):
+    """The guide's text, and the environment its blocks run in: its
+    clouds.yaml pointed at the started osapi-compute, OS_CLOUD=ci."""
     with open(GUIDE, encoding="utf-8") as f:
         guide = f.read()
     clouds = tested_block(guide, "ci-guide clouds.yaml", "yaml")
-    example = tested_block(guide, "ci-guide openstacksdk", "python")
     check("http://127.0.0.1:8774/" in clouds, "the guide's clouds.yaml names 127.0.0.1:8774")
     clouds_path = os.path.join(tmp, "clouds.yaml")
     with open(clouds_path, "w", encoding="utf-8") as f:
         f.write(clouds.replace("http://127.0.0.1:8774", service_root()))
-    env = dict(os.environ, OS_CLIENT_CONFIG_FILE=clouds_path, OS_CLOUD="ci")
+    return guide, dict(os.environ, OS_CLIENT_CONFIG_FILE=clouds_path, OS_CLOUD="ci")
+
+
+def run_failure_injection(tmp):
+    guide, env = guide_environment(tmp)
+    commands = tested_block(guide, "ci-guide failure injection", "sh")
+
+    done = subprocess.run(["bash", "-euo", "pipefail", "-c", commands], env=env, cwd=tmp,
+                          capture_output=True, text=True, timeout=240)
+
+    print(done.stdout, done.stderr)
+    check_equal(done.returncode, 0, "the commands' exit status")
+    sdk = connect(env)
+    broken = sdk.compute.find_server("broken")
+    check_equal(broken.status, "ERROR", "the server made with sim:fail=spawn")
+    check("sim:fail=spawn" in broken.fault["message"], "its fault: %s" % broken.fault)
+    flavor = sdk.compute.find_flavor("flaky", get_extra_specs=True)
+    check_equal(flavor.extra_specs.get("sim:fail_on"), "stop", "the flavor's extra spec")
+    sdk.compute.delete_server(broken)
+    sdk.compute.wait_for_delete(broken, wait=30)
+    sdk.compute.delete_flavor(flavor)
+
+
+def connect(env):
+    """openstacksdk on the guide's cloud."""
+    os.environ["OS_CLIENT_CONFIG_FILE"] = env["OS_CLIENT_CONFIG_FILE"]
+    return openstack.connect(cloud="ci")
+
+
+def run_example(tmp):
+    guide, env = guide_environment(tmp)
+    example = tested_block(guide, "ci-guide openstacksdk", "python")
 
     done = subprocess.run([sys.executable, "-c", example], env=env, cwd=tmp,
                           capture_output=True, text=True, timeout=240)
@@ -60,4 +95,5 @@ def run_example(tmp):
 
 
 if __name__ == "__main__":
-    main([("the guide's openstacksdk example", run_example)])
+    main([("the guide's openstacksdk example", run_example),
+          ("the guide's failure injection commands", run_failure_injection)])
