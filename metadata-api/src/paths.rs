@@ -58,6 +58,117 @@ pub enum OsItem {
     NetworkData,
 }
 
+/// A file of an OpenStack version directory.
+#[derive(Clone, Copy, Debug)]
+pub struct OpenStackFile {
+    /// Its name in the directory.
+    pub name: &'static str,
+    /// What it is.
+    pub item: OsItem,
+    /// The first version that serves it.
+    pub since: OsVersion,
+}
+
+/// The files of an OpenStack version directory: the router serves a name
+/// only from the version its row gives (and `docs/served.md` lists them).
+pub const OPENSTACK_FILES: &[OpenStackFile] = &[
+    OpenStackFile {
+        name: "meta_data.json",
+        item: OsItem::MetaData,
+        since: OsVersion::FOLSOM,
+    },
+    OpenStackFile {
+        name: "user_data",
+        item: OsItem::UserData,
+        since: OsVersion::FOLSOM,
+    },
+    OpenStackFile {
+        name: "password",
+        item: OsItem::Password,
+        since: OsVersion::GRIZZLY,
+    },
+    OpenStackFile {
+        name: "vendor_data.json",
+        item: OsItem::VendorData,
+        since: OsVersion::HAVANA,
+    },
+    OpenStackFile {
+        name: "vendor_data2.json",
+        item: OsItem::VendorData2,
+        since: OsVersion::NEWTON_TWO,
+    },
+    OpenStackFile {
+        name: "network_data.json",
+        item: OsItem::NetworkData,
+        since: OsVersion::FOLSOM,
+    },
+];
+
+/// One form of path the service answers, for the docs.
+#[derive(Clone, Copy, Debug)]
+pub struct PathForm {
+    /// The form, with `{placeholders}`.
+    pub path: &'static str,
+    /// The method(s).
+    pub methods: &'static str,
+    /// A path of that form (a test routes it).
+    pub example: &'static str,
+    /// What it answers.
+    pub what: &'static str,
+}
+
+/// The forms of path [`route`] (and the token endpoint) answer.
+pub const PATH_FORMS: &[PathForm] = &[
+    PathForm {
+        path: "/",
+        methods: "GET",
+        example: "/",
+        what: "the EC2-style version list, to anyone",
+    },
+    PathForm {
+        path: "/ec2",
+        methods: "GET",
+        example: "/ec2",
+        what: "the EC2-style version list, to an instance",
+    },
+    PathForm {
+        path: "/{ec2-version}/...",
+        methods: "GET",
+        example: "/2009-04-04/meta-data/instance-id",
+        what: "the EC2-style tree (`meta-data/...`, `user-data`); `/ec2/{ec2-version}/...` too",
+    },
+    PathForm {
+        path: "/openstack",
+        methods: "GET",
+        example: "/openstack",
+        what: "the OpenStack version list (versions dated after today hidden)",
+    },
+    PathForm {
+        path: "/openstack/{version}",
+        methods: "GET",
+        example: "/openstack/latest",
+        what: "the files of that version (table below)",
+    },
+    PathForm {
+        path: "/openstack/{version}/{file}",
+        methods: "GET (`password`: POST too)",
+        example: "/openstack/2013-04-04/password",
+        what: "one file of the version (table below)",
+    },
+    PathForm {
+        path: "/openstack/content/{key}",
+        methods: "GET",
+        example: "/openstack/content/0000",
+        what: "an injected (personality) file's contents",
+    },
+    PathForm {
+        path: "/latest/api/token",
+        methods: "PUT",
+        example: "/latest/api/token",
+        what: "an IMDSv2 session token",
+    },
+];
+
 /// Decodes the percent-escapes of a raw URI path, as WSGI's `PATH_INFO` is
 /// decoded before nova sees it. Bytes that are not UTF-8 become U+FFFD.
 pub fn decode_path(raw: &str) -> String {
@@ -174,14 +285,13 @@ fn route_openstack(tokens: &[&str]) -> Route {
     let item = if tokens.len() == 1 {
         OsItem::Listing
     } else {
-        match tokens[1..].join("/").as_str() {
-            "meta_data.json" => OsItem::MetaData,
-            "user_data" => OsItem::UserData,
-            "password" if version >= OsVersion::GRIZZLY => OsItem::Password,
-            "vendor_data.json" if version >= OsVersion::HAVANA => OsItem::VendorData,
-            "vendor_data2.json" if version >= OsVersion::NEWTON_TWO => OsItem::VendorData2,
-            "network_data.json" => OsItem::NetworkData,
-            _ => return Route::NotFound,
+        let name = tokens[1..].join("/");
+        match OPENSTACK_FILES
+            .iter()
+            .find(|file| file.name == name && version >= file.since)
+        {
+            Some(file) => file.item,
+            None => return Route::NotFound,
         }
     };
     Route::OpenStack { version, item }
@@ -190,6 +300,42 @@ fn route_openstack(tokens: &[&str]) -> Route {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_documented_path_form_is_routed() {
+        for form in PATH_FORMS {
+            let routed = route(form.example) != Route::NotFound;
+            assert!(
+                routed || is_token_path(form.example),
+                "{} ({}) is not routed",
+                form.path,
+                form.example
+            );
+        }
+    }
+
+    #[test]
+    fn every_openstack_file_is_served_from_its_version_on_and_not_before() {
+        for file in OPENSTACK_FILES {
+            for (index, version) in crate::versions::OPENSTACK_VERSIONS.iter().enumerate() {
+                let routed = route(&format!("/openstack/{version}/{}", file.name));
+                let parsed = OsVersion::parse(version).unwrap();
+                if parsed >= file.since {
+                    assert_eq!(
+                        routed,
+                        Route::OpenStack {
+                            version: parsed,
+                            item: file.item
+                        },
+                        "{} at {version} ({index})",
+                        file.name
+                    );
+                } else {
+                    assert_eq!(routed, Route::NotFound, "{} at {version}", file.name);
+                }
+            }
+        }
+    }
 
     #[test]
     fn normpath_matches_python_posixpath() {

@@ -19,6 +19,7 @@
 //! | [`middleware`] | `faultwrap`, `legacy_v2_compatible`, `request_log` |
 //! | [`router`] | the API app (`APIRouterV21`): project prefix, media types, routes |
 //! | [`servers`] | `/servers` and everything under it |
+//! | [`served`] | the tables of what the API and its companion apps serve (`docs/served.md`) |
 //! | [`resources`] | flavors, keypairs, limits, quotas, zones, hypervisors, services, usage, images |
 //! | [`removed`] | the APIs nova removed, 410 Gone |
 //! | [`factories`] | the paste factories under nova's dotted names |
@@ -45,6 +46,7 @@ pub mod network;
 pub mod removed;
 pub mod resources;
 pub mod router;
+pub mod served;
 pub mod servers;
 pub mod state;
 pub mod validation;

@@ -29,7 +29,7 @@ pub const REMOVED: &[&str] = &[
 ];
 
 /// Sub-resources of a server that nova removed.
-const REMOVED_SERVER_RESOURCES: &[&str] = &["os-virtual-interfaces", "consoles"];
+pub const REMOVED_SERVER_RESOURCES: &[&str] = &["os-virtual-interfaces", "consoles"];
 
 /// The routes of the removed APIs.
 pub fn routes() -> Router<ApiState> {

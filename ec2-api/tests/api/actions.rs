@@ -935,3 +935,20 @@ async fn endpoint_descriptions() {
     let regions = app.ok("DescribeRegions", &[]).await;
     insta::assert_snapshot!("describe_regions", normalize(&regions));
 }
+
+/// `ec2_api::actions::ACTIONS` is the table the dispatcher serves and
+/// `docs/served.md` lists: each of its names reaches a handler (which may
+/// refuse the call's missing parameters, but never as an unknown action),
+/// and a name outside it is `InvalidAction`.
+#[tokio::test]
+async fn every_action_of_the_table_reaches_its_handler_and_no_other_is_served() {
+    let app = TestApp::noauth().await;
+
+    for action in ec2_api::actions::ACTIONS {
+        let (_, body) = app.call(action, &[]).await;
+        assert_ne!(code(&body), Some("InvalidAction"), "{action}: {body}");
+    }
+    let (status, body) = app.call("AllocateAddress", &[]).await;
+
+    assert_eq!((status, code(&body)), (400, Some("InvalidAction")));
+}

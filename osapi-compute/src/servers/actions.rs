@@ -11,11 +11,96 @@ use crate::context::Context;
 use crate::fault::ApiError;
 use crate::links::RequestUrls;
 use crate::microversion::ApiVersion;
+use crate::served::Versions;
 use crate::servers::core::{image_properties, personality};
 use crate::servers::schemas;
 use crate::servers::view::{self, ShowOpts};
 use crate::state::ApiState;
 use crate::validation::{int_of, Format, JsonBody, Schema};
+
+/// One server action: the key of the body that names it, and the
+/// microversions it is served at.
+#[derive(Clone, Copy, Debug)]
+pub struct Action {
+    /// The body's one key.
+    pub name: &'static str,
+    /// The microversions it is served at.
+    pub versions: Versions,
+    /// What it does, in a few words.
+    pub what: &'static str,
+}
+
+/// Every server action. The dispatcher serves a name only at the versions
+/// its row gives, so an action without a row is refused as unknown.
+pub const ACTIONS: &[Action] = &[
+    action("reboot", Versions::ALL, "soft or hard reboot"),
+    action("os-stop", Versions::ALL, "stop (SHUTOFF)"),
+    action("os-start", Versions::ALL, "start a stopped server"),
+    action("pause", Versions::ALL, "pause"),
+    action("unpause", Versions::ALL, "unpause"),
+    action("suspend", Versions::ALL, "suspend"),
+    action("resume", Versions::ALL, "resume a suspended server"),
+    action(
+        "lock",
+        Versions::ALL,
+        "lock (with `locked_reason` from 2.73)",
+    ),
+    action("unlock", Versions::ALL, "unlock"),
+    action(
+        "resize",
+        Versions::ALL,
+        "resize to another flavor (VERIFY_RESIZE)",
+    ),
+    action("confirmResize", Versions::ALL, "confirm a resize"),
+    action("revertResize", Versions::ALL, "revert a resize"),
+    action("changePassword", Versions::ALL, "set the admin password"),
+    action(
+        "os-getConsoleOutput",
+        Versions::ALL,
+        "the simulated console log",
+    ),
+    action("rebuild", Versions::ALL, "rebuild from an image"),
+    action(
+        "createImage",
+        Versions::ALL,
+        "snapshot into the image catalogue",
+    ),
+    action(
+        "addSecurityGroup",
+        Versions::ALL,
+        "add a group to the server's ports",
+    ),
+    action(
+        "removeSecurityGroup",
+        Versions::ALL,
+        "remove a group from the server's ports",
+    ),
+    action(
+        "addFloatingIp",
+        Versions::until(43),
+        "associate a floating IP",
+    ),
+    action(
+        "removeFloatingIp",
+        Versions::until(43),
+        "disassociate a floating IP",
+    ),
+];
+
+const fn action(name: &'static str, versions: Versions, what: &'static str) -> Action {
+    Action {
+        name,
+        versions,
+        what,
+    }
+}
+
+/// Whether action `name` is served at `version`.
+fn served(name: &str, version: ApiVersion) -> bool {
+    ACTIONS
+        .iter()
+        .any(|action| action.name == name && action.versions.contains(version))
+}
 
 fn accepted() -> Response {
     StatusCode::ACCEPTED.into_response()
@@ -34,6 +119,9 @@ pub async fn dispatch(
         Value::Object(map) if !map.is_empty() => map.keys().next().cloned().unwrap_or_default(),
         _ => return Err(ApiError::BadRequest("Malformed request body".into())),
     };
+    if !served(&name, version) {
+        return Err(no_such_action(&name));
+    }
     let c = &state.compute;
     let ctx_ref = &ctx.0;
     match name.as_str() {
@@ -150,8 +238,8 @@ pub async fn dispatch(
             }
             Ok(accepted())
         }
-        // nova's floating IP proxies, up to 2.43.
-        "addFloatingIp" | "removeFloatingIp" if version.at_most(2, 43) => {
+        // nova's floating IP proxies (up to 2.43, as their rows say).
+        "addFloatingIp" | "removeFloatingIp" => {
             let v = body.validate(floating_ip_body(&name))?;
             let args = &v[name.as_str()];
             let address = args["address"].as_str().unwrap_or_default();
@@ -163,10 +251,13 @@ pub async fn dispatch(
             }
             Ok(accepted())
         }
-        other => Err(ApiError::BadRequest(format!(
-            "There is no such action: {other}"
-        ))),
+        other => Err(no_such_action(other)),
     }
+}
+
+/// nova's answer to an action it does not know (or not at this version).
+fn no_such_action(name: &str) -> ApiError {
+    ApiError::BadRequest(format!("There is no such action: {name}"))
 }
 
 /// `{"addSecurityGroup"|"removeSecurityGroup": {"name": <group>}}`.

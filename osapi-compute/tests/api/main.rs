@@ -26,6 +26,7 @@ mod proxy_floating_ips;
 mod proxy_networks;
 mod proxy_security_groups;
 mod quotas;
+mod served;
 mod server_networks;
 mod servers;
 mod versions;
