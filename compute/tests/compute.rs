@@ -80,6 +80,7 @@ on_both_engines!(
     personality_files_are_kept_replaced_by_a_rebuild_and_dropped_on_delete,
     quota_limits_creates_and_reports_nova_message,
     concurrent_creates_on_separate_pools_end_at_the_quota,
+    servers_made_and_deleted_on_two_hosts_never_share_an_address_and_lose_no_release,
     concurrent_creates_with_one_client_token_make_one_reservation,
     a_client_token_is_claimed_only_by_a_create_that_commits,
     concurrent_transitions_on_one_instance_end_consistent,
@@ -989,6 +990,86 @@ async fn concurrent_creates_on_separate_pools_end_at_the_quota(engine: Engine) {
     assert_eq!(live.len(), 5);
     let ips: std::collections::BTreeSet<_> = live.iter().map(|i| i.fixed_ipv4()).collect();
     assert_eq!(ips.len(), 5);
+}
+
+/// Two "hosts" (separate pools) create and delete servers on one network
+/// at once: no two live servers ever hold one address, and every address a
+/// delete freed is given out again (none is lost).
+async fn servers_made_and_deleted_on_two_hosts_never_share_an_address_and_lose_no_release(
+    engine: Engine,
+) {
+    let f = Fixture::builder(engine)
+        .config(|c| {
+            // 10.0.0.0/27: .1 is the gateway, .2 to .30 are 29 addresses.
+            c.fixed_ip_range = "10.0.0.0/27".parse().unwrap();
+            c.fixed_ip_reuse_delay = Duration::ZERO;
+        })
+        .build()
+        .await;
+    f.compute
+        .update_quotas(
+            &admin(),
+            "project-a",
+            &quota(&[("instances", -1), ("cores", -1), ("ram", -1)]),
+            false,
+        )
+        .await
+        .unwrap();
+    let hosts = [f.reconnect(2).await, f.reconnect(2).await];
+    let live_addresses = || async {
+        let live = f
+            .compute
+            .list_instances(&alice(), &InstanceFilter::default())
+            .await
+            .unwrap();
+        let ips: std::collections::BTreeSet<_> = live.iter().map(|i| i.fixed_ipv4()).collect();
+        assert_eq!(ips.len(), live.len(), "two live servers share an address");
+        assert!(!ips.contains(&None));
+        live
+    };
+    let create_on = |host: &Compute, i: usize| {
+        let c = host.clone();
+        tokio::spawn(async move {
+            c.create_instances(&alice(), server(&format!("s{i}")))
+                .await
+                .map(|r| r.instances[0].uuid.clone())
+        })
+    };
+
+    let first: Vec<_> = (0..20).map(|i| create_on(&hosts[i % 2], i)).collect();
+    let mut made = Vec::new();
+    for t in first {
+        made.push(t.await.unwrap().expect("create"));
+    }
+    assert_eq!(live_addresses().await.len(), 20);
+
+    // Host 0 deletes ten while host 1 creates nine: 29 live at most.
+    let mut tasks = Vec::new();
+    for uuid in made.drain(..10) {
+        let c = hosts[0].clone();
+        tasks.push(tokio::spawn(async move {
+            c.delete_instance(&alice(), &uuid).await.map(|_| String::new())
+        }));
+    }
+    for i in 20..29 {
+        tasks.push(create_on(&hosts[1], i));
+    }
+    for t in tasks {
+        t.await.unwrap().expect("create or delete");
+    }
+    assert_eq!(live_addresses().await.len(), 19);
+
+    // The ten freed addresses are all there to be given out again.
+    let refill: Vec<_> = (29..39).map(|i| create_on(&hosts[i % 2], i)).collect();
+    for t in refill {
+        t.await.unwrap().expect("a freed address");
+    }
+    assert_eq!(live_addresses().await.len(), 29);
+    let full = f.compute.create_instances(&alice(), server("full")).await;
+    assert!(
+        matches!(&full, Err(Error::Invalid(m)) if m.starts_with("No more IP addresses available on network ")),
+        "{full:?}"
+    );
 }
 
 async fn concurrent_creates_with_one_client_token_make_one_reservation(engine: Engine) {

@@ -424,10 +424,28 @@ impl Compute {
     }
 
     /// Deletes a network and its subnets ([`NetworkError::NetworkInUse`]
-    /// while it has ports).
+    /// while it has ports); an external network's floating IPs that no
+    /// port holds go with it.
     pub async fn delete_network(&self, ctx: &RequestContext, id: &str) -> NetworkResult<()> {
-        self.owned_network(ctx, id, "delete_network").await?;
+        let network = self.owned_network(ctx, id, "delete_network").await?;
         let mut tx = self.store.begin_locked(&format!("network:{id}")).await?;
+        if network.router_external {
+            // As Neutron, the floating IPs no port holds go with their
+            // external network; an associated one keeps it in use.
+            tx.lock(super::l3::L3_LOCK).await?;
+            let free: Vec<(String, String)> = tx
+                .fetch_all(
+                    "SELECT id, floating_port_id FROM floating_ips \
+                     WHERE floating_network_id = $1 AND fixed_port_id IS NULL",
+                    args![id],
+                )
+                .await?;
+            for (fip, port) in free {
+                tx.execute("DELETE FROM floating_ips WHERE id = $1", args![&fip])
+                    .await?;
+                super::ports::remove_port_rows(&mut tx, &port).await?;
+            }
+        }
         let (ports,): (i64,) = tx
             .fetch_one(
                 "SELECT COUNT(*) FROM ports WHERE network_id = $1",

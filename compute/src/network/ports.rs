@@ -61,6 +61,10 @@ pub struct Port {
     pub status: String,
     /// The ids of its security groups, in the order given.
     pub security_groups: Vec<String>,
+    /// The compute host it is bound to ('' when unbound;
+    /// `binding:host_id`, shown to admins only).
+    #[serde(rename = "binding:host_id")]
+    pub binding_host: String,
     /// Created.
     pub created_at: chrono::DateTime<chrono::Utc>,
     /// Last changed.
@@ -82,6 +86,7 @@ impl Port {
         "admin_state_up",
         "status",
         "security_groups",
+        "binding:host_id",
         "created_at",
         "updated_at",
     ];
@@ -113,6 +118,8 @@ pub struct NewPort {
     /// group, made on first use, unless the device owner is a
     /// `network:` one; `[]` for none).
     pub security_groups: Option<Vec<String>>,
+    /// The compute host (`binding:host_id`; admin only).
+    pub binding_host: Option<String>,
 }
 
 /// What to change (`PUT /v2.0/ports/{id}`); `None` leaves it.
@@ -133,6 +140,8 @@ pub struct PortUpdate {
     pub admin_state_up: Option<bool>,
     /// Its security groups, replacing the ones it has.
     pub security_groups: Option<Vec<String>>,
+    /// The compute host (`binding:host_id`; admin only).
+    pub binding_host: Option<String>,
 }
 
 #[derive(sqlx::FromRow)]
@@ -147,13 +156,14 @@ struct PortRow {
     device_owner: String,
     admin_state_up: bool,
     status: String,
+    binding_host: String,
     created_at: i64,
     updated_at: i64,
 }
 
 const COLUMNS: &str =
     "p.id, p.network_id, p.project_id, p.name, p.description, p.mac_address, p.device_id, \
-    p.device_owner, p.admin_state_up, p.status, p.created_at, p.updated_at";
+    p.device_owner, p.admin_state_up, p.status, p.binding_host, p.created_at, p.updated_at";
 
 fn status_for(device_id: &str) -> &'static str {
     if device_id.is_empty() {
@@ -500,6 +510,7 @@ impl Compute {
                 device_owner: r.device_owner,
                 admin_state_up: r.admin_state_up,
                 status: r.status,
+                binding_host: r.binding_host,
                 created_at: from_micros(r.created_at),
                 updated_at: from_micros(r.updated_at),
             })
@@ -545,6 +556,11 @@ impl Compute {
         check_device("device_id", &device_id)?;
         let device_owner = req.device_owner.clone().unwrap_or_default();
         check_device("device_owner", &device_owner)?;
+        let binding_host = req.binding_host.clone().filter(|h| !h.is_empty());
+        if let Some(host) = &binding_host {
+            super::require_admin(ctx, "create_port", "binding:host_id")?;
+            check_device("binding:host_id", host)?;
+        }
         let groups = match req.security_groups.clone() {
             Some(groups) => groups,
             None if device_owner.starts_with("network:") => Vec::new(),
@@ -596,6 +612,13 @@ impl Compute {
                 },
             )
             .await?;
+            if let Some(host) = &binding_host {
+                tx.execute(
+                    "UPDATE ports SET binding_host = $2 WHERE id = $1",
+                    args![&id, host],
+                )
+                .await?;
+            }
             self.assign_ips(&mut tx, &id, &req.network_id, req.fixed_ips.as_deref(), &[])
                 .await?;
             self.bind_security_groups(&mut tx, ctx, &id, &project, &groups)
@@ -804,6 +827,16 @@ impl Compute {
             check_device("device_owner", d)?;
         }
         let device_id = req.device_id.clone().unwrap_or(current.device_id.clone());
+        if let Some(host) = &req.binding_host {
+            if *host != current.binding_host {
+                super::require_admin(ctx, "update_port", "binding:host_id")?;
+            }
+            check_device("binding:host_id", host)?;
+        }
+        let binding_host = req
+            .binding_host
+            .clone()
+            .unwrap_or(current.binding_host.clone());
         retry_unique!({
             let mut tx = self
                 .store
@@ -811,7 +844,7 @@ impl Compute {
                 .await?;
             tx.execute(
                 "UPDATE ports SET name = $2, description = $3, device_id = $4, device_owner = $5, \
-                     admin_state_up = $6, status = $7, updated_at = $8 WHERE id = $1",
+                     admin_state_up = $6, status = $7, updated_at = $8, binding_host = $9 WHERE id = $1",
                 args![
                     id,
                     req.name.clone().unwrap_or(current.name.clone()),
@@ -824,7 +857,8 @@ impl Compute {
                         .unwrap_or(current.device_owner.clone()),
                     req.admin_state_up.unwrap_or(current.admin_state_up),
                     status_for(&device_id),
-                    now_micros()
+                    now_micros(),
+                    &binding_host
                 ],
             )
             .await?;

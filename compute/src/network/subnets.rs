@@ -57,6 +57,10 @@ pub struct Subnet {
     pub host_routes: Vec<HostRoute>,
     /// DHCP on the subnet (only recorded: the simulation runs no agent).
     pub enable_dhcp: bool,
+    /// Whether its network is external (`router:external`, Neutron's
+    /// `subnet-external-network`: read only).
+    #[serde(rename = "router:external")]
+    pub router_external: bool,
     /// Created.
     pub created_at: chrono::DateTime<chrono::Utc>,
     /// Last changed.
@@ -78,6 +82,7 @@ impl Subnet {
         "dns_nameservers",
         "host_routes",
         "enable_dhcp",
+        "router:external",
         "created_at",
         "updated_at",
     ];
@@ -155,12 +160,13 @@ struct SubnetRow {
     dns_nameservers: String,
     host_routes: String,
     enable_dhcp: bool,
+    router_external: bool,
     created_at: i64,
     updated_at: i64,
 }
 
 const COLUMNS: &str = "s.id, s.network_id, s.project_id, s.name, s.description, s.ip_version, s.cidr, \
-    s.gateway_ip, s.allocation_pools, s.dns_nameservers, s.host_routes, s.enable_dhcp, s.created_at, s.updated_at";
+    s.gateway_ip, s.allocation_pools, s.dns_nameservers, s.host_routes, s.enable_dhcp, n.router_external, s.created_at, s.updated_at";
 
 impl SubnetRow {
     fn into_subnet(self) -> Subnet {
@@ -177,6 +183,7 @@ impl SubnetRow {
             dns_nameservers: serde_json::from_str(&self.dns_nameservers).unwrap_or_default(),
             host_routes: serde_json::from_str(&self.host_routes).unwrap_or_default(),
             enable_dhcp: self.enable_dhcp,
+            router_external: self.router_external,
             created_at: from_micros(self.created_at),
             updated_at: from_micros(self.updated_at),
         }

@@ -112,6 +112,16 @@ const EXTENSIONS: &[(&str, &str, &str)] = &[
         "Indicates if the security group is stateful or not",
     ),
     (
+        "binding",
+        "Port Binding",
+        "The host a port is bound to (binding:host_id, settable by an admin) and its VIF type; shown to admins.",
+    ),
+    (
+        "subnet-external-network",
+        "Subnet External Network",
+        "Subnets of external networks are visible to every project and say so (router:external).",
+    ),
+    (
         "quotas",
         "Quota management support",
         "Each project's limits of networks, subnets, ports, routers, floating IPs, security groups and rules.",

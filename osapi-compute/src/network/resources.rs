@@ -121,6 +121,95 @@ pub(super) async fn write_call(
     Ok((ctx, Body::new(resource_body(&bytes, key)?, post)))
 }
 
+/// The bodies of a create: `{"<key>": {...}}`, or Neutron's bulk form
+/// `{"<key>s": [{...}, ...]}` (then `bulk`).
+struct Creates {
+    ctx: RequestContext,
+    bodies: Vec<Body>,
+    bulk: bool,
+}
+
+async fn create_call(request: Request, key: &str, plural: &str) -> Result<Creates, NeutronFault> {
+    let (ctx, bytes) = body_call(request).await?;
+    let list = serde_json::from_slice::<Value>(&bytes)
+        .ok()
+        .and_then(|v| v.get(plural).cloned());
+    let Some(list) = list else {
+        let body = Body::new(resource_body(&bytes, key)?, true);
+        return Ok(Creates {
+            ctx,
+            bodies: vec![body],
+            bulk: false,
+        });
+    };
+    let Value::Array(items) = list else {
+        return Err(NeutronFault::bad_request(format!(
+            "Invalid input for operation: Body of '{plural}' must be a list."
+        )));
+    };
+    let mut bodies = Vec::with_capacity(items.len());
+    for item in items {
+        match item.get(key).cloned().unwrap_or(item) {
+            Value::Object(map) => bodies.push(Body::new(map, true)),
+            _ => {
+                return Err(NeutronFault::bad_request(format!(
+                    "Invalid input for operation: Body of '{key}' must be an object."
+                )))
+            }
+        }
+    }
+    Ok(Creates {
+        ctx,
+        bodies,
+        bulk: true,
+    })
+}
+
+/// Makes every parsed request of a create, all or none: when one fails,
+/// the ones made before it are deleted again (Neutron's bulk creates are
+/// one transaction) and its error is the answer.
+async fn create_all<'a, R, T>(
+    requests: Vec<R>,
+    make: impl Fn(R) -> Pending<'a, Result<T, compute::NetworkError>>,
+    id_of: impl Fn(&T) -> String,
+    undo: impl Fn(String) -> Pending<'a, ()>,
+) -> Result<Vec<T>, NeutronFault> {
+    let mut made = Vec::with_capacity(requests.len());
+    for request in requests {
+        match make(request).await {
+            Ok(item) => made.push(item),
+            Err(e) => {
+                for item in made.iter().rev() {
+                    undo(id_of(item)).await;
+                }
+                return Err(e.into());
+            }
+        }
+    }
+    Ok(made)
+}
+
+/// A store call in flight, borrowing the handler's state and caller.
+type Pending<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>;
+
+/// The answer of a create: one resource, or the list of a bulk create.
+fn created<T>(
+    creates_bulk: bool,
+    key: &str,
+    plural: &str,
+    made: &[T],
+    view: impl Fn(&T) -> Map<String, Value>,
+) -> Response {
+    if creates_bulk {
+        let views: Vec<Value> = made.iter().map(|t| Value::Object(view(t))).collect();
+        return one(plural, views, StatusCode::CREATED);
+    }
+    match made.first() {
+        Some(t) => one(key, view(t), StatusCode::CREATED),
+        None => one(plural, Vec::<Value>::new(), StatusCode::CREATED),
+    }
+}
+
 /// A call's caller, then its body's bytes.
 pub(super) async fn body_call(
     request: Request,
@@ -213,7 +302,27 @@ async fn show_network(
 }
 
 async fn create_network(State(state): State<ApiState>, request: Request) -> Answer {
-    let (ctx, mut b) = write_call(request, "network", true).await?;
+    let Creates { ctx, bodies, bulk } = create_call(request, "network", "networks").await?;
+    let requests = bodies
+        .into_iter()
+        .map(new_network)
+        .collect::<Result<Vec<_>, _>>()?;
+    let (compute, caller) = (&state.compute, &ctx);
+    let made = create_all(
+        requests,
+        |r| Box::pin(compute.create_network(caller, r)),
+        |n| n.id.clone(),
+        |id| {
+            Box::pin(async move {
+                let _ = compute.delete_network(caller, &id).await;
+            })
+        },
+    )
+    .await?;
+    Ok(created(bulk, "network", "networks", &made, views::network))
+}
+
+fn new_network(mut b: Body) -> Result<NewNetwork, NeutronFault> {
     b.refuse(&["id", "status", "subnets", "created_at", "updated_at"])?;
     let req = NewNetwork {
         name: b.string("name")?,
@@ -226,8 +335,7 @@ async fn create_network(State(state): State<ApiState>, request: Request) -> Answ
         mtu: b.integer("mtu")?,
     };
     b.finish()?;
-    let n = state.compute.create_network(&ctx, req).await?;
-    Ok(one("network", views::network(&n), StatusCode::CREATED))
+    Ok(req)
 }
 
 async fn update_network(
@@ -341,7 +449,27 @@ async fn show_subnet(
 }
 
 async fn create_subnet(State(state): State<ApiState>, request: Request) -> Answer {
-    let (ctx, mut b) = write_call(request, "subnet", true).await?;
+    let Creates { ctx, bodies, bulk } = create_call(request, "subnet", "subnets").await?;
+    let requests = bodies
+        .into_iter()
+        .map(new_subnet)
+        .collect::<Result<Vec<_>, _>>()?;
+    let (compute, caller) = (&state.compute, &ctx);
+    let made = create_all(
+        requests,
+        |r| Box::pin(compute.create_subnet(caller, r)),
+        |s| s.id.clone(),
+        |id| {
+            Box::pin(async move {
+                let _ = compute.delete_subnet(caller, &id).await;
+            })
+        },
+    )
+    .await?;
+    Ok(created(bulk, "subnet", "subnets", &made, views::subnet))
+}
+
+fn new_subnet(mut b: Body) -> Result<NewSubnet, NeutronFault> {
     b.refuse(&["id", "created_at", "updated_at"])?;
     let network_id = b.required("network_id")?;
     if !b.has("ip_version") {
@@ -370,8 +498,7 @@ async fn create_subnet(State(state): State<ApiState>, request: Request) -> Answe
     };
     refuse_unserved(&mut b)?;
     b.finish()?;
-    let s = state.compute.create_subnet(&ctx, req).await?;
-    Ok(one("subnet", views::subnet(&s), StatusCode::CREATED))
+    Ok(req)
 }
 
 async fn update_subnet(
@@ -443,7 +570,8 @@ async fn list_ports(State(state): State<ApiState>, request: Request) -> Answer {
         .compute
         .list_ports(&read.ctx, &read.params.query)
         .await?;
-    Ok(read.list("ports", page, views::port, |p| p.id.as_str()))
+    let admin = read.ctx.is_admin;
+    Ok(read.list("ports", page, |p| views::port(p, admin), |p| p.id.as_str()))
 }
 
 async fn show_port(
@@ -453,11 +581,34 @@ async fn show_port(
 ) -> Answer {
     let read = Read::of(request)?;
     let p = state.compute.get_port(&read.ctx, &id(raw)).await?;
-    Ok(read.show("port", views::port(&p)))
+    Ok(read.show("port", views::port(&p, read.ctx.is_admin)))
 }
 
 async fn create_port(State(state): State<ApiState>, request: Request) -> Answer {
-    let (ctx, mut b) = write_call(request, "port", true).await?;
+    let Creates { ctx, bodies, bulk } = create_call(request, "port", "ports").await?;
+    let requests = bodies
+        .into_iter()
+        .map(new_port)
+        .collect::<Result<Vec<_>, _>>()?;
+    let (compute, caller) = (&state.compute, &ctx);
+    let made = create_all(
+        requests,
+        |r| Box::pin(compute.create_port(caller, r)),
+        |p| p.id.clone(),
+        |id| {
+            Box::pin(async move {
+                let _ = compute.delete_port(caller, &id).await;
+            })
+        },
+    )
+    .await?;
+    let admin = ctx.is_admin;
+    Ok(created(bulk, "port", "ports", &made, |p| {
+        views::port(p, admin)
+    }))
+}
+
+fn new_port(mut b: Body) -> Result<NewPort, NeutronFault> {
     b.refuse(&["id", "status", "created_at", "updated_at"])?;
     let req = NewPort {
         network_id: b.required("network_id")?,
@@ -470,10 +621,10 @@ async fn create_port(State(state): State<ApiState>, request: Request) -> Answer 
         device_owner: b.string("device_owner")?,
         admin_state_up: b.boolean("admin_state_up")?,
         security_groups: security_groups(&mut b)?,
+        binding_host: b.string("binding:host_id")?,
     };
     b.finish()?;
-    let p = state.compute.create_port(&ctx, req).await?;
-    Ok(one("port", views::port(&p), StatusCode::CREATED))
+    Ok(req)
 }
 
 async fn update_port(
@@ -500,10 +651,11 @@ async fn update_port(
         device_owner: b.string("device_owner")?,
         admin_state_up: b.boolean("admin_state_up")?,
         security_groups: security_groups(&mut b)?,
+        binding_host: b.string("binding:host_id")?,
     };
     b.finish()?;
     let p = state.compute.update_port(&ctx, &id(raw), req).await?;
-    Ok(one("port", views::port(&p), StatusCode::OK))
+    Ok(one("port", views::port(&p, ctx.is_admin), StatusCode::OK))
 }
 
 async fn delete_port(

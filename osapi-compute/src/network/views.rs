@@ -56,6 +56,7 @@ pub fn subnet(s: &Subnet) -> Map<String, Value> {
         "dns_nameservers": s.dns_nameservers,
         "host_routes": s.host_routes,
         "enable_dhcp": s.enable_dhcp,
+        "router:external": s.router_external,
         "ipv6_ra_mode": null,
         "ipv6_address_mode": null,
         "subnetpool_id": null,
@@ -65,9 +66,10 @@ pub fn subnet(s: &Subnet) -> Map<String, Value> {
     }))
 }
 
-/// A port.
-pub fn port(p: &Port) -> Map<String, Value> {
-    object(json!({
+/// A port; an admin sees its binding (`binding:*`, Neutron's
+/// `binding` extension: a port bound to a host is an OVS port there).
+pub fn port(p: &Port, admin: bool) -> Map<String, Value> {
+    let mut view = object(json!({
         "id": p.id,
         "name": p.name,
         "tenant_id": p.project_id,
@@ -83,7 +85,19 @@ pub fn port(p: &Port) -> Map<String, Value> {
         "description": p.description,
         "created_at": timestamp(&p.created_at),
         "updated_at": timestamp(&p.updated_at),
-    }))
+    }));
+    if admin {
+        let bound = !p.binding_host.is_empty();
+        view.insert("binding:host_id".into(), json!(p.binding_host));
+        view.insert(
+            "binding:vif_type".into(),
+            json!(if bound { "ovs" } else { "unbound" }),
+        );
+        view.insert("binding:vif_details".into(), json!({}));
+        view.insert("binding:vnic_type".into(), json!("normal"));
+        view.insert("binding:profile".into(), json!({}));
+    }
+    view
 }
 
 /// A security group, with its rules.

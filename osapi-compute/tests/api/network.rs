@@ -732,3 +732,127 @@ async fn a_fresh_cloud_lists_the_seeded_private_and_public_networks() {
     assert_eq!(port.status, StatusCode::CREATED, "{}", port.text);
     assert_eq!(port.body["port"]["fixed_ips"][0]["ip_address"], "10.0.0.2");
 }
+
+#[tokio::test]
+async fn a_bulk_create_makes_every_resource_or_none() {
+    let app = TestApp::new().await;
+    let made = post(
+        &app,
+        "/v2.0/networks",
+        ALICE,
+        json!({"networks": [{"name": "b1"}, {"name": "b2"}]}),
+    )
+    .await;
+    assert_eq!(made.status, StatusCode::CREATED, "{}", made.text);
+    let names: Vec<&str> = made.body["networks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["b1", "b2"]);
+    let net = made.body["networks"][0]["id"].as_str().unwrap().to_string();
+
+    // The second subnet overlaps the first: neither is kept.
+    let refused = post(
+        &app,
+        "/v2.0/subnets",
+        ALICE,
+        json!({"subnets": [
+            {"network_id": net, "ip_version": 4, "cidr": "10.60.0.0/24"},
+            {"network_id": net, "ip_version": 4, "cidr": "10.60.0.0/25"},
+        ]}),
+    )
+    .await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{}", refused.text);
+    let subnets = get(&app, &format!("/v2.0/subnets?network_id={net}"), ALICE).await;
+    assert_eq!(subnets.body["subnets"], json!([]));
+
+    let ports = post(
+        &app,
+        "/v2.0/ports",
+        ALICE,
+        json!({"ports": [{"network_id": net}, {"network_id": net, "name": "p2"}]}),
+    )
+    .await;
+    assert_eq!(ports.status, StatusCode::CREATED, "{}", ports.text);
+    assert_eq!(ports.body["ports"].as_array().unwrap().len(), 2);
+
+    let not_a_list = post(&app, "/v2.0/ports", ALICE, json!({"ports": {"network_id": net}})).await;
+    assert_eq!(not_a_list.status, StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn an_admin_binds_a_port_to_a_host_and_only_admins_see_the_binding() {
+    let app = TestApp::new().await;
+    let net = create_network(&app, ALICE, "bound").await;
+    create_subnet(&app, ALICE, &net, "10.61.0.0/24").await;
+    let refused = post(
+        &app,
+        "/v2.0/ports",
+        ALICE,
+        json!({"port": {"network_id": net, "binding:host_id": "compute1"}}),
+    )
+    .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.text);
+
+    let made = post(
+        &app,
+        "/v2.0/ports",
+        ADMIN,
+        json!({"port": {"network_id": net, "project_id": "alpha", "binding:host_id": "compute1"}}),
+    )
+    .await;
+    assert_eq!(made.status, StatusCode::CREATED, "{}", made.text);
+    let port = &made.body["port"];
+    assert_eq!(
+        (&port["binding:host_id"], &port["binding:vif_type"], &port["binding:vnic_type"]),
+        (&json!("compute1"), &json!("ovs"), &json!("normal"))
+    );
+    let id = port["id"].as_str().unwrap();
+    let theirs = get(&app, &format!("/v2.0/ports/{id}"), ALICE).await;
+    assert!(theirs.body["port"].get("binding:host_id").is_none(), "{}", theirs.text);
+
+    let moved = put(
+        &app,
+        &format!("/v2.0/ports/{id}"),
+        ADMIN,
+        json!({"port": {"binding:host_id": ""}}),
+    )
+    .await;
+    assert_eq!(moved.body["port"]["binding:vif_type"], "unbound");
+    let listed = get(&app, "/v2.0/ports?binding:host_id=", ADMIN).await;
+    assert!(listed.body["ports"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|p| p["id"] == id));
+}
+
+#[tokio::test]
+async fn an_external_network_goes_with_the_floating_ips_no_port_holds() {
+    let app = TestApp::new().await;
+    let ext = post(
+        &app,
+        "/v2.0/networks",
+        ADMIN,
+        json!({"network": {"name": "ext2", "router:external": true}}),
+    )
+    .await;
+    let ext = ext.body["network"]["id"].as_str().unwrap().to_string();
+    create_subnet(&app, ADMIN, &ext, "172.40.0.0/24").await;
+    let fip = post(
+        &app,
+        "/v2.0/floatingips",
+        ADMIN,
+        json!({"floatingip": {"floating_network_id": ext}}),
+    )
+    .await;
+    assert_eq!(fip.status, StatusCode::CREATED, "{}", fip.text);
+    let fip = fip.body["floatingip"]["id"].as_str().unwrap().to_string();
+
+    let deleted = delete(&app, &format!("/v2.0/networks/{ext}"), ADMIN).await;
+    assert_eq!(deleted.status, StatusCode::NO_CONTENT, "{}", deleted.text);
+    let gone = get(&app, &format!("/v2.0/floatingips/{fip}"), ADMIN).await;
+    assert_eq!(gone.status, StatusCode::NOT_FOUND);
+}
