@@ -79,10 +79,16 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../../migrations/sqlite/0010_instance_ports.sql"),
         postgres: include_str!("../../migrations/postgres/0010_instance_ports.sql"),
     },
+    Migration {
+        version: 11,
+        description: "interface order",
+        sqlite: include_str!("../../migrations/sqlite/0011_interface_order.sql"),
+        postgres: include_str!("../../migrations/postgres/0011_interface_order.sql"),
+    },
 ];
 
 /// The newest schema version this build knows.
-pub const LATEST_SCHEMA_VERSION: i64 = 10;
+pub const LATEST_SCHEMA_VERSION: i64 = 11;
 
 /// What [`Store::migrate`] did.
 #[derive(Debug, Clone, PartialEq, Eq)]
