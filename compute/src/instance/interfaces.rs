@@ -6,7 +6,7 @@
 
 use std::net::IpAddr;
 
-use super::network::{from_network, Vif};
+use super::network::{from_network, place_after_others, Vif};
 use crate::network::lookup::Found;
 use crate::network::ports::{bind_port, release_instance_port, InstancePort};
 use crate::network::{FixedIpRequest, FloatingIpUpdate, NetworkError};
@@ -171,6 +171,7 @@ impl Compute {
                 })?
             }
         };
+        place_after_others(&mut tx, &port_id, uuid).await?;
         tx.commit().await?;
         let host = instance.host.as_deref();
         let event = Some("compute_attach_interface");

@@ -411,27 +411,29 @@ impl Compute {
                             ip_address: Some(ip.to_string()),
                         }]
                     });
-                    self.insert_instance_port(
-                        tx,
-                        ctx,
-                        &InstancePort {
-                            network_id,
-                            project_id: &ctx.project_id,
-                            device_id: uuid,
-                            device_owner: &owner,
-                            binding_host: host,
-                            tag: tag.as_deref(),
-                            fixed_ips: fixed.as_deref(),
-                            security_groups: &plan.groups,
-                        },
-                    )
-                    .await
-                    .map_err(|e| match e {
-                        NetworkError::IpAddressInUse { ip_address, .. } => Error::invalid(format!(
-                            "Fixed IP address {ip_address} is already in use."
-                        )),
-                        other => from_network(other),
-                    })?;
+                    let port = self
+                        .insert_instance_port(
+                            tx,
+                            ctx,
+                            &InstancePort {
+                                network_id,
+                                project_id: &ctx.project_id,
+                                device_id: uuid,
+                                device_owner: &owner,
+                                binding_host: host,
+                                tag: tag.as_deref(),
+                                fixed_ips: fixed.as_deref(),
+                                security_groups: &plan.groups,
+                            },
+                        )
+                        .await
+                        .map_err(|e| match e {
+                            NetworkError::IpAddressInUse { ip_address, .. } => Error::invalid(
+                                format!("Fixed IP address {ip_address} is already in use."),
+                            ),
+                            other => from_network(other),
+                        })?;
+                    place_after_others(tx, &port, uuid).await?;
                 }
                 Planned::Port {
                     port_id,
@@ -445,6 +447,7 @@ impl Compute {
                     if !bound {
                         return Err(Error::Conflict(format!("Port {port_id} is still in use.")));
                     }
+                    place_after_others(tx, port_id, uuid).await?;
                 }
             }
         }
@@ -510,7 +513,7 @@ impl Compute {
                         "SELECT p.device_id, p.id, p.network_id, n.name, p.mac_address, p.device_tag \
                          FROM ports p JOIN networks n ON n.id = p.network_id \
                          WHERE p.device_id IN ({}) AND p.device_owner LIKE 'compute:%' \
-                         ORDER BY p.created_at, p.id",
+                         ORDER BY p.device_position, p.created_at, p.id",
                         placeholders(1, chunk.len())
                     ),
                     args,
@@ -605,4 +608,18 @@ impl Compute {
             .await?;
         Ok(row.map(|(uuid,)| uuid))
     }
+}
+
+/// Puts port `port`, just made for or bound to instance `device_id` inside
+/// `tx`, after the instance's other interfaces: nova appends each one to
+/// the instance's network info, in the order of the create's `networks`,
+/// then of the attachments, and the guest sees them in that order.
+pub(crate) async fn place_after_others(tx: &mut Tx, port: &str, device_id: &str) -> Result<()> {
+    tx.execute(
+        "UPDATE ports SET device_position = (SELECT COALESCE(MAX(device_position), 0) + 1 \
+         FROM ports WHERE device_id = $2 AND id <> $1) WHERE id = $1",
+        crate::store::args![port, device_id],
+    )
+    .await?;
+    Ok(())
 }

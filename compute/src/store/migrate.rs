@@ -85,10 +85,16 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../../migrations/sqlite/0011_network_quotas_auto_topology.sql"),
         postgres: include_str!("../../migrations/postgres/0011_network_quotas_auto_topology.sql"),
     },
+    Migration {
+        version: 12,
+        description: "interface order",
+        sqlite: include_str!("../../migrations/sqlite/0012_interface_order.sql"),
+        postgres: include_str!("../../migrations/postgres/0012_interface_order.sql"),
+    },
 ];
 
 /// The newest schema version this build knows.
-pub const LATEST_SCHEMA_VERSION: i64 = 11;
+pub const LATEST_SCHEMA_VERSION: i64 = 12;
 
 /// What [`Store::migrate`] did.
 #[derive(Debug, Clone, PartialEq, Eq)]

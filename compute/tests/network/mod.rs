@@ -2,7 +2,8 @@
 //! their scoping, Neutron's typed errors, and address allocation that
 //! never hands out an address in use, whatever the process; security
 //! groups in [`security_groups`], routers in [`routers`], floating IPs in
-//! [`floating_ips`].
+//! [`floating_ips`], the order of an instance's interfaces in
+//! [`instance_interfaces`].
 
 use std::collections::BTreeSet;
 use std::time::Duration;
@@ -37,6 +38,7 @@ macro_rules! on_both_engines {
 }
 
 mod floating_ips;
+mod instance_interfaces;
 mod lookup;
 mod quotas;
 mod routers;

@@ -5,6 +5,7 @@ project's test command can start the real binary on any port:
 
   OS_COMPUTE_URL   the Compute API v2.1 endpoint (default http://127.0.0.1:8774/v2.1)
   OS_IDENTITY_URL  the built-in Identity v3 endpoint (default <compute root>/identity/v3)
+  OS_NETWORK_URL   the built-in Network v2 endpoint (default <compute root>/network)
   OS_ADMIN_TOKEN   the noauth2 token of an admin (default admin:admin)
   OS_PASSWORD      any password; the noauth2 identity accepts every one (default secret)
 
@@ -39,6 +40,11 @@ def identity_url():
     return os.environ.get("OS_IDENTITY_URL", service_root() + "/identity/v3").rstrip("/")
 
 
+def network_url():
+    """The built-in Network v2 endpoint (the catalogue's `network`)."""
+    return os.environ.get("OS_NETWORK_URL", service_root() + "/network").rstrip("/")
+
+
 def admin_token():
     return os.environ.get("OS_ADMIN_TOKEN", "admin:admin")
 
@@ -62,7 +68,8 @@ def write_clouds_yaml(directory):
     """Writes a clouds.yaml with both configurations the clients support.
 
     `noauth` uses the admin_token plugin straight at the compute endpoint
-    (the token is sent as is; no token is issued); `password` authenticates against the built-in
+    (the token is sent as is; no token is issued; the network endpoint is
+    an override, as there is no catalogue); `password` authenticates against the built-in
     Identity v3 endpoint and finds compute and image in its catalogue.
     """
     token = admin_token()
@@ -78,6 +85,8 @@ def write_clouds_yaml(directory):
         # Project lookups (`quota show <project>`) go to the identity
         # service; the built-in one accepts the same noauth2 token.
         "    identity_endpoint_override: %s" % identity_url(),
+        # No catalogue either for the built-in Network v2 endpoint.
+        "    network_endpoint_override: %s" % network_url(),
         "  password:",
         "    auth_type: password",
         "    auth:",

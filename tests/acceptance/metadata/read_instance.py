@@ -18,7 +18,10 @@ How the instance is chosen:
 
 Optional expectations (checked when set): EXPECT_UUID, EXPECT_USER_DATA,
 EXPECT_KEY_NAME, EXPECT_PUBLIC_KEY, EXPECT_META (JSON object),
-EXPECT_VENDOR_DATA (JSON), EXPECT_VENDOR_DATA2 (JSON).
+EXPECT_VENDOR_DATA (JSON), EXPECT_VENDOR_DATA2 (JSON), EXPECT_NETWORK (a
+JSON list, one {"mac", "addresses": ["a.b.c.d/prefix"], "gateway",
+"nameservers"} per interface: network_data.json as cloud-init converts it
+for the guest, see check_network).
 
 Exit status: 0 when every reader succeeded and every check held, 1 otherwise
 (the failures are printed), 2 on a usage error.
@@ -97,6 +100,7 @@ try:
 except ImportError:
     pass
 
+import yaml  # noqa: E402  (cloud-init's own dependency)
 from cloudinit import url_helper  # noqa: E402
 from cloudinit.sources.helpers import openstack  # noqa: E402
 
@@ -147,6 +151,47 @@ def as_text(value):
     return value
 
 
+def check_network(net_config, expected):
+    """The network configuration cloud-init made of network_data.json, in
+    its own terms: one physical interface per expected {"mac",
+    "addresses": ["a.b.c.d/prefix", ...], "gateway", "nameservers"}, in
+    that order, each configured as the guest would be (cloud-init's
+    network state, then the netplan it would write)."""
+    if net_config is None:
+        fail("no network configuration to check")
+        return
+    from cloudinit.net import netplan, network_state
+
+    # The links keep the order of the server's interfaces (its create's
+    # networks as asked for, then the ones attached).
+    expect_equal("interfaces in order",
+                 [c["mac_address"] for c in net_config["config"] if c["type"] == "physical"],
+                 [e["mac"] for e in expected])
+    state = network_state.parse_net_config_data(net_config)
+    interfaces = {i["mac_address"]: i for i in state.iter_interfaces()
+                  if i.get("type") == "physical"}
+    rendered = yaml.safe_load(netplan.Renderer()._render_content(state))
+    ethernets = rendered.get("network", {}).get("ethernets", {})
+    for want in expected:
+        iface = interfaces.get(want["mac"])
+        if iface is None:
+            continue
+        name = iface["name"]
+        got = ["%s/%s" % (s["address"], s["prefix"]) for s in iface["subnets"]
+               if s["type"] == "static"]
+        expect_equal("addresses of %s (%s)" % (name, want["mac"]), got, want["addresses"])
+        eth = ethernets.get(name, {})
+        expect_equal("netplan match of %s" % name, eth.get("match"),
+                     {"macaddress": want["mac"]})
+        expect_equal("netplan addresses of %s" % name, eth.get("addresses"), want["addresses"])
+        default = [r.get("via") for r in eth.get("routes", []) if r.get("to") in
+                   ("0.0.0.0/0", "default")]
+        expect_equal("netplan default route of %s" % name, default,
+                     [want["gateway"]] if want.get("gateway") else [])
+    nameservers = sorted({a for e in expected for a in e.get("nameservers", [])})
+    expect_equal("nameservers", sorted(state.dns_nameservers), nameservers)
+
+
 def main():
     # 1. The OpenStack tree through cloud-init's MetadataReader.
     try:
@@ -163,13 +208,14 @@ def main():
     for name in ("vendordata", "vendordata2", "networkdata"):
         if name not in result:
             fail("MetadataReader found no %s" % name)
+    net_config = None
     if "networkdata" in result and result["networkdata"]:
         try:
             # On a guest the MACs name its own NICs; here none exist, so
             # each link's MAC is mapped to a made-up interface name.
             links = result["networkdata"].get("links", [])
             known = {link["ethernet_mac_address"]: "eth%d" % i for i, link in enumerate(links)}
-            openstack.convert_net_json(result["networkdata"], known_macs=known)
+            net_config = openstack.convert_net_json(result["networkdata"], known_macs=known)
         except Exception as e:
             fail("network_data.json is not consumable: %s" % e)
     ec2_md_via_reader = result.get("ec2-metadata") or {}
@@ -215,6 +261,8 @@ def main():
     if env.get("EXPECT_VENDOR_DATA2"):
         expect_equal("vendor_data2.json", result.get("vendordata2"),
                      json.loads(env["EXPECT_VENDOR_DATA2"]))
+    if env.get("EXPECT_NETWORK"):
+        check_network(net_config, json.loads(env["EXPECT_NETWORK"]))
 
     summary = {
         "uuid": md.get("uuid"),
