@@ -100,7 +100,11 @@ pub fn main<S: Send + Sync + 'static>(binary: ApiBinary<S>, args: &ServiceArgs) 
         }
     };
     let conf = &loaded.conf;
-    if let Err(err) = logging::init(conf.default.debug, conf.log_path().as_deref()) {
+    if let Err(err) = logging::init(
+        conf.default.debug,
+        conf.log_path().as_deref(),
+        conf.default.use_json,
+    ) {
         logging::early_error(binary.prog, &format!("{err:#}"));
         return EXIT_FAILURE;
     }
