@@ -398,6 +398,19 @@ const WSGI_UNKNOWN: u8 = 0;
 const WSGI_ON: u8 = 1;
 const WSGI_OFF: u8 = 2;
 
+/// Writes a multi-line report (the introspection report on SIGUSR2) to
+/// where the log goes, whole and unformatted, after this thread's batched
+/// lines: oslo's Guru Meditation Report is printed the same way.
+pub fn write_report(report: &str) {
+    flush_this_thread();
+    match SINK.get() {
+        Some(sink) => sink.write(report.as_bytes()),
+        None => {
+            let _ = std::io::stderr().write_all(report.as_bytes());
+        }
+    }
+}
+
 /// Writes a start-up error before logging exists: one line on stderr.
 pub fn early_error(prog: &str, message: &dyn fmt::Display) {
     let _ = writeln!(std::io::stderr(), "{prog}: error: {message}");

@@ -25,7 +25,6 @@ pub mod route;
 pub mod store;
 
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -49,15 +48,6 @@ pub const DEFAULT_PATH: &str = "/metrics";
 /// The global conf key where the runtime puts the service's metrics
 /// directory ([`store::dir_for`]).
 pub const DIR_KEY: &str = "nova_api_rs.metrics_dir";
-
-/// Set once a worker has built a metrics filter: the runtime then writes
-/// the worker's counters to its file.
-static BUILT: AtomicBool = AtomicBool::new(false);
-
-/// Whether this process has built a metrics filter.
-pub fn built() -> bool {
-    BUILT.load(Ordering::Relaxed)
-}
 
 /// Whether `factory` (as written in api-paste.ini) is this filter.
 pub fn is_metrics_factory(factory: &str) -> bool {
@@ -119,7 +109,6 @@ impl MetricsConfig {
 /// The paste filter factory.
 pub fn filter_factory(ctx: &FactoryContext<'_>) -> anyhow::Result<Filter> {
     let conf = Arc::new(MetricsConfig::from_context(ctx)?);
-    BUILT.store(true, Ordering::Relaxed);
     Ok(filter_fn(move |inner| layer(inner, conf.clone())))
 }
 
