@@ -3,12 +3,13 @@
 //! other option a source set, and secrets masked.
 //!
 //! What is secret is oslo.config's `secret=True`: an option its group
-//! declares `secret = true` (see [`crate::option_group!`]), and, for the
-//! options of libraries and services this project does not declare
-//! (keystonemiddleware, oslo.messaging, keystoneauth's client groups), the
-//! names those libraries mark secret: passwords, shared secrets and keys,
-//! tokens, and the URLs that may carry a password (`connection`,
-//! `transport_url`).
+//! declares `secret = true` (see [`crate::option_group!`]), and any option
+//! named as the libraries nova uses name their secrets (keystonemiddleware,
+//! oslo.messaging, keystoneauth's client groups, and our own crates'
+//! `bootstrap_password`, `metadata_proxy_shared_secret`, ...): passwords,
+//! shared secrets and keys, tokens, and the URLs that may carry a password
+//! (`connection`, `transport_url`). The name rule errs on the side of
+//! masking; only switches (`enable_*`, `use_*`) are exempt from it.
 
 use crate::{NovaConf, ValueSource};
 
@@ -30,8 +31,11 @@ pub struct EffectiveValue {
 }
 
 /// Whether an option's name is one that the libraries nova uses mark
-/// secret, for options no group of ours declares.
+/// secret.
 fn secret_by_name(option: &str) -> bool {
+    if option.starts_with("enable_") || option.starts_with("use_") {
+        return false;
+    }
     option.ends_with("password")
         || option.ends_with("secret")
         || option.ends_with("secret_key")
@@ -44,10 +48,10 @@ fn secret_by_name(option: &str) -> bool {
 impl NovaConf {
     /// Whether `[group] option` holds a secret (see the module's notes).
     pub fn is_secret(&self, group: &str, option: &str) -> bool {
-        match self.schema().option(group, option) {
-            Some(spec) => spec.secret,
-            None => secret_by_name(option),
-        }
+        self.schema()
+            .option(group, option)
+            .is_some_and(|spec| spec.secret)
+            || secret_by_name(option)
     }
 
     /// Every declared option with its value in force, then every option a
