@@ -37,10 +37,13 @@ struct Series {
     buckets: [u64; BUCKETS.len()],
 }
 
+/// The series of one route, by (method, status).
+type RouteSeries = HashMap<(&'static str, u16), Series>;
+
 /// A worker's request counters.
 #[derive(Debug, Default)]
 pub struct Recorder {
-    routes: Mutex<HashMap<Box<str>, HashMap<(&'static str, u16), Series>>>,
+    routes: Mutex<HashMap<Box<str>, RouteSeries>>,
     connections_open: AtomicU64,
     pool_size: AtomicU64,
 }
