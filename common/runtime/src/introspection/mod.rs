@@ -282,6 +282,26 @@ mod tests {
         backdoor.answer_waiting(|| unreachable!("no reader"));
     }
 
+    #[tokio::test]
+    async fn one_process_serves_the_report_on_its_runtime() {
+        let backdoor = bind_tcp(PortRange { start: 0, end: 0 }).unwrap();
+        let addr: SocketAddr = backdoor.describe().parse().unwrap();
+        let served = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let count = served.clone();
+        backdoor.spawn(move || {
+            let n = count.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+            format!("report {n}\n")
+        });
+        for n in 1..=2 {
+            let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+            let mut text = String::new();
+            tokio::io::AsyncReadExt::read_to_string(&mut stream, &mut text)
+                .await
+                .unwrap();
+            assert_eq!(text, format!("report {n}\n"));
+        }
+    }
+
     #[test]
     fn a_taken_port_range_is_an_error_naming_the_option() {
         let taken = TcpListener::bind("127.0.0.1:0").unwrap();
