@@ -145,8 +145,10 @@ pub fn reset(dir: &Path) -> std::io::Result<()> {
     Ok(())
 }
 
-/// Writes `value` as `dir/name`, through a temporary file and a rename.
+/// Writes `value` as `dir/name`, through a temporary file and a rename;
+/// the directory is made if need be (a reload can turn metrics on).
 fn write_json<T: Serialize>(dir: &Path, name: &str, value: &T) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir)?;
     let path = dir.join(name);
     let tmp = dir.join(format!("{name}.{}.tmp", std::process::id()));
     let mut file = std::fs::File::create(&tmp)?;
