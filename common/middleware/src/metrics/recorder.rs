@@ -37,8 +37,28 @@ struct Series {
     buckets: [u64; BUCKETS.len()],
 }
 
-/// The series of one route, by (method, status).
-type RouteSeries = HashMap<(&'static str, u16), Series>;
+/// The series of one route, by (method, status): a few entries, scanned.
+type RouteSeries = Vec<(&'static str, u16, Series)>;
+
+/// Adds one request to its (method, status) series of a route.
+fn count(by_status: &mut RouteSeries, method: &'static str, status: u16, seconds: f64) {
+    let at = match by_status
+        .iter()
+        .position(|(m, s, _)| *s == status && *m == method)
+    {
+        Some(at) => at,
+        None => {
+            by_status.push((method, status, Series::default()));
+            by_status.len() - 1
+        }
+    };
+    let series = &mut by_status[at].2;
+    series.count += 1;
+    series.sum += seconds;
+    if let Some(i) = BUCKETS.iter().position(|le| seconds <= *le) {
+        series.buckets[i] += 1;
+    }
+}
 
 /// A worker's request counters.
 #[derive(Debug, Default)]
@@ -69,31 +89,27 @@ pub fn method_label(method: &http::Method) -> &'static str {
 }
 
 impl Recorder {
-    /// Counts one answered request.
+    /// Counts one answered request. A known route costs one hash of its
+    /// template and a scan of its few (method, status) series.
     pub fn record(&self, method: &'static str, route: &str, status: u16, seconds: f64) {
         let mut routes = self.routes.lock().unwrap_or_else(|e| e.into_inner());
-        let known = routes.contains_key(route);
-        let route = if known {
-            route
-        } else if status == 404 || status == 405 {
+        if let Some(by_status) = routes.get_mut(route) {
+            count(by_status, method, status, seconds);
+            return;
+        }
+        let route = if status == 404 || status == 405 {
             UNMATCHED
         } else if routes.len() >= MAX_ROUTES {
             OTHER
         } else {
             route
         };
-        if !routes.contains_key(route) {
-            routes.insert(route.into(), HashMap::new());
-        }
-        let Some(by_status) = routes.get_mut(route) else {
-            return;
-        };
-        let series = by_status.entry((method, status)).or_default();
-        series.count += 1;
-        series.sum += seconds;
-        if let Some(i) = BUCKETS.iter().position(|le| seconds <= *le) {
-            series.buckets[i] += 1;
-        }
+        count(
+            routes.entry(route.into()).or_default(),
+            method,
+            status,
+            seconds,
+        );
     }
 
     /// A connection was accepted; the returned guard counts it until it
@@ -118,7 +134,7 @@ impl Recorder {
         let routes = self.routes.lock().unwrap_or_else(|e| e.into_inner());
         let mut requests = Vec::new();
         for (route, by_status) in routes.iter() {
-            for ((method, status), series) in by_status {
+            for (method, status, series) in by_status {
                 requests.push(RequestSeries {
                     method: (*method).to_owned(),
                     route: route.to_string(),

@@ -36,30 +36,38 @@ pub fn template(script_name: &str, path: &str) -> String {
     out
 }
 
-/// Whether a path segment is an identifier rather than a name.
+/// Whether a path segment is an identifier rather than a name. Names
+/// (most segments) are told apart in one pass over their bytes.
 fn is_identifier(segment: &str) -> bool {
-    if segment.is_empty() {
-        return false;
+    let bytes = segment.as_bytes();
+    let digits = bytes.iter().filter(|b| b.is_ascii_digit()).count();
+    if digits == 0 {
+        // Only a UUID written without a digit (all a-f) is an id here.
+        return is_uuid(bytes);
     }
-    if segment.bytes().all(|b| b.is_ascii_digit()) || is_uuid(segment) {
+    if digits == bytes.len() || is_uuid(bytes) {
         return true;
     }
-    if segment.parse::<IpAddr>().is_ok() {
+    if bytes.iter().any(|b| *b == b'.' || *b == b':') && segment.parse::<IpAddr>().is_ok() {
         return true;
     }
-    segment.len() >= 8 && segment.bytes().any(|b| b.is_ascii_digit()) && !is_date(segment)
+    bytes.len() >= 8 && !is_date(bytes)
 }
 
-/// 32 hex digits, with or without the four dashes.
-fn is_uuid(segment: &str) -> bool {
-    let hex: Vec<u8> = segment.bytes().filter(|b| *b != b'-').collect();
-    let dashes = segment.len() - hex.len();
-    (dashes == 0 || dashes == 4) && hex.len() == 32 && hex.iter().all(u8::is_ascii_hexdigit)
+/// 32 hex digits, with or without the four dashes of 8-4-4-4-12.
+fn is_uuid(bytes: &[u8]) -> bool {
+    match bytes.len() {
+        32 => bytes.iter().all(u8::is_ascii_hexdigit),
+        36 => bytes.iter().enumerate().all(|(i, b)| match i {
+            8 | 13 | 18 | 23 => *b == b'-',
+            _ => b.is_ascii_hexdigit(),
+        }),
+        _ => false,
+    }
 }
 
 /// `YYYY-MM-DD`: the metadata service's versions, a bounded set.
-fn is_date(segment: &str) -> bool {
-    let b = segment.as_bytes();
+fn is_date(b: &[u8]) -> bool {
     b.len() == 10
         && b[4] == b'-'
         && b[7] == b'-'
