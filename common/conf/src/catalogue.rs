@@ -82,7 +82,6 @@ const DEFAULT: &[&str] = &[
     "use_syslog",
     "use_journal",
     "syslog_log_facility",
-    "use_json",
     "use_stderr",
     "use_eventlog",
     "log_color",
@@ -106,8 +105,6 @@ const DEFAULT: &[&str] = &[
     "fatal_deprecations",
     "verbose",
     // oslo.service
-    "backdoor_port",
-    "backdoor_socket",
     "log_options",
     "run_external_periodic_tasks",
     // oslo.messaging

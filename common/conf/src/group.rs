@@ -33,6 +33,9 @@ pub struct OptionSpec {
     /// Older spellings, as `(group, option)`, that still set it (with a
     /// warning).
     pub deprecated: &'static [(&'static str, &'static str)],
+    /// Whether the value is a secret (oslo.config's `secret=True`): shown
+    /// masked wherever the configuration is reported.
+    pub secret: bool,
 }
 
 /// One group as declared.
@@ -250,6 +253,8 @@ impl Schema {
 ///         /// Where to write, unset by default.
 ///         pub path: Option<String> => nova_conf::value::string,
 ///             deprecated("DEFAULT", "example_path");
+///         /// The password to present, never reported.
+///         pub password: Option<String> => nova_conf::value::string, secret = true;
 ///     }
 /// }
 /// ```
@@ -257,8 +262,9 @@ impl Schema {
 /// A field with `= "text"` has that default (nova.conf text, parsed like a
 /// value from a file); a field without one is an `Option` that is `None`
 /// when unset. `in "group" or "DEFAULT"` also reads each option from
-/// `[DEFAULT]` when the group does not set it. Only doc comments may
-/// annotate a field: they are its help.
+/// `[DEFAULT]` when the group does not set it. A trailing `secret = true`
+/// marks a value that reports show masked. Only doc comments may annotate a
+/// field: they are its help.
 #[macro_export]
 macro_rules! option_group {
     (
@@ -267,7 +273,8 @@ macro_rules! option_group {
             $(
                 $(#[doc = $doc:literal])*
                 pub $field:ident : $ty:ty $(= $default:literal)? => $parse:expr
-                    $(, deprecated($old_group:literal, $old_option:literal))* ;
+                    $(, deprecated($old_group:literal, $old_option:literal))*
+                    $(, secret = $secret:literal)? ;
             )*
         }
     ) => {
@@ -288,6 +295,7 @@ macro_rules! option_group {
                             default: $crate::option_group!(@opt $($default)?),
                             help: &[$($doc),*],
                             deprecated: &[$(($old_group, $old_option)),*],
+                            secret: $crate::option_group!(@secret $($secret)?),
                         },
                     )*
                 ],
@@ -309,6 +317,8 @@ macro_rules! option_group {
             }
         }
     };
+    (@secret) => { false };
+    (@secret $v:literal) => { $v };
     (@opt) => { None };
     (@opt $v:literal) => { Some($v) };
     (@read $r:ident, $spec:ident, $name:expr, $parse:expr) => {

@@ -19,6 +19,7 @@
 #![forbid(unsafe_code)]
 
 mod catalogue;
+mod effective;
 mod error;
 mod group;
 mod options;
@@ -33,11 +34,12 @@ pub use catalogue::{
     deprecated_name, is_known, nearest_known, requires_restart, DeprecatedName, Known,
     DEPRECATED_NAMES, GROUPS, KEYSTONEAUTH,
 };
+pub use effective::{EffectiveValue, MASK};
 pub use error::{ConfigError, InvalidValue, ValueSource};
 pub use group::{GroupDecl, GroupSpec, OptionGroup, OptionSpec, Schema};
 pub use options::{
     builtin_default, ApiGroup, CorsGroup, DatabaseGroup, DefaultGroup, OsloMiddlewareGroup,
-    WsgiGroup, API_NAMES, AUTH_STRATEGIES,
+    PortRange, WsgiGroup, API_NAMES, AUTH_STRATEGIES,
 };
 pub use sources::{
     default_config_files, default_search_dirs, normalize_group, parse_ini, ConfigSources, IniEntry,
@@ -221,6 +223,11 @@ impl NovaConf {
     /// it (under the option's current name); `None` when no source set it.
     pub fn raw(&self, group: &str, option: &str) -> Option<&RawValue> {
         self.raw.get(&(normalize_group(group), option.to_owned()))
+    }
+
+    /// Every raw value a source set, by `(group, option)`.
+    pub(crate) fn raw_values(&self) -> impl Iterator<Item = (&(String, String), &RawValue)> {
+        self.raw.iter()
     }
 
     /// The error for a value that a crate's own option group refused

@@ -13,6 +13,32 @@ use std::path::PathBuf;
 use crate::value;
 use crate::GroupDecl;
 
+/// oslo.service's `backdoor_port` value: one port (`<port>`, 0 for any)
+/// or the inclusive range `<start>:<end>`, the first free one of which is
+/// used (one nova.conf serves several binaries, so a range lets each bind).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PortRange {
+    /// The first port to try.
+    pub start: u16,
+    /// The last port to try.
+    pub end: u16,
+}
+
+/// Parses `backdoor_port`: `<port>` or `<start>:<end>`, as oslo.service.
+fn port_range(text: &str) -> Result<PortRange, String> {
+    const EXPECTED: &str =
+        "expected <port> or <start>:<end> with ports from 0 to 65535, start <= end";
+    let port = |t: &str| t.trim().parse::<u16>().map_err(|_| EXPECTED.to_owned());
+    let (start, end) = match text.split_once(':') {
+        Some((start, end)) => (port(start)?, port(end)?),
+        None => (port(text)?, port(text)?),
+    };
+    if start > end {
+        return Err(EXPECTED.to_owned());
+    }
+    Ok(PortRange { start, end })
+}
+
 /// The APIs nova-api can serve, as named in `enabled_apis`.
 pub const API_NAMES: &[&str] = &["osapi_compute", "ec2", "metadata"];
 
@@ -60,6 +86,16 @@ crate::option_group! {
         /// This host's IP address. nova guesses it from the routing table
         /// when unset; we leave it unset.
         pub my_ip: Option<IpAddr> => value::ip;
+        /// Log one JSON object per line instead of oslo.log's text line
+        /// (oslo.log's option of that name).
+        pub use_json: bool = "false" => value::boolean;
+        /// oslo.service's backdoor, here the introspection report: served
+        /// on this loopback TCP port, or the first free one of a
+        /// `<start>:<end>` range (0 picks any). Unset: off.
+        pub backdoor_port: Option<PortRange> => port_range;
+        /// The introspection report on this Unix socket instead of a port
+        /// (wins over `backdoor_port`); `{pid}` is replaced by the pid.
+        pub backdoor_socket: Option<PathBuf> => value::path;
     }
 }
 
@@ -152,7 +188,9 @@ crate::option_group! {
         /// SQLAlchemy-style URL (`sqlite:///path`, `postgresql+psycopg2://…`).
         /// nova has no default; ours is an embedded SQLite file under
         /// `state_path`, so a fresh install works at once.
-        pub connection: String = "sqlite:///$state_path/nova.sqlite" => value::string;
+        /// A secret, as oslo.db marks it: the URL may hold a password.
+        pub connection: String = "sqlite:///$state_path/nova.sqlite" => value::string,
+            secret = true;
     }
 }
 

@@ -9,6 +9,7 @@
 //! | `oslo_middleware.cors:filter_factory`, `oslo_middleware:CORS.factory`, `oslo_middleware.cors:CORS.factory`, `egg:oslo.middleware#cors` | [`cors`] |
 //! | `oslo_middleware:Healthcheck.factory`, `oslo_middleware.healthcheck:Healthcheck.factory`, `egg:oslo.middleware#healthcheck` (filter; and `...Healthcheck.app_factory` as app) | [`healthcheck`] |
 //! | `nova.profiler:WsgiMiddleware.factory`, `osprofiler.web:WsgiMiddleware.factory` | [`profiler`]: a pass-through; the parent warns once per start ([`profiler::load_warnings`]) |
+//! | `nova_api_rs.metrics:filter_factory`, `egg:nova-api-rs#metrics` (this project's own) | [`metrics`]: Prometheus metrics of the requests crossing it, and `/metrics` |
 //! | `keystonemiddleware.auth_token:filter_factory`, `keystoneclient.middleware.auth_token:filter_factory` (Havana) | [`authtoken`]: Keystone token validation |
 //!
 //! nova's `nova.api.compute_req_id:ComputeReqIdMiddleware.factory` (the
@@ -24,6 +25,7 @@
 pub mod authtoken;
 pub mod cors;
 pub mod healthcheck;
+pub mod metrics;
 pub mod profiler;
 pub mod proxy_headers;
 pub mod request_id;
@@ -108,6 +110,10 @@ pub fn register(registry: &mut Registry) {
     }
     for name in HEALTHCHECK_APP {
         registry.register_app(*name, healthcheck::app_factory);
+    }
+    for name in metrics::FACTORIES {
+        registry.register_filter(*name, metrics::filter_factory);
+        registry.register_filter_check(*name, metrics::check);
     }
     for name in [authtoken::FACTORY, authtoken::FACTORY_HAVANA] {
         registry.register_filter(name, authtoken::factory);

@@ -32,7 +32,7 @@ where
         }
     };
     // Admin commands log to stderr only; their output is on stdout.
-    let _ = logging::init(conf.default.debug, None);
+    let _ = logging::init(conf.default.debug, None, conf.default.use_json);
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

@@ -11,7 +11,8 @@
 
 use std::collections::BTreeMap;
 use std::net::TcpListener;
-use std::sync::Arc;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use futures::future::{BoxFuture, LocalBoxFuture};
@@ -19,11 +20,15 @@ use futures::future::{BoxFuture, LocalBoxFuture};
 use crate::access_log::LogFormat;
 use crate::cli::ServiceArgs;
 use crate::exit::{EXIT_FAILURE, EXIT_OK};
+use crate::introspection::report::{self, ProcessStatus, ReportInput};
+use crate::introspection::{stats, unix_now, Backdoor};
+use crate::launcher::worker::{ReportFn, WorkerExtras};
 use crate::launcher::{self, ProcessLauncher, Ready, Service};
 use crate::server::{ServerOptions, Serving};
 use crate::{debugapp, listener, logging, tls};
 use nova_conf::{ConfigSources, GroupDecl, NovaConf, Schema};
 use nova_middleware::healthcheck::{self, HealthcheckConfig};
+use nova_middleware::metrics::{self, recorder, store};
 use nova_paste::http::{self, HttpService};
 use nova_paste::{self as paste, AppSpec, Registry};
 
@@ -100,7 +105,11 @@ pub fn main<S: Send + Sync + 'static>(binary: ApiBinary<S>, args: &ServiceArgs) 
         }
     };
     let conf = &loaded.conf;
-    if let Err(err) = logging::init(conf.default.debug, conf.log_path().as_deref()) {
+    if let Err(err) = logging::init(
+        conf.default.debug,
+        conf.log_path().as_deref(),
+        conf.default.use_json,
+    ) {
         logging::early_error(binary.prog, &format!("{err:#}"));
         return EXIT_FAILURE;
     }
@@ -139,18 +148,43 @@ pub fn main<S: Send + Sync + 'static>(binary: ApiBinary<S>, args: &ServiceArgs) 
             return EXIT_FAILURE;
         }
     }
+    if let Some(dir) = &loaded.stats_dir {
+        if let Err(err) = store::reset(dir) {
+            tracing::error!(
+                "cannot prepare the metrics directory {} (under [DEFAULT] state_path): {err}",
+                dir.display()
+            );
+            return EXIT_FAILURE;
+        }
+    }
+    let backdoor = match Backdoor::open(&conf.default) {
+        Ok(backdoor) => backdoor,
+        Err(err) => {
+            tracing::error!("{err}");
+            return EXIT_FAILURE;
+        }
+    };
+    if let Some(backdoor) = &backdoor {
+        tracing::info!(
+            "{} introspection report on {}",
+            binary.name,
+            backdoor.describe()
+        );
+    }
     let workers = listen.workers;
     let service = ApiService {
         binary,
         sources,
         loaded,
         previous: None,
+        backdoor: Mutex::new(None),
     };
     if workers <= 1 {
+        *service.backdoor.lock().unwrap_or_else(|e| e.into_inner()) = backdoor;
         launcher::run_in_process(&service, socket)
     } else {
         match ProcessLauncher::new(service, socket) {
-            Ok(launcher) => launcher.run(),
+            Ok(launcher) => launcher.with_backdoor(backdoor).run(),
             Err(err) => {
                 tracing::error!("cannot start the process launcher: {err:#}");
                 EXIT_FAILURE
@@ -191,6 +225,11 @@ struct Loaded<S> {
     registry: Arc<Registry>,
     app: AppSpec,
     options: Arc<ServerOptions>,
+    /// Where workers write their stats: set when the pipeline holds the
+    /// metrics filter or the introspection report is configured.
+    stats_dir: Option<PathBuf>,
+    /// Whether the introspection report is configured.
+    introspection: bool,
 }
 
 impl<S> Clone for Loaded<S> {
@@ -202,6 +241,8 @@ impl<S> Clone for Loaded<S> {
             registry: self.registry.clone(),
             app: self.app.clone(),
             options: self.options.clone(),
+            stats_dir: self.stats_dir.clone(),
+            introspection: self.introspection,
         }
     }
 }
@@ -215,8 +256,21 @@ impl<S> Loaded<S> {
             paste::find_paste_config(&conf.wsgi.api_paste_config, &conf.search_dirs())?;
         let mut registry = builtin_registry(&conf.api.auth_strategy);
         (binary.register)(&mut registry);
-        let app = paste::load(&paste_file, binary.name, &paste_globals(&conf), &registry)?;
+        let app = paste::load(
+            &paste_file,
+            binary.name,
+            &paste_globals(&conf, binary.name),
+            &registry,
+        )?;
         app.check_options(&registry)?;
+        let introspection =
+            conf.default.backdoor_port.is_some() || conf.default.backdoor_socket.is_some();
+        let counts = app
+            .filter_nodes()
+            .iter()
+            .any(|node| metrics::is_metrics_factory(&node.factory));
+        let stats_dir = (counts || introspection)
+            .then(|| store::dir_for(&conf.default.state_path, binary.name));
         let mut warnings = warnings;
         warnings.extend(nova_middleware::profiler::load_warnings(&app));
         let tls = if conf
@@ -251,6 +305,8 @@ impl<S> Loaded<S> {
             registry: Arc::new(registry),
             app,
             options: Arc::new(options),
+            stats_dir,
+            introspection,
         })
     }
 
@@ -258,6 +314,9 @@ impl<S> Loaded<S> {
     async fn build(&self, binary: &ApiBinary<S>) -> anyhow::Result<Serving> {
         let resources = (binary.init)(self.settings.clone()).await?;
         let app = self.app.build(&self.registry, &resources)?;
+        if let Some(dir) = &self.stats_dir {
+            stats::start_writer(dir.clone());
+        }
         Ok(Serving {
             app: with_healthcheck(app),
             options: self.options.clone(),
@@ -284,8 +343,14 @@ fn with_healthcheck(app: HttpService) -> HttpService {
 /// nova.conf values the generic paste filters read from their global conf;
 /// `[keystone_authtoken]` options as `keystone_authtoken.<name>` (the
 /// auth_token filter reads them after its paste section's own).
-fn paste_globals(conf: &NovaConf) -> BTreeMap<String, String> {
+fn paste_globals(conf: &NovaConf, api: &str) -> BTreeMap<String, String> {
     let mut globals = BTreeMap::new();
+    globals.insert(
+        metrics::DIR_KEY.to_owned(),
+        store::dir_for(&conf.default.state_path, api)
+            .to_string_lossy()
+            .into_owned(),
+    );
     for name in nova_middleware::authtoken::config::OPTIONS {
         if let Ok(Some(value)) = conf.get_str("keystone_authtoken", name) {
             globals.insert(format!("keystone_authtoken.{name}"), value);
@@ -319,6 +384,41 @@ struct ApiService<S> {
     loaded: Loaded<S>,
     /// The configuration before the last reload, until its workers started.
     previous: Option<Loaded<S>>,
+    /// The introspection report's port or socket, when this process is
+    /// the whole service (one worker); the parent's launcher holds it
+    /// otherwise.
+    backdoor: Mutex<Option<Backdoor>>,
+}
+
+impl<S> ApiService<S> {
+    /// The report as a worker sees itself: `parent` is its supervisor,
+    /// if any; `conf` the configuration it serves with now.
+    fn worker_report(
+        name: &'static str,
+        conf: &Mutex<Arc<NovaConf>>,
+        parent: Option<u32>,
+        started: u64,
+    ) -> String {
+        let conf = conf.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        let own = recorder::global().snapshot();
+        report::render(&ReportInput {
+            api: name,
+            conf: &conf,
+            parent: parent.map(|pid| ProcessStatus {
+                pid,
+                started: None,
+                connections_open: None,
+                pool_size: None,
+            }),
+            workers: vec![ProcessStatus {
+                pid: std::process::id(),
+                started: Some(started),
+                connections_open: Some(own.connections_open),
+                pool_size: Some(own.pool_size),
+            }],
+            now: unix_now(),
+        })
+    }
 }
 
 impl<S: Send + Sync + 'static> Service for ApiService<S> {
@@ -353,17 +453,55 @@ impl<S: Send + Sync + 'static> Service for ApiService<S> {
         let binary = self.binary;
         let sources = self.sources.clone();
         let first = self.loaded.clone();
+        // The configuration the report shows follows the worker's reloads.
+        let current = Arc::new(Mutex::new(first.conf.clone()));
+        let parent =
+            matches!(ready, Ready::Pipe(_)).then(|| nix::unistd::getppid().as_raw() as u32);
+        let started = unix_now();
+        let report: Option<ReportFn> = first.introspection.then(|| {
+            let current = current.clone();
+            Arc::new(move || Self::worker_report(binary.name, &current, parent, started))
+                as ReportFn
+        });
+        let extras = WorkerExtras {
+            report,
+            backdoor: self
+                .backdoor
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .take(),
+        };
         launcher::worker::serve_worker(
             listener,
             ready,
+            extras,
             || async move { first.build(&binary).await },
             move || {
                 let sources = sources.clone();
+                let current = current.clone();
                 async move {
                     let fresh = Loaded::load(&binary, &sources)?;
-                    fresh.build(&binary).await
+                    let serving = fresh.build(&binary).await?;
+                    *current.lock().unwrap_or_else(|e| e.into_inner()) = fresh.conf.clone();
+                    Ok(serving)
                 }
             },
         )
+    }
+
+    fn stats_dir(&self) -> Option<PathBuf> {
+        self.loaded.stats_dir.clone()
+    }
+
+    fn report(&self, parent: Option<ProcessStatus>, workers: Vec<ProcessStatus>) -> Option<String> {
+        self.loaded.introspection.then(|| {
+            report::render(&ReportInput {
+                api: self.binary.name,
+                conf: &self.loaded.conf,
+                parent,
+                workers,
+                now: unix_now(),
+            })
+        })
     }
 }

@@ -17,6 +17,7 @@ pub mod api;
 pub mod cli;
 pub mod debugapp;
 pub mod exit;
+pub mod introspection;
 pub mod launcher;
 pub mod listener;
 pub mod logging;

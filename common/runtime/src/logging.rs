@@ -1,5 +1,8 @@
 //! Logging set-up: oslo.log's line shape (`<time> <pid> <LEVEL> <logger>
-//! <message>`), to stderr or `log_file`, at DEBUG when `debug` is set.
+//! <message>`), or one JSON object per line with `use_json` (oslo.log's
+//! `JSONFormatter` keys: `asctime`, `process`, `levelname`, `name`,
+//! `message`, and the event's other fields under `extra`), to stderr or
+//! `log_file`, at DEBUG when `debug` is set.
 //!
 //! The writer is a plain file or stderr behind a mutex: no background thread,
 //! because the parent process must have no thread when it forks its workers.
@@ -16,7 +19,7 @@ use std::fmt;
 use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::path::Path;
-use std::sync::atomic::{AtomicU32, AtomicU8, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU8, Ordering};
 use std::sync::{Mutex, OnceLock};
 
 use chrono::{Datelike, Timelike};
@@ -217,12 +220,95 @@ pub fn wsgi_info(message: impl FnOnce(&mut String)) {
     LINE.with(|line| {
         let mut line = line.borrow_mut();
         line.clear();
+        if JSON.load(Ordering::Relaxed) {
+            message(&mut line);
+            let json = json_line(tracing::Level::INFO, "wsgi", &line, serde_json::Map::new());
+            let _ = LineWriter.write_all(json.as_bytes());
+            return;
+        }
         let _ = write_prefix(&mut *line, tracing::Level::INFO);
         line.push_str("wsgi ");
         message(&mut line);
         line.push('\n');
         let _ = LineWriter.write_all(line.as_bytes());
     });
+}
+
+/// Whether lines are JSON objects (`use_json`), as [`init`] set it.
+static JSON: AtomicBool = AtomicBool::new(false);
+
+/// One JSON log line (with its newline): oslo.log's `JSONFormatter` keys
+/// for what we know of a line, the event's other fields under `extra`.
+fn json_line(
+    level: tracing::Level,
+    logger: &str,
+    message: &str,
+    extra: serde_json::Map<String, serde_json::Value>,
+) -> String {
+    let mut asctime = String::new();
+    let _ = write_prefix(&mut asctime, level);
+    // The prefix is `<date> <time>.<ms> <pid> <LEVEL> `: its first two
+    // words are oslo's asctime.
+    let asctime: String = asctime.splitn(3, ' ').take(2).collect::<Vec<_>>().join(" ");
+    let created = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_secs_f64();
+    let line = serde_json::json!({
+        "asctime": asctime,
+        "created": created,
+        "process": pid(),
+        "levelname": level_name(level),
+        "name": logger,
+        "message": message,
+        "extra": extra,
+    });
+    let mut text = line.to_string();
+    text.push('\n');
+    text
+}
+
+/// Collects an event's fields: `message` apart, the rest as JSON values.
+#[derive(Default)]
+struct JsonFields {
+    message: String,
+    extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl tracing::field::Visit for JsonFields {
+    fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn fmt::Debug) {
+        if field.name() == "message" {
+            self.message = format!("{value:?}");
+        } else {
+            self.extra
+                .insert(field.name().to_owned(), format!("{value:?}").into());
+        }
+    }
+
+    fn record_str(&mut self, field: &tracing::field::Field, value: &str) {
+        if field.name() == "message" {
+            self.message = value.to_owned();
+        } else {
+            self.extra.insert(field.name().to_owned(), value.into());
+        }
+    }
+
+    fn record_i64(&mut self, field: &tracing::field::Field, value: i64) {
+        self.extra.insert(field.name().to_owned(), value.into());
+    }
+
+    fn record_u64(&mut self, field: &tracing::field::Field, value: u64) {
+        self.extra.insert(field.name().to_owned(), value.into());
+    }
+
+    fn record_bool(&mut self, field: &tracing::field::Field, value: bool) {
+        self.extra.insert(field.name().to_owned(), value.into());
+    }
+}
+
+/// The logger name oslo would print for a tracing target (`a::b` is `a.b`).
+fn logger_name(target: &str) -> String {
+    target.replace("::", ".")
 }
 
 /// Formats an event as oslo.log does by default.
@@ -240,6 +326,17 @@ where
         event: &Event<'_>,
     ) -> fmt::Result {
         let meta = event.metadata();
+        if JSON.load(Ordering::Relaxed) {
+            let mut fields = JsonFields::default();
+            event.record(&mut fields);
+            let line = json_line(
+                *meta.level(),
+                &logger_name(meta.target()),
+                &fields.message,
+                fields.extra,
+            );
+            return writer.write_str(&line);
+        }
         write_prefix(&mut writer, *meta.level())?;
         for (i, part) in meta.target().split("::").enumerate() {
             if i > 0 {
@@ -254,8 +351,9 @@ where
 }
 
 /// Installs the global subscriber. `log_file` (with `log_dir` already
-/// joined by the caller) wins over stderr; `RUST_LOG` overrides the level.
-pub fn init(debug: bool, log_file: Option<&Path>) -> anyhow::Result<()> {
+/// joined by the caller) wins over stderr; `RUST_LOG` overrides the level;
+/// `json` writes JSON objects instead of oslo.log's text lines.
+pub fn init(debug: bool, log_file: Option<&Path>, json: bool) -> anyhow::Result<()> {
     let level = if debug { "debug" } else { "info" };
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| {
         EnvFilter::new(format!(
@@ -277,6 +375,7 @@ pub fn init(debug: bool, log_file: Option<&Path>) -> anyhow::Result<()> {
         }
         None => Sink::Stderr,
     };
+    JSON.store(json, Ordering::Relaxed);
     let result = match SINK.set(sink) {
         Ok(()) => builder.with_writer(|| LineWriter).try_init(),
         Err(_) => Ok(()),
@@ -298,6 +397,19 @@ static WSGI_INFO: AtomicU8 = AtomicU8::new(WSGI_UNKNOWN);
 const WSGI_UNKNOWN: u8 = 0;
 const WSGI_ON: u8 = 1;
 const WSGI_OFF: u8 = 2;
+
+/// Writes a multi-line report (the introspection report on SIGUSR2) to
+/// where the log goes, whole and unformatted, after this thread's batched
+/// lines: oslo's Guru Meditation Report is printed the same way.
+pub fn write_report(report: &str) {
+    flush_this_thread();
+    match SINK.get() {
+        Some(sink) => sink.write(report.as_bytes()),
+        None => {
+            let _ = std::io::stderr().write_all(report.as_bytes());
+        }
+    }
+}
 
 /// Writes a start-up error before logging exists: one line on stderr.
 pub fn early_error(prog: &str, message: &dyn fmt::Display) {
@@ -363,6 +475,31 @@ mod tests {
         assert_eq!(parts[2], std::process::id().to_string());
         assert_eq!(parts[3], "INFO");
         assert_eq!(parts[4], "");
+    }
+
+    #[test]
+    fn a_json_line_is_one_object_with_oslo_keys_and_the_extra_fields() {
+        let mut extra = serde_json::Map::new();
+        extra.insert("section".into(), "filter:metrics".into());
+        let line = json_line(
+            tracing::Level::WARN,
+            "nova_runtime.api",
+            "a \"quoted\"\nmessage",
+            extra,
+        );
+        assert!(line.ends_with('\n'));
+        assert_eq!(line.matches('\n').count(), 1, "{line:?}");
+        let value: serde_json::Value = serde_json::from_str(&line).unwrap();
+        assert_eq!(value["levelname"], "WARNING");
+        assert_eq!(value["name"], "nova_runtime.api");
+        assert_eq!(value["message"], "a \"quoted\"\nmessage");
+        assert_eq!(value["process"], std::process::id());
+        assert_eq!(value["extra"]["section"], "filter:metrics");
+        assert_eq!(
+            value["asctime"].as_str().unwrap().len(),
+            "2026-11-24 22:30:47.123".len()
+        );
+        assert!(value["created"].as_f64().unwrap() > 1.7e9);
     }
 
     #[test]

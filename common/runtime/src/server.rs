@@ -96,6 +96,7 @@ pub async fn serve(
     shutdown: impl Future<Output = ()>,
 ) -> Drain {
     let pool_size = serving.borrow().options.pool_size.max(1);
+    nova_middleware::metrics::recorder::global().set_pool_size(pool_size);
     let pool = Arc::new(Semaphore::new(pool_size));
     let draining = Arc::new(AtomicBool::new(false));
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
@@ -172,8 +173,10 @@ fn spawn_connection(
     let current = serving.borrow().clone();
     let watcher = graceful.watcher();
     let draining = draining.clone();
+    let open = nova_middleware::metrics::recorder::global().connection_opened();
     tokio::spawn(async move {
         let _permit = permit;
+        let _open = open;
         serve_connection(stream, peer, current, watcher, draining).await;
     });
 }

@@ -10,7 +10,10 @@ pub mod signals;
 pub mod worker;
 
 use std::net::TcpListener;
+use std::path::PathBuf;
 use std::time::Duration;
+
+use crate::introspection::report::ProcessStatus;
 
 pub use process::ProcessLauncher;
 pub use worker::{run_in_process, Ready};
@@ -35,4 +38,18 @@ pub trait Service: Send + Sync {
     /// worker owns its copy of the socket: it closes it when its drain
     /// begins, so that the socket goes away with the last worker.
     fn run_worker(&self, listener: TcpListener, ready: Ready) -> i32;
+    /// Where the workers write their stats files (metrics filter or
+    /// introspection on); `None` when they write none.
+    fn stats_dir(&self) -> Option<PathBuf> {
+        None
+    }
+    /// The introspection report of these processes; `None` when it is
+    /// not configured.
+    fn report(
+        &self,
+        _parent: Option<ProcessStatus>,
+        _workers: Vec<ProcessStatus>,
+    ) -> Option<String> {
+        None
+    }
 }

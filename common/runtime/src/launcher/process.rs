@@ -7,7 +7,7 @@
 
 #![allow(unsafe_code)] // fork(2) and prctl(2) live here and nowhere else
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::net::TcpListener;
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::time::{Duration, Instant};
@@ -19,9 +19,13 @@ use nix::sys::signal::{kill, Signal};
 use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
 use nix::unistd::{fork, ForkResult, Pid};
 
+use nova_middleware::metrics::store::{self, LauncherState, WorkerEntry};
+
 use super::signals::SignalPipe;
 use super::{notify, Ready, Service};
 use crate::exit::{EXIT_FAILURE, EXIT_OK};
+use crate::introspection::report::ProcessStatus;
+use crate::introspection::{unix_now, Backdoor};
 
 /// How long a new worker may take to start serving; one that has not said
 /// it serves by then counts as failed (start-up ends, a reload rolls back).
@@ -34,6 +38,8 @@ const PARENT_GRACE: Duration = Duration::from_secs(2);
 struct Child {
     /// The read end of the worker's readiness pipe, until it reported.
     ready: Option<OwnedFd>,
+    /// When it was forked, in seconds since the Unix epoch.
+    started: u64,
 }
 
 /// Supervises the forked workers of one service.
@@ -46,6 +52,15 @@ pub struct ProcessLauncher<S: Service> {
     /// The parent's signal pipe; `None` in a forked worker.
     signals: Option<SignalPipe>,
     workers: usize,
+    /// The introspection report's port or socket, when configured.
+    backdoor: Option<Backdoor>,
+    /// When the service started, in seconds since the Unix epoch.
+    started: u64,
+    /// Workers forked to replace one that died.
+    restarts: u64,
+    /// Workers this parent told to stop (reload, SIGTTOU): their exit is
+    /// no restart.
+    deliberate: BTreeSet<Pid>,
 }
 
 impl<S: Service> ProcessLauncher<S> {
@@ -60,7 +75,18 @@ impl<S: Service> ProcessLauncher<S> {
             forktimes: VecDeque::new(),
             signals: Some(SignalPipe::install()?),
             workers,
+            backdoor: None,
+            started: unix_now(),
+            restarts: 0,
+            deliberate: BTreeSet::new(),
         })
+    }
+
+    /// Serves the introspection report on `backdoor` from the supervision
+    /// loop (and never in a worker).
+    pub fn with_backdoor(mut self, backdoor: Option<Backdoor>) -> Self {
+        self.backdoor = backdoor;
+        self
     }
 
     /// Starts the workers and supervises them until a stop; returns the exit
@@ -89,8 +115,18 @@ impl<S: Service> ProcessLauncher<S> {
         loop {
             self.wait_for_event(Duration::from_millis(500));
             self.reap(false);
+            if let Some(backdoor) = &self.backdoor {
+                backdoor.answer_waiting(|| self.report().unwrap_or_default());
+            }
             for signal in self.take_signals() {
                 match signal {
+                    Signal::SIGUSR2 => match self.report() {
+                        Some(report) => crate::logging::write_report(&report),
+                        None => tracing::info!(
+                            "Caught SIGUSR2; no introspection report is configured \
+                             ([DEFAULT] backdoor_port or backdoor_socket)"
+                        ),
+                    },
                     Signal::SIGINT => {
                         tracing::info!("Caught SIGINT signal, instantaneous exiting");
                         self.kill_all(Signal::SIGKILL);
@@ -155,8 +191,10 @@ impl<S: Service> ProcessLauncher<S> {
                     child,
                     Child {
                         ready: Some(ready_read),
+                        started: unix_now(),
                     },
                 );
+                self.write_state();
                 Some(child)
             }
             Ok(ForkResult::Child) => {
@@ -194,6 +232,8 @@ impl<S: Service> ProcessLauncher<S> {
             signals.release_in_child();
         }
         self.children.clear();
+        // The report is the parent's to serve.
+        drop(self.backdoor.take());
         // The worker takes the socket: this process keeps no other copy.
         let Some(listener) = self.listener.take() else {
             return EXIT_FAILURE;
@@ -201,15 +241,95 @@ impl<S: Service> ProcessLauncher<S> {
         self.service.run_worker(listener, Ready::pipe(ready_write))
     }
 
-    /// Polls the signal pipe (and nothing else) for at most `timeout`.
+    /// Polls the signal pipe and the backdoor for at most `timeout`.
     fn wait_for_event(&self, timeout: Duration) {
         let Some(signals) = &self.signals else {
             return;
         };
         let fd = unsafe_borrow(signals.read_fd());
-        let mut fds = [PollFd::new(fd, PollFlags::POLLIN)];
+        let mut fds = vec![PollFd::new(fd, PollFlags::POLLIN)];
+        if let Some(backdoor) = &self.backdoor {
+            fds.push(PollFd::new(backdoor.as_fd(), PollFlags::POLLIN));
+        }
         let millis = timeout.as_millis().min(u16::MAX as u128) as u16;
         let _ = poll(&mut fds, PollTimeout::from(millis));
+    }
+
+    /// The introspection report as the parent sees the service: itself,
+    /// every worker with its start time and, from the workers' stats
+    /// files, its connections. `None` when introspection is off.
+    fn report(&self) -> Option<String> {
+        let reported: BTreeMap<u32, store::Snapshot> = self
+            .service
+            .stats_dir()
+            .map(|dir| store::read_workers(&dir, 0).into_iter().collect())
+            .unwrap_or_default();
+        let workers = self
+            .children
+            .iter()
+            .map(|(pid, child)| {
+                let pid = pid.as_raw() as u32;
+                let snapshot = reported.get(&pid);
+                ProcessStatus {
+                    pid,
+                    started: Some(child.started),
+                    connections_open: snapshot.map(|s| s.connections_open),
+                    pool_size: snapshot.map(|s| s.pool_size),
+                }
+            })
+            .collect();
+        let parent = ProcessStatus {
+            pid: std::process::id(),
+            started: Some(self.started),
+            connections_open: None,
+            pool_size: None,
+        };
+        self.service.report(Some(parent), workers)
+    }
+
+    /// Writes what the parent knows (workers, restarts) for the metrics
+    /// filter and the report, when the service has a stats directory.
+    fn write_state(&self) {
+        let Some(dir) = self.service.stats_dir() else {
+            return;
+        };
+        let state = LauncherState {
+            pid: std::process::id(),
+            started: self.started,
+            workers: self
+                .children
+                .iter()
+                .map(|(pid, child)| WorkerEntry {
+                    pid: pid.as_raw() as u32,
+                    started: child.started,
+                })
+                .collect(),
+            restarts: self.restarts,
+        };
+        if let Err(err) = store::write_launcher(&dir, &state) {
+            tracing::warn!(
+                "cannot write the launcher state in {}: {err}",
+                dir.display()
+            );
+        }
+    }
+
+    /// A worker is gone: its counters join the retired ones, and, unless
+    /// it was told to stop or the service is stopping, it counts as a
+    /// restart (its replacement is forked by the supervision loop).
+    fn forget(&mut self, pid: Pid, stopping: bool) {
+        if !self.deliberate.remove(&pid) && !stopping {
+            self.restarts += 1;
+        }
+        if let Some(dir) = self.service.stats_dir() {
+            if let Err(err) = store::retire_worker(&dir, pid.as_raw() as u32) {
+                tracing::warn!(
+                    "cannot fold worker {pid}'s stats in {}: {err}",
+                    dir.display()
+                );
+            }
+        }
+        self.write_state();
     }
 
     /// Waits until a worker says it is serving (true), or it dies or
@@ -260,6 +380,7 @@ impl<S: Service> ProcessLauncher<S> {
             match waitpid(Pid::from_raw(-1), Some(WaitPidFlag::WNOHANG)) {
                 Ok(WaitStatus::Exited(pid, code)) => {
                     if self.children.remove(&pid).is_some() {
+                        self.forget(pid, stopping);
                         if !stopping || code != EXIT_OK {
                             tracing::info!("Child {pid} exited with status {code}");
                         }
@@ -269,7 +390,9 @@ impl<S: Service> ProcessLauncher<S> {
                     }
                 }
                 Ok(WaitStatus::Signaled(pid, signal, _)) => {
-                    self.children.remove(&pid);
+                    if self.children.remove(&pid).is_some() {
+                        self.forget(pid, stopping);
+                    }
                     tracing::info!("Child {pid} killed by signal {}", signal as i32);
                     all_clean = false;
                 }
@@ -302,6 +425,7 @@ impl<S: Service> ProcessLauncher<S> {
             let started = self.fork_worker();
             if let Some(new) = started.filter(|&new| self.wait_ready(new)) {
                 tracing::debug!("worker {new} replaces {pid}");
+                self.deliberate.insert(pid);
                 let _ = kill(pid, Signal::SIGTERM);
                 self.reap(false);
                 continue;
@@ -314,6 +438,8 @@ impl<S: Service> ProcessLauncher<S> {
                 let _ = kill(new, Signal::SIGKILL);
                 let _ = waitpid(new, None);
                 self.children.remove(&new);
+                self.deliberate.insert(new);
+                self.forget(new, false);
             }
             self.service.restore_previous();
             self.workers = workers_before;
@@ -330,6 +456,7 @@ impl<S: Service> ProcessLauncher<S> {
         self.workers -= 1;
         tracing::info!("SIGTTOU: lowering workers to {}", self.workers);
         if let Some(pid) = self.children.keys().next().copied() {
+            self.deliberate.insert(pid);
             let _ = kill(pid, Signal::SIGTERM);
         }
     }

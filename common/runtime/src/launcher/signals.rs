@@ -9,6 +9,8 @@
 //! - SIGHUP: `systemctl reload`, an operator — reload config, replace workers.
 //! - SIGCHLD: the kernel, when a worker dies — reap and respawn.
 //! - SIGTTIN / SIGTTOU: an operator, as with gunicorn — one worker more / less.
+//! - SIGUSR2: an operator, as with oslo's Guru Meditation Report — the
+//!   introspection report to the log, when configured (ignored otherwise).
 
 #![allow(unsafe_code)] // sigaction and write(2) from a signal handler
 
@@ -19,13 +21,14 @@ use nix::fcntl::OFlag;
 use nix::sys::signal::{sigaction, SaFlags, SigAction, SigHandler, SigSet, Signal};
 
 /// The signals the parent handles.
-pub const HANDLED: [Signal; 6] = [
+pub const HANDLED: [Signal; 7] = [
     Signal::SIGTERM,
     Signal::SIGINT,
     Signal::SIGHUP,
     Signal::SIGCHLD,
     Signal::SIGTTIN,
     Signal::SIGTTOU,
+    Signal::SIGUSR2,
 ];
 
 static PENDING: AtomicU64 = AtomicU64::new(0);

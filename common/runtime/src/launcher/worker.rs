@@ -7,12 +7,14 @@ use std::future::Future;
 use std::io::Write;
 use std::net::TcpListener;
 use std::os::fd::OwnedFd;
+use std::sync::Arc;
 
 use tokio::signal::unix::{signal, SignalKind};
 use tokio::sync::watch;
 
 use super::{notify, Service};
 use crate::exit::{EXIT_FAILURE, EXIT_OK, EXIT_UNHANDLED};
+use crate::introspection::Backdoor;
 use crate::server::{serve, Drain, Serving};
 
 /// How a worker tells that it serves.
@@ -43,6 +45,20 @@ impl Ready {
     }
 }
 
+/// The introspection report of a worker, rendered on demand.
+pub type ReportFn = Arc<dyn Fn() -> String + Send + Sync>;
+
+/// What a worker serves besides its app.
+#[derive(Default)]
+pub struct WorkerExtras {
+    /// The introspection report: written to the log on SIGUSR2. `None`
+    /// (not configured) leaves SIGUSR2 its default action.
+    pub report: Option<ReportFn>,
+    /// The report's port or socket, served by this worker: only when it
+    /// is the whole service (one worker, no parent).
+    pub backdoor: Option<Backdoor>,
+}
+
 /// Serves in this process: the `ServiceLauncher` for one worker.
 pub fn run_in_process<S: Service>(service: &S, listener: TcpListener) -> i32 {
     super::signals::restore_defaults();
@@ -52,7 +68,13 @@ pub fn run_in_process<S: Service>(service: &S, listener: TcpListener) -> i32 {
 /// Runs one worker to completion and returns its exit code. `build` makes
 /// the first [`Serving`]; `reload` makes a new one on SIGHUP (an error keeps
 /// the running one).
-pub fn serve_worker<B, BF, R, RF>(listener: TcpListener, ready: Ready, build: B, reload: R) -> i32
+pub fn serve_worker<B, BF, R, RF>(
+    listener: TcpListener,
+    ready: Ready,
+    extras: WorkerExtras,
+    build: B,
+    reload: R,
+) -> i32
 where
     B: FnOnce() -> BF,
     BF: Future<Output = anyhow::Result<Serving>>,
@@ -99,6 +121,21 @@ where
             tracing::error!("cannot install the worker's signal handlers");
             return EXIT_UNHANDLED;
         };
+        // SIGUSR2 is taken only when the report is configured.
+        let mut usr2 = match &extras.report {
+            Some(_) => match signal(SignalKind::user_defined2()) {
+                Ok(usr2) => Some(usr2),
+                Err(err) => {
+                    tracing::error!("cannot install the worker's SIGUSR2 handler: {err}");
+                    return EXIT_UNHANDLED;
+                }
+            },
+            None => None,
+        };
+        let report = extras.report;
+        if let (Some(backdoor), Some(report)) = (extras.backdoor, report.clone()) {
+            backdoor.spawn(move || report());
+        }
         let (publish, current) = watch::channel(serving);
         // In process, this worker is the service systemd watches: it says
         // when it reloads and stops, as the parent does for its workers.
@@ -120,6 +157,16 @@ where
                         tracing::info!("Caught SIGINT signal, instantaneous exiting");
                         crate::logging::flush_this_thread();
                         std::process::exit(EXIT_FAILURE);
+                    }
+                    Some(()) = async {
+                        match usr2.as_mut() {
+                            Some(usr2) => usr2.recv().await,
+                            None => std::future::pending().await,
+                        }
+                    } => {
+                        if let Some(report) = &report {
+                            crate::logging::write_report(&report());
+                        }
                     }
                     _ = hup.recv() => {
                         to_systemd("RELOADING=1");
@@ -143,6 +190,7 @@ where
             }
         }
     });
+    crate::introspection::stats::write_now();
     crate::logging::flush_this_thread();
     code
 }
