@@ -1048,7 +1048,9 @@ async fn servers_made_and_deleted_on_two_hosts_never_share_an_address_and_lose_n
     for uuid in made.drain(..10) {
         let c = hosts[0].clone();
         tasks.push(tokio::spawn(async move {
-            c.delete_instance(&alice(), &uuid).await.map(|_| String::new())
+            c.delete_instance(&alice(), &uuid)
+                .await
+                .map(|_| String::new())
         }));
     }
     for i in 20..29 {

@@ -778,7 +778,13 @@ async fn a_bulk_create_makes_every_resource_or_none() {
     assert_eq!(ports.status, StatusCode::CREATED, "{}", ports.text);
     assert_eq!(ports.body["ports"].as_array().unwrap().len(), 2);
 
-    let not_a_list = post(&app, "/v2.0/ports", ALICE, json!({"ports": {"network_id": net}})).await;
+    let not_a_list = post(
+        &app,
+        "/v2.0/ports",
+        ALICE,
+        json!({"ports": {"network_id": net}}),
+    )
+    .await;
     assert_eq!(not_a_list.status, StatusCode::BAD_REQUEST);
 }
 
@@ -806,12 +812,20 @@ async fn an_admin_binds_a_port_to_a_host_and_only_admins_see_the_binding() {
     assert_eq!(made.status, StatusCode::CREATED, "{}", made.text);
     let port = &made.body["port"];
     assert_eq!(
-        (&port["binding:host_id"], &port["binding:vif_type"], &port["binding:vnic_type"]),
+        (
+            &port["binding:host_id"],
+            &port["binding:vif_type"],
+            &port["binding:vnic_type"]
+        ),
         (&json!("compute1"), &json!("ovs"), &json!("normal"))
     );
     let id = port["id"].as_str().unwrap();
     let theirs = get(&app, &format!("/v2.0/ports/{id}"), ALICE).await;
-    assert!(theirs.body["port"].get("binding:host_id").is_none(), "{}", theirs.text);
+    assert!(
+        theirs.body["port"].get("binding:host_id").is_none(),
+        "{}",
+        theirs.text
+    );
 
     let moved = put(
         &app,
