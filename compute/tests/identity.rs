@@ -165,8 +165,12 @@ async fn bootstrap_makes_an_admin_once_and_keeps_it(engine: Engine) {
         .issue_token(&admin, vec!["password".into()], &ScopeRequest::System, None)
         .await
         .unwrap();
-    assert_eq!(role_names(&token), vec!["admin", "member", "reader"]);
-    assert_eq!(fx.compute.list_roles(None, None).await.unwrap().len(), 3);
+    assert_eq!(
+        role_names(&token),
+        vec!["admin", "manager", "member", "reader"]
+    );
+    // Keystone's bootstrap roles: the four of the hierarchy and `service`.
+    assert_eq!(fx.compute.list_roles(None, None).await.unwrap().len(), 5);
 
     // A configured password that differs is set again, as keystone-manage does.
     fx.compute
@@ -318,7 +322,7 @@ async fn roles_come_from_assignments_groups_and_implied_roles(engine: Engine) {
     let text = project_token(c, "alice", &alpha).await;
     assert_eq!(
         role_names(&c.validate_token(&text).await.unwrap()),
-        vec!["admin", "member", "reader"]
+        vec!["admin", "manager", "member", "reader"]
     );
 }
 

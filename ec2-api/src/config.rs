@@ -9,6 +9,7 @@
 
 use std::fmt;
 
+use compute::identity::IdentityMode;
 use nova_conf::{value, GroupDecl, NovaConf};
 use nova_middleware::authtoken::{AuthTokenConfig, ConfigError as KsError};
 
@@ -119,7 +120,8 @@ fn region_pairs(text: &str) -> Result<Vec<(String, String)>, String> {
 pub struct Ec2Options {
     /// `[ec2] auth_mode`: `noauth`, `signature` or `keystone`. Unset, it
     /// follows `auth_strategy` (`noauth`/`noauth2` → noauth, `keystone`,
-    /// nova's default, → keystone).
+    /// nova's default, → keystone when `[keystone_authtoken]` names a
+    /// Keystone, else signature: the built-in identity's EC2 keys).
     pub auth_mode: AuthMode,
     /// `ec2_timestamp_expiry` (300): seconds a signed request's time may be
     /// away from ours (either way) before it is refused with `RequestExpired`.
@@ -212,6 +214,12 @@ impl Ec2Options {
     pub fn from_conf(conf: &NovaConf) -> anyhow::Result<Self> {
         let g = conf.group::<Ec2Group>();
         let auth_mode = g.auth_mode.unwrap_or_else(|| {
+            // `auth_strategy = keystone` with no Keystone named is the
+            // store's own identity (as the compute API decides): the EC2
+            // keys of its users are checked here, against the store.
+            if IdentityMode::from_conf(conf) == IdentityMode::Store {
+                return AuthMode::Signature;
+            }
             AuthMode::parse(&conf.api.auth_strategy).unwrap_or(AuthMode::Keystone)
         });
         let keystone = match auth_mode {
@@ -340,12 +348,25 @@ mod tests {
     }
 
     #[test]
-    fn keystone_mode_is_novas_default_and_needs_keystone_authtoken() {
-        let e = from_exact(&[]).unwrap_err();
+    fn keystone_strategy_without_a_keystone_checks_the_built_in_identitys_keys() {
+        let o = from_exact(&[]).unwrap();
+        assert_eq!(o.auth_mode, AuthMode::Signature);
+        assert_eq!(o.keystone, None);
+        let o = from_exact(&[("api", "auth_strategy", "keystone")]).unwrap();
+        assert_eq!(o.auth_mode, AuthMode::Signature);
+    }
+
+    #[test]
+    fn an_explicit_keystone_mode_needs_keystone_authtoken() {
+        let e = from_exact(&[("ec2", "auth_mode", "keystone")]).unwrap_err();
         assert!(
             e.starts_with("[keystone_authtoken] auth_url is required when the EC2 API"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn keystone_mode_follows_a_configured_keystone() {
         let o = from(&[
             ("api", "auth_strategy", "keystone"),
             ("keystone_authtoken", "auth_url", "http://127.0.0.1:5000"),

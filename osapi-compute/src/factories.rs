@@ -113,13 +113,46 @@ pub fn register_factories(registry: &mut Registry) {
         ))
     });
     registry.register_app(IMAGE_V2, |ctx| {
-        Ok(nova_paste::http::boxed(crate::image::image_router(state(
-            ctx,
-        )?)))
+        let state = state(ctx)?;
+        let app = nova_paste::http::boxed(crate::image::image_router(state.clone()));
+        authenticated(ctx, &state, app, &["/", "/versions"])
     });
     registry.register_app(NETWORK_V2, |ctx| {
-        Ok(nova_paste::http::boxed(crate::network::network_router(
-            state(ctx)?,
-        )))
+        let state = state(ctx)?;
+        let app = nova_paste::http::boxed(crate::network::network_router(state.clone()));
+        authenticated(ctx, &state, app, &["/"])
     });
+}
+
+/// The Image and Network apps authenticate their callers as the compute
+/// API does, whatever their pipeline holds. Under noauth2 they read the
+/// token as noauth2 does. Otherwise a request that no `authtoken
+/// keystonecontext` of the pipeline has authenticated (the sample
+/// api-paste.ini has none before `imageapp` and `networkapp`) goes
+/// through those two filters here, validated against the configured
+/// Keystone or the store's identity: a `user:project` text is never
+/// trusted where tokens are real. `open_paths` (the version documents,
+/// which Glance and Neutron serve without a token for discovery) pass.
+fn authenticated(
+    ctx: &FactoryContext<'_>,
+    state: &ApiState,
+    app: nova_paste::http::HttpService,
+    open_paths: &'static [&'static str],
+) -> anyhow::Result<nova_paste::http::HttpService> {
+    if state.config.identity_mode() == compute::identity::IdentityMode::NoAuth {
+        return Ok(app);
+    }
+    let authtoken = nova_middleware::authtoken::factory(ctx)?;
+    let guarded = authtoken(crate::keystone::keystone_context(app.clone()));
+    Ok(nova_paste::http::HttpService::new(move |request| {
+        let authenticated = request
+            .extensions()
+            .get::<compute::RequestContext>()
+            .is_some();
+        if authenticated || open_paths.contains(&request.uri().path()) {
+            app.serve(request)
+        } else {
+            guarded.serve(request)
+        }
+    }))
 }

@@ -1,5 +1,7 @@
-//! `keystone-manage bootstrap`: the roles `admin`, `member` and `reader`
-//! (admin implies member, member implies reader), the admin project, the
+//! `keystone-manage bootstrap`: the roles `admin`, `manager`, `member`,
+//! `reader` (admin implies manager, manager implies member, member implies
+//! reader; nova's project-manager policies name `manager`) and `service`
+//! (for service users; it implies nothing), the admin project, the
 //! admin user with the admin role on that project and on the system.
 //! Idempotent: what exists is kept; a configured password that no longer
 //! matches is set again, as keystone-manage does. Run by `db sync` and by
@@ -81,8 +83,11 @@ impl Compute {
     ) -> IdentityResult<BootstrapReport> {
         let reader = self.ensure_role("reader").await?;
         let member = self.ensure_role("member").await?;
+        let manager = self.ensure_role("manager").await?;
         let admin = self.ensure_role("admin").await?;
-        self.create_implied_role(&admin.id, &member.id).await?;
+        self.ensure_role("service").await?;
+        self.create_implied_role(&admin.id, &manager.id).await?;
+        self.create_implied_role(&manager.id, &member.id).await?;
         self.create_implied_role(&member.id, &reader.id).await?;
         let role = if options.role_name == admin.name {
             admin

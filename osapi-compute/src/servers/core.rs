@@ -198,9 +198,12 @@ fn list_filter(
         filter.all_projects = true;
     }
     if is_admin {
-        if let Some(p) = urls.param("project_id").or_else(|| urls.param("tenant_id")) {
-            filter.project_id = Some(p.to_string());
-            filter.all_projects = true;
+        // As nova (lp:#1185290): without all_tenants the listing is the
+        // caller's project, whatever project_id or tenant_id say.
+        if all_tenants {
+            if let Some(p) = urls.param("project_id").or_else(|| urls.param("tenant_id")) {
+                filter.project_id = Some(p.to_string());
+            }
         }
         if let Some(d) = urls.param("deleted") {
             filter.deleted = parse_bool(d);

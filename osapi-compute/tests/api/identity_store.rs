@@ -191,7 +191,10 @@ async fn a_password_login_gets_an_opaque_token_that_validates_as_issued() {
             "{key}"
         );
     }
-    assert_eq!(role_names(&issued.body), vec!["admin", "member", "reader"]);
+    assert_eq!(
+        role_names(&issued.body),
+        vec!["admin", "manager", "member", "reader"]
+    );
     assert_eq!(issued.body["token"]["methods"], json!(["password"]));
     assert!(issued.body["token"]["catalog"]
         .as_array()
@@ -721,4 +724,128 @@ async fn attributes_keystone_keeps_as_extra_are_shown_back() {
         patched.text
     );
     assert_eq!(patched.body["user"]["team"], "blue");
+}
+
+/// `GET` or `PUT` on one of the other apps the catalogue names.
+async fn other_app(
+    app: &TestApp,
+    method: Method,
+    path: &str,
+    token: Option<&str>,
+    body: Option<Value>,
+) -> Answer {
+    app.call(method, path, token, &[("host", "127.0.0.1:8774")], body)
+        .await
+}
+
+/// The id of the seeded `private` network, as `token` lists it.
+async fn private_network(app: &TestApp, token: &str) -> String {
+    let networks = other_app(
+        app,
+        Method::GET,
+        "/network/v2.0/networks",
+        Some(token),
+        None,
+    )
+    .await;
+    networks.body["networks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|n| n["name"] == "private")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+#[tokio::test]
+async fn the_image_and_network_apps_refuse_a_noauth2_token_in_store_mode() {
+    let app = app().await;
+    let admin = admin_token(&app).await;
+    let private = private_network(&app, &admin).await;
+
+    let images = other_app(
+        &app,
+        Method::GET,
+        "/image/v2/images",
+        Some("admin:admin"),
+        None,
+    )
+    .await;
+    let listed = other_app(
+        &app,
+        Method::GET,
+        "/network/v2.0/networks",
+        Some("admin:admin"),
+        None,
+    )
+    .await;
+    let changed = other_app(
+        &app,
+        Method::PUT,
+        &format!("/network/v2.0/networks/{private}"),
+        Some("admin:admin"),
+        Some(json!({"network": {"description": "forged"}})),
+    )
+    .await;
+    let anonymous = other_app(&app, Method::GET, "/image/v2/images", None, None).await;
+
+    for answer in [&images, &listed, &changed, &anonymous] {
+        assert_eq!(answer.status, StatusCode::UNAUTHORIZED, "{}", answer.text);
+    }
+    let after = other_app(
+        &app,
+        Method::GET,
+        &format!("/network/v2.0/networks/{private}"),
+        Some(&admin),
+        None,
+    )
+    .await;
+    assert_eq!(after.body["network"]["description"], "");
+}
+
+#[tokio::test]
+async fn the_image_and_network_apps_take_the_identity_s_tokens_and_roles() {
+    let app = app().await;
+    let admin = admin_token(&app).await;
+    member(&app, &admin, "alice", "alpha", "member").await;
+    let alice = login(&app, "alice", "pw-alice", "alpha").await;
+    let private = private_network(&app, &admin).await;
+    let unshare = json!({"network": {"shared": false}});
+    let path = format!("/network/v2.0/networks/{private}");
+
+    let images = other_app(&app, Method::GET, "/image/v2/images", Some(&alice), None).await;
+    let by_member = other_app(
+        &app,
+        Method::PUT,
+        &path,
+        Some(&alice),
+        Some(unshare.clone()),
+    )
+    .await;
+    let by_admin = other_app(&app, Method::PUT, &path, Some(&admin), Some(unshare)).await;
+
+    assert_eq!(images.status, StatusCode::OK, "{}", images.text);
+    assert_eq!(
+        by_member.status,
+        StatusCode::FORBIDDEN,
+        "{}",
+        by_member.text
+    );
+    assert_eq!(by_admin.status, StatusCode::OK, "{}", by_admin.text);
+    assert_eq!(by_admin.body["network"]["shared"], false);
+}
+
+#[tokio::test]
+async fn the_image_and_network_version_documents_need_no_token() {
+    let app = app().await;
+
+    let image = other_app(&app, Method::GET, "/image/", None, None).await;
+    let network = other_app(&app, Method::GET, "/network/", None, None).await;
+
+    // Glance answers its version list with 300 Multiple Choices.
+    assert_eq!(image.status, StatusCode::MULTIPLE_CHOICES, "{}", image.text);
+    assert!(image.body["versions"].is_array());
+    assert_eq!(network.status, StatusCode::OK, "{}", network.text);
 }

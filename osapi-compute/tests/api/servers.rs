@@ -411,9 +411,31 @@ async fn projects_are_isolated_and_admin_only_calls_refused() {
     let answer = app.get("/v2.1/servers?all_tenants=1", ADMIN, None).await;
     assert_eq!(answer.body["servers"].as_array().unwrap().len(), 1);
     let answer = app
-        .get("/v2.1/servers/detail?project_id=projb", ADMIN, None)
+        .get(
+            "/v2.1/servers/detail?all_tenants=1&project_id=projb",
+            ADMIN,
+            None,
+        )
         .await;
     assert_eq!(answer.body["servers"][0]["id"], id.as_str());
+}
+
+#[tokio::test]
+async fn an_admin_s_tenant_id_without_all_tenants_is_ignored_as_nova_ignores_it() {
+    let app = TestApp::new().await;
+    app.create_server(BOB, "bobs").await;
+
+    let by_tenant = app
+        .get("/v2.1/servers/detail?tenant_id=projb", ADMIN, None)
+        .await;
+    let by_project = app.get("/v2.1/servers?project_id=projb", ADMIN, None).await;
+    let with_all = app
+        .get("/v2.1/servers?all_tenants=1&tenant_id=projb", ADMIN, None)
+        .await;
+
+    assert_eq!(by_tenant.body["servers"], json!([]));
+    assert_eq!(by_project.body["servers"], json!([]));
+    assert_eq!(with_all.body["servers"][0]["name"], "bobs");
 }
 
 #[tokio::test]
