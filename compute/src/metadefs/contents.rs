@@ -120,6 +120,13 @@ fn duplicate(table: Table, namespace: &str, name: &str) -> MetadefError {
     ))
 }
 
+fn tag_not_found(namespace: &str, name: &str) -> MetadefError {
+    MetadefError::TagNotFound {
+        namespace: namespace.to_string(),
+        name: name.to_string(),
+    }
+}
+
 fn duplicate_tag(namespace: &str, name: &str) -> MetadefError {
     MetadefError::Duplicate(format!(
         "A metadata tag with name={name} already exists in namespace={namespace}."
@@ -431,10 +438,7 @@ impl Compute {
             )
             .await?;
         row.map(TagRow::into_tag)
-            .ok_or_else(|| MetadefError::TagNotFound {
-                namespace: namespace.to_string(),
-                name: name.to_string(),
-            })
+            .ok_or_else(|| tag_not_found(namespace, name))
     }
 
     /// Adds one tag (admins only); a taken name is
@@ -526,10 +530,7 @@ impl Compute {
             )
             .await?;
         if changed == 0 {
-            return Err(MetadefError::TagNotFound {
-                namespace: namespace.to_string(),
-                name: name.to_string(),
-            });
+            return Err(tag_not_found(namespace, name));
         }
         tx.commit().await?;
         self.get_metadef_tag(ctx, namespace, new_name).await
@@ -558,10 +559,7 @@ impl Compute {
             )
             .await?;
         if removed == 0 {
-            return Err(MetadefError::TagNotFound {
-                namespace: namespace.to_string(),
-                name: name.to_string(),
-            });
+            return Err(tag_not_found(namespace, name));
         }
         Ok(())
     }

@@ -115,21 +115,7 @@ pub async fn image_schema() -> Response {
 
 /// `GET /v2/schemas/images`.
 pub async fn images_schema() -> Response {
-    Json(json!({
-        "name": "images",
-        "properties": {
-            "images": {"type": "array", "items": image_schema_body()},
-            "schema": {"type": "string"},
-            "first": {"type": "string"},
-            "next": {"type": "string"},
-        },
-        "links": [
-            {"rel": "first", "href": "{first}"},
-            {"rel": "next", "href": "{next}"},
-            {"rel": "describedby", "href": "{schema}"},
-        ],
-    }))
-    .into_response()
+    Json(collection_schema("images", image_schema_body())).into_response()
 }
 
 fn member_schema_body() -> Value {

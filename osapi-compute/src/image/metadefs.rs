@@ -16,12 +16,15 @@ use compute::metadefs::{
 };
 
 use super::error::ImageApiError;
-use super::query::{pairs, DEFAULT_LIMIT, MAX_LIMIT};
+use super::query::{next_link, page_limit, pairs, DEFAULT_LIMIT};
 use super::views::timestamp;
 use super::{caller, json_body};
 use crate::state::ApiState;
 
 type Answer = Result<Response, ImageApiError>;
+
+/// The namespaces' collection.
+const NAMESPACES: &str = "/v2/metadefs/namespaces";
 
 /// Attributes a body may not set.
 const READ_ONLY: &[&str] = &["self", "schema", "created_at", "updated_at"];
@@ -282,15 +285,7 @@ pub async fn list_namespaces(State(state): State<ApiState>, request: Request) ->
                 filter.resource_types = value.split(',').map(|s| s.trim().to_string()).collect()
             }
             "marker" => filter.marker = Some(value.clone()),
-            "limit" => {
-                let n: i64 = value
-                    .parse()
-                    .map_err(|_| bad("limit param must be an integer"))?;
-                if n < 0 {
-                    return Err(bad("limit param must be positive"));
-                }
-                limit = usize::try_from(n).unwrap_or(MAX_LIMIT).min(MAX_LIMIT);
-            }
+            "limit" => limit = page_limit(value)?,
             "sort_dir" if !matches!(value.as_str(), "asc" | "desc") => {
                 return Err(bad(format!("Invalid sort direction: {value}")))
             }
@@ -304,18 +299,13 @@ pub async fn list_namespaces(State(state): State<ApiState>, request: Request) ->
         "namespaces".into(),
         namespaces.iter().map(|n| namespace_view(n, None)).collect(),
     );
-    body.insert("first".into(), json!("/v2/metadefs/namespaces"));
+    body.insert("first".into(), json!(NAMESPACES));
     body.insert("schema".into(), json!("/v2/schemas/metadefs/namespaces"));
     if limit > 0 && namespaces.len() == limit {
         if let Some(last) = namespaces.last() {
-            let mut next = form_urlencoded::Serializer::new(String::new());
-            for (k, v) in query.iter().filter(|(k, _)| k != "marker") {
-                next.append_pair(k, v);
-            }
-            next.append_pair("marker", &last.namespace);
             body.insert(
                 "next".into(),
-                json!(format!("/v2/metadefs/namespaces?{}", next.finish())),
+                json!(next_link(NAMESPACES, &query, &last.namespace)),
             );
         }
     }

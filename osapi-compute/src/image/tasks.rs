@@ -12,7 +12,7 @@ use serde_json::{json, Map, Value};
 use compute::{ImageTask, TaskFilter};
 
 use super::error::ImageApiError;
-use super::query::{pairs, DEFAULT_LIMIT, MAX_LIMIT};
+use super::query::{first_link, next_link, page_limit, pairs, DEFAULT_LIMIT};
 use super::views::timestamp;
 use super::{caller, json_body};
 use crate::state::ApiState;
@@ -114,17 +114,7 @@ fn task_filter(query: &[(String, String)]) -> Result<(TaskFilter, usize), ImageA
                     )))
                 }
             },
-            "limit" => {
-                let n: i64 = value.parse().map_err(|_| {
-                    ImageApiError::BadRequest("limit param must be an integer".into())
-                })?;
-                if n < 0 {
-                    return Err(ImageApiError::BadRequest(
-                        "limit param must be positive".into(),
-                    ));
-                }
-                limit = usize::try_from(n).unwrap_or(MAX_LIMIT).min(MAX_LIMIT);
-            }
+            "limit" => limit = page_limit(value)?,
             _ => {}
         }
     }
@@ -138,29 +128,18 @@ pub async fn list(State(state): State<ApiState>, request: Request) -> Answer {
     let query = pairs(request.uri().query());
     let (filter, limit) = task_filter(&query)?;
     let tasks = state.compute.list_tasks(&ctx, &filter).await?;
-    let mut rest = form_urlencoded::Serializer::new(String::new());
-    for (k, v) in query.iter().filter(|(k, _)| k != "marker") {
-        rest.append_pair(k, v);
-    }
-    let rest = rest.finish();
     let mut body = Map::new();
     body.insert(
         "tasks".into(),
         Value::Array(tasks.iter().map(|t| task_view(t, false)).collect()),
     );
-    let first = if rest.is_empty() {
-        "/v2/tasks".to_string()
-    } else {
-        format!("/v2/tasks?{rest}")
-    };
-    body.insert("first".into(), json!(first));
+    body.insert("first".into(), json!(first_link("/v2/tasks", &query)));
     body.insert("schema".into(), json!("/v2/schemas/tasks"));
     if limit > 0 && tasks.len() == limit {
         if let Some(last) = tasks.last() {
-            let sep = if rest.is_empty() { "" } else { "&" };
             body.insert(
                 "next".into(),
-                json!(format!("/v2/tasks?{rest}{sep}marker={}", last.id)),
+                json!(next_link("/v2/tasks", &query, &last.id)),
             );
         }
     }
