@@ -53,6 +53,8 @@ pub enum Kind {
     SecurityGroup,
     /// A floating IP, by address.
     FloatingIp,
+    /// A Glance task.
+    Task,
 }
 
 impl Kind {
@@ -78,6 +80,7 @@ impl Kind {
             Kind::Port => "Port",
             Kind::SecurityGroup => "Security group",
             Kind::FloatingIp => "Floating IP",
+            Kind::Task => "Task",
         }
     }
 }
@@ -246,6 +249,7 @@ fn not_found_message(kind: Kind, id: &str) -> String {
         Kind::Port => format!("Port id {id} could not be found."),
         Kind::SecurityGroup => format!("Security group {id} not found."),
         Kind::FloatingIp => "floating IP not found".to_string(),
+        Kind::Task => format!("Task with the given id {id} was not found"),
         other => format!("{other} {id} could not be found."),
     }
 }

@@ -18,6 +18,7 @@
 //! | [`flavor`] | flavors, extra specs, access lists |
 //! | [`keypair`], [`keys`] | keypairs (ssh, x509; import and generation; nova fingerprints) |
 //! | [`image`] | the image catalogue (`ami-%08x` ids) |
+//! | [`metadefs`] | Glance's metadata definitions catalog: namespaces, objects, properties, tags, resource types |
 //! | [`quota`] | limits per project and usage from live rows |
 //! | [`ec2`] | EC2 ids and EC2 credentials |
 //! | [`identity`] | the built-in Identity v3: domains, projects, users, groups, roles, assignments, tokens, bootstrap |
@@ -69,6 +70,7 @@ pub mod instance;
 pub mod keypair;
 pub mod keys;
 pub mod lifecycle;
+pub mod metadefs;
 pub mod network;
 pub mod open;
 pub mod options;
@@ -87,7 +89,7 @@ pub use error::{Error, Kind, Result};
 pub use flavor::{Flavor, FlavorFilter, NewFlavor};
 pub use image::{
     Image, ImageData, ImageDataError, ImageFilter, ImageMember, ImageSort, ImageStoreConfig,
-    ImageUpdate, ImageUpload, MemberStatus, NewImage,
+    ImageTask, ImageUpdate, ImageUpload, MemberStatus, NewImage, TaskFilter,
 };
 pub use infra::{
     AvailabilityZone, Hypervisor, ServerUsage, Service, ServiceUpdate, TenantUsage, ZoneHost,
@@ -101,6 +103,7 @@ pub use instance::{
 };
 pub use keypair::{KeyType, Keypair, NewKeypair};
 pub use lifecycle::{RebuildInstance, FAIL_EXTRA_SPEC, FAIL_METADATA_KEY};
+pub use metadefs::{MetadefError, MetadefResult};
 pub use network::{NetworkError, NetworkResult};
 pub use quota::QuotaUsage;
 pub use seed::{

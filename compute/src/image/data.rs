@@ -223,11 +223,15 @@ impl Compute {
     }
 
     /// Imports staged data (`glance-direct`): `uploading` -> `importing`
-    /// -> `active`, hashing the staged file as it moves into place.
+    /// -> `active`, hashing the staged file as it moves into place. An
+    /// import that starts leaves its task (`api_image_import`, with
+    /// `import_req`, the request's body, as its input): `success`, or
+    /// `failure` with the reason ([`super::tasks`]).
     pub async fn import_staged_image(
         &self,
         ctx: &RequestContext,
         uuid: &str,
+        import_req: &serde_json::Value,
     ) -> Result<Image, ImageDataError> {
         access::require_writer(ctx)?;
         let (image, _) = self.visible_image(ctx, uuid).await?;
@@ -270,7 +274,7 @@ impl Compute {
             ))
         }
         .await;
-        match result {
+        let outcome = match result {
             Ok((checksum, hash, size)) => {
                 self.complete(uuid, "importing", &checksum, &hash, size)
                     .await
@@ -280,7 +284,17 @@ impl Compute {
                 let _ = tokio::fs::remove_file(&staged).await;
                 Err(err.into())
             }
-        }
+        };
+        // The task's message is shown to callers: no I/O details in it.
+        let recorded = outcome.as_ref().map(|_| ()).map_err(|e| match e {
+            ImageDataError::Io(_) => {
+                "The staged data could not be read or moved into the store".to_string()
+            }
+            other => other.to_string(),
+        });
+        self.record_import_task(ctx, uuid, import_req, recorded)
+            .await?;
+        outcome
     }
 
     /// Marks an image whose data is in place `active` with its size and

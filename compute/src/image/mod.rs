@@ -9,6 +9,7 @@
 //! | [`members`] | the projects a `shared` image is shared with |
 //! | [`tags`] | an image's tags |
 //! | [`lifecycle`] | deactivate and reactivate |
+//! | [`tasks`] | the tasks imports leave, and Glance's tasks API |
 //! | [`data`] | image data in files under `<state_path>/images/`, streamed in and out |
 //!
 //! Visibility, as Glance has it: `public` and `community` images are seen
@@ -32,9 +33,11 @@ pub mod lifecycle;
 pub mod members;
 pub mod rules;
 pub mod tags;
+pub mod tasks;
 
 pub use data::{ImageData, ImageDataError, ImageUpload};
 pub use members::{ImageMember, MemberStatus};
+pub use tasks::{ImageTask, TaskFilter};
 
 /// An image.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -91,10 +91,16 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../../migrations/sqlite/0012_interface_order.sql"),
         postgres: include_str!("../../migrations/postgres/0012_interface_order.sql"),
     },
+    Migration {
+        version: 13,
+        description: "image tasks and the metadata definitions catalog",
+        sqlite: include_str!("../../migrations/sqlite/0013_image_tasks_metadefs.sql"),
+        postgres: include_str!("../../migrations/postgres/0013_image_tasks_metadefs.sql"),
+    },
 ];
 
 /// The newest schema version this build knows.
-pub const LATEST_SCHEMA_VERSION: i64 = 12;
+pub const LATEST_SCHEMA_VERSION: i64 = 13;
 
 /// What [`Store::migrate`] did.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -6,9 +6,11 @@
 use std::path::Path;
 use std::time::Duration;
 
+use compute::metadefs::contents::DefinitionKind;
+use compute::metadefs::{NewAssociation, NewDefinition, NewNamespace};
 use compute::{
-    Compute, Engine, Error, ImageDataError, ImageFilter, ImageUpdate, MemberStatus, NewImage,
-    RequestContext,
+    Compute, Engine, Error, ImageDataError, ImageFilter, ImageUpdate, MemberStatus, MetadefError,
+    NewImage, RequestContext, TaskFilter,
 };
 use md5::Digest;
 
@@ -22,6 +24,9 @@ on_both_engines!(
     of_two_concurrent_uploads_one_wins_and_the_other_conflicts,
     visibility_and_members_decide_who_sees_and_lists_what,
     only_the_owner_writes_and_glance_s_names_are_kept,
+    an_import_records_its_task_for_those_who_see_the_image,
+    a_namespace_holds_its_definitions_and_takes_them_when_deleted,
+    metadefs_are_written_by_admins_and_protected_ones_stay,
 );
 
 /// A fixture whose image data lives in `dir`, with a cap of `cap` bytes.
@@ -468,4 +473,213 @@ async fn only_the_owner_writes_and_glance_s_names_are_kept(engine: Engine) {
         c.update_image(&alice(), &kept.uuid, formats).await,
         Err(Error::Forbidden(m)) if m == "Attribute disk_format can be only replaced for a queued image."
     ));
+}
+
+async fn an_import_records_its_task_for_those_who_see_the_image(engine: Engine) {
+    let dir = tempfile::tempdir().unwrap();
+    let f = fixture(engine, dir.path(), 1 << 20).await;
+    let c = &f.compute;
+    let uploaded = queued(c, &alice(), "private").await;
+    upload(c, &alice(), &uploaded, b"data").await.unwrap();
+    let imported = queued(c, &alice(), "private").await;
+    let mut stage = c.begin_image_stage(&alice(), &imported).await.unwrap();
+    stage.write(b"staged").await.unwrap();
+    stage.finish().await.unwrap();
+    let request = serde_json::json!({"method": {"name": "glance-direct"}});
+
+    let importer = alice();
+    c.import_staged_image(&importer, &imported, &request)
+        .await
+        .unwrap();
+
+    assert!(c.image_tasks(&alice(), &uploaded).await.unwrap().is_empty());
+    let tasks = c.image_tasks(&alice(), &imported).await.unwrap();
+    assert_eq!(tasks.len(), 1);
+    let task = &tasks[0];
+    assert_eq!(
+        (task.task_type.as_str(), task.status.as_str()),
+        ("api_image_import", "success")
+    );
+    assert_eq!(task.input["import_req"], request);
+    assert_eq!(task.image_id.as_deref(), Some(imported.as_str()));
+    assert_eq!(task.owner, "project-a");
+    assert_eq!(
+        task.request_id.as_deref(),
+        Some(importer.request_id.as_str())
+    );
+    assert_eq!(task.user_id.as_deref(), Some("alice"));
+    assert!(task.expires_at.is_some_and(|e| e > task.created_at));
+    assert!(matches!(
+        c.image_tasks(&bob(), &imported).await,
+        Err(Error::NotFound { .. })
+    ));
+    assert!(matches!(
+        c.list_tasks(&alice(), &TaskFilter::default()).await,
+        Err(Error::Forbidden(_))
+    ));
+    let all = c
+        .list_tasks(&admin(), &TaskFilter::default())
+        .await
+        .unwrap();
+    assert_eq!(all.len(), 1);
+    assert_eq!(c.get_task(&admin(), &task.id).await.unwrap(), *task);
+    let only_failed = TaskFilter {
+        status: Some("failure".into()),
+        ..Default::default()
+    };
+    assert!(c
+        .list_tasks(&admin(), &only_failed)
+        .await
+        .unwrap()
+        .is_empty());
+    let fetch = serde_json::json!({"import_from": "https://example.com/x.qcow2"});
+    assert!(matches!(
+        c.create_task(&admin(), "import", &fetch).await,
+        Err(Error::Invalid(m)) if m.contains("does not pass filtering")
+    ));
+    assert_eq!(
+        c.list_tasks(&admin(), &TaskFilter::default())
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+}
+
+fn definition(name: &str, body: serde_json::Value) -> NewDefinition {
+    NewDefinition {
+        name: name.into(),
+        body: body.as_object().cloned().unwrap_or_default(),
+    }
+}
+
+async fn a_namespace_holds_its_definitions_and_takes_them_when_deleted(engine: Engine) {
+    let dir = tempfile::tempdir().unwrap();
+    let f = fixture(engine, dir.path(), 1 << 20).await;
+    let c = &f.compute;
+    let new = NewNamespace {
+        namespace: "ns".into(),
+        visibility: Some("public".into()),
+        resource_type_associations: vec![NewAssociation {
+            name: "OS::Glance::Image".into(),
+            ..Default::default()
+        }],
+        objects: vec![definition("o", serde_json::json!({"description": "d"}))],
+        properties: vec![definition(
+            "p",
+            serde_json::json!({"title": "P", "type": "string"}),
+        )],
+        tags: vec!["t1".into(), "t2".into()],
+        ..Default::default()
+    };
+
+    let (ns, contents) = c.create_namespace(&admin(), new).await.unwrap();
+
+    assert_eq!(ns.owner.as_deref(), Some("admin"));
+    assert_eq!(ns.resource_type_associations[0].name, "OS::Glance::Image");
+    assert_eq!(contents.objects[0].name, "o");
+    assert_eq!(contents.properties[0].body["title"], "P");
+    assert_eq!(contents.tags.len(), 2);
+    let renamed = c
+        .update_namespace(
+            &admin(),
+            "ns",
+            NewNamespace {
+                namespace: "ns2".into(),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (renamed.namespace.as_str(), renamed.visibility.as_str()),
+        ("ns2", "public")
+    );
+    let (_, kept) = c.get_namespace(&alice(), "ns2").await.unwrap();
+    assert_eq!(kept, contents, "a rename keeps what the namespace holds");
+    c.update_definition(
+        &admin(),
+        "ns2",
+        DefinitionKind::Object,
+        "o",
+        definition("o2", serde_json::json!({})),
+    )
+    .await
+    .unwrap();
+    assert!(matches!(
+        c.get_definition(&alice(), "ns2", DefinitionKind::Object, "o")
+            .await,
+        Err(MetadefError::ObjectNotFound { .. })
+    ));
+    c.delete_namespace(&admin(), "ns2").await.unwrap();
+    assert!(matches!(
+        c.get_namespace(&admin(), "ns2").await,
+        Err(MetadefError::NamespaceNotFound(_))
+    ));
+    // The name is free again, and the new namespace holds nothing.
+    let (_, fresh) = c
+        .create_namespace(
+            &admin(),
+            NewNamespace {
+                namespace: "ns2".into(),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(fresh, Default::default());
+}
+
+async fn metadefs_are_written_by_admins_and_protected_ones_stay(engine: Engine) {
+    let dir = tempfile::tempdir().unwrap();
+    let f = fixture(engine, dir.path(), 1 << 20).await;
+    let c = &f.compute;
+    let private = NewNamespace {
+        namespace: "mine".into(),
+        protected: Some(true),
+        tags: vec!["t".into()],
+        ..Default::default()
+    };
+    assert!(matches!(
+        c.create_namespace(&alice(), private.clone()).await,
+        Err(MetadefError::Compute(Error::Forbidden(_)))
+    ));
+    c.create_namespace(&admin(), private.clone()).await.unwrap();
+    assert!(matches!(
+        c.create_namespace(&admin(), private).await,
+        Err(MetadefError::Duplicate(_))
+    ));
+
+    assert!(matches!(
+        c.get_namespace(&alice(), "mine").await,
+        Err(MetadefError::NamespaceNotFound(_))
+    ));
+    assert!(c
+        .list_namespaces(&alice(), &Default::default())
+        .await
+        .unwrap()
+        .is_empty());
+    assert!(matches!(
+        c.delete_namespace(&admin(), "mine").await,
+        Err(MetadefError::Protected(_))
+    ));
+    assert!(matches!(
+        c.delete_metadef_tag(&admin(), "mine", "t").await,
+        Err(MetadefError::Protected(_))
+    ));
+    assert!(matches!(
+        c.associate_resource_type(
+            &admin(),
+            "mine",
+            NewAssociation {
+                name: "OS::Unknown".into(),
+                ..Default::default()
+            }
+        )
+        .await,
+        Err(MetadefError::ResourceTypeNotFound(_))
+    ));
+    let types = c.list_resource_types(&alice()).await.unwrap();
+    assert_eq!(types[0].name, "OS::Glance::Image");
+    assert!(types.iter().any(|t| t.name == "OS::Nova::Flavor"));
 }

@@ -125,7 +125,7 @@ pub async fn import(
             "Only the store 'file' exists.".into(),
         ));
     }
-    state.compute.import_staged_image(&ctx, &id).await?;
+    state.compute.import_staged_image(&ctx, &id, &body).await?;
     Ok(StatusCode::ACCEPTED.into_response())
 }
 

@@ -5,7 +5,7 @@
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 
-use compute::{ImageDataError, Kind};
+use compute::{ImageDataError, Kind, MetadefError};
 
 /// What an Image API handler fails with.
 #[derive(Debug, thiserror::Error)]
@@ -40,6 +40,9 @@ pub enum ImageApiError {
     /// The data store's errors.
     #[error(transparent)]
     Data(#[from] ImageDataError),
+    /// The metadefs catalog's errors.
+    #[error(transparent)]
+    Metadef(#[from] MetadefError),
 }
 
 /// Glance's plain-text error page.
@@ -118,6 +121,12 @@ impl IntoResponse for ImageApiError {
                 ImageDataError::Gone(_) => error(StatusCode::GONE, &e.to_string()),
                 ImageDataError::Compute(e) => compute_response(e),
                 other => internal(&other),
+            },
+            ImageApiError::Metadef(e) => match e {
+                MetadefError::Compute(e) => compute_response(e),
+                MetadefError::Duplicate(m) => error(StatusCode::CONFLICT, &m),
+                MetadefError::Protected(m) => error(StatusCode::FORBIDDEN, &m),
+                not_found => error(StatusCode::NOT_FOUND, &not_found.to_string()),
             },
         }
     }

@@ -43,14 +43,9 @@ pub async fn list(State(state): State<ApiState>, request: Request) -> Answer {
     body.insert("schema".into(), json!("/v2/schemas/images"));
     if limit > 0 && images.len() == limit {
         if let Some(last) = images.last() {
-            let mut next = form_urlencoded::Serializer::new(String::new());
-            for (k, v) in query.iter().filter(|(k, _)| k != "marker") {
-                next.append_pair(k, v);
-            }
-            next.append_pair("marker", &last.uuid);
             body.insert(
                 "next".into(),
-                json!(format!("/v2/images?{}", next.finish())),
+                json!(query::next_link("/v2/images", &query, &last.uuid)),
             );
         }
     }

@@ -9,18 +9,21 @@
 //! | [`query`] | a list's filters, sorting and paging from its query string |
 //! | [`data`] | `PUT`/`GET /v2/images/{id}/file`, `/stage` and `/import`, streamed |
 //! | [`members`] | `/v2/images/{id}/members[/{member}]` |
-//! | [`info`] | versions, `/v2/info/import`, `/v2/info/stores`, `/v2/schemas/...` |
+//! | [`tasks`] | `/v2/images/{id}/tasks` and the tasks API, `/v2/tasks[/{id}]` |
+//! | [`metadefs`] | `/v2/metadefs/...`: the metadata definitions catalog |
+//! | [`info`] | versions, `/v2/info/import`, `/v2/info/stores`, `/v2/schemas/...` (images, members, tasks, metadefs) |
 //! | [`views`] | images and members as Glance shows them |
 //! | [`error`] | Glance's plain-text errors: every failure becomes a response there |
 //!
 //! Callers are identified as the compute API does: the auth filter's
 //! context, else the noauth2 `X-Auth-Token`. Policies are Glance's
 //! defaults: owners and admins write, members of a shared image read it,
-//! readers only read, admins deactivate and make images public.
+//! readers only read, admins deactivate and make images public, admins
+//! alone reach the tasks API and write the metadefs catalog.
 
 use axum::extract::Request;
 use axum::http::header;
-use axum::routing::{get, post, put};
+use axum::routing::{delete, get, post, put};
 use axum::Router;
 
 use nova_paste::http::ScriptName;
@@ -32,8 +35,10 @@ pub mod error;
 pub mod images;
 pub mod info;
 pub mod members;
+pub mod metadefs;
 pub mod patch;
 pub mod query;
+pub mod tasks;
 pub mod views;
 
 pub use views::image_view;
@@ -81,12 +86,77 @@ pub fn image_router(state: ApiState) -> Router {
                 .put(members::update)
                 .delete(members::remove),
         )
+        .route("/v2/images/{id}/tasks", get(tasks::image_tasks))
+        .route("/v2/tasks", get(tasks::list).post(tasks::create))
+        .route("/v2/tasks/{id}", get(tasks::show))
+        .route(
+            "/v2/metadefs/namespaces",
+            get(metadefs::list_namespaces).post(metadefs::create_namespace),
+        )
+        .route(
+            "/v2/metadefs/namespaces/{namespace}",
+            get(metadefs::show_namespace)
+                .put(metadefs::update_namespace)
+                .delete(metadefs::delete_namespace),
+        )
+        .route(
+            "/v2/metadefs/namespaces/{namespace}/objects",
+            get(metadefs::list_definitions)
+                .post(metadefs::create_definition)
+                .delete(metadefs::delete_definitions),
+        )
+        .route(
+            "/v2/metadefs/namespaces/{namespace}/objects/{name}",
+            get(metadefs::show_definition)
+                .put(metadefs::update_definition)
+                .delete(metadefs::delete_definition),
+        )
+        .route(
+            "/v2/metadefs/namespaces/{namespace}/properties",
+            get(metadefs::list_definitions)
+                .post(metadefs::create_definition)
+                .delete(metadefs::delete_definitions),
+        )
+        .route(
+            "/v2/metadefs/namespaces/{namespace}/properties/{name}",
+            get(metadefs::show_definition)
+                .put(metadefs::update_definition)
+                .delete(metadefs::delete_definition),
+        )
+        .route(
+            "/v2/metadefs/namespaces/{namespace}/tags",
+            get(metadefs::list_tags)
+                .post(metadefs::create_tags)
+                .delete(metadefs::delete_tags),
+        )
+        .route(
+            "/v2/metadefs/namespaces/{namespace}/tags/{name}",
+            get(metadefs::show_tag)
+                .post(metadefs::create_tag)
+                .put(metadefs::update_tag)
+                .delete(metadefs::delete_tag),
+        )
+        .route(
+            "/v2/metadefs/namespaces/{namespace}/resource_types",
+            get(metadefs::list_associations).post(metadefs::associate),
+        )
+        .route(
+            "/v2/metadefs/namespaces/{namespace}/resource_types/{name}",
+            delete(metadefs::dissociate),
+        )
+        .route(
+            "/v2/metadefs/resource_types",
+            get(metadefs::list_resource_types),
+        )
         .route("/v2/info/import", get(info::import_methods))
         .route("/v2/info/stores", get(info::stores))
         .route("/v2/schemas/image", get(info::image_schema))
         .route("/v2/schemas/images", get(info::images_schema))
         .route("/v2/schemas/member", get(info::member_schema))
         .route("/v2/schemas/members", get(info::members_schema))
+        .route("/v2/schemas/task", get(info::task_schema))
+        .route("/v2/schemas/tasks", get(info::tasks_schema))
+        .route("/v2/schemas/metadefs/{name}", get(info::metadef_schema))
         .fallback(error::not_found_route)
         .method_not_allowed_fallback(error::method_not_allowed)
         .with_state(state)
@@ -107,7 +177,16 @@ pub(crate) fn caller(request: &Request) -> Result<compute::RequestContext, Image
     if token.is_empty() {
         return Err(ImageApiError::Unauthorized);
     }
-    Ok(crate::auth::context_from_token(token, None))
+    // The request's id, so that what it records (an import's task) names
+    // the id the caller was answered with.
+    let request_id = request
+        .extensions()
+        .get::<nova_paste::http::RequestId>()
+        .map(|id| id.as_str().to_owned());
+    Ok(crate::auth::context_from_token(
+        token,
+        request_id.as_deref(),
+    ))
 }
 
 /// `<scheme>://<Host><mount point>` of this request.

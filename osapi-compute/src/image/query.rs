@@ -61,6 +61,43 @@ pub fn pairs(query: Option<&str>) -> Vec<(String, String)> {
         .unwrap_or_default()
 }
 
+/// A list's `limit`: Glance reads it with `int()`, any integer, capped at
+/// the maximum.
+pub fn page_limit(raw: &str) -> Result<usize, ImageApiError> {
+    match crate::validation::int_from_str(raw) {
+        Some(n) if n < 0 => Err(bad("limit param must be positive")),
+        Some(n) => Ok(usize::try_from(n).map_or(MAX_LIMIT, |n| n.min(MAX_LIMIT))),
+        None => Err(bad("limit param must be an integer")),
+    }
+}
+
+fn without_marker(query: &[(String, String)]) -> form_urlencoded::Serializer<'static, String> {
+    let mut rest = form_urlencoded::Serializer::new(String::new());
+    for (k, v) in query.iter().filter(|(k, _)| k != "marker") {
+        rest.append_pair(k, v);
+    }
+    rest
+}
+
+/// A list's `first` link: `path` with the query's parameters but its
+/// marker.
+pub fn first_link(path: &str, query: &[(String, String)]) -> String {
+    let rest = without_marker(query).finish();
+    if rest.is_empty() {
+        path.to_string()
+    } else {
+        format!("{path}?{rest}")
+    }
+}
+
+/// A list's `next` link: `path` with the query's parameters but its
+/// marker, and `marker` after them.
+pub fn next_link(path: &str, query: &[(String, String)], marker: &str) -> String {
+    let mut next = without_marker(query);
+    next.append_pair("marker", marker);
+    format!("{path}?{}", next.finish())
+}
+
 /// The filter a list query asks for, and its page size.
 pub fn image_filter(query: &[(String, String)]) -> Result<(ImageFilter, usize), ImageApiError> {
     let param = |name: &str| {
@@ -79,12 +116,7 @@ pub fn image_filter(query: &[(String, String)]) -> Result<(ImageFilter, usize), 
     };
     let limit = match param("limit") {
         None => DEFAULT_LIMIT,
-        // Glance reads it with `int()`: any integer, capped at the maximum.
-        Some(raw) => match crate::validation::int_from_str(&raw) {
-            Some(n) if n < 0 => return Err(bad("limit param must be positive")),
-            Some(n) => usize::try_from(n).map_or(MAX_LIMIT, |n| n.min(MAX_LIMIT)),
-            None => return Err(bad("limit param must be an integer")),
-        },
+        Some(raw) => page_limit(&raw)?,
     };
     let mut filter = ImageFilter {
         owner: param("owner"),

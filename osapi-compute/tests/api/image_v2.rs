@@ -11,10 +11,10 @@ use serde_json::{json, Value};
 use crate::fixture::{Answer, TestApp, ADMIN, ALICE, BOB};
 
 const PATCH: &str = "application/openstack-images-v2.1-json-patch";
-const OCTETS: &str = "application/octet-stream";
+pub(crate) const OCTETS: &str = "application/octet-stream";
 
 /// One call to the image app mounted at `/image`.
-async fn call(
+pub(crate) async fn call(
     app: &TestApp,
     method: Method,
     path: &str,
@@ -33,11 +33,11 @@ async fn call(
     app.raw(builder.body(body).expect("request")).await
 }
 
-async fn get(app: &TestApp, path: &str, token: &str) -> Answer {
+pub(crate) async fn get(app: &TestApp, path: &str, token: &str) -> Answer {
     call(app, Method::GET, path, token, None, Body::empty()).await
 }
 
-async fn delete(app: &TestApp, path: &str, token: &str) -> Answer {
+pub(crate) async fn delete(app: &TestApp, path: &str, token: &str) -> Answer {
     call(app, Method::DELETE, path, token, None, Body::empty()).await
 }
 
@@ -45,7 +45,7 @@ async fn put_empty(app: &TestApp, path: &str, token: &str) -> Answer {
     call(app, Method::PUT, path, token, None, Body::empty()).await
 }
 
-async fn post(app: &TestApp, path: &str, token: &str, body: Value) -> Answer {
+pub(crate) async fn post(app: &TestApp, path: &str, token: &str, body: Value) -> Answer {
     call(
         app,
         Method::POST,
@@ -70,7 +70,7 @@ async fn patch(app: &TestApp, id: &str, token: &str, ops: Value) -> Answer {
 }
 
 /// A body sent in 64 KiB chunks, as a client streams a file.
-fn chunked(data: Vec<u8>) -> Body {
+pub(crate) fn chunked(data: Vec<u8>) -> Body {
     let chunks: Vec<Result<bytes::Bytes, std::io::Error>> = data
         .chunks(64 * 1024)
         .map(|c| Ok(bytes::Bytes::copy_from_slice(c)))
@@ -78,7 +78,7 @@ fn chunked(data: Vec<u8>) -> Body {
     Body::from_stream(futures::stream::iter(chunks))
 }
 
-async fn put_file(app: &TestApp, id: &str, token: &str, data: Vec<u8>) -> Answer {
+pub(crate) async fn put_file(app: &TestApp, id: &str, token: &str, data: Vec<u8>) -> Answer {
     call(
         app,
         Method::PUT,
@@ -90,13 +90,13 @@ async fn put_file(app: &TestApp, id: &str, token: &str, data: Vec<u8>) -> Answer
     .await
 }
 
-async fn create(app: &TestApp, token: &str, body: Value) -> String {
+pub(crate) async fn create(app: &TestApp, token: &str, body: Value) -> String {
     let made = post(app, "/v2/images", token, body).await;
     assert_eq!(made.status, StatusCode::CREATED, "{}", made.text);
     made.body["id"].as_str().expect("id").to_string()
 }
 
-fn data(len: usize) -> Vec<u8> {
+pub(crate) fn data(len: usize) -> Vec<u8> {
     (0..len).map(|i| (i * 7 % 256) as u8).collect()
 }
 

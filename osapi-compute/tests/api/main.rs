@@ -10,6 +10,7 @@ mod extensions;
 mod flavors;
 mod identity;
 mod identity_store;
+mod image_metadefs;
 mod image_v2;
 mod images;
 mod infra;
