@@ -126,8 +126,11 @@ code="$(curl -s -o /dev/null -w '%{http_code}' -H "X-Auth-Token: $ALICE_TOKEN" "
 [ "$code" = 401 ] && ok "the compute API refuses the revoked token" || bad "the compute API refuses the revoked token" "HTTP $code"
 
 expect "application credential create" alice application credential create --description "for CI" ci-cred -f json
-APP_ID="$(printf '%s' "$OUT" | python3 -c 'import json, sys; print(json.load(sys.stdin)["id"])' 2>/dev/null)"
-APP_SECRET="$(printf '%s' "$OUT" | python3 -c 'import json, sys; print(json.load(sys.stdin)["secret"])' 2>/dev/null)"
+# field KEY: KEY (any case) of the JSON object in the last output (warnings aside).
+field() { printf '%s' "$OUT" | python3 -c 'import json, sys; t = sys.stdin.read(); o = json.loads(t[t.index("{"):t.rindex("}") + 1]); print({k.lower(): v for k, v in o.items()}[sys.argv[1]])' "$1" 2>/dev/null; }
+APP_ID="$(field id)"
+APP_SECRET="$(field secret)"
+[ -n "$APP_ID" ] && [ -n "$APP_SECRET" ] && ok "the create shows the id and the secret" || bad "the create shows the id and the secret" "$OUT"
 printf '  alice-app:\n    auth_type: v3applicationcredential\n    auth:\n      auth_url: http://127.0.0.1:%s/identity/v3\n      application_credential_id: %s\n      application_credential_secret: %s\n    region_name: RegionOne\n    identity_api_version: 3\n' "$PORT" "$APP_ID" "$APP_SECRET" >> "$WORK/clouds.yaml"
 expect "application credential list" alice application credential list -f value -c Name
 has "application credential list shows it" ci-cred
@@ -142,7 +145,13 @@ refuse "a deleted application credential authenticates no more" alice-app "401|a
 CRED_ID="$(printf '%s' ec2-acc-1 | sha256sum | cut -d' ' -f1)"
 expect "credential create ec2" admin credential create --type ec2 --project project-a alice '{"access": "ec2-acc-1", "secret": "ec2-sec-1"}' -f value -c id
 has "an ec2 credential's id is the SHA-256 of its access key" "$CRED_ID"
-expect "credential create cert" alice credential create alice "a certificate" -f value -c id
+# A member names itself and its project by id: resolving a name lists
+# users or projects, an admin's call.
+expect "member's own user id" alice token issue -f value -c user_id
+ALICE_ID="$OUT"
+expect "member's own project id" alice token issue -f value -c project_id
+PROJECT_A="$OUT"
+expect "credential create cert" alice credential create "$ALICE_ID" "a certificate" -f value -c id
 CERT_ID="$OUT"
 expect "credential list" admin credential list -f value -c ID
 has "credential list shows the ec2 credential" "$CRED_ID"
@@ -150,7 +159,7 @@ expect "credential list --type ec2" alice credential list --type ec2 -f value -c
 if printf '%s' "$OUT" | grep -qF -- "$CERT_ID"; then bad "the type filter leaves the cert out" "$OUT"; else ok "the type filter leaves the cert out"; fi
 expect "ec2 credentials list" alice ec2 credentials list -f value -c Access
 has "OS-EC2 lists the ec2 credential" ec2-acc-1
-expect "credential set" alice credential set --user alice --type ec2 --project project-a --data '{"access": "ec2-acc-1", "secret": "ec2-sec-2"}' "$CRED_ID"
+expect "credential set" alice credential set --user "$ALICE_ID" --type ec2 --project "$PROJECT_A" --data '{"access": "ec2-acc-1", "secret": "ec2-sec-2"}' "$CRED_ID"
 expect "credential show" alice credential show "$CRED_ID" -f value -c blob
 has "credential show after set" ec2-sec-2
 expect "credential delete" alice credential delete "$CRED_ID" "$CERT_ID"
