@@ -84,7 +84,8 @@ fn random_hex() -> String {
 
 impl Compute {
     /// Creates a credential for the caller (or, for admins, for `user_id`
-    /// in `project_id`). Access and secret are 32 random hex digits.
+    /// in `project_id`). Access and secret are 32 random hex digits; its
+    /// id in `/v3/credentials` is the SHA-256 of the access key.
     pub async fn create_ec2_credential(
         &self,
         ctx: &RequestContext,
@@ -107,8 +108,8 @@ impl Compute {
         };
         self.store
             .execute(
-                "INSERT INTO ec2_credentials (access, secret, user_id, project_id, created_at) VALUES ($1, $2, $3, $4, $5)",
-                args![&cred.access, &cred.secret, &cred.user_id, &cred.project_id, cred.created_at.timestamp_micros()],
+                "INSERT INTO ec2_credentials (access, secret, user_id, project_id, created_at, credential_id) VALUES ($1, $2, $3, $4, $5, $6)",
+                args![&cred.access, &cred.secret, &cred.user_id, &cred.project_id, cred.created_at.timestamp_micros(), crate::identity::credentials::ec2_credential_id(&cred.access)],
             )
             .await?;
         Ok(cred)

@@ -171,7 +171,9 @@ impl Compute {
 
     /// Takes the role back (404 when not held). The tokens of the user
     /// (of every member, for a group) scoped to the target end, as
-    /// Keystone revokes them; its tokens elsewhere stay.
+    /// Keystone revokes them; its tokens elsewhere stay. A user's own
+    /// role taken back on a project ends its application credentials
+    /// there, as Keystone deletes them.
     pub async fn unassign_role(
         &self,
         actor: &Actor,
@@ -188,7 +190,12 @@ impl Compute {
             )
             .await?;
         match actor {
-            Actor::User(id) => self.revoke_user_tokens_on(id, target).await?,
+            Actor::User(id) => {
+                self.revoke_user_tokens_on(id, target).await?;
+                if let Target::Project(project) = target {
+                    self.forget_user_app_creds_on(id, project).await?;
+                }
+            }
             Actor::Group(id) => {
                 for user in self.list_group_members(id).await? {
                     self.revoke_user_tokens_on(&user.id, target).await?;

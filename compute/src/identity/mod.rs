@@ -8,6 +8,8 @@
 //! | [`domains`], [`projects`], [`users`], [`groups`], [`roles`] | the entities, names unique per domain (409) |
 //! | [`assignments`] | role assignments on projects, domains and the system; effective roles through groups and implied roles |
 //! | [`tokens`] | opaque random tokens, stored as SHA-256 only: issue, validate, revoke |
+//! | [`app_creds`] | application credentials (secrets hashed as passwords), their access rules, the tokens issued through them |
+//! | [`credentials`] | `/v3/credentials`: any type; an `ec2` one is a row of the EC2 credentials |
 //! | [`ec2`] | what an EC2 credential lets its holder do (real users: enabled, with a role; admin from the roles) |
 //! | [`bootstrap`] | `keystone-manage bootstrap`: roles, the admin project and user |
 //!
@@ -25,8 +27,10 @@
 //! changed) bumps this process's [`Compute::identity_generation`], so a
 //! worker's token cache drops what it holds at once.
 
+pub mod app_creds;
 pub mod assignments;
 pub mod bootstrap;
+pub mod credentials;
 pub mod domains;
 pub mod ec2;
 pub mod error;
@@ -41,15 +45,17 @@ pub mod users;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+pub use app_creds::{AccessRule, AppCred, AppCredLookup, NewAccessRule, NewAppCred, RoleSpec};
 pub use assignments::{Actor, Assignment, AssignmentFilter, Target};
 pub use bootstrap::{BootstrapOptions, BootstrapReport};
+pub use credentials::{Credential, CredentialUpdate, NewCredential};
 pub use domains::{Domain, DomainUpdate, NewDomain};
 pub use error::{IdentityError, IdentityResult};
 pub use groups::{Group, GroupUpdate, NewGroup};
 pub use options::{IdentityConfig, IdentityMode};
 pub use projects::{NewProject, Project, ProjectFilter, ProjectUpdate};
 pub use roles::{NewRole, Role, RoleRef, RoleUpdate};
-pub use tokens::{ScopeRequest, Token, TokenScope};
+pub use tokens::{ScopeRequest, Token, TokenAppCred, TokenScope};
 pub use users::{NewUser, User, UserLookup, UserUpdate};
 
 use crate::Compute;

@@ -186,7 +186,8 @@ impl Compute {
     }
 
     /// Deletes a project without children, with its role assignments, the
-    /// EC2 credentials scoped to it and its tokens.
+    /// credentials (EC2 ones too) and application credentials scoped to
+    /// it, and its tokens.
     pub async fn delete_project(&self, id: &str) -> IdentityResult<()> {
         self.get_project(id).await?;
         let children = self
@@ -201,9 +202,16 @@ impl Compute {
             )));
         }
         self.forget_target(&Target::Project(id.to_string())).await?;
+        self.forget_project_app_creds(id).await?;
         self.store
             .execute(
                 "DELETE FROM ec2_credentials WHERE project_id = $1",
+                args![id],
+            )
+            .await?;
+        self.store
+            .execute(
+                "DELETE FROM identity_credentials WHERE project_id = $1",
                 args![id],
             )
             .await?;

@@ -3,13 +3,16 @@
 //! text, with the user, the scope, the roles the assignment gave at issue
 //! time, and the expiry (`[token] expiration`). A token is valid while it
 //! has not expired or been revoked and its user, the user's domain and
-//! its scope still exist and are enabled.
+//! its scope still exist and are enabled. A token issued through an
+//! application credential ([`super::app_creds`]) is valid only while
+//! that credential exists too.
 
 use base64::Engine as _;
 use chrono::{DateTime, Utc};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 
+use super::app_creds::AccessRule;
 use super::error::{IdentityError, IdentityResult};
 use super::{Domain, Project, RoleRef, Target, User};
 use crate::store::{args, from_micros, now_micros};
@@ -71,6 +74,35 @@ pub struct Token {
     pub issued_at: DateTime<Utc>,
     /// When it stops being valid.
     pub expires_at: DateTime<Utc>,
+    /// The application credential it was issued through, if any.
+    pub application_credential: Option<TokenAppCred>,
+}
+
+/// What a token says of the application credential it came from (the
+/// `application_credential` of Keystone's token body).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenAppCred {
+    /// The credential's id.
+    pub id: String,
+    /// Its name.
+    pub name: String,
+    /// Whether it may make other application credentials and trusts.
+    pub unrestricted: bool,
+    /// The requests it is limited to (none: any).
+    pub access_rules: Vec<AccessRule>,
+}
+
+/// What a new token row holds beside its text.
+pub(crate) struct NewToken<'a> {
+    pub(crate) user: &'a User,
+    pub(crate) user_domain: Domain,
+    pub(crate) scope: TokenScope,
+    pub(crate) roles: Vec<RoleRef>,
+    pub(crate) methods: Vec<String>,
+    pub(crate) parent: Option<&'a Token>,
+    /// The latest expiry allowed (an application credential's).
+    pub(crate) not_after: Option<i64>,
+    pub(crate) application_credential: Option<TokenAppCred>,
 }
 
 impl Token {
@@ -101,6 +133,7 @@ struct TokenRow {
     issued_at: i64,
     expires_at: i64,
     revoked_at: Option<i64>,
+    app_cred_id: Option<String>,
 }
 
 /// The lowercase hex SHA-256 of a token's text: the only form stored.
@@ -231,25 +264,45 @@ impl Compute {
             }
             None => Vec::new(),
         };
+        self.store_token(NewToken {
+            user,
+            user_domain,
+            scope,
+            roles,
+            methods,
+            parent,
+            not_after: None,
+            application_credential: None,
+        })
+        .await
+    }
+
+    /// Stores a new token: its expiry is `[token] expiration` from now,
+    /// or the parent's, never past `not_after`.
+    pub(crate) async fn store_token(&self, new: NewToken<'_>) -> IdentityResult<(String, Token)> {
         let now = now_micros();
         let lifetime = i64::try_from(self.token_expiration().as_micros()).unwrap_or(i64::MAX);
-        let expires = match parent {
+        let mut expires = match new.parent {
             Some(p) => p.expires_at.timestamp_micros(),
             None => now.saturating_add(lifetime),
         };
+        if let Some(limit) = new.not_after {
+            expires = expires.min(limit);
+        }
         let mut audit_ids = vec![audit_id()];
-        if let Some(p) = parent {
+        if let Some(p) = new.parent {
             audit_ids.extend(p.audit_ids.first().cloned());
         }
-        let (scope_type, scope_id) = match &scope {
+        let (scope_type, scope_id) = match &new.scope {
             TokenScope::Unscoped => ("unscoped", None),
             TokenScope::Project(p, _) => ("project", Some(p.id.clone())),
             TokenScope::Domain(d) => ("domain", Some(d.id.clone())),
             TokenScope::System => ("system", Some("all".to_string())),
         };
         let text = new_text();
-        let roles_json = serde_json::to_string(&roles)
+        let roles_json = serde_json::to_string(&new.roles)
             .map_err(|e| IdentityError::Compute(crate::Error::Internal(e.to_string())))?;
+        let app_cred_id = new.application_credential.as_ref().map(|a| a.id.clone());
         self.store
             .execute(
                 "DELETE FROM identity_tokens WHERE expires_at < $1",
@@ -258,19 +311,20 @@ impl Compute {
             .await?;
         self.store
             .execute(
-                "INSERT INTO identity_tokens (id_hash, user_id, methods, scope_type, scope_id, roles, audit_id, parent_audit_id, issued_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-                args![digest(&text), &user.id, methods.join(","), scope_type, scope_id, roles_json, &audit_ids[0], audit_ids.get(1).cloned(), now, expires],
+                "INSERT INTO identity_tokens (id_hash, user_id, methods, scope_type, scope_id, roles, audit_id, parent_audit_id, issued_at, expires_at, app_cred_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+                args![digest(&text), &new.user.id, new.methods.join(","), scope_type, scope_id, roles_json, &audit_ids[0], audit_ids.get(1).cloned(), now, expires, app_cred_id],
             )
             .await?;
         let token = Token {
-            user: user.clone(),
-            user_domain,
-            scope,
-            roles,
-            methods,
+            user: new.user.clone(),
+            user_domain: new.user_domain,
+            scope: new.scope,
+            roles: new.roles,
+            methods: new.methods,
             audit_ids,
             issued_at: from_micros(now),
             expires_at: from_micros(expires),
+            application_credential: new.application_credential,
         };
         Ok((text, token))
     }
@@ -283,7 +337,7 @@ impl Compute {
         let row: TokenRow = self
             .store
             .fetch_optional(
-                "SELECT user_id, methods, scope_type, scope_id, roles, audit_id, parent_audit_id, issued_at, expires_at, revoked_at FROM identity_tokens WHERE id_hash = $1",
+                "SELECT user_id, methods, scope_type, scope_id, roles, audit_id, parent_audit_id, issued_at, expires_at, revoked_at, app_cred_id FROM identity_tokens WHERE id_hash = $1",
                 args![digest(text)],
             )
             .await?
@@ -320,6 +374,13 @@ impl Compute {
             "system" => TokenScope::System,
             _ => TokenScope::Unscoped,
         };
+        let application_credential = match &row.app_cred_id {
+            Some(id) => {
+                let cred = self.get_app_cred(id).await.map_err(live)?;
+                Some(cred.token_view())
+            }
+            None => None,
+        };
         let roles: Vec<RoleRef> = serde_json::from_str(&row.roles)
             .map_err(|e| IdentityError::Compute(crate::Error::Internal(e.to_string())))?;
         let mut audit_ids = vec![row.audit_id];
@@ -333,6 +394,7 @@ impl Compute {
             audit_ids,
             issued_at: from_micros(row.issued_at),
             expires_at: from_micros(row.expires_at),
+            application_credential,
         })
     }
 

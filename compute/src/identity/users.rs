@@ -1,7 +1,8 @@
 //! Users: names unique per domain, passwords kept as Argon2id hashes
 //! ([`super::password`]). Deleting a user removes its memberships,
-//! assignments, EC2 credentials and tokens; disabling one or changing its
-//! password ends its tokens.
+//! assignments, credentials, application credentials and tokens;
+//! disabling one ends its tokens and application credentials (as
+//! Keystone does), changing its password ends its tokens.
 
 use super::error::{unique_as_conflict, IdentityError, IdentityResult};
 use super::{check_name, new_id, password, Actor, DEFAULT_DOMAIN_ID};
@@ -269,6 +270,7 @@ impl Compute {
         }
         if !user.enabled {
             self.revoke_user_tokens(id).await?;
+            self.forget_user_app_creds(id).await?;
         }
         self.identity_changed();
         Ok(user)
@@ -299,13 +301,21 @@ impl Compute {
         self.revoke_user_tokens(id).await
     }
 
-    /// Deletes a user with its group memberships, role assignments, EC2
-    /// credentials and tokens.
+    /// Deletes a user with its group memberships, role assignments,
+    /// credentials (EC2 ones too), application credentials, access rules
+    /// and tokens.
     pub async fn delete_user(&self, id: &str) -> IdentityResult<()> {
         self.get_user(id).await?;
         self.forget_actor(&Actor::User(id.to_string())).await?;
+        self.forget_user_app_creds(id).await?;
         self.store
             .execute("DELETE FROM ec2_credentials WHERE user_id = $1", args![id])
+            .await?;
+        self.store
+            .execute(
+                "DELETE FROM identity_credentials WHERE user_id = $1",
+                args![id],
+            )
             .await?;
         self.store
             .execute("DELETE FROM identity_tokens WHERE user_id = $1", args![id])

@@ -97,10 +97,16 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../../migrations/sqlite/0013_image_tasks_metadefs.sql"),
         postgres: include_str!("../../migrations/postgres/0013_image_tasks_metadefs.sql"),
     },
+    Migration {
+        version: 14,
+        description: "application credentials, access rules, /v3/credentials",
+        sqlite: include_str!("../../migrations/sqlite/0014_application_credentials.sql"),
+        postgres: include_str!("../../migrations/postgres/0014_application_credentials.sql"),
+    },
 ];
 
 /// The newest schema version this build knows.
-pub const LATEST_SCHEMA_VERSION: i64 = 13;
+pub const LATEST_SCHEMA_VERSION: i64 = 14;
 
 /// What [`Store::migrate`] did.
 #[derive(Debug, Clone, PartialEq, Eq)]

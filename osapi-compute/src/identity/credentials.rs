@@ -3,14 +3,24 @@
 //! `openstack ec2 credentials create` hands out keys the EC2 API accepts.
 //! In store mode a credential's user and project are real ones (404
 //! otherwise) and go with them when they are deleted.
+//!
+//! In store mode it also serves Keystone's `/v3/credentials` (create,
+//! list with `user_id` and `type`, show, update, delete; the owner or an
+//! admin, a system reader reads), where the same EC2 credentials are the
+//! credentials of type `ec2` (see `compute::identity::credentials`).
 
-use axum::extract::{Path, Request, State};
+use std::collections::HashMap;
+
+use axum::extract::{Path, Query, Request, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::{json, Value};
 
-use super::catalog::{collection, Call};
-use super::errors::IdentityError;
+use compute::identity::{Credential, CredentialUpdate, NewCredential};
+
+use super::catalog::{body_object, collection, string_field, Call};
+use super::errors::{Answer, IdentityError};
+use super::policy::{authenticated, Caller};
 use super::{IdentityMode, Options, Shared};
 
 /// The compute domain and the caller's context for a credential call:
@@ -213,4 +223,193 @@ pub async fn delete_ec2_credential(
         Ok(()) => StatusCode::NO_CONTENT.into_response(),
         Err(err) => credential_error(err, &access).into_response(),
     }
+}
+
+/// Keystone's body of a `/v3/credentials` credential.
+fn stored_body(credential: &Credential, identity_url: &str) -> Value {
+    json!({
+        "id": credential.id,
+        "user_id": credential.user_id,
+        "project_id": credential.project_id,
+        "type": credential.kind,
+        "blob": credential.blob,
+        "links": {"self": format!("{identity_url}/v3/credentials/{}", credential.id)}
+    })
+}
+
+/// Keystone's 403s for a delegated (application credential) token: a
+/// restricted one makes no ec2 credential, and none reaches a credential
+/// outside its project.
+fn check_delegation(
+    caller: &Caller,
+    credential_project: Option<&str>,
+    making_ec2: bool,
+) -> Result<(), IdentityError> {
+    let Some(cred) = &caller.token.application_credential else {
+        return Ok(());
+    };
+    if making_ec2 && !cred.unrestricted {
+        return Err(IdentityError::new(
+            StatusCode::FORBIDDEN,
+            "You are not authorized to perform the requested action: Using method 'application_credential' is not allowed for managing additional credentials.",
+        ));
+    }
+    let project = caller.token.project().map(|p| p.id.as_str());
+    if credential_project.is_none() || credential_project != project {
+        return Err(IdentityError::new(
+            StatusCode::FORBIDDEN,
+            "You are not authorized to perform the requested action: Credential project does not match the project scope of the delegated token.",
+        ));
+    }
+    Ok(())
+}
+
+/// The credential `id` as `caller` may reach it for `action`: an admin
+/// (or, to read, a system reader) any, anyone else its own; a missing
+/// one is 404 to those who may read all, 403 to others (Keystone's
+/// policy sees no owner).
+async fn reachable(
+    compute: &compute::Compute,
+    caller: &Caller,
+    id: &str,
+    action: &str,
+    reading: bool,
+) -> Result<Credential, IdentityError> {
+    let privileged = if reading {
+        caller.reads_all()
+    } else {
+        caller.is_admin()
+    };
+    match compute.get_credential(id).await {
+        Ok(credential) => {
+            caller.require(privileged || caller.is_user(&credential.user_id), action)?;
+            check_delegation(caller, credential.project_id.as_deref(), false)?;
+            Ok(credential)
+        }
+        Err(compute::identity::IdentityError::NotFound { .. }) if !privileged => {
+            Err(IdentityError::forbidden(action))
+        }
+        Err(err) => Err(err.into()),
+    }
+}
+
+/// `POST /v3/credentials`.
+pub async fn create_credential(State(shared): Options, request: Request) -> Answer {
+    let (compute, call, caller) = authenticated(&shared, Call::of(&request)).await?;
+    let object = body_object(request, "credential").await?;
+    let required = |field: &str| {
+        IdentityError::bad_request(format!(
+            "Invalid input for field '{field}': it is required."
+        ))
+    };
+    let new = NewCredential {
+        user_id: string_field(&object, "user_id")?.ok_or_else(|| required("user_id"))?,
+        project_id: string_field(&object, "project_id")?,
+        kind: string_field(&object, "type")?.ok_or_else(|| required("type"))?,
+        blob: string_field(&object, "blob")?.ok_or_else(|| required("blob"))?,
+    };
+    caller.require(
+        caller.is_admin() || caller.is_user(&new.user_id),
+        "identity:create_credential",
+    )?;
+    check_delegation(
+        &caller,
+        new.project_id.as_deref(),
+        new.kind.eq_ignore_ascii_case("ec2"),
+    )?;
+    let app_cred = caller
+        .token
+        .application_credential
+        .as_ref()
+        .map(|c| c.id.clone());
+    let credential = compute.create_credential(new, app_cred.as_deref()).await?;
+    let url = call.origin.identity_url(&shared);
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(json!({"credential": stored_body(&credential, &url)})),
+    )
+        .into_response())
+}
+
+/// `GET /v3/credentials` (`user_id`, `type`): everything to an admin or
+/// a system reader, one's own to anyone else.
+pub async fn list_credentials(
+    State(shared): Options,
+    Query(query): Query<HashMap<String, String>>,
+    request: Request,
+) -> Answer {
+    let (compute, call, caller) = authenticated(&shared, Call::of(&request)).await?;
+    let mut credentials = compute
+        .list_credentials(
+            query.get("user_id").map(String::as_str),
+            query.get("type").map(String::as_str),
+        )
+        .await?;
+    credentials.retain(|c| {
+        (caller.reads_all() || caller.is_user(&c.user_id))
+            && check_delegation(&caller, c.project_id.as_deref(), false).is_ok()
+    });
+    let url = call.origin.identity_url(&shared);
+    let items = credentials.iter().map(|c| stored_body(c, &url)).collect();
+    Ok(collection(
+        "credentials",
+        items,
+        format!("{url}/v3/credentials"),
+    ))
+}
+
+/// `GET /v3/credentials/{id}`.
+pub async fn show_credential(
+    State(shared): Options,
+    Path(id): Path<String>,
+    request: Request,
+) -> Answer {
+    let (compute, call, caller) = authenticated(&shared, Call::of(&request)).await?;
+    let credential = reachable(&compute, &caller, &id, "identity:get_credential", true).await?;
+    let url = call.origin.identity_url(&shared);
+    Ok(axum::Json(json!({"credential": stored_body(&credential, &url)})).into_response())
+}
+
+/// `PATCH /v3/credentials/{id}`: the owner or an admin; a user gives a
+/// credential to no one else.
+pub async fn update_credential(
+    State(shared): Options,
+    Path(id): Path<String>,
+    request: Request,
+) -> Answer {
+    let (compute, call, caller) = authenticated(&shared, Call::of(&request)).await?;
+    reachable(&compute, &caller, &id, "identity:update_credential", false).await?;
+    let object = body_object(request, "credential").await?;
+    let project_id = match object.get("project_id") {
+        None => None,
+        Some(Value::Null) => Some(None),
+        Some(_) => Some(string_field(&object, "project_id")?),
+    };
+    let update = CredentialUpdate {
+        user_id: string_field(&object, "user_id")?,
+        project_id,
+        kind: string_field(&object, "type")?,
+        blob: string_field(&object, "blob")?,
+    };
+    if let Some(user) = &update.user_id {
+        caller.require(
+            caller.is_admin() || caller.is_user(user),
+            "identity:update_credential",
+        )?;
+    }
+    let credential = compute.update_credential(&id, update).await?;
+    let url = call.origin.identity_url(&shared);
+    Ok(axum::Json(json!({"credential": stored_body(&credential, &url)})).into_response())
+}
+
+/// `DELETE /v3/credentials/{id}`.
+pub async fn delete_credential(
+    State(shared): Options,
+    Path(id): Path<String>,
+    request: Request,
+) -> Answer {
+    let (compute, _, caller) = authenticated(&shared, Call::of(&request)).await?;
+    reachable(&compute, &caller, &id, "identity:delete_credential", false).await?;
+    compute.delete_credential(&id).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
 }

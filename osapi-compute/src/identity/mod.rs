@@ -22,10 +22,12 @@
 //! | [`tokens`] | `/v3/auth/*` in store mode: issue, validate, revoke; auth projects, domains, system, catalog |
 //! | [`projects`], [`users`], [`groups`], [`roles`], [`domains`], [`assignments`] | the store mode's resources |
 //! | [`source`] | the store as the `authtoken` filter's token source (item 2 of issue 20: the compute API validates against the store directly) |
-//! | [`credentials`] | Keystone's OS-EC2 credential API over the compute domain's EC2 credentials (both modes) |
+//! | [`credentials`] | Keystone's OS-EC2 credential API over the compute domain's EC2 credentials (both modes); `/v3/credentials` (store mode), whose `ec2` credentials are the same |
+//! | [`app_creds`] | application credentials and their access rules (store mode) |
 //!
 //! Errors use Keystone's body `{"error": {"code", "message", "title"}}`.
 
+pub mod app_creds;
 pub mod assignments;
 pub mod catalog;
 pub mod credentials;
@@ -273,6 +275,32 @@ fn store_routes() -> Router<Arc<Shared>> {
         )
         .route("/v3/users/{id}/projects", get(users::projects))
         .route("/v3/users/{id}/groups", get(users::groups))
+        .route(
+            "/v3/users/{id}/application_credentials",
+            get(app_creds::list).post(app_creds::create),
+        )
+        .route(
+            "/v3/users/{id}/application_credentials/{app_cred_id}",
+            get(app_creds::show).delete(app_creds::delete),
+        )
+        .route(
+            "/v3/users/{id}/access_rules",
+            get(app_creds::list_access_rules),
+        )
+        .route(
+            "/v3/users/{id}/access_rules/{access_rule_id}",
+            get(app_creds::show_access_rule).delete(app_creds::delete_access_rule),
+        )
+        .route(
+            "/v3/credentials",
+            get(credentials::list_credentials).post(credentials::create_credential),
+        )
+        .route(
+            "/v3/credentials/{id}",
+            get(credentials::show_credential)
+                .patch(credentials::update_credential)
+                .delete(credentials::delete_credential),
+        )
         .route("/v3/groups", get(groups::list).post(groups::create))
         .route(
             "/v3/groups/{id}",

@@ -3,6 +3,10 @@
 //! `auth_strategy = keystone` and no Keystone configured, the compute
 //! API's filter validates against the store directly (no HTTP), and nova's
 //! policies see the roles and project the identity gave the token.
+//!
+//! A token of an application credential with access rules is refused
+//! here (401), as Keystone refuses it to a keystonemiddleware that does
+//! not enforce access rules: the compute API does not enforce them.
 
 use std::sync::Arc;
 
@@ -28,6 +32,14 @@ impl TokenSource for StoreTokenSource {
     ) -> nova_middleware::authtoken::source::Validation<'a> {
         Box::pin(async move {
             match self.0.validate_token(token).await {
+                Ok(token)
+                    if token
+                        .application_credential
+                        .as_ref()
+                        .is_some_and(|c| !c.access_rules.is_empty()) =>
+                {
+                    Ok(None)
+                }
                 Ok(token) => Ok(Some(info(&token))),
                 Err(IdentityError::NotFound { .. }) => Ok(None),
                 Err(err) => {

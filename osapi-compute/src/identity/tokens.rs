@@ -1,6 +1,8 @@
 //! `/v3/auth/*` in store mode: `POST /v3/auth/tokens` (password by user
-//! id or name and domain, or an existing token; scoped to a project, a
-//! domain or the system, or unscoped), `GET`/`HEAD` with
+//! id or name and domain, an existing token, or an application
+//! credential by id, or name and user; scoped to a project, a domain or
+//! the system, or unscoped; an application credential's token to its
+//! project), `GET`/`HEAD` with
 //! `X-Subject-Token` (the same token's body), `DELETE` (revocation), and
 //! what a token may scope to (`/v3/auth/projects`, `/v3/auth/domains`,
 //! `/v3/auth/system`) and its catalogue.
@@ -11,7 +13,9 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
-use compute::identity::{Domain, Project, ScopeRequest, Token, TokenScope, User, UserLookup};
+use compute::identity::{
+    AppCredLookup, Domain, Project, ScopeRequest, Token, TokenScope, User, UserLookup,
+};
 
 use super::catalog::{catalog, collection, token_header, Call};
 use super::errors::{Answer, IdentityError};
@@ -61,6 +65,17 @@ pub(crate) fn token_body(token: &Token, catalogue: Option<Value>) -> Value {
             true
         }
     };
+    if let Some(cred) = &token.application_credential {
+        let mut view = json!({"id": cred.id, "name": cred.name, "restricted": !cred.unrestricted});
+        if !cred.access_rules.is_empty() {
+            view["access_rules"] = json!(cred
+                .access_rules
+                .iter()
+                .map(super::app_creds::access_rule_body)
+                .collect::<Vec<_>>());
+        }
+        body.insert("application_credential".into(), view);
+    }
     if scoped {
         body.insert(
             "roles".into(),
@@ -96,6 +111,8 @@ struct AuthIdentity {
     password: Option<Value>,
     #[serde(default)]
     token: Option<Value>,
+    #[serde(default)]
+    application_credential: Option<Value>,
 }
 
 fn text(v: &Value, key: &str) -> Option<String> {
@@ -103,6 +120,28 @@ fn text(v: &Value, key: &str) -> Option<String> {
         .and_then(Value::as_str)
         .map(str::to_string)
         .filter(|s| !s.is_empty())
+}
+
+/// The application credential an `application_credential` body names:
+/// by id, or by name with its user (by id, or name and domain).
+fn app_cred_lookup(body: &Value) -> Result<AppCredLookup, IdentityError> {
+    if let Some(id) = text(body, "id") {
+        return Ok(AppCredLookup::Id(id));
+    }
+    let name = text(body, "name").ok_or_else(|| {
+        IdentityError::bad_request(
+            "Invalid input for field 'identity/application_credential': expected an id, or a name and a user.",
+        )
+    })?;
+    let user = body.get("user").ok_or_else(|| {
+        IdentityError::bad_request(
+            "Invalid input for field 'identity/application_credential/user': a user is required with a name.",
+        )
+    })?;
+    Ok(AppCredLookup::Name {
+        name,
+        user: user_lookup(user)?,
+    })
 }
 
 /// The user a password body names.
@@ -200,7 +239,35 @@ pub async fn issue(
     })?;
     let identity = &parsed.auth.identity;
     let scope = scope_request(parsed.auth.scope.as_ref())?;
-    let (user, parent, methods) = if identity.methods.iter().any(|m| m == "password") {
+    let (text, token) = if identity
+        .methods
+        .iter()
+        .any(|m| m == "application_credential")
+    {
+        // Keystone: an application credential chooses no scope (401).
+        if parsed.auth.scope.is_some() {
+            return Err(IdentityError::unauthorized());
+        }
+        let body = identity.application_credential.as_ref().ok_or_else(|| {
+            IdentityError::bad_request(
+                "Invalid input for field 'identity/application_credential': it is required.",
+            )
+        })?;
+        let lookup = app_cred_lookup(body)?;
+        let secret = body
+            .get("secret")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        let (cred, user) = compute.check_app_cred(&lookup, secret).await?;
+        compute
+            .issue_app_cred_token(
+                &cred,
+                &user,
+                vec!["application_credential".to_string()],
+                None,
+            )
+            .await?
+    } else if identity.methods.iter().any(|m| m == "password") {
         let password = identity
             .password
             .as_ref()
@@ -216,7 +283,9 @@ pub async fn issue(
             .and_then(Value::as_str)
             .unwrap_or_default();
         let user = compute.check_password(&lookup, secret).await?;
-        (user, None, vec!["password".to_string()])
+        compute
+            .issue_token(&user, vec!["password".to_string()], &scope, None)
+            .await?
     } else if identity.methods.iter().any(|m| m == "token") {
         let text = identity
             .token
@@ -236,13 +305,33 @@ pub async fn issue(
         if !methods.iter().any(|m| m == "token") {
             methods.insert(0, "token".to_string());
         }
-        (parent.user.clone(), Some(parent), methods)
+        match &parent.application_credential {
+            // Keystone: a token of an application credential makes only
+            // another of the same credential, asking no scope (403).
+            Some(view) => {
+                if scope != ScopeRequest::Unscoped {
+                    return Err(IdentityError::new(
+                        StatusCode::FORBIDDEN,
+                        "You are not authorized to perform the requested action: Using an application credential token to create a scoped token is not allowed.",
+                    ));
+                }
+                let cred = compute
+                    .get_app_cred(&view.id)
+                    .await
+                    .map_err(|_| IdentityError::unauthorized())?;
+                compute
+                    .issue_app_cred_token(&cred, &parent.user, methods, Some(&parent))
+                    .await?
+            }
+            None => {
+                compute
+                    .issue_token(&parent.user, methods, &scope, Some(&parent))
+                    .await?
+            }
+        }
     } else {
         return Err(IdentityError::unauthorized());
     };
-    let (text, token) = compute
-        .issue_token(&user, methods, &scope, parent.as_ref())
-        .await?;
     let catalogue = query
         .wants_catalog()
         .then(|| catalog(&call.origin, &shared.options));

@@ -13,7 +13,7 @@ use crate::fixture::{Answer, TestApp};
 const ADMIN_PASSWORD: &str = "admin-secret";
 
 /// A store-mode app whose identity was bootstrapped (admin/admin).
-async fn app() -> TestApp {
+pub(crate) async fn app() -> TestApp {
     let app = TestApp::builder().identity_in_store().build().await;
     let dir = tempfile::tempdir().unwrap();
     app.state
@@ -30,7 +30,7 @@ async fn app() -> TestApp {
     app
 }
 
-async fn identity(
+pub(crate) async fn identity(
     app: &TestApp,
     method: Method,
     path: &str,
@@ -60,7 +60,7 @@ fn project_scope(name: &str) -> Value {
 }
 
 /// A token of `user` scoped to `project` (by name).
-async fn login(app: &TestApp, user: &str, password: &str, project: &str) -> String {
+pub(crate) async fn login(app: &TestApp, user: &str, password: &str, project: &str) -> String {
     let answer = identity(
         app,
         Method::POST,
@@ -73,13 +73,13 @@ async fn login(app: &TestApp, user: &str, password: &str, project: &str) -> Stri
     answer.header("x-subject-token").expect("X-Subject-Token")
 }
 
-async fn admin_token(app: &TestApp) -> String {
+pub(crate) async fn admin_token(app: &TestApp) -> String {
     login(app, "admin", ADMIN_PASSWORD, "admin").await
 }
 
 /// As admin: a project `project`, a user `user` (password `pw-<user>`)
 /// with the role `role` on it; returns (user id, project id).
-async fn member(
+pub(crate) async fn member(
     app: &TestApp,
     admin: &str,
     user: &str,
@@ -140,7 +140,7 @@ async fn member(
     (user_id, project_id)
 }
 
-fn role_names(token: &Value) -> Vec<String> {
+pub(crate) fn role_names(token: &Value) -> Vec<String> {
     let mut names: Vec<String> = token["token"]["roles"]
         .as_array()
         .into_iter()

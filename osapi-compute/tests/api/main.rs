@@ -9,6 +9,7 @@ mod auth;
 mod extensions;
 mod flavors;
 mod identity;
+mod identity_app_creds;
 mod identity_store;
 mod image_metadefs;
 mod image_v2;

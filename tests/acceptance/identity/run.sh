@@ -5,7 +5,11 @@
 # free loopback port, and a clouds.yaml with password auth, as a new user
 # writes one. As admin: user/project/role create, list, show, set, delete;
 # role add/remove; token issue/revoke. Then isolation: a member of project
-# A cannot list users nor see project B, and cannot scope to B.
+# A cannot list users nor see project B, and cannot scope to B. Then an
+# application credential of the member, used by a v3applicationcredential
+# cloud to list servers, restricted and deleted; and `openstack credential`
+# create/list/set/show/delete, whose ec2 credential `openstack ec2
+# credentials list` shows too.
 #
 #   tests/acceptance/identity/run.sh
 #
@@ -120,6 +124,47 @@ code="$(curl -s -o /dev/null -w '%{http_code}' -H "X-Auth-Token: $ADMIN_TOKEN" -
 [ "$code" = 404 ] && ok "a revoked token no longer validates" || bad "a revoked token no longer validates" "HTTP $code"
 code="$(curl -s -o /dev/null -w '%{http_code}' -H "X-Auth-Token: $ALICE_TOKEN" "http://127.0.0.1:$PORT/v2.1/servers")"
 [ "$code" = 401 ] && ok "the compute API refuses the revoked token" || bad "the compute API refuses the revoked token" "HTTP $code"
+
+expect "application credential create" alice application credential create --description "for CI" ci-cred -f json
+# field KEY: KEY (any case) of the JSON object in the last output (warnings aside).
+field() { printf '%s' "$OUT" | python3 -c 'import json, sys; t = sys.stdin.read(); o = json.loads(t[t.index("{"):t.rindex("}") + 1]); print({k.lower(): v for k, v in o.items()}[sys.argv[1]])' "$1" 2>/dev/null; }
+APP_ID="$(field id)"
+APP_SECRET="$(field secret)"
+[ -n "$APP_ID" ] && [ -n "$APP_SECRET" ] && ok "the create shows the id and the secret" || bad "the create shows the id and the secret" "$OUT"
+printf '  alice-app:\n    auth_type: v3applicationcredential\n    auth:\n      auth_url: http://127.0.0.1:%s/identity/v3\n      application_credential_id: %s\n      application_credential_secret: %s\n    region_name: RegionOne\n    identity_api_version: 3\n' "$PORT" "$APP_ID" "$APP_SECRET" >> "$WORK/clouds.yaml"
+expect "application credential list" alice application credential list -f value -c Name
+has "application credential list shows it" ci-cred
+expect "application credential show" alice application credential show ci-cred -f value -c description
+has "application credential show" "for CI"
+expect "the application credential's cloud lists servers" alice-app server list
+expect "the application credential's token" alice-app token issue -f value -c project_id
+refuse "a restricted application credential makes no other" alice-app "403|not authorized|Forbidden" application credential create other
+expect "application credential delete" alice application credential delete ci-cred
+refuse "a deleted application credential authenticates no more" alice-app "401|authentication|Unauthorized" server list
+
+CRED_ID="$(printf '%s' ec2-acc-1 | sha256sum | cut -d' ' -f1)"
+expect "credential create ec2" admin credential create --type ec2 --project project-a alice '{"access": "ec2-acc-1", "secret": "ec2-sec-1"}' -f value -c id
+has "an ec2 credential's id is the SHA-256 of its access key" "$CRED_ID"
+# A member names itself and its project by id: resolving a name lists
+# users or projects, an admin's call.
+expect "member's own user id" alice token issue -f value -c user_id
+ALICE_ID="$OUT"
+expect "member's own project id" alice token issue -f value -c project_id
+PROJECT_A="$OUT"
+expect "credential create cert" alice credential create "$ALICE_ID" "a certificate" -f value -c id
+CERT_ID="$OUT"
+expect "credential list" admin credential list -f value -c ID
+has "credential list shows the ec2 credential" "$CRED_ID"
+expect "credential list --type ec2" alice credential list --type ec2 -f value -c ID
+if printf '%s' "$OUT" | grep -qF -- "$CERT_ID"; then bad "the type filter leaves the cert out" "$OUT"; else ok "the type filter leaves the cert out"; fi
+expect "ec2 credentials list" alice ec2 credentials list -f value -c Access
+has "OS-EC2 lists the ec2 credential" ec2-acc-1
+expect "credential set" alice credential set --user "$ALICE_ID" --type ec2 --project "$PROJECT_A" --data '{"access": "ec2-acc-1", "secret": "ec2-sec-2"}' "$CRED_ID"
+expect "credential show" alice credential show "$CRED_ID" -f value -c blob
+has "credential show after set" ec2-sec-2
+expect "credential delete" alice credential delete "$CRED_ID" "$CERT_ID"
+expect "ec2 credentials list after delete" alice ec2 credentials list -f value -c Access
+if printf '%s' "$OUT" | grep -qF ec2-acc-1; then bad "the deleted ec2 credential is gone from OS-EC2" "$OUT"; else ok "the deleted ec2 credential is gone from OS-EC2"; fi
 
 expect "user delete" admin user delete bob
 expect "project delete" admin project delete project-b
