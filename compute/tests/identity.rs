@@ -683,7 +683,10 @@ async fn an_application_credential_authenticates_with_its_secret_and_carries_onl
     let c = &fx.compute;
     let (alice, alpha) = member(c, "alice", "alpha", "admin").await;
     let creator = project_token_facts(c, "alice", &alpha).await;
-    assert_eq!(role_names(&creator), ["admin", "member", "reader"]);
+    assert_eq!(
+        role_names(&creator),
+        ["admin", "manager", "member", "reader"]
+    );
 
     let (cred, secret) = c
         .create_app_cred(
