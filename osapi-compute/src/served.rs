@@ -253,6 +253,11 @@ pub const COMPUTE_ROUTES: &[Route] = &[
     route!("/os-hypervisors/{id}/servers", ["GET" @ Versions::until(52)], "hypervisors whose name matches, with their servers (admin)"),
     route!("/os-services", ["GET"], "the compute services (admin)"),
     route!(
+        "/os-server-external-events",
+        ["POST"],
+        "events of other services about servers (admin or the service role)"
+    ),
+    route!(
         "/os-simple-tenant-usage",
         ["GET"],
         "usage of every project over a period (admin)"

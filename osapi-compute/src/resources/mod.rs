@@ -1,8 +1,8 @@
 //! The compute API resources other than servers: flavors (with extra specs
 //! and access lists), keypairs, limits, quota sets, availability zones,
 //! hypervisors, services, simple tenant usage, the image proxy, the network
-//! proxies (security groups, floating IPs, networks) and nova's list of
-//! extensions.
+//! proxies (security groups, floating IPs, networks), the external events
+//! other services send, and nova's list of extensions.
 //!
 //! Each module follows nova's controller of the same name: its policies
 //! (admin-only where nova's defaults are), its validation messages, its
@@ -21,6 +21,7 @@ use crate::state::ApiState;
 
 pub mod availability_zones;
 pub mod extensions;
+pub mod external_events;
 pub mod flavors;
 pub mod hypervisors;
 pub mod images;
@@ -46,6 +47,7 @@ pub fn routes() -> Router<ApiState> {
         .merge(usage::routes())
         .merge(images::routes())
         .merge(extensions::routes())
+        .merge(external_events::routes())
         .merge(network_proxies::routes())
 }
 

@@ -218,3 +218,46 @@ pub fn image_metadata() -> Schema {
 pub fn image_meta() -> Schema {
     wrapper("meta", metadata(false).properties_count(Some(1), Some(1)))
 }
+
+/// `POST /os-server-external-events` at `version`: the event names each
+/// microversion added (`volume-extended` 2.51, `power-update` 2.76,
+/// `accelerator-request-bound` 2.82, `volume-reimaged` 2.93).
+pub fn external_events(version: ApiVersion) -> Schema {
+    let mut names = vec![
+        json!("network-changed"),
+        json!("network-vif-plugged"),
+        json!("network-vif-unplugged"),
+        json!("network-vif-deleted"),
+    ];
+    for (minor, name) in [
+        (51, "volume-extended"),
+        (76, "power-update"),
+        (82, "accelerator-request-bound"),
+        (93, "volume-reimaged"),
+    ] {
+        if version.at_least(2, minor) {
+            names.push(json!(name));
+        }
+    }
+    let event = Schema::object()
+        .prop("server_uuid", types::uuid())
+        .prop("name", Schema::string().enumerated(&names))
+        .prop(
+            "status",
+            Schema::string().enumerated(&[
+                json!("failed"),
+                json!("completed"),
+                json!("in-progress"),
+            ]),
+        )
+        .prop("tag", Schema::string().length(None, Some(255)))
+        .required(&["server_uuid", "name"])
+        .additional(false);
+    Schema::object()
+        .prop(
+            "events",
+            Schema::array(event).items_count(Some(1), None, false),
+        )
+        .required(&["events"])
+        .additional(false)
+}

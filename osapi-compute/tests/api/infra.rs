@@ -1,7 +1,7 @@
 //! Availability zones, hypervisors, services and simple tenant usage
 //! through the HTTP routes, over the simulated hosts.
 
-use axum::http::StatusCode;
+use axum::http::{Method, StatusCode};
 use serde_json::json;
 
 use crate::fixture::{TestApi, ADMIN, ALICE};
@@ -283,4 +283,81 @@ async fn usage_rejects_bad_periods_with_novas_messages() {
         reversed.fault_message(),
         "Invalid start time. The start time cannot occur after the end time."
     );
+}
+
+#[tokio::test]
+async fn external_events_are_accepted_for_servers_on_a_host_and_refused_for_others() {
+    let api = TestApi::new().await;
+    let server = boot(&api, "alpha").await;
+    let missing = "8b0c6a4e-9f55-4f43-a8a6-0a7b45d6d8b1";
+    let events = |uuids: &[&str]| json!({"events": uuids.iter().map(|u| json!({"name": "network-changed", "server_uuid": u})).collect::<Vec<_>>()});
+    let post = |body| {
+        api.call(
+            Method::POST,
+            "/os-server-external-events",
+            ADMIN,
+            None,
+            Some(body),
+        )
+    };
+
+    let all = post(events(&[&server])).await;
+    let some = post(events(&[&server, missing])).await;
+    let none = post(events(&[missing])).await;
+
+    assert_eq!(all.status, StatusCode::OK, "{}", all.text);
+    assert_eq!(
+        all.body["events"],
+        json!([{"name": "network-changed", "server_uuid": server, "status": "completed", "code": 200}])
+    );
+    assert_eq!(some.status, StatusCode::MULTI_STATUS);
+    assert_eq!(some.body["events"][1]["code"], 404);
+    assert_eq!(some.body["events"][1]["status"], "failed");
+    assert_eq!(none.status, StatusCode::NOT_FOUND);
+    assert_eq!(none.fault_message(), "No instances found for any event");
+}
+
+#[tokio::test]
+async fn external_events_are_for_admins_and_checked_against_the_microversion_s_names() {
+    let api = TestApi::new().await;
+    let server = boot(&api, "alpha").await;
+    let power =
+        json!({"events": [{"name": "power-update", "server_uuid": server, "tag": "POWER_OFF"}]});
+
+    let member = api
+        .call(
+            Method::POST,
+            "/os-server-external-events",
+            ALICE,
+            None,
+            Some(power.clone()),
+        )
+        .await;
+    let old = api
+        .call(
+            Method::POST,
+            "/os-server-external-events",
+            ADMIN,
+            Some("2.75"),
+            Some(power.clone()),
+        )
+        .await;
+    let new = api
+        .call(
+            Method::POST,
+            "/os-server-external-events",
+            ADMIN,
+            Some("2.76"),
+            Some(power),
+        )
+        .await;
+
+    assert_eq!(member.status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        member.fault_message(),
+        "Policy doesn't allow os_compute_api:os-server-external-events:create to be performed."
+    );
+    assert_eq!(old.status, StatusCode::BAD_REQUEST, "{}", old.text);
+    assert_eq!(new.status, StatusCode::OK, "{}", new.text);
+    assert_eq!(new.body["events"][0]["tag"], "POWER_OFF");
 }
