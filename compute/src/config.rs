@@ -202,6 +202,8 @@ pub struct ComputeConfig {
     /// Where image data lives (`<state_path>/images`) and `[image]
     /// image_size_cap`.
     pub images: crate::image::ImageStoreConfig,
+    /// `[DEFAULT] instance_usage_audit` and `instance_usage_audit_period`.
+    pub usage_audit: crate::usage_audit::UsageAuditConfig,
 }
 
 impl Default for ComputeConfig {
@@ -219,6 +221,7 @@ impl Default for ComputeConfig {
             auto_allocate_pool: "10.128.0.0/16".parse().expect("a valid literal network"),
             auto_allocate_prefixlen: 26,
             images: crate::image::ImageStoreConfig::default(),
+            usage_audit: crate::usage_audit::UsageAuditConfig::default(),
         }
     }
 }
@@ -278,6 +281,7 @@ impl ComputeConfig {
             auto_allocate_pool: sim.auto_allocate_pool,
             auto_allocate_prefixlen: sim.auto_allocate_prefixlen,
             images: crate::image::ImageStoreConfig::default(),
+            usage_audit: crate::usage_audit::UsageAuditConfig::default(),
         }
     }
 }

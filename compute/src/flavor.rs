@@ -115,6 +115,9 @@ pub struct FlavorFilter {
     pub min_disk: Option<i64>,
     /// At least this much memory.
     pub min_ram: Option<i64>,
+    /// A regular expression the name must match (anywhere in it; nova's
+    /// database `REGEXP`, microversion 2.102).
+    pub name: Option<String>,
     /// Sort key: `flavorid` (default), `name`, `memory_mb`, `vcpus`,
     /// `root_gb`, `swap`, `ephemeral_gb`, `rxtx_factor`, `id`.
     pub sort_key: Option<String>,
@@ -354,6 +357,11 @@ impl Compute {
                 .position(|r| &r.flavorid == m)
                 .ok_or_else(|| Error::invalid(format!("marker [{m}] not found")))?;
             rows.drain(..=pos);
+        }
+        if let Some(pattern) = &filter.name {
+            let name = regex::Regex::new(pattern)
+                .map_err(|_| Error::invalid(format!("Invalid regular expression: {pattern}")))?;
+            rows.retain(|r| name.is_match(&r.name));
         }
         if let Some(l) = filter.limit {
             rows.truncate(l);

@@ -14,16 +14,19 @@
 //! | [`injected`] | personality (injected) files: nova's quota checks, kept with the instance for the metadata service |
 //! | [`lifecycle`] | the simulated driver: stop/start/reboot/pause/suspend/rebuild/resize/delete/lock, lazy state advance, injected failures |
 //! | [`states`] | vm_state / task_state / power_state, API `status` and EC2 state mappings |
+//! | [`diagnostics`] | server diagnostics from the simulated hypervisor |
 //! | [`actions`] | os-instance-actions records and events |
 //! | [`flavor`] | flavors, extra specs, access lists |
 //! | [`keypair`], [`keys`] | keypairs (ssh, x509; import and generation; nova fingerprints) |
 //! | [`image`] | the image catalogue (`ami-%08x` ids) |
 //! | [`metadefs`] | Glance's metadata definitions catalog: namespaces, objects, properties, tags, resource types |
 //! | [`quota`] | limits per project and usage from live rows |
+//! | [`quota_class`] | quota classes: the `default` class replaces the configured defaults |
 //! | [`ec2`] | EC2 ids and EC2 credentials |
 //! | [`identity`] | the built-in Identity v3: domains, projects, users, groups, roles, assignments, tokens, bootstrap |
 //! | [`network`] | networks, subnets and ports (Neutron's core resources); fixed IPs allocated atomically |
 //! | [`infra`] | availability zones, services, hypervisors, usage reports |
+//! | [`usage_audit`] | the instance usage audit: periods and each host's log |
 //! | [`seed`] | default flavors, cirros image and the shared `private` network, seed files |
 //! | [`validate`] | input rules shared by all operations |
 //! | [`open`] | opening the domain from nova.conf options: `open`, `db sync`, start-up preparation |
@@ -59,6 +62,7 @@ pub mod actions;
 pub mod compute;
 pub mod config;
 pub mod context;
+pub mod diagnostics;
 pub mod ec2;
 pub mod error;
 pub mod flavor;
@@ -75,9 +79,11 @@ pub mod network;
 pub mod open;
 pub mod options;
 pub mod quota;
+pub mod quota_class;
 pub mod seed;
 pub mod states;
 pub mod store;
+pub mod usage_audit;
 pub mod validate;
 
 pub use actions::{InstanceAction, InstanceActionEvent};

@@ -13,7 +13,8 @@ use nova_conf::NovaConf;
 
 use crate::identity::{BootstrapReport, IdentityConfig, IdentityMode};
 use crate::options::{
-    ImageGroup, NetworkQuotaGroup, PoolGroup, QuotaGroup, SimulatorGroup, ZonesGroup,
+    ImageGroup, NetworkQuotaGroup, PoolGroup, QuotaGroup, SimulatorGroup, UsageAuditGroup,
+    ZonesGroup,
 };
 use crate::store::{url, DatabaseUrl};
 use crate::{Compute, ComputeConfig, Error, MigrationReport, Result, Store, StoreOptions};
@@ -70,6 +71,13 @@ impl Settings {
                 network_quota: crate::network::NetworkQuotaLimits::from_group(
                     conf.group::<NetworkQuotaGroup>(),
                 ),
+                usage_audit: {
+                    let audit = conf.group::<UsageAuditGroup>();
+                    crate::usage_audit::UsageAuditConfig {
+                        enabled: audit.instance_usage_audit,
+                        period: audit.instance_usage_audit_period,
+                    }
+                },
                 ..ComputeConfig::from_groups(
                     sim,
                     conf.group::<QuotaGroup>(),

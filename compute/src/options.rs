@@ -130,6 +130,18 @@ nova_conf::option_group! {
 }
 
 nova_conf::option_group! {
+    /// `[DEFAULT]`: the instance usage audit (os-instance_usage_audit_log).
+    pub struct UsageAuditGroup in "DEFAULT" {
+        /// Whether the compute hosts audit the instances they ran in each
+        /// completed period.
+        pub instance_usage_audit: bool = "false" => value::boolean;
+        /// The audit period: `hour`, `day`, `month` or `year`, with an
+        /// optional `@offset` (minutes, hour, day of month, month).
+        pub instance_usage_audit_period: crate::usage_audit::AuditPeriod = "month" => audit_period;
+    }
+}
+
+nova_conf::option_group! {
     /// `[database]`: the store's connection pool (besides nova-conf's
     /// `connection`).
     pub struct PoolGroup in "database" {
@@ -160,11 +172,17 @@ pub const OPTION_GROUPS: &[GroupDecl] = &[
     GroupDecl::of::<QuotaGroup>(),
     GroupDecl::of::<NetworkQuotaGroup>(),
     GroupDecl::of::<ZonesGroup>(),
+    GroupDecl::of::<UsageAuditGroup>(),
     GroupDecl::of::<ImageGroup>(),
     GroupDecl::of::<PoolGroup>(),
     GroupDecl::of::<crate::identity::options::TokenGroup>(),
     GroupDecl::of::<crate::identity::options::IdentityGroup>(),
 ];
+
+/// An instance usage audit period (`month`, `day@6`, ...).
+fn audit_period(text: &str) -> Result<crate::usage_audit::AuditPeriod, String> {
+    text.parse()
+}
 
 /// A non-empty comma-separated list of host names.
 fn host_names(text: &str) -> Result<Vec<String>, String> {

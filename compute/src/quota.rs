@@ -11,6 +11,9 @@ use crate::config::{QuotaLimits, QUOTA_RESOURCES};
 use crate::store::{args, now_micros};
 use crate::{Compute, Error, RequestContext, Result};
 
+/// The quota class whose limits replace the configured defaults.
+pub const DEFAULT_QUOTA_CLASS: &str = "default";
+
 /// What a project (and a user, for keypairs) uses now.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct QuotaUsage {
@@ -41,17 +44,21 @@ impl QuotaUsage {
 }
 
 impl Compute {
-    /// The limits of `project_id` without any access check (internal).
+    /// The limits of `project_id` without any access check (internal):
+    /// the configured defaults, then the `default` quota class's limits,
+    /// then the project's own (one query).
     pub(crate) async fn project_limits(&self, project_id: &str) -> Result<QuotaLimits> {
-        let rows: Vec<(String, i64)> = self
+        let rows: Vec<(String, i64, i64)> = self
             .store
             .fetch_all(
-                "SELECT resource, hard_limit FROM quotas WHERE project_id = $1",
-                args![project_id],
+                "SELECT resource, hard_limit, CAST(0 AS BIGINT) AS layer FROM quota_classes WHERE class_name = $1 \
+                 UNION ALL SELECT resource, hard_limit, CAST(1 AS BIGINT) AS layer FROM quotas WHERE project_id = $2 \
+                 ORDER BY layer",
+                args![DEFAULT_QUOTA_CLASS, project_id],
             )
             .await?;
         let mut limits = self.config.quota.clone();
-        for (res, v) in rows {
+        for (res, v, _) in rows {
             if let Some(slot) = limits.slot(&res) {
                 *slot = v;
             }
@@ -59,9 +66,11 @@ impl Compute {
         Ok(limits)
     }
 
-    /// The configured defaults (`GET /os-quota-sets/{p}/defaults`).
-    pub fn default_quotas(&self) -> QuotaLimits {
-        self.config.quota.clone()
+    /// The limits a project without its own gets
+    /// (`GET /os-quota-sets/{p}/defaults`): the configured `[quota]`
+    /// defaults as the `default` quota class changes them.
+    pub async fn default_quotas(&self) -> Result<QuotaLimits> {
+        self.class_limits(DEFAULT_QUOTA_CLASS).await
     }
 
     /// The limits of a project: the caller's own, or any for admins.

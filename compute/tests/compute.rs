@@ -953,7 +953,7 @@ async fn quota_limits_creates_and_reports_nova_message(engine: Engine) {
     c.delete_quotas(&admin(), "project-a").await.unwrap();
     assert_eq!(
         c.get_quotas(&ctx, "project-a").await.unwrap(),
-        c.default_quotas()
+        c.default_quotas().await.unwrap()
     );
 }
 

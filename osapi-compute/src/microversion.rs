@@ -37,15 +37,15 @@ pub struct ApiVersion {
 
 /// The lowest microversion served (`DEFAULT_API_VERSION` too).
 pub const MIN_VERSION: ApiVersion = ApiVersion { major: 2, minor: 1 };
-/// The highest microversion served (nova 2025.1's maximum).
+/// The highest microversion served (nova 34's maximum).
 pub const MAX_VERSION: ApiVersion = ApiVersion {
     major: 2,
-    minor: 100,
+    minor: 104,
 };
 /// [`MIN_VERSION`] as the version documents print it.
 pub const MIN_VERSION_STR: &str = "2.1";
 /// [`MAX_VERSION`] as the version documents print it.
-pub const MAX_VERSION_STR: &str = "2.100";
+pub const MAX_VERSION_STR: &str = "2.104";
 
 impl ApiVersion {
     /// A version `major.minor`.
@@ -380,12 +380,12 @@ mod tests {
 
     #[test]
     fn out_of_range_is_406_with_nova_message() {
-        let err = ApiVersion::from_headers(&headers(&[("OpenStack-API-Version", "compute 2.101")]))
+        let err = ApiVersion::from_headers(&headers(&[("OpenStack-API-Version", "compute 2.105")]))
             .unwrap_err();
         assert_eq!(err.status().as_u16(), 406);
         assert_eq!(
             err.client_message(),
-            "Version 2.101 is not supported by the API. Minimum is 2.1 and maximum is 2.100."
+            "Version 2.105 is not supported by the API. Minimum is 2.1 and maximum is 2.104."
         );
     }
 }

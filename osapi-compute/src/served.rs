@@ -149,6 +149,11 @@ pub const COMPUTE_ROUTES: &[Route] = &[
         "the encrypted password the guest posted; clear it"
     ),
     route!(
+        "/servers/{id}/diagnostics",
+        ["GET"],
+        "what the simulated hypervisor reports of the guest (admin)"
+    ),
+    route!(
         "/servers/{id}/os-interface",
         ["GET", "POST"],
         "the server's ports; attach one"
@@ -229,6 +234,21 @@ pub const COMPUTE_ROUTES: &[Route] = &[
         "/os-quota-sets/{id}/detail",
         ["GET"],
         "quotas with usage and reservations"
+    ),
+    route!(
+        "/os-quota-class-sets/{id}",
+        ["GET", "PUT"],
+        "a quota class's limits; `default` is what projects get (admin)"
+    ),
+    route!(
+        "/os-instance_usage_audit_log",
+        ["GET"],
+        "the instance usage audit of the last completed period (admin)"
+    ),
+    route!(
+        "/os-instance_usage_audit_log/{before}",
+        ["GET"],
+        "the audit of the period completed before a time (admin)"
     ),
     route!("/os-availability-zone", ["GET"], "the availability zones"),
     route!(
@@ -460,6 +480,6 @@ mod tests {
         assert!(!tags.contains(ApiVersion::new(2, 25)));
         assert!(tags.contains(MAX_VERSION));
         assert_eq!(proxy.describe(), "2.1-2.35");
-        assert_eq!(tags.describe(), "2.26-2.100");
+        assert_eq!(tags.describe(), "2.26-2.104");
     }
 }

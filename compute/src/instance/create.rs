@@ -64,6 +64,11 @@ pub struct CreateInstance {
     /// Personality files, checked against the injected-file quotas and
     /// kept with each instance for the metadata service.
     pub injected_files: Vec<InjectedFile>,
+    /// OS-DCF:diskConfig: `Some(true)` AUTO, `Some(false)` MANUAL; unset,
+    /// the image's `auto_disk_config` property decides (MANUAL without it).
+    pub auto_disk_config: Option<bool>,
+    /// The scheduler hints, kept as given (shown from 2.100).
+    pub scheduler_hints: BTreeMap<String, serde_json::Value>,
 }
 
 /// The result of a create.
@@ -96,9 +101,32 @@ fn new_password() -> String {
         .collect()
 }
 
+/// OS-DCF:diskConfig of a create from `image` (nova: an image whose
+/// `auto_disk_config` property is false refuses AUTO; unset, the property
+/// decides).
+fn disk_config_of(image: &crate::Image, requested: Option<bool>) -> Result<bool> {
+    let allowed = match image.properties.get("auto_disk_config") {
+        Some(serde_json::Value::String(v)) => !matches!(
+            v.to_ascii_lowercase().as_str(),
+            "false" | "0" | "no" | "off" | "f" | "n" | "disabled"
+        ),
+        Some(serde_json::Value::Bool(v)) => *v,
+        _ => true,
+    };
+    match requested {
+        Some(true) if !allowed => Err(Error::invalid(format!(
+            "Requested image {} has automatic disk resize disabled.",
+            image.uuid
+        ))),
+        Some(auto) => Ok(auto),
+        None => Ok(allowed && image.properties.contains_key("auto_disk_config")),
+    }
+}
+
 /// What a create has checked and looked up before its transaction.
 pub(super) struct CreatePlan {
     flavor: Flavor,
+    auto_disk_config: bool,
     image_uuid: String,
     key_data: Option<String>,
     limits: QuotaLimits,
@@ -234,6 +262,7 @@ impl Compute {
                 "Flavor's disk is too small for requested image.",
             ));
         }
+        let auto_disk_config = disk_config_of(&image, req.auto_disk_config)?;
         let key_data = match &req.key_name {
             Some(k) => Some(
                 self.get_keypair(ctx, k, None)
@@ -258,6 +287,7 @@ impl Compute {
             .await?;
         Ok(CreatePlan {
             flavor,
+            auto_disk_config,
             image_uuid: image.uuid,
             key_data,
             limits,
@@ -296,6 +326,8 @@ impl Compute {
             .collect::<BTreeSet<_>>()
             .into_iter()
             .collect();
+        let hints = (!req.scheduler_hints.is_empty())
+            .then(|| serde_json::to_string(&req.scheduler_hints).unwrap_or_else(|_| "{}".into()));
         let mut uuids = Vec::new();
         // Reading the use costs a row per instance of the project; a
         // project without limits on what it counts skips it.
@@ -330,9 +362,9 @@ impl Compute {
                  key_name, key_data, user_data, metadata, tags, availability_zone, host, node, launch_index, \
                  reservation_id, vm_state, task_state, power_state, state_seq, step_due_at, created_at, updated_at, \
                  deleted, fixed_ip, fixed_ip_num, mac_address, access_ip_v4, access_ip_v6, locked, config_drive, \
-                 admin_password) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, \
-                 $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, 0, $29, $30, $30, FALSE, NULL, NULL, '', $31, \
-                 $32, FALSE, $33, $34)",
+                 admin_password, pinned_availability_zone, scheduler_hints, auto_disk_config) VALUES ($1, $2, $3, $4, \
+                 $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, \
+                 $26, $27, $28, 0, $29, $30, $30, FALSE, NULL, NULL, '', $31, $32, FALSE, $33, $34, $35, $36, $37)",
                 args![
                     &uuid,
                     name,
@@ -368,6 +400,9 @@ impl Compute {
                     &req.access_ip_v6,
                     req.config_drive,
                     &admin_password,
+                    &req.availability_zone,
+                    &hints,
+                    plan.auto_disk_config,
                 ],
             )
             .await?;

@@ -138,6 +138,14 @@ pub struct Instance {
     pub locked_reason: Option<String>,
     /// Config drive requested.
     pub config_drive: bool,
+    /// The availability zone the server is pinned to: the one it was
+    /// asked into at create (nova's request spec; 2.96), until unpinned
+    /// (2.104).
+    pub pinned_availability_zone: Option<String>,
+    /// The scheduler hints of its create (2.100).
+    pub scheduler_hints: BTreeMap<String, serde_json::Value>,
+    /// OS-DCF:diskConfig: AUTO (true) or MANUAL.
+    pub auto_disk_config: bool,
     /// The fault, when in ERROR.
     pub fault: Option<InstanceFault>,
 }

@@ -15,7 +15,8 @@ pub(crate) const INSTANCE_COLUMNS: &str = "id, uuid, display_name, display_descr
     image_ref, key_name, key_data, user_data, metadata, tags, availability_zone, host, node, launch_index, reservation_id, \
     vm_state, task_state, power_state, state_seq, step_due_at, created_at, updated_at, launched_at, terminated_at, \
     deleted_at, deleted, access_ip_v4, access_ip_v6, locked, locked_by, locked_reason, \
-    config_drive, admin_password, password, fault_code, fault_message, fault_details, fault_created_at";
+    config_drive, admin_password, password, fault_code, fault_message, fault_details, fault_created_at, \
+    pinned_availability_zone, scheduler_hints, auto_disk_config";
 
 /// An instance row as stored.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -71,6 +72,9 @@ pub(crate) struct InstanceRow {
     pub fault_message: Option<String>,
     pub fault_details: Option<String>,
     pub fault_created_at: Option<i64>,
+    pub pinned_availability_zone: Option<String>,
+    pub scheduler_hints: Option<String>,
+    pub auto_disk_config: bool,
 }
 
 impl InstanceRow {
@@ -155,6 +159,13 @@ impl InstanceRow {
             locked_by: self.locked_by.clone(),
             locked_reason: self.locked_reason.clone(),
             config_drive: self.config_drive,
+            pinned_availability_zone: self.pinned_availability_zone.clone(),
+            scheduler_hints: self
+                .scheduler_hints
+                .as_deref()
+                .and_then(|j| serde_json::from_str(j).ok())
+                .unwrap_or_default(),
+            auto_disk_config: self.auto_disk_config,
             fault: self.fault_code.map(|code| InstanceFault {
                 code,
                 message: self.fault_message.clone().unwrap_or_default(),
@@ -176,8 +187,8 @@ pub(crate) fn save_stmt(row: &InstanceRow) -> (&'static str, Vec<Arg>) {
          fault_created_at = $22, updated_at = $23, image_ref = $24, locked = $25, locked_by = $26, \
          locked_reason = $27, admin_password = $28, metadata = $29, tags = $30, display_name = $31, \
          display_description = $32, hostname = $33, access_ip_v4 = $34, access_ip_v6 = $35, \
-         key_name = $36, key_data = $37, user_data = $38, \
-         state_seq = state_seq + 1 WHERE id = $39 AND state_seq = $40",
+         key_name = $36, key_data = $37, user_data = $38, pinned_availability_zone = $39, \
+         auto_disk_config = $40, state_seq = state_seq + 1 WHERE id = $41 AND state_seq = $42",
         args![
             &row.vm_state,
             &row.task_state,
@@ -217,6 +228,8 @@ pub(crate) fn save_stmt(row: &InstanceRow) -> (&'static str, Vec<Arg>) {
             &row.key_name,
             &row.key_data,
             &row.user_data,
+            &row.pinned_availability_zone,
+            row.auto_disk_config,
             row.id,
             row.state_seq,
         ],

@@ -1,4 +1,5 @@
-//! `PUT /servers/{id}`: name, description, hostname and access IPs.
+//! `PUT /servers/{id}`: name, description, hostname, access IPs, disk
+//! config and the pinned availability zone.
 
 use std::net::Ipv4Addr;
 
@@ -18,6 +19,11 @@ pub struct UpdateInstance {
     pub access_ip_v6: Option<Option<String>>,
     /// New hostname.
     pub hostname: Option<String>,
+    /// OS-DCF:diskConfig: AUTO (true) or MANUAL.
+    pub auto_disk_config: Option<bool>,
+    /// Unpin (`Some(None)`) or re-pin to the server's current zone
+    /// (microversion 2.104).
+    pub pinned_availability_zone: Option<Option<String>>,
 }
 
 pub(super) fn check_ip(field: &str, v: &Option<String>, v6: bool) -> Result<()> {
@@ -35,6 +41,29 @@ pub(super) fn check_ip(field: &str, v: &Option<String>, v6: bool) -> Result<()> 
         }
     }
     Ok(())
+}
+
+/// The pinned zone after asking for `requested` (nova 2.104): `None`
+/// unpins; a zone pins only to where the server is, and a pinned server
+/// must be unpinned before it is pinned elsewhere.
+fn repin(row: &super::InstanceRow, requested: Option<&str>) -> Result<Option<String>> {
+    let Some(requested) = requested else {
+        return Ok(None);
+    };
+    match row.pinned_availability_zone.as_deref() {
+        Some(current) if current == requested => Ok(Some(requested.to_owned())),
+        Some(_) => Err(Error::Conflict(
+            "Cannot change pinned availability zone directly. Unpin first by setting \
+             pinned_availability_zone to null."
+                .into(),
+        )),
+        None if requested == row.availability_zone => Ok(Some(requested.to_owned())),
+        None => Err(Error::Conflict(format!(
+            "Server can only be pinned to its current availability zone '{}', but '{requested}' \
+             was requested.",
+            row.availability_zone
+        ))),
+    }
 }
 
 impl Compute {
@@ -76,6 +105,12 @@ impl Compute {
                 }
                 if let Some(v) = &upd.access_ip_v6 {
                     row.access_ip_v6 = v.clone();
+                }
+                if let Some(auto) = upd.auto_disk_config {
+                    row.auto_disk_config = auto;
+                }
+                if let Some(pin) = &upd.pinned_availability_zone {
+                    row.pinned_availability_zone = repin(row, pin.as_deref())?;
                 }
                 Ok(())
             })

@@ -103,10 +103,16 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../../migrations/sqlite/0014_application_credentials.sql"),
         postgres: include_str!("../../migrations/postgres/0014_application_credentials.sql"),
     },
+    Migration {
+        version: 18,
+        description: "quota classes; the pinned availability zone and scheduler hints of a create",
+        sqlite: include_str!("../../migrations/sqlite/0018_quota_classes_request_spec.sql"),
+        postgres: include_str!("../../migrations/postgres/0018_quota_classes_request_spec.sql"),
+    },
 ];
 
 /// The newest schema version this build knows.
-pub const LATEST_SCHEMA_VERSION: i64 = 14;
+pub const LATEST_SCHEMA_VERSION: i64 = 18;
 
 /// What [`Store::migrate`] did.
 #[derive(Debug, Clone, PartialEq, Eq)]

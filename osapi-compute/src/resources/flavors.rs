@@ -18,7 +18,8 @@ use crate::resources::{domain, json_response, schemas, version_not_found, JsonBo
 use crate::state::ApiState;
 use crate::validation::{bool_of, int_of};
 
-/// nova's `VALID_SORT_KEYS` for flavors (2.1-2.101).
+/// nova's `VALID_SORT_KEYS` for flavors (2.1-2.101; 2.102 drops
+/// `rxtx_factor`).
 const SORT_KEYS: &[&str] = &[
     "created_at",
     "description",
@@ -89,10 +90,16 @@ pub fn flavor_view(
     };
     body.insert("swap".into(), swap);
     body.insert("OS-FLV-EXT-DATA:ephemeral".into(), json!(flavor.ephemeral));
-    body.insert("OS-FLV-DISABLED:disabled".into(), json!(flavor.disabled));
+    // 2.102 drops the disabled flag and the RXTX factor.
+    let legacy = !version.at_least(2, 102);
+    if legacy {
+        body.insert("OS-FLV-DISABLED:disabled".into(), json!(flavor.disabled));
+    }
     body.insert("vcpus".into(), json!(flavor.vcpus));
     body.insert("os-flavor-access:is_public".into(), json!(flavor.is_public));
-    body.insert("rxtx_factor".into(), json!(flavor.rxtx_factor));
+    if legacy {
+        body.insert("rxtx_factor".into(), json!(flavor.rxtx_factor));
+    }
     body.insert("links".into(), urls.links("flavors", &flavor.id));
     if version.at_least(2, 55) {
         body.insert("description".into(), json!(flavor.description));
@@ -129,7 +136,12 @@ fn list_query(
     urls: &RequestUrls,
     version: ApiVersion,
 ) -> Result<compute::FlavorFilter, ApiError> {
-    schemas::flavors_query(version, SORT_KEYS).validate_query(&urls.query)?;
+    let sort_keys: Vec<&str> = SORT_KEYS
+        .iter()
+        .copied()
+        .filter(|k| *k != "rxtx_factor" || !version.at_least(2, 102))
+        .collect();
+    schemas::flavors_query(version, &sort_keys).validate_query(&urls.query)?;
     let page = Page::from_urls(urls)?;
     let sort_key = match urls.param("sort_key") {
         None | Some("") => "flavorid",
@@ -166,6 +178,11 @@ fn list_query(
         is_public,
         min_ram: min("minRam")?,
         min_disk: min("minDisk")?,
+        name: if version.at_least(2, 102) {
+            urls.param("name").map(str::to_owned)
+        } else {
+            None
+        },
         sort_key: Some(store_sort_key(sort_key).to_string()),
         sort_desc,
         limit: Some(page.limit),
@@ -258,6 +275,7 @@ async fn show(
     urls: RequestUrls,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
+    schemas::query_2102(version, &[]).validate_query(&urls.query)?;
     let flavor = state.compute.get_flavor(&ctx, &id).await.map_err(domain)?;
     Ok(json_response(
         StatusCode::OK,

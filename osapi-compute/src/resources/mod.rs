@@ -28,10 +28,12 @@ pub mod images;
 pub mod keypairs;
 pub mod limits;
 pub mod network_proxies;
+pub mod quota_classes;
 pub mod quota_sets;
 pub mod schemas;
 pub mod services;
 pub mod usage;
+pub mod usage_audit_log;
 
 /// The routes of these resources, merged into the API router (paths
 /// without the `/{project_id}` prefix, which the router strips).
@@ -41,10 +43,12 @@ pub fn routes() -> Router<ApiState> {
         .merge(keypairs::routes())
         .merge(limits::routes())
         .merge(quota_sets::routes())
+        .merge(quota_classes::routes())
         .merge(availability_zones::routes())
         .merge(hypervisors::routes())
         .merge(services::routes())
         .merge(usage::routes())
+        .merge(usage_audit_log::routes())
         .merge(images::routes())
         .merge(extensions::routes())
         .merge(external_events::routes())

@@ -30,14 +30,14 @@ pub fn routes() -> Router<ApiState> {
 }
 
 /// Quotas of nova-network days, stored and shown before 2.36.
-const NETWORK_QUOTAS: &[&str] = &[
+pub(crate) const NETWORK_QUOTAS: &[&str] = &[
     "fixed_ips",
     "floating_ips",
     "security_group_rules",
     "security_groups",
 ];
 /// Injected-file quotas, shown before 2.57.
-const FILE_QUOTAS: &[&str] = &[
+pub(crate) const FILE_QUOTAS: &[&str] = &[
     "injected_file_content_bytes",
     "injected_file_path_bytes",
     "injected_files",
@@ -67,14 +67,14 @@ fn resources(version: ApiVersion) -> Vec<&'static str> {
 }
 
 /// The store's name of an API quota (nova says `injected_file_path_bytes`).
-fn store_name(resource: &str) -> &str {
+pub(crate) fn store_name(resource: &str) -> &str {
     match resource {
         "injected_file_path_bytes" => "injected_file_path_length",
         other => other,
     }
 }
 
-fn limit_of(limits: &compute::QuotaLimits, resource: &str) -> i64 {
+pub(crate) fn limit_of(limits: &compute::QuotaLimits, resource: &str) -> i64 {
     limits.get(store_name(resource)).unwrap_or(-1)
 }
 
@@ -170,7 +170,7 @@ async fn defaults(
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     // Anyone may read the defaults (nova's rule is `@`).
-    let limits = state.compute.default_quotas();
+    let limits = state.compute.default_quotas().await.map_err(domain)?;
     Ok(json_response(
         StatusCode::OK,
         quota_set(version, Some(&id), &limits),

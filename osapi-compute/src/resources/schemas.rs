@@ -40,10 +40,20 @@ fn wrapper(key: &str, inner: Schema) -> Schema {
 /// A query string naming `params`, which from 2.75 are the only ones
 /// accepted (nova's `additionalProperties: false`).
 pub fn query(version: ApiVersion, params: &[&str]) -> Schema {
+    query_strict_from(version, params, 75)
+}
+
+/// A query string naming `params`, which from 2.102 are the only ones
+/// accepted: nova made every query schema that 2.75 left open strict.
+pub fn query_2102(version: ApiVersion, params: &[&str]) -> Schema {
+    query_strict_from(version, params, 102)
+}
+
+fn query_strict_from(version: ApiVersion, params: &[&str], minor: u32) -> Schema {
     let schema = params.iter().fold(Schema::object(), |schema, name| {
         schema.prop(name, Schema::any())
     });
-    if version.at_least(2, 75) {
+    if version.at_least(2, minor) {
         schema.additional(false)
     } else {
         schema
@@ -84,15 +94,17 @@ fn flavor_description() -> Schema {
 /// version; the rest named for 2.75's `additionalProperties: false`).
 pub fn flavors_query(version: ApiVersion, sort_keys: &[&str]) -> Schema {
     let keys: Vec<Value> = sort_keys.iter().map(|k| json!(k)).collect();
-    query(
-        version,
-        &["limit", "marker", "is_public", "minRam", "minDisk"],
-    )
-    .prop("sort_key", Schema::string().enumerated(&keys))
-    .prop(
-        "sort_dir",
-        Schema::string().enumerated(&[json!("asc"), json!("desc")]),
-    )
+    let params: &[&str] = if version.at_least(2, 102) {
+        &["limit", "marker", "is_public", "minRam", "minDisk", "name"]
+    } else {
+        &["limit", "marker", "is_public", "minRam", "minDisk"]
+    };
+    query(version, params)
+        .prop("sort_key", Schema::string().enumerated(&keys))
+        .prop(
+            "sort_dir",
+            Schema::string().enumerated(&[json!("asc"), json!("desc")]),
+        )
 }
 
 /// `POST /flavors` at `version`.
@@ -111,16 +123,18 @@ pub fn flavor_create(version: ApiVersion) -> Schema {
         .prop("disk", flavor_integer(0))
         .prop("OS-FLV-EXT-DATA:ephemeral", flavor_integer(0))
         .prop("swap", flavor_integer(0))
-        .prop(
+        .prop("os-flavor-access:is_public", types::boolean_values())
+        .required(&["name", "ram", "vcpus", "disk"])
+        .additional(false);
+    if !version.at_least(2, 102) {
+        flavor = flavor.prop(
             "rxtx_factor",
             Schema::of(&[Ty::Number, Ty::String])
                 .plain_type_list()
                 .pattern(r"^[0-9]+(\.[0-9]+)?$")
                 .float_range((0.0, "0"), (3.40282e38, "3.40282e+38")),
-        )
-        .prop("os-flavor-access:is_public", types::boolean_values())
-        .required(&["name", "ram", "vcpus", "disk"])
-        .additional(false);
+        );
+    }
     if version.at_least(2, 55) {
         flavor = flavor.prop("description", flavor_description());
     }
@@ -198,15 +212,29 @@ pub fn keypair_create(version: ApiVersion) -> Schema {
 
 /// `PUT /os-quota-sets/{id}` naming `resources` (sorted).
 pub fn quota_update(resources: &[&str]) -> Schema {
+    let set = quota_limits(
+        Schema::object().prop("force", types::boolean_values()),
+        resources,
+    );
+    wrapper("quota_set", set.additional(false))
+}
+
+/// `PUT /os-quota-class-sets/{class}`: the limits of `resources`.
+pub fn quota_class_update(resources: &[&str]) -> Schema {
+    let set = quota_limits(Schema::object(), resources);
+    wrapper("quota_class_set", set.additional(false))
+}
+
+/// `set` with a limit property (-1 to 2^31-1, a number or its digits)
+/// for each of `resources`.
+fn quota_limits(set: Schema, resources: &[&str]) -> Schema {
     let value = Schema::of(&[Ty::Integer, Ty::String])
         .plain_type_list()
         .pattern("^-?[0-9]+$")
         .range(Some(-1), Some(MAX_INT));
-    let set = resources.iter().fold(
-        Schema::object().prop("force", types::boolean_values()),
-        |set, name| set.prop(name, value.clone()),
-    );
-    wrapper("quota_set", set.additional(false))
+    resources
+        .iter()
+        .fold(set, |set, name| set.prop(name, value.clone()))
 }
 
 /// `POST`/`PUT /images/{id}/metadata`.

@@ -644,6 +644,8 @@ pub async fn create(
         networks: requested_networks(server.get("networks"))?,
         security_groups: security_group_names(server.get("security_groups")),
         injected_files: personality(server.get("personality")),
+        auto_disk_config: disk_config(server),
+        scheduler_hints: scheduler_hints(value),
     };
     if request.host.is_some() {
         ctx.require_admin("compute:servers:create:requested_destination")?;
@@ -672,7 +674,7 @@ pub async fn create(
     let mut server = json!({
         "id": first.uuid,
         "links": urls.links("servers", &first.uuid),
-        "OS-DCF:diskConfig": "MANUAL",
+        "OS-DCF:diskConfig": view::disk_config(first.auto_disk_config),
         "security_groups": groups,
     });
     if state.config.enable_instance_password {
@@ -683,6 +685,23 @@ pub async fn create(
         response.headers_mut().insert(header::LOCATION, location);
     }
     Ok(response)
+}
+
+/// `OS-DCF:diskConfig` of a create, rebuild, resize or update body (the
+/// schema has checked it is AUTO or MANUAL): whether AUTO was asked for.
+pub(crate) fn disk_config(body: &Value) -> Option<bool> {
+    body.get("OS-DCF:diskConfig")
+        .and_then(Value::as_str)
+        .map(|v| v == "AUTO")
+}
+
+/// The scheduler hints of a create body, under either of nova's names.
+fn scheduler_hints(body: &Value) -> std::collections::BTreeMap<String, Value> {
+    ["os:scheduler_hints", "OS-SCH-HNT:scheduler_hints"]
+        .iter()
+        .find_map(|k| body.get(*k).and_then(Value::as_object))
+        .map(|hints| hints.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+        .unwrap_or_default()
 }
 
 /// The `networks` of a create as nova reads them (its
@@ -792,6 +811,8 @@ pub async fn update(
             .get("accessIPv6")
             .map(|v| nullable_string(v).map(canonical_ipv6)),
         hostname: opt_string(server.get("hostname")),
+        auto_disk_config: disk_config(server),
+        pinned_availability_zone: server.get("pinned_availability_zone").map(nullable_string),
     };
     let instance = state.compute.update_instance(&ctx.0, &id, update).await?;
     let props = image_properties(&state, &ctx, version, &instance.image_ref).await;

@@ -7,6 +7,7 @@ use crate::state::ApiState;
 
 pub mod actions;
 pub mod core;
+pub mod diagnostics;
 pub mod interfaces;
 pub mod schemas;
 pub mod sub;
@@ -47,6 +48,7 @@ pub fn routes() -> Router<ApiState> {
                 .put(sub::tag_update)
                 .delete(sub::tag_delete),
         )
+        .route("/servers/{id}/diagnostics", get(diagnostics::show))
         .route("/servers/{id}/ips", get(sub::ips_index))
         .route("/servers/{id}/ips/{network}", get(sub::ips_show))
         .route("/servers/{id}/os-instance-actions", get(sub::actions_index))

@@ -228,6 +228,9 @@ pub fn update(version: ApiVersion, legacy: bool) -> Schema {
     if version.at_least(2, 90) {
         server = server.prop("hostname", Schema::string().length(Some(1), Some(255)));
     }
+    if version.at_least(2, 104) {
+        server = server.prop("pinned_availability_zone", types::name().nullable());
+    }
     Schema::object()
         .prop("server", server.additional(false))
         .required(&["server"])

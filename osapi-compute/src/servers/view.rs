@@ -289,7 +289,10 @@ pub fn show(
             instance.updated_at.as_ref().unwrap_or(&instance.created_at)
         )),
     );
-    put("OS-DCF:diskConfig", json!("MANUAL"));
+    put(
+        "OS-DCF:diskConfig",
+        json!(disk_config(instance.auto_disk_config)),
+    );
     if matches!(status, "ERROR" | "DELETED") {
         if let Some(fault) = &instance.fault {
             let mut f = json!({
@@ -399,13 +402,24 @@ pub fn show(
         put("OS-EXT-SRV-ATTR:hostname", json!(instance.hostname));
     }
     if opts.az && version.at_least(2, 96) {
-        // No availability zone is ever pinned by a request spec here.
-        put("pinned_availability_zone", Value::Null);
+        put(
+            "pinned_availability_zone",
+            json!(instance.pinned_availability_zone),
+        );
     }
     if version.at_least(2, 100) {
-        put("scheduler_hints", json!({}));
+        put("scheduler_hints", json!(instance.scheduler_hints));
     }
     Value::Object(s)
+}
+
+/// `OS-DCF:diskConfig` as the API names it.
+pub fn disk_config(auto: bool) -> &'static str {
+    if auto {
+        "AUTO"
+    } else {
+        "MANUAL"
+    }
 }
 
 #[cfg(test)]

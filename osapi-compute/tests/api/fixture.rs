@@ -54,6 +54,9 @@ pub struct TestApp {
     _dir: tempfile::TempDir,
 }
 
+/// A change to the compute configuration (see [`Builder::compute`]).
+type ConfigHook = Box<dyn FnOnce(&mut compute::ComputeConfig)>;
+
 /// A change to the factory registry (see [`Builder::registry`]).
 type RegistryHook = Box<dyn FnOnce(&mut nova_paste::Registry)>;
 
@@ -63,6 +66,7 @@ pub struct Builder {
     paste: Option<std::path::PathBuf>,
     registry: Vec<RegistryHook>,
     image_size_cap: Option<u64>,
+    compute: Vec<ConfigHook>,
 }
 
 impl Builder {
@@ -98,6 +102,12 @@ impl Builder {
         self.paste = Some(path);
         self
     }
+    /// Changes the compute domain's configuration (instant transitions,
+    /// one host by default).
+    pub fn compute(mut self, f: impl FnOnce(&mut compute::ComputeConfig) + 'static) -> Self {
+        self.compute.push(Box::new(f));
+        self
+    }
     /// Changes the factory registry after the crate's factories are in
     /// (e.g. to swap one app's factory for a variant).
     pub fn registry(mut self, f: impl FnOnce(&mut nova_paste::Registry) + 'static) -> Self {
@@ -115,6 +125,9 @@ impl Builder {
         config.images.data_dir = dir.path().join("images");
         if let Some(cap) = self.image_size_cap {
             config.images.size_cap = cap;
+        }
+        for f in self.compute {
+            f(&mut config);
         }
         let compute = compute::Compute::new(store, config);
         let mut registry = nova_runtime::api::builtin_registry(&self.config.auth_strategy);
@@ -149,6 +162,7 @@ impl TestApp {
             paste: None,
             registry: Vec::new(),
             image_size_cap: None,
+            compute: Vec::new(),
         }
     }
 
@@ -329,7 +343,11 @@ pub struct TestApi {
 impl TestApi {
     /// The real pipeline over a fresh seeded store.
     pub async fn new() -> Self {
-        let app = TestApp::new().await;
+        Self::over(TestApp::new().await)
+    }
+
+    /// The compute API of `app`.
+    pub fn over(app: TestApp) -> Self {
         TestApi {
             compute: app.state.compute.clone(),
             app,
@@ -359,6 +377,26 @@ impl TestApi {
     /// GET as `token` at `version`.
     pub async fn get(&self, path: &str, token: &str, version: Option<&str>) -> Answer {
         self.call(Method::GET, path, token, version, None).await
+    }
+
+    /// Boots an m1.tiny cirros server in `project` through the domain and
+    /// returns its id.
+    pub async fn boot(&self, project: &str) -> String {
+        let ctx = compute::RequestContext::new("someone", project);
+        let created = self
+            .compute
+            .create_instances(
+                &ctx,
+                compute::CreateInstance {
+                    name: "vm".into(),
+                    flavor_id: "1".into(),
+                    image_ref: compute::CIRROS_IMAGE_UUID.into(),
+                    ..Default::default()
+                },
+            )
+            .await
+            .expect("boot");
+        created.instances[0].uuid.clone()
     }
 
     /// Sends a request built by the caller through the whole pipeline.

@@ -462,3 +462,62 @@ async fn admin_is_public_filter_shows_private_or_all() {
     let bad = api.get("/flavors?is_public=maybe", ADMIN, None).await;
     assert_eq!(bad.fault_message(), "Invalid is_public filter [maybe]");
 }
+
+#[tokio::test]
+async fn from_2_102_flavors_drop_rxtx_factor_and_the_disabled_flag() {
+    let api = TestApi::new().await;
+
+    let old = api.get("/flavors/1", ALICE, Some("2.101")).await;
+    let new = api.get("/flavors/1", ALICE, Some("2.102")).await;
+
+    assert_eq!(old.body["flavor"]["rxtx_factor"], 1.0);
+    assert_eq!(old.body["flavor"]["OS-FLV-DISABLED:disabled"], false);
+    assert!(new.body["flavor"].get("rxtx_factor").is_none());
+    assert!(new.body["flavor"].get("OS-FLV-DISABLED:disabled").is_none());
+}
+
+#[tokio::test]
+async fn from_2_102_a_list_filters_by_name_and_a_show_refuses_unknown_parameters() {
+    let api = TestApi::new().await;
+
+    let large = api.get("/flavors?name=large", ALICE, Some("2.102")).await;
+    let anchored = api.get("/flavors?name=%5Em1.t", ALICE, Some("2.102")).await;
+    let unknown_before = api.get("/flavors?name=large", ALICE, Some("2.101")).await;
+    let rxtx_sort = api
+        .get("/flavors?sort_key=rxtx_factor", ALICE, Some("2.102"))
+        .await;
+    let show_query = api.get("/flavors/1?foo=bar", ALICE, Some("2.102")).await;
+
+    assert_eq!(names(&large.body), ["m1.large", "m1.xlarge"]);
+    assert_eq!(names(&anchored.body), ["m1.tiny"]);
+    assert_eq!(unknown_before.status, StatusCode::BAD_REQUEST);
+    assert_eq!(rxtx_sort.status, StatusCode::BAD_REQUEST);
+    assert_eq!(show_query.status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        show_query.fault_message(),
+        "Additional properties are not allowed ('foo' was unexpected)"
+    );
+}
+
+#[tokio::test]
+async fn from_2_102_a_flavor_create_refuses_rxtx_factor() {
+    let api = TestApi::new().await;
+    let flavor =
+        json!({"flavor": {"name": "f", "ram": 64, "vcpus": 1, "disk": 1, "rxtx_factor": 2.0}});
+
+    let refused = api
+        .call(
+            Method::POST,
+            "/flavors",
+            ADMIN,
+            Some("2.102"),
+            Some(flavor.clone()),
+        )
+        .await;
+    let accepted = api
+        .call(Method::POST, "/flavors", ADMIN, Some("2.101"), Some(flavor))
+        .await;
+
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST);
+    assert_eq!(accepted.status, StatusCode::OK, "{}", accepted.text);
+}

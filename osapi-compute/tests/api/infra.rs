@@ -6,24 +6,6 @@ use serde_json::json;
 
 use crate::fixture::{TestApi, ADMIN, ALICE};
 
-async fn boot(api: &TestApi, project: &str) -> String {
-    let ctx = compute::RequestContext::new("someone", project);
-    let created = api
-        .compute
-        .create_instances(
-            &ctx,
-            compute::CreateInstance {
-                name: "vm".into(),
-                flavor_id: "1".into(),
-                image_ref: compute::CIRROS_IMAGE_UUID.into(),
-                ..Default::default()
-            },
-        )
-        .await
-        .expect("boot");
-    created.instances[0].uuid.clone()
-}
-
 #[tokio::test]
 async fn zone_list_is_public_and_detail_admin_only() {
     let api = TestApi::new().await;
@@ -80,7 +62,7 @@ async fn services_are_admin_only_with_uuid_ids_from_2_53() {
 #[tokio::test]
 async fn hypervisors_detail_changes_with_microversions() {
     let api = TestApi::new().await;
-    boot(&api, "alpha").await;
+    api.boot("alpha").await;
     assert_eq!(
         api.get("/os-hypervisors", ALICE, None).await.status,
         StatusCode::FORBIDDEN
@@ -123,7 +105,7 @@ async fn hypervisors_detail_changes_with_microversions() {
 #[tokio::test]
 async fn hypervisor_show_statistics_and_search() {
     let api = TestApi::new().await;
-    boot(&api, "alpha").await;
+    api.boot("alpha").await;
     let list = api.get("/os-hypervisors", ADMIN, None).await;
     let id = list.body["hypervisors"][0]["id"].as_i64().expect("id");
     let name = list.body["hypervisors"][0]["hypervisor_hostname"]
@@ -185,8 +167,8 @@ async fn hypervisor_show_statistics_and_search() {
 #[tokio::test]
 async fn usage_is_per_project_for_members_and_all_for_admins() {
     let api = TestApi::new().await;
-    let uuid = boot(&api, "alpha").await;
-    boot(&api, "beta").await;
+    let uuid = api.boot("alpha").await;
+    api.boot("beta").await;
     let period = "start=2000-01-01T00:00:00&end=2100-01-01T00:00:00";
 
     let mine = api
@@ -288,7 +270,7 @@ async fn usage_rejects_bad_periods_with_novas_messages() {
 #[tokio::test]
 async fn external_events_are_accepted_for_servers_on_a_host_and_refused_for_others() {
     let api = TestApi::new().await;
-    let server = boot(&api, "alpha").await;
+    let server = api.boot("alpha").await;
     let missing = "8b0c6a4e-9f55-4f43-a8a6-0a7b45d6d8b1";
     let events = |uuids: &[&str]| json!({"events": uuids.iter().map(|u| json!({"name": "network-changed", "server_uuid": u})).collect::<Vec<_>>()});
     let post = |body| {
@@ -320,7 +302,7 @@ async fn external_events_are_accepted_for_servers_on_a_host_and_refused_for_othe
 #[tokio::test]
 async fn external_events_are_for_admins_and_checked_against_the_microversion_s_names() {
     let api = TestApi::new().await;
-    let server = boot(&api, "alpha").await;
+    let server = api.boot("alpha").await;
     let power =
         json!({"events": [{"name": "power-update", "server_uuid": server, "tag": "POWER_OFF"}]});
 

@@ -5,6 +5,7 @@
 mod fixture;
 mod schema;
 
+mod admin_reports;
 mod auth;
 mod extensions;
 mod flavors;
@@ -27,7 +28,9 @@ mod personality;
 mod proxy_floating_ips;
 mod proxy_networks;
 mod proxy_security_groups;
+mod quota_classes;
 mod quotas;
+mod request_spec;
 mod served;
 mod server_networks;
 mod servers;

@@ -24,7 +24,7 @@ async fn requested_version_is_echoed_with_both_headers_and_vary() {
 }
 
 #[tokio::test]
-async fn no_header_means_21_and_latest_means_2100() {
+async fn no_header_means_21_and_latest_means_2104() {
     let app = TestApp::new().await;
     let answer = app.get("/v2.1/servers", "alice:proj", None).await;
     assert_eq!(
@@ -34,7 +34,7 @@ async fn no_header_means_21_and_latest_means_2100() {
     let answer = app.get("/v2.1/servers", "alice:proj", Some("latest")).await;
     assert_eq!(
         answer.header("OpenStack-API-Version").as_deref(),
-        Some("compute 2.100")
+        Some("compute 2.104")
     );
 }
 
@@ -71,13 +71,13 @@ async fn malformed_version_is_400_with_nova_message() {
 #[tokio::test]
 async fn out_of_range_version_is_406_compute_fault() {
     let app = TestApp::new().await;
-    for v in ["2.101", "3.0", "2.0"] {
+    for v in ["2.105", "3.0", "2.0"] {
         let answer = app.get("/v2.1/servers", "alice:proj", Some(v)).await;
         assert_eq!(answer.status, StatusCode::NOT_ACCEPTABLE, "{v}");
         assert_eq!(
             answer.body["computeFault"]["message"],
             format!(
-                "Version {v} is not supported by the API. Minimum is 2.1 and maximum is 2.100."
+                "Version {v} is not supported by the API. Minimum is 2.1 and maximum is 2.104."
             )
         );
     }
@@ -94,7 +94,7 @@ async fn a_version_number_beyond_32_bits_is_406_not_malformed() {
     assert_eq!(answer.status, StatusCode::NOT_ACCEPTABLE);
     assert_eq!(
         answer.body["computeFault"]["message"],
-        "Version 2.4294967296 is not supported by the API. Minimum is 2.1 and maximum is 2.100."
+        "Version 2.4294967296 is not supported by the API. Minimum is 2.1 and maximum is 2.104."
     );
 }
 
