@@ -7,6 +7,7 @@
 //! | module | holds |
 //! |---|---|
 //! | [`state`] | [`state::ApiState`], shared by every handler |
+//! | [`strict_query`] | 2.102: unknown query parameters refused on the routes that read none |
 //! | [`config`] | the `[api]` options |
 //! | [`fault`] | [`fault::ApiError`]: the one place errors become nova faults |
 //! | [`microversion`] | negotiation and the [`microversion::ApiVersion`] extractor |
@@ -49,5 +50,6 @@ pub mod router;
 pub mod served;
 pub mod servers;
 pub mod state;
+pub mod strict_query;
 pub mod validation;
 pub mod versions;

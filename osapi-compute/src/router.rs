@@ -6,7 +6,9 @@
 //! 2. microversion negotiation (400/406), and the version headers on the answer;
 //! 3. the optional `/{project_id}` prefix: stripped, checked against the
 //!    caller's project (400 on mismatch), remembered for links;
-//! 4. the routes; an unknown path or method is 404 `itemNotFound`.
+//! 4. the routes; an unknown path or method is 404 `itemNotFound`; from
+//!    2.102 a route that reads no query refuses one it does not accept
+//!    ([`crate::strict_query`]).
 
 use axum::extract::Request;
 use axum::http::{header, StatusCode, Uri};
@@ -28,6 +30,7 @@ pub fn routes(state: ApiState) -> Router {
         .merge(crate::servers::routes())
         .merge(crate::resources::routes())
         .merge(crate::removed::routes())
+        .route_layer(middleware::from_fn(crate::strict_query::refuse_unknown))
         .fallback(not_found)
         .method_not_allowed_fallback(not_found)
         .with_state(state)

@@ -131,3 +131,29 @@ async fn legacy_v2_api_ignores_microversions() {
     assert!(answer.header("OpenStack-API-Version").is_none());
     assert!(answer.header_all("Vary").is_empty());
 }
+
+#[tokio::test]
+async fn from_2_102_a_route_that_reads_no_query_refuses_one() {
+    let app = TestApp::new().await;
+    let id = app.create_server("alice:proj", "vm").await;
+    let path = format!("/v2.1/servers/{id}?foo=1");
+
+    let before = app.get(&path, "alice:proj", Some("2.101")).await;
+    let after = app.get(&path, "alice:proj", Some("2.102")).await;
+    let zones = app
+        .get(
+            "/v2.1/os-availability-zone?x=y",
+            "alice:proj",
+            Some("2.102"),
+        )
+        .await;
+
+    assert_eq!(before.status, StatusCode::OK);
+    assert_eq!(after.status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        after.body,
+        serde_json::json!({"badRequest": {"code": 400, "message":
+            "Additional properties are not allowed ('foo' was unexpected)"}})
+    );
+    assert_eq!(zones.status, StatusCode::BAD_REQUEST);
+}
