@@ -60,6 +60,7 @@ pub mod compute;
 pub mod config;
 pub mod context;
 pub mod ec2;
+pub mod ec2_tags;
 pub mod error;
 pub mod flavor;
 pub mod identity;

@@ -22,6 +22,7 @@
 #                      when either is missing)
 #   TEMPEST_PYTHON     the Python that venv is made with (python3)
 #   EC2_TEMPEST_REGEX  the tests to run (default ^ec2api_tempest_plugin\.api\.)
+#   NOVA_API_BIN_DIR   where osapi-compute and ec2-api are (target/release)
 #   KEEP_WORKDIR=1     keep the temporary directory (configs, logs) afterwards
 # Builds nothing: needs target/release/osapi-compute and ec2-api (the
 # release stage).
@@ -35,8 +36,9 @@ PLUGIN_VERSION=1.7.0
 VENV="${EC2_TEMPEST_VENV:-$ROOT/.state/ec2api-tempest-venv}"
 TEMPEST_PYTHON="${TEMPEST_PYTHON:-python3}"
 REGEX="${EC2_TEMPEST_REGEX:-^ec2api_tempest_plugin\.api\.}"
-OSAPI="$ROOT/target/release/osapi-compute"
-EC2="$ROOT/target/release/ec2-api"
+BIN_DIR="${NOVA_API_BIN_DIR:-$ROOT/target/release}"
+OSAPI="$BIN_DIR/osapi-compute"
+EC2="$BIN_DIR/ec2-api"
 HERE="$ROOT/tests/ec2api-tempest"
 
 for b in "$OSAPI" "$EC2"; do
@@ -94,6 +96,9 @@ ec2_listen_port = $EC2_PORT
 ec2_workers = 2
 [api]
 auth_strategy = keystone
+[ec2]
+# The region the plugin's clients sign for and DescribeRegions must name.
+region_name = RegionOne
 [wsgi]
 api_paste_config = api-paste.ini
 [simulator]
@@ -108,7 +113,8 @@ wait_http "http://127.0.0.1:$PORT/healthcheck" 60 \
 "$EC2" --config-file "$WORK/etc/nova.conf" >"$WORK/ec2-api.log" 2>&1 &
 PIDS+=($!)
 deadline=$(( $(date +%s) + 60 ))
-until [ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "http://127.0.0.1:$EC2_PORT/" || true)" = 400 ]; do
+# Any answer (an unsigned request is refused) means it is serving.
+until [ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "http://127.0.0.1:$EC2_PORT/" || true)" != 000 ]; do
     [ "$(date +%s)" -lt "$deadline" ] || { tail -20 "$WORK/ec2-api.log" >&2; die "ec2-api did not start"; }
     sleep 0.3
 done
@@ -142,6 +148,11 @@ def login(user, password, project):
     return headers["X-Subject-Token"]
 
 admin = login("admin", os.environ["ADMIN_PASSWORD"], "admin")
+# The seeded `private` network stops being shared, as devstack's belongs
+# to one project: the EC2 project's instances boot on its own network.
+_, private = call("GET", "/network/v2.0/networks?name=private", token=admin)
+call("PUT", f"/network/v2.0/networks/{private['networks'][0]['id']}",
+     {"network": {"shared": False}}, admin)
 name = "ec2-tempest"
 password = secrets.token_urlsafe(18)
 _, p = call("POST", "/identity/v3/projects",

@@ -103,10 +103,16 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../../migrations/sqlite/0014_application_credentials.sql"),
         postgres: include_str!("../../migrations/postgres/0014_application_credentials.sql"),
     },
+    Migration {
+        version: 17,
+        description: "EC2 tags of images and security groups",
+        sqlite: include_str!("../../migrations/sqlite/0017_ec2_tags.sql"),
+        postgres: include_str!("../../migrations/postgres/0017_ec2_tags.sql"),
+    },
 ];
 
 /// The newest schema version this build knows.
-pub const LATEST_SCHEMA_VERSION: i64 = 14;
+pub const LATEST_SCHEMA_VERSION: i64 = 17;
 
 /// What [`Store::migrate`] did.
 #[derive(Debug, Clone, PartialEq, Eq)]
