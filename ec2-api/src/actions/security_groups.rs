@@ -812,7 +812,12 @@ pub async fn change_rules(
             .map_err(|e| map_net_err(e, &id))?;
         return Ok(req.respond_true());
     }
+    // As AWS answers a revoke today: the rules the group has go, and
+    // those it has not are listed in `unknownIpPermissionSet` (no error),
+    // which is also what EC2-Classic answered (the conformance suite
+    // revokes twice).
     let mut found = Vec::with_capacity(rules.len());
+    let mut unknown = Vec::new();
     for rule in &rules {
         match state
             .compute
@@ -821,20 +826,62 @@ pub async fn change_rules(
             .map_err(|e| map_net_err(e, &id))?
         {
             Some(r) => found.push(r.id),
-            None => return Err(Ec2Error::PermissionNotFound),
+            None => unknown.push(rule),
         }
     }
     for rule in found {
-        state
-            .compute
-            .delete_security_group_rule(&ctx, &rule)
-            .await
-            .map_err(|e| match e {
-                NetworkError::SecurityGroupRuleNotFound(_) => Ec2Error::PermissionNotFound,
-                other => map_net_err(other, &id),
-            })?;
+        match state.compute.delete_security_group_rule(&ctx, &rule).await {
+            // Revoked meanwhile by another request: gone all the same.
+            Ok(()) | Err(NetworkError::SecurityGroupRuleNotFound(_)) => {}
+            Err(other) => return Err(map_net_err(other, &id)),
+        }
     }
-    Ok(req.respond_true())
+    Ok(req.respond(|x| {
+        x.boolean("return", true);
+        if !unknown.is_empty() {
+            x.set("unknownIpPermissionSet", &unknown, |x, r| {
+                write_requested_rule(x, r, &groups);
+            });
+        }
+    }))
+}
+
+/// A rule a request named, as an `IpPermission`.
+fn write_requested_rule(x: &mut Xml, r: &NewSecurityGroupRule, groups: &[SecurityGroup]) {
+    let protocol = ec2_protocol(r.protocol.as_deref());
+    x.text("ipProtocol", &protocol);
+    let ports = match protocol.as_str() {
+        "-1" => None,
+        "icmp" | "icmpv6" => Some((
+            r.port_range_min.unwrap_or(-1),
+            r.port_range_max.unwrap_or(-1),
+        )),
+        _ => match (r.port_range_min, r.port_range_max) {
+            (Some(a), b) => Some((a, b.unwrap_or(a))),
+            _ if matches!(protocol.as_str(), "tcp" | "udp") => Some((1, 65535)),
+            _ => None,
+        },
+    };
+    if let Some((from, to)) = ports {
+        x.num("fromPort", from).num("toPort", to);
+    }
+    let source = r
+        .remote_group_id
+        .as_ref()
+        .and_then(|g| groups.iter().find(|o| &o.id == g));
+    x.set("groups", source, |x, g| {
+        x.text("userId", &g.project_id)
+            .text("groupId", &group_ec2_id(g))
+            .text("groupName", &g.name);
+    });
+    let v6 = r.ethertype.as_deref() == Some("IPv6");
+    let prefix = r.remote_ip_prefix.as_deref();
+    x.set("ipRanges", prefix.filter(|_| !v6), |x, c| {
+        x.text("cidrIp", c);
+    });
+    x.set("ipv6Ranges", prefix.filter(|_| v6), |x, c| {
+        x.text("cidrIpv6", c);
+    });
 }
 
 #[cfg(test)]

@@ -703,3 +703,42 @@ async fn images_and_security_groups_carry_tags_per_project() {
     ])
     .await;
 }
+
+#[tokio::test]
+async fn a_revoke_removes_the_rules_the_group_has_and_lists_the_others() {
+    let app = TestApp::noauth().await;
+    let made = app
+        .ok(
+            "CreateSecurityGroup",
+            &[("GroupName", "web"), ("GroupDescription", "d")],
+        )
+        .await;
+    let sg = text(&made, "groupId").unwrap().to_string();
+    let rules = [
+        ("GroupId", sg.as_str()),
+        ("IpPermissions.1.IpProtocol", "icmp"),
+        ("IpPermissions.1.FromPort", "-1"),
+        ("IpPermissions.1.ToPort", "-1"),
+        ("IpPermissions.1.IpRanges.1.CidrIp", "10.0.0.0/8"),
+        ("IpPermissions.2.IpProtocol", "tcp"),
+        ("IpPermissions.2.FromPort", "1"),
+        ("IpPermissions.2.ToPort", "65535"),
+        ("IpPermissions.2.IpRanges.1.CidrIp", "192.0.2.0/24"),
+    ];
+    app.ok("AuthorizeSecurityGroupIngress", &rules[..5]).await;
+    let revoked = app.ok("RevokeSecurityGroupIngress", &rules).await;
+    assert_eq!(text(&revoked, "return"), Some("true"));
+    let unknown = &revoked[revoked.find("<unknownIpPermissionSet>").unwrap()..];
+    assert_eq!(texts(unknown, "ipProtocol"), vec!["tcp"]);
+    assert_eq!(texts(unknown, "fromPort"), vec!["1"]);
+    assert_eq!(texts(unknown, "cidrIp"), vec!["192.0.2.0/24"]);
+    let listed = app
+        .ok("DescribeSecurityGroups", &[("GroupId.1", &sg)])
+        .await;
+    let ingress =
+        &listed[listed.find("<ipPermissions>").unwrap()..listed.find("</ipPermissions>").unwrap()];
+    assert!(texts(ingress, "ipProtocol").is_empty(), "{listed}");
+    // Revoking again changes nothing and is no error (EC2-Classic's answer).
+    let again = app.ok("RevokeSecurityGroupIngress", &rules[..5]).await;
+    assert_eq!(texts(&again, "cidrIp"), vec!["10.0.0.0/8"]);
+}

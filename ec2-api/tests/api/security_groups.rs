@@ -390,11 +390,6 @@ async fn refusals_get_aws_codes_and_change_nothing() {
             "InvalidGroup.NotFound",
         ),
         (
-            "RevokeSecurityGroupIngress",
-            ssh("db"),
-            "InvalidPermission.NotFound",
-        ),
-        (
             "AuthorizeSecurityGroupIngress",
             vec![
                 ("GroupName", "web"),

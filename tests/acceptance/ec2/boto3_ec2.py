@@ -104,8 +104,10 @@ ec2.revoke_security_group_ingress(GroupName=sgname, IpProtocol="tcp", FromPort=2
                                   CidrIp="10.0.0.0/8")
 perms = ec2.describe_security_groups(GroupNames=[sgname])["SecurityGroups"][0]["IpPermissions"]
 check("RevokeSecurityGroupIngress", perms == [], perms)
-expect_error("RevokeSecurityGroupIngress again", "InvalidPermission.NotFound",
-             lambda: ec2.revoke_security_group_ingress(GroupId=sg, IpPermissions=ssh), 400)
+again = ec2.revoke_security_group_ingress(GroupId=sg, IpPermissions=ssh)
+check("RevokeSecurityGroupIngress again lists the unknown rule",
+      again.get("Return") is True and [p.get("FromPort") for p in again.get("UnknownIpPermissions", [])] == [22],
+      again)
 ec2.delete_security_group(GroupId=sg)
 expect_error("DeleteSecurityGroup gone", "InvalidGroup.NotFound",
              lambda: ec2.describe_security_groups(GroupIds=[sg]), 400)
