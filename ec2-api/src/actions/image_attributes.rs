@@ -226,7 +226,7 @@ fn modification(params: &Params) -> Result<Modification, Ec2Error> {
     }
     match named.as_slice() {
         [] => {
-            if params.members("ProductCode").first().is_some() {
+            if !params.list("ProductCode").is_empty() {
                 return Err(Ec2Error::InvalidParameter(
                     "Parameter productCodes is invalid. The attribute is not supported.".into(),
                 ));
