@@ -64,6 +64,7 @@ pub mod config;
 pub mod context;
 pub mod diagnostics;
 pub mod ec2;
+pub mod ec2_tags;
 pub mod error;
 pub mod flavor;
 pub mod identity;

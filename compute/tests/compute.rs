@@ -94,6 +94,7 @@ on_both_engines!(
     ec2_ids_are_stable_across_reconnects,
     metadata_password_is_set_once,
     ec2_credentials_round_trip,
+    ec2_tags_are_per_project_replaced_by_key_and_forgotten_with_their_resource,
     services_hypervisors_zones_and_usage,
     images_catalogue_and_visibility,
     lists_see_changes_made_through_another_pool,
@@ -2357,4 +2358,104 @@ async fn a_limit_of_zero_lists_nothing_whatever_the_filters(engine: Engine) {
         };
         assert_eq!(c.list_instances(&ctx, &zero).await.unwrap(), [], "{zero:?}");
     }
+}
+
+/// EC2 tags of images and security groups: per project, a key set again
+/// takes the new value, a delete with a value removes only a match, at
+/// most 50 a resource, and a gone resource's tags go for every project.
+async fn ec2_tags_are_per_project_replaced_by_key_and_forgotten_with_their_resource(
+    engine: Engine,
+) {
+    let f = Fixture::builder(engine).build().await;
+    let c = &f.compute;
+    let tags = |pairs: &[(&str, &str)]| -> BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    };
+    c.set_ec2_tags(
+        &alice(),
+        "image",
+        "ami-00000001",
+        &tags(&[("env", "prod"), ("team", "a")]),
+    )
+    .await
+    .unwrap();
+    c.set_ec2_tags(&alice(), "image", "ami-00000001", &tags(&[("env", "test")]))
+        .await
+        .unwrap();
+    c.set_ec2_tags(&bob(), "image", "ami-00000001", &tags(&[("env", "bob")]))
+        .await
+        .unwrap();
+    c.set_ec2_tags(
+        &alice(),
+        "security-group",
+        "sg-0000abcd",
+        &tags(&[("tier", "web")]),
+    )
+    .await
+    .unwrap();
+
+    let mine = c.list_ec2_tags(&alice(), None).await.unwrap();
+    let rows: Vec<(&str, &str, &str, &str)> = mine
+        .iter()
+        .map(|t| {
+            (
+                t.resource_id.as_str(),
+                t.resource_type.as_str(),
+                t.key.as_str(),
+                t.value.as_str(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        rows,
+        vec![
+            ("ami-00000001", "image", "env", "test"),
+            ("ami-00000001", "image", "team", "a"),
+            ("sg-0000abcd", "security-group", "tier", "web"),
+        ]
+    );
+    let images = c.ec2_tags_by_resource(&bob(), "image").await.unwrap();
+    assert_eq!(images["ami-00000001"], tags(&[("env", "bob")]));
+
+    c.delete_ec2_tags(
+        &alice(),
+        "ami-00000001",
+        &[("env".into(), Some("prod".into()))],
+    )
+    .await
+    .unwrap();
+    c.delete_ec2_tags(&alice(), "ami-00000001", &[("team".into(), None)])
+        .await
+        .unwrap();
+    let left = c.ec2_tags_by_resource(&alice(), "image").await.unwrap();
+    assert_eq!(left["ami-00000001"], tags(&[("env", "test")]));
+
+    let many: BTreeMap<String, String> = (0..50).map(|i| (format!("k{i}"), "v".into())).collect();
+    let over = c
+        .set_ec2_tags(&alice(), "security-group", "sg-0000abcd", &many)
+        .await;
+    assert!(
+        matches!(&over, Err(Error::QuotaExceeded { resource, .. }) if resource == "tags"),
+        "{over:?}"
+    );
+    let groups = c
+        .ec2_tags_by_resource(&alice(), "security-group")
+        .await
+        .unwrap();
+    assert_eq!(groups["sg-0000abcd"], tags(&[("tier", "web")]));
+
+    c.forget_ec2_tags("ami-00000001").await.unwrap();
+    assert!(c
+        .ec2_tags_by_resource(&alice(), "image")
+        .await
+        .unwrap()
+        .is_empty());
+    assert!(c
+        .ec2_tags_by_resource(&bob(), "image")
+        .await
+        .unwrap()
+        .is_empty());
 }

@@ -96,8 +96,20 @@ nova_conf::option_group! {
     }
 }
 
+nova_conf::option_group! {
+    /// nova's `[neutron]` options the EC2 API reads.
+    pub struct Ec2NeutronGroup in "neutron" {
+        /// The external network (by name or id) AllocateAddress takes
+        /// addresses from.
+        pub default_floating_pool: String = "public" => value::string;
+    }
+}
+
 /// The groups this crate declares, for the binary's schema.
-pub const OPTION_GROUPS: &[GroupDecl] = &[GroupDecl::of::<Ec2Group>()];
+pub const OPTION_GROUPS: &[GroupDecl] = &[
+    GroupDecl::of::<Ec2Group>(),
+    GroupDecl::of::<Ec2NeutronGroup>(),
+];
 
 fn auth_mode(text: &str) -> Result<AuthMode, String> {
     AuthMode::parse(text).ok_or_else(|| "expected noauth, signature or keystone".to_owned())
@@ -167,6 +179,9 @@ pub struct Ec2Options {
     /// `max_request_body_size` (114688, oslo.middleware's default): the largest
     /// form body accepted.
     pub max_request_body_size: usize,
+    /// `[neutron] default_floating_pool` ("public", as devstack sets it):
+    /// the external network, by name or id, of AllocateAddress.
+    pub default_floating_pool: String,
 }
 
 impl Default for Ec2Options {
@@ -189,6 +204,7 @@ impl Default for Ec2Options {
             keystone_ec2_url: None,
             keystone: None,
             max_request_body_size: 114_688,
+            default_floating_pool: "public".into(),
         }
     }
 }
@@ -244,6 +260,11 @@ impl Ec2Options {
             keystone_ec2_url: g.keystone_ec2_url.as_ref().map(|u| u.trim().to_string()),
             keystone,
             max_request_body_size: g.max_request_body_size,
+            default_floating_pool: conf
+                .group::<Ec2NeutronGroup>()
+                .default_floating_pool
+                .trim()
+                .to_string(),
         })
     }
 }

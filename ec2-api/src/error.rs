@@ -117,6 +117,29 @@ pub enum Ec2Error {
     /// The instance is protected against this action (`disableApiTermination`).
     #[error("{0}")]
     OperationNotPermitted(String),
+    /// A resource the caller may see but not read or change the
+    /// attributes of (another project's image): `AuthFailure` with 400,
+    /// as nova's EC2 API answered it.
+    #[error("{0}")]
+    NotAuthorizedFor(String),
+    /// A parameter this API knows but does not support in this request.
+    #[error("{0}")]
+    InvalidParameter(String),
+    /// An Elastic IP the caller does not hold.
+    #[error("Address '{0}' not found.")]
+    AddressNotFound(String),
+    /// An allocation id (VPC's) that names no address.
+    #[error("The allocation ID '{0}' does not exist")]
+    AllocationIdNotFound(String),
+    /// An association id (VPC's) that names no association.
+    #[error("The association ID '{0}' does not exist")]
+    AssociationIdNotFound(String),
+    /// No more addresses: the quota or the pool is exhausted.
+    #[error("{0}")]
+    AddressLimitExceeded(String),
+    /// An image name the caller's project already uses.
+    #[error("AMI name '{0}' is already in use by AMI {1}")]
+    AmiNameDuplicate(String, String),
     /// A resource id of no kind this API knows (CreateTags on a volume, say).
     #[error("The ID '{0}' is not valid")]
     InvalidId(String),
@@ -171,7 +194,8 @@ impl Ec2Error {
             Self::RulesPerSecurityGroupLimitExceeded(_) => "RulesPerSecurityGroupLimitExceeded",
             Self::InstanceLimitExceeded(_) => "InstanceLimitExceeded",
             Self::ResourceLimitExceeded(_) => "ResourceLimitExceeded",
-            Self::AuthFailure(_) | Self::LockedOut => "AuthFailure",
+            Self::AuthFailure(_) | Self::LockedOut | Self::NotAuthorizedFor(_) => "AuthFailure",
+            Self::InvalidParameter(_) => "InvalidParameter",
             Self::SignatureDoesNotMatch | Self::SignatureScope(_) => "SignatureDoesNotMatch",
             Self::IncompleteSignature(_) => "IncompleteSignature",
             Self::ContentSha256Mismatch => "XAmzContentSHA256Mismatch",
@@ -181,6 +205,11 @@ impl Ec2Error {
             Self::UnauthorizedOperation => "UnauthorizedOperation",
             Self::OperationNotPermitted(_) => "OperationNotPermitted",
             Self::InvalidId(_) => "InvalidID",
+            Self::AddressNotFound(_) => "InvalidAddress.NotFound",
+            Self::AllocationIdNotFound(_) => "InvalidAllocationID.NotFound",
+            Self::AssociationIdNotFound(_) => "InvalidAssociationID.NotFound",
+            Self::AddressLimitExceeded(_) => "AddressLimitExceeded",
+            Self::AmiNameDuplicate(..) => "InvalidAMIName.Duplicate",
             Self::DryRunOperation => "DryRunOperation",
             Self::UnsupportedOperation(_) => "UnsupportedOperation",
             Self::RequestEntityTooLarge => "RequestEntityTooLarge",
@@ -334,6 +363,41 @@ mod tests {
                 Ec2Error::UnauthorizedOperation,
                 "UnauthorizedOperation",
                 403,
+            ),
+            (
+                Ec2Error::AddressNotFound("192.0.2.1".into()),
+                "InvalidAddress.NotFound",
+                400,
+            ),
+            (
+                Ec2Error::AllocationIdNotFound("eipalloc-1".into()),
+                "InvalidAllocationID.NotFound",
+                400,
+            ),
+            (
+                Ec2Error::AssociationIdNotFound("eipassoc-1".into()),
+                "InvalidAssociationID.NotFound",
+                400,
+            ),
+            (
+                Ec2Error::AddressLimitExceeded("q".into()),
+                "AddressLimitExceeded",
+                400,
+            ),
+            (
+                Ec2Error::AmiNameDuplicate("web".into(), "ami-00000001".into()),
+                "InvalidAMIName.Duplicate",
+                400,
+            ),
+            (
+                Ec2Error::NotAuthorizedFor("Not authorized for image:ami-1".into()),
+                "AuthFailure",
+                400,
+            ),
+            (
+                Ec2Error::InvalidParameter("p".into()),
+                "InvalidParameter",
+                400,
             ),
             (Ec2Error::Internal("db down".into()), "InternalError", 500),
             (Ec2Error::Unavailable, "Unavailable", 503),

@@ -104,6 +104,12 @@ const MIGRATIONS: &[Migration] = &[
         postgres: include_str!("../../migrations/postgres/0014_application_credentials.sql"),
     },
     Migration {
+        version: 17,
+        description: "EC2 tags of images and security groups",
+        sqlite: include_str!("../../migrations/sqlite/0017_ec2_tags.sql"),
+        postgres: include_str!("../../migrations/postgres/0017_ec2_tags.sql"),
+    },
+    Migration {
         version: 18,
         description: "quota classes; the pinned availability zone and scheduler hints of a create",
         sqlite: include_str!("../../migrations/sqlite/0018_quota_classes_request_spec.sql"),

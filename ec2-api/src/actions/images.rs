@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use compute::{Image, ImageFilter, NewImage};
+use compute::{Image, ImageFilter};
 
 use super::common::{
     any_matches, compute_ctx, map_err, max_results, page, tag_filter_matches, unknown_filter,
@@ -37,7 +37,7 @@ pub async fn image_uuid_of(
     Ok(image_by_ec2_id(state, req, ec2_id).await?.uuid)
 }
 
-async fn image_by_ec2_id(
+pub(super) async fn image_by_ec2_id(
     state: &Ec2State,
     req: &ActionRequest<'_>,
     ec2_id: &str,
@@ -83,16 +83,20 @@ fn prop(i: &Image, key: &str) -> Option<String> {
     })
 }
 
-/// EC2 tags of an image: its `ec2_tag:`-less properties are not tags; nova kept none.
-fn image_tags(_i: &Image) -> BTreeMap<String, String> {
-    BTreeMap::new()
+/// The caller's project's EC2 tags of images, by EC2 id.
+type ImageTags = BTreeMap<String, BTreeMap<String, String>>;
+
+/// The tags of image `i` among `all`.
+fn image_tags<'a>(all: &'a ImageTags, i: &Image) -> &'a BTreeMap<String, String> {
+    static NONE: BTreeMap<String, String> = BTreeMap::new();
+    all.get(&i.ec2_id()).unwrap_or(&NONE)
 }
 
 fn is_public(i: &Image) -> bool {
     matches!(i.visibility.as_str(), "public" | "community")
 }
 
-fn write_image(x: &mut Xml, i: &Image) {
+fn write_image(x: &mut Xml, i: &Image, tags: &BTreeMap<String, String>) {
     let name = i.name.clone().unwrap_or_default();
     let owner = i.owner.clone().unwrap_or_default();
     x.text("imageId", &i.ec2_id());
@@ -121,13 +125,15 @@ fn write_image(x: &mut Xml, i: &Image) {
     x.empty("blockDeviceMapping");
     x.text("virtualizationType", "hvm");
     x.text("hypervisor", "xen");
-    x.set("tagSet", image_tags(i), |x, (k, v)| {
-        x.text("key", &k).text("value", &v);
-    });
+    super::tags::write_tag_set(x, tags);
 }
 
-fn image_filter_matches(f: &crate::query::Filter, i: &Image) -> Result<bool, Ec2Error> {
-    if let Some(m) = tag_filter_matches(f, &image_tags(i)) {
+fn image_filter_matches(
+    f: &crate::query::Filter,
+    i: &Image,
+    tags: &BTreeMap<String, String>,
+) -> Result<bool, Ec2Error> {
+    if let Some(m) = tag_filter_matches(f, tags) {
         return Ok(m);
     }
     Ok(match f.name.as_str() {
@@ -186,10 +192,15 @@ pub async fn describe_images(
     if !owners.is_empty() {
         list.retain(|i| i.owner.as_ref().is_some_and(|o| owners.contains(o)));
     }
+    let tags = state
+        .compute
+        .ec2_tags_by_resource(&ctx, super::tags::IMAGE)
+        .await
+        .map_err(|e| map_err(e, None))?;
     let mut kept = Vec::with_capacity(list.len());
     'next: for i in list {
         for f in &filters {
-            if !image_filter_matches(f, &i)? {
+            if !image_filter_matches(f, &i, image_tags(&tags, &i))? {
                 continue 'next;
             }
         }
@@ -197,14 +208,22 @@ pub async fn describe_images(
     }
     let (kept, next) = page(req, kept, limit, |i| format!("{:016x}", i.id))?;
     Ok(req.respond(|x| {
-        x.set("imagesSet", &kept, write_image);
+        x.set("imagesSet", &kept, |x, i| {
+            write_image(x, i, image_tags(&tags, i))
+        });
         if let Some(n) = &next {
             x.text("nextToken", n);
         }
     }))
 }
 
-/// CreateImage: a snapshot image of the instance, private to the project.
+/// CreateImage, as nova's EC2 API had it: only an instance whose root is
+/// a volume (EBS) can be imaged, and this cloud has no block storage, so
+/// every instance's root is its instance store and the request is refused
+/// with `InvalidParameterValue` once its parameters are checked: the
+/// instance must exist and the name must be 3 to 128 characters and not
+/// already name one of the project's images (`InvalidAMIName.Duplicate`).
+/// Snapshots are the compute API's `createImage`.
 pub async fn create_image(state: &Ec2State, req: &ActionRequest<'_>) -> Result<String, Ec2Error> {
     let ctx = compute_ctx(req);
     let ec2 = req.params.require("InstanceId")?.to_string();
@@ -221,11 +240,6 @@ pub async fn create_image(state: &Ec2State, req: &ActionRequest<'_>) -> Result<S
         .get_instance_by_id(&ctx, id)
         .await
         .map_err(|e| map_err(e, Some(&ec2)))?;
-    let base = state
-        .compute
-        .get_image(&ctx, &instance.image_ref)
-        .await
-        .ok();
     let existing = state
         .compute
         .list_images(
@@ -238,39 +252,21 @@ pub async fn create_image(state: &Ec2State, req: &ActionRequest<'_>) -> Result<S
         )
         .await
         .map_err(|e| map_err(e, None))?;
-    if existing.iter().any(|i| i.status != "deleted") {
-        return Err(Ec2Error::InvalidParameterValue(format!(
-            "AMI name {name} is already in use by AMI"
-        )));
+    if let Some(taken) = existing
+        .iter()
+        .find(|i| i.status != "deleted" && i.status != "killed")
+    {
+        return Err(Ec2Error::AmiNameDuplicate(name, taken.ec2_id()));
     }
-    let mut new = NewImage::new(name);
-    new.visibility = Some("private".into());
-    new.disk_format = base
-        .as_ref()
-        .and_then(|b| b.disk_format.clone())
-        .or(Some("qcow2".into()));
-    new.container_format = base
-        .as_ref()
-        .and_then(|b| b.container_format.clone())
-        .or(Some("bare".into()));
-    new.min_disk = instance.flavor.disk;
-    new.properties
-        .insert("image_type".into(), "snapshot".into());
-    new.properties
-        .insert("instance_uuid".into(), instance.uuid.clone().into());
-    new.properties
-        .insert("base_image_ref".into(), instance.image_ref.clone().into());
-    if let Some(d) = req.params.get("Description") {
-        new.properties.insert("description".into(), d.into());
-    }
-    let image = state
-        .compute
-        .create_image(&ctx, new)
-        .await
-        .map_err(|e| map_err(e, None))?;
-    Ok(req.respond(|x| {
-        x.text("imageId", &image.ec2_id());
-    }))
+    Err(Ec2Error::InvalidParameterValue(format!(
+        "Invalid value '{ec2}' for instanceId. Instance does not have a volume attached at root ({})",
+        instance_root_device(&instance)
+    )))
+}
+
+/// The root device an instance reports (`/dev/vda`, its instance store).
+fn instance_root_device(_instance: &compute::Instance) -> &'static str {
+    "/dev/vda"
 }
 
 /// DeregisterImage.
@@ -280,9 +276,15 @@ pub async fn deregister_image(
 ) -> Result<String, Ec2Error> {
     let ec2 = req.params.require("ImageId")?.to_string();
     let image = image_by_ec2_id(state, req, &ec2).await?;
+    super::image_attributes::check_owner(req, &image, &ec2)?;
     state
         .compute
         .delete_image(&compute_ctx(req), &image.uuid)
+        .await
+        .map_err(|e| map_err(e, Some(&ec2)))?;
+    state
+        .compute
+        .forget_ec2_tags(&image.ec2_id())
         .await
         .map_err(|e| map_err(e, Some(&ec2)))?;
     Ok(req.respond_true())

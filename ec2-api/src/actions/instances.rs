@@ -40,7 +40,7 @@ fn ec2_state_of(i: &Instance) -> (u16, &'static str) {
 
 /// The instances of the caller, live and recently terminated, optionally
 /// only those with the given integer ids.
-async fn visible_instances(
+pub(super) async fn visible_instances(
     state: &Ec2State,
     req: &ActionRequest<'_>,
     ids: Option<Vec<i64>>,
@@ -65,7 +65,7 @@ async fn visible_instances(
 }
 
 /// The instances named by `InstanceId.N` (all must exist), in request order.
-async fn named_instances(
+pub(super) async fn named_instances(
     state: &Ec2State,
     req: &ActionRequest<'_>,
     ec2_ids: &[String],
@@ -710,6 +710,9 @@ pub async fn describe_instance_attribute(
         )));
     }
     let i = one_instance(state, req).await?;
+    if attribute == "sourceDestCheck" {
+        return Err(vpc_only("sourceDestCheck"));
+    }
     let protected = i.tags.iter().any(|t| t == DISABLE_API_TERMINATION_TAG);
     Ok(req.respond(|x| {
         x.text("instanceId", &i.ec2_id());
@@ -742,9 +745,6 @@ pub async fn describe_instance_attribute(
                 x.empty("blockDeviceMapping");
             }
             "groupSet" => write_groups(x, &i),
-            "sourceDestCheck" => {
-                x.value("sourceDestCheck", Some("true"));
-            }
             _ => {
                 x.value("ebsOptimized", Some("false"));
             }
@@ -752,22 +752,46 @@ pub async fn describe_instance_attribute(
     }))
 }
 
-/// ModifyInstanceAttribute, one attribute per call: `disableApiTermination`
-/// (kept as a compute tag), `instanceType` (the instance must be stopped, as
-/// on AWS; it is resized and the resize confirmed at once, and it stays
-/// stopped); the rest is not supported here.
-pub async fn modify_instance_attribute(
-    state: &Ec2State,
-    req: &ActionRequest<'_>,
-) -> Result<String, Ec2Error> {
-    let p = req.params;
-    let i = one_instance(state, req).await?;
-    let ec2 = i.ec2_id();
-    let ctx = compute_ctx(req);
-    // Either `Attribute=x&Value=v` or `X.Value=v`.
+/// The refusal of an attribute that only a VPC instance has: every
+/// instance here is EC2-Classic's.
+fn vpc_only(attribute: &str) -> Ec2Error {
+    Ec2Error::InvalidParameterCombination(format!(
+        "The attribute '{attribute}' applies only to instances in a VPC."
+    ))
+}
+
+/// The attributes ModifyInstanceAttribute knows by `Attribute=`.
+const MODIFIABLE: &[&str] = &[
+    "instanceType",
+    "kernel",
+    "ramdisk",
+    "userData",
+    "disableApiTermination",
+    "instanceInitiatedShutdownBehavior",
+    "groupSet",
+    "sourceDestCheck",
+    "ebsOptimized",
+];
+
+/// The one change a ModifyInstanceAttribute asks for: either
+/// `Attribute=x&Value=v` or one `X.Value=v` (or `GroupId.N`), checked
+/// before anything is looked up or changed, with AWS's codes: an unknown
+/// attribute `InvalidParameterValue`, `Attribute` without `Value`
+/// `MissingParameter`, none or several `InvalidParameterCombination`, and
+/// the VPC-only ones (`sourceDestCheck`, `groupSet`)
+/// `InvalidParameterCombination`.
+fn requested_change(p: &crate::query::Params) -> Result<(String, String), Ec2Error> {
     let mut changes: Vec<(String, String)> = Vec::new();
     if let Some(a) = p.get("Attribute") {
-        changes.push((a.to_string(), p.get("Value").unwrap_or("").to_string()));
+        if !MODIFIABLE.contains(&a) {
+            return Err(Ec2Error::InvalidParameterValue(format!(
+                "Value ({a}) for parameter attribute is invalid. Unknown attribute."
+            )));
+        }
+        let value = p
+            .get("Value")
+            .ok_or_else(|| Ec2Error::MissingParameter("value".into()))?;
+        changes.push((a.to_string(), value.to_string()));
     }
     for (name, attr) in [
         ("DisableApiTermination.Value", "disableApiTermination"),
@@ -786,10 +810,18 @@ pub async fn modify_instance_attribute(
             changes.push((attr.to_string(), v.to_string()));
         }
     }
+    let groups = p.list("GroupId");
+    if !groups.is_empty() {
+        changes.push(("groupSet".to_string(), groups.join(",")));
+    }
     // One attribute per call, as on AWS (and ec2-api): a refusal of one
     // never follows a change of another.
     let (attr, value) = match changes.len() {
-        0 => return Err(Ec2Error::MissingParameter("Attribute".into())),
+        0 => {
+            return Err(Ec2Error::InvalidParameterCombination(
+                "No attributes specified.".into(),
+            ))
+        }
         1 => changes.remove(0),
         _ => {
             return Err(Ec2Error::InvalidParameterCombination(
@@ -797,6 +829,25 @@ pub async fn modify_instance_attribute(
             ))
         }
     };
+    if matches!(attr.as_str(), "sourceDestCheck" | "groupSet") {
+        return Err(vpc_only(&attr));
+    }
+    Ok((attr, value))
+}
+
+/// ModifyInstanceAttribute, one attribute per call: `disableApiTermination`
+/// (kept as a compute tag), `instanceType` (the instance must be stopped, as
+/// on AWS; it is resized and the resize confirmed at once, and it stays
+/// stopped); the rest is not supported here.
+pub async fn modify_instance_attribute(
+    state: &Ec2State,
+    req: &ActionRequest<'_>,
+) -> Result<String, Ec2Error> {
+    req.params.require("InstanceId")?;
+    let (attr, value) = requested_change(req.params)?;
+    let i = one_instance(state, req).await?;
+    let ec2 = i.ec2_id();
+    let ctx = compute_ctx(req);
     match attr.as_str() {
         "disableApiTermination" => {
             let on = match value.to_ascii_lowercase().as_str() {
@@ -854,10 +905,8 @@ pub async fn modify_instance_attribute(
             }
         }
         "instanceInitiatedShutdownBehavior" if value == "stop" => {}
-        "sourceDestCheck" if value.eq_ignore_ascii_case("true") => {}
         "ebsOptimized" if value.eq_ignore_ascii_case("false") => {}
         "instanceInitiatedShutdownBehavior"
-        | "sourceDestCheck"
         | "ebsOptimized"
         | "userData"
         | "kernel"
@@ -873,6 +922,59 @@ pub async fn modify_instance_attribute(
         }
     }
     Ok(req.respond_true())
+}
+
+/// ResetInstanceAttribute: `kernel` and `ramdisk` (which no instance
+/// here has, so there is nothing to reset), `sourceDestCheck` (VPC's:
+/// `InvalidParameterCombination`); any other attribute is
+/// `InvalidParameterValue`, refused before the instance is looked up.
+pub async fn reset_instance_attribute(
+    state: &Ec2State,
+    req: &ActionRequest<'_>,
+) -> Result<String, Ec2Error> {
+    req.params.require("InstanceId")?;
+    let attribute = req.params.require("Attribute")?.to_string();
+    if !matches!(attribute.as_str(), "kernel" | "ramdisk" | "sourceDestCheck") {
+        return Err(Ec2Error::InvalidParameterValue(format!(
+            "Value ({attribute}) for parameter attribute is invalid. The attribute cannot be reset."
+        )));
+    }
+    let i = one_instance(state, req).await?;
+    if attribute == "sourceDestCheck" {
+        return Err(vpc_only("sourceDestCheck"));
+    }
+    if i.deleted {
+        return Err(Ec2Error::IncorrectInstanceState(format!(
+            "The instance '{}' is terminated.",
+            i.ec2_id()
+        )));
+    }
+    Ok(req.respond_true())
+}
+
+/// GetPasswordData: the password the guest left with the metadata
+/// service (encrypted with the instance's key pair, as the guest wrote
+/// it), empty while there is none.
+pub async fn get_password_data(
+    state: &Ec2State,
+    req: &ActionRequest<'_>,
+) -> Result<String, Ec2Error> {
+    let i = one_instance(state, req).await?;
+    let ec2 = i.ec2_id();
+    let password = if i.deleted {
+        None
+    } else {
+        state
+            .compute
+            .get_instance_password(&compute_ctx(req), &i.uuid)
+            .await
+            .map_err(|e| map_err(e, Some(&ec2)))?
+    };
+    Ok(req.respond(|x| {
+        x.text("instanceId", &ec2)
+            .text("timestamp", &timestamp(Utc::now()))
+            .text("passwordData", password.as_deref().unwrap_or(""));
+    }))
 }
 
 /// GetConsoleOutput (base64, as EC2 answers it).

@@ -2,8 +2,10 @@
 //! resource family. Each action reads its parameters, calls `compute`, and
 //! writes the answer shape botocore's EC2 model describes.
 
+mod addresses;
 mod common;
 mod flavors;
+mod image_attributes;
 mod images;
 mod instances;
 mod keypairs;
@@ -51,6 +53,8 @@ impl ActionRequest<'_> {
 
 /// Every action this API implements.
 pub const ACTIONS: &[&str] = &[
+    "AllocateAddress",
+    "AssociateAddress",
     "AuthorizeSecurityGroupEgress",
     "AuthorizeSecurityGroupIngress",
     "CreateImage",
@@ -62,7 +66,9 @@ pub const ACTIONS: &[&str] = &[
     "DeleteTags",
     "DeregisterImage",
     "DescribeAccountAttributes",
+    "DescribeAddresses",
     "DescribeAvailabilityZones",
+    "DescribeImageAttribute",
     "DescribeImages",
     "DescribeInstanceAttribute",
     "DescribeInstanceStatus",
@@ -71,10 +77,16 @@ pub const ACTIONS: &[&str] = &[
     "DescribeRegions",
     "DescribeSecurityGroups",
     "DescribeTags",
+    "DisassociateAddress",
     "GetConsoleOutput",
+    "GetPasswordData",
     "ImportKeyPair",
+    "ModifyImageAttribute",
     "ModifyInstanceAttribute",
     "RebootInstances",
+    "ReleaseAddress",
+    "ResetImageAttribute",
+    "ResetInstanceAttribute",
     "RevokeSecurityGroupEgress",
     "RevokeSecurityGroupIngress",
     "RunInstances",
@@ -112,6 +124,11 @@ pub async fn dispatch(state: &Ec2State, req: &ActionRequest<'_>) -> Result<Strin
         "RevokeSecurityGroupEgress" => {
             security_groups::change_rules(state, req, "egress", false).await
         }
+        "AllocateAddress" => addresses::allocate_address(state, req).await,
+        "ReleaseAddress" => addresses::release_address(state, req).await,
+        "AssociateAddress" => addresses::associate_address(state, req).await,
+        "DisassociateAddress" => addresses::disassociate_address(state, req).await,
+        "DescribeAddresses" => addresses::describe_addresses(state, req).await,
         "DescribeInstances" => instances::describe_instances(state, req).await,
         "DescribeInstanceStatus" => instances::describe_instance_status(state, req).await,
         "RunInstances" => instances::run_instances(state, req).await,
@@ -122,9 +139,14 @@ pub async fn dispatch(state: &Ec2State, req: &ActionRequest<'_>) -> Result<Strin
         "DescribeInstanceAttribute" => instances::describe_instance_attribute(state, req).await,
         "ModifyInstanceAttribute" => instances::modify_instance_attribute(state, req).await,
         "GetConsoleOutput" => instances::get_console_output(state, req).await,
+        "GetPasswordData" => instances::get_password_data(state, req).await,
+        "ResetInstanceAttribute" => instances::reset_instance_attribute(state, req).await,
         "DescribeImages" => images::describe_images(state, req).await,
         "CreateImage" => images::create_image(state, req).await,
         "DeregisterImage" => images::deregister_image(state, req).await,
+        "DescribeImageAttribute" => image_attributes::describe_image_attribute(state, req).await,
+        "ModifyImageAttribute" => image_attributes::modify_image_attribute(state, req).await,
+        "ResetImageAttribute" => image_attributes::reset_image_attribute(state, req).await,
         "DescribeKeyPairs" => keypairs::describe_key_pairs(state, req).await,
         "CreateKeyPair" => keypairs::create_key_pair(state, req).await,
         "ImportKeyPair" => keypairs::import_key_pair(state, req).await,

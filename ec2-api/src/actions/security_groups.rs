@@ -25,7 +25,7 @@ use compute::network::{
 };
 
 use super::common::{
-    any_matches, compute_ctx, default_group_id, tag_filter_matches, unknown_filter,
+    any_matches, compute_ctx, default_group_id, map_err, tag_filter_matches, unknown_filter,
 };
 use super::ActionRequest;
 use crate::error::Ec2Error;
@@ -83,7 +83,7 @@ fn map_net_err(e: NetworkError, named: &str) -> Ec2Error {
 
 /// Every group the caller sees (the caller's default group made on first
 /// use), oldest first.
-async fn visible_groups(
+pub(super) async fn visible_groups(
     state: &Ec2State,
     req: &ActionRequest<'_>,
 ) -> Result<Vec<SecurityGroup>, Ec2Error> {
@@ -112,7 +112,10 @@ fn by_name<'a>(
 }
 
 /// The group with the EC2 id `id`.
-fn by_id<'a>(groups: &'a [SecurityGroup], id: &str) -> Result<&'a SecurityGroup, Ec2Error> {
+pub(super) fn by_id<'a>(
+    groups: &'a [SecurityGroup],
+    id: &str,
+) -> Result<&'a SecurityGroup, Ec2Error> {
     if !is_security_group_id(id) {
         return Err(Ec2Error::GroupIdMalformed(id.to_string()));
     }
@@ -201,6 +204,7 @@ pub async fn create_security_group(
             "Value ({name}) for parameter GroupName is invalid. Group names may not be in the format sg-*."
         )));
     }
+    let tags = super::tags::specified_tags(req, super::tags::SECURITY_GROUP)?;
     let groups = visible_groups(state, req).await?;
     if by_name(&groups, &req.ctx.project_id, name).is_ok() {
         return Err(Ec2Error::GroupDuplicate(name.to_string()));
@@ -219,9 +223,19 @@ pub async fn create_security_group(
         .await
         .map_err(|e| map_net_err(e, name))?;
     let id = group_ec2_id(&made);
+    if !tags.is_empty() {
+        state
+            .compute
+            .set_ec2_tags(&compute_ctx(req), super::tags::SECURITY_GROUP, &id, &tags)
+            .await
+            .map_err(|e| map_err(e, Some(&id)))?;
+    }
     Ok(req.respond(|x| {
         x.boolean("return", true);
         x.text("groupId", &id);
+        if !tags.is_empty() {
+            super::tags::write_tag_set(x, &tags);
+        }
     }))
 }
 
@@ -260,6 +274,11 @@ pub async fn delete_security_group(
         .delete_security_group(&compute_ctx(req), &group.id)
         .await
         .map_err(|e| map_net_err(e, &id))?;
+    state
+        .compute
+        .forget_ec2_tags(&id)
+        .await
+        .map_err(|e| map_err(e, Some(&id)))?;
     Ok(req.respond_true())
 }
 
@@ -292,7 +311,9 @@ fn ec2_protocol(protocol: Option<&str>) -> String {
 }
 
 /// The EC2 port range of a stored rule: ICMP's type and code (`-1` for
-/// any), TCP's and UDP's ports (0-65535 for all), none for any protocol.
+/// any), TCP's and UDP's ports (1-65535 for all, as nova's EC2 API and
+/// its `os-security-groups` show a rule without ports), none for any
+/// protocol.
 fn ec2_ports(protocol: &str, r: &SecurityGroupRule) -> Option<(i64, i64)> {
     match protocol {
         "-1" => None,
@@ -302,7 +323,7 @@ fn ec2_ports(protocol: &str, r: &SecurityGroupRule) -> Option<(i64, i64)> {
         )),
         _ => match (r.port_range_min, r.port_range_max) {
             (Some(a), b) => Some((a, b.unwrap_or(a))),
-            _ if matches!(protocol, "tcp" | "udp") => Some((0, 65535)),
+            _ if matches!(protocol, "tcp" | "udp") => Some((1, 65535)),
             _ => None,
         },
     }
@@ -412,10 +433,11 @@ fn permission_matches(f: &Filter, attribute: &str, p: &Permission) -> Option<boo
 fn group_matches(
     f: &Filter,
     g: &SecurityGroup,
+    tags: &BTreeMap<String, String>,
     ingress: &[Permission],
     egress: &[Permission],
 ) -> Result<bool, Ec2Error> {
-    if let Some(m) = tag_filter_matches(f, &BTreeMap::new()) {
+    if let Some(m) = tag_filter_matches(f, tags) {
         return Ok(m);
     }
     let (perms, attribute) = if let Some(a) = f.name.strip_prefix("ip-permission.") {
@@ -468,27 +490,38 @@ pub async fn describe_security_groups(
         let mut seen = std::collections::HashSet::new();
         chosen.retain(|g| seen.insert(g.id.clone()));
     }
+    let tags = state
+        .compute
+        .ec2_tags_by_resource(&compute_ctx(req), super::tags::SECURITY_GROUP)
+        .await
+        .map_err(|e| map_err(e, None))?;
+    let none = BTreeMap::new();
     let mut shown = Vec::with_capacity(chosen.len());
     'next: for g in chosen {
         let ingress = permissions(g, "ingress", &all);
         let egress = permissions(g, "egress", &all);
+        let group_tags = tags.get(&group_ec2_id(g)).unwrap_or(&none);
         for f in &filters {
-            if !group_matches(f, g, &ingress, &egress)? {
+            if !group_matches(f, g, group_tags, &ingress, &egress)? {
                 continue 'next;
             }
         }
-        shown.push((g, ingress, egress));
+        shown.push((g, group_tags, ingress, egress));
     }
     Ok(req.respond(|x| {
-        x.set("securityGroupInfo", &shown, |x, (g, ingress, egress)| {
-            x.text("ownerId", &g.project_id);
-            x.text("groupId", &group_ec2_id(g));
-            x.text("groupName", &g.name);
-            x.text("groupDescription", &g.description);
-            write_permissions(x, "ipPermissions", ingress);
-            write_permissions(x, "ipPermissionsEgress", egress);
-            x.empty("tagSet");
-        });
+        x.set(
+            "securityGroupInfo",
+            &shown,
+            |x, (g, tags, ingress, egress)| {
+                x.text("ownerId", &g.project_id);
+                x.text("groupId", &group_ec2_id(g));
+                x.text("groupName", &g.name);
+                x.text("groupDescription", &g.description);
+                write_permissions(x, "ipPermissions", ingress);
+                write_permissions(x, "ipPermissionsEgress", egress);
+                super::tags::write_tag_set(x, tags);
+            },
+        );
     }))
 }
 
@@ -779,7 +812,12 @@ pub async fn change_rules(
             .map_err(|e| map_net_err(e, &id))?;
         return Ok(req.respond_true());
     }
+    // As AWS answers a revoke today: the rules the group has go, and
+    // those it has not are listed in `unknownIpPermissionSet` (no error),
+    // which is also what EC2-Classic answered (the conformance suite
+    // revokes twice).
     let mut found = Vec::with_capacity(rules.len());
+    let mut unknown = Vec::new();
     for rule in &rules {
         match state
             .compute
@@ -788,20 +826,62 @@ pub async fn change_rules(
             .map_err(|e| map_net_err(e, &id))?
         {
             Some(r) => found.push(r.id),
-            None => return Err(Ec2Error::PermissionNotFound),
+            None => unknown.push(rule),
         }
     }
     for rule in found {
-        state
-            .compute
-            .delete_security_group_rule(&ctx, &rule)
-            .await
-            .map_err(|e| match e {
-                NetworkError::SecurityGroupRuleNotFound(_) => Ec2Error::PermissionNotFound,
-                other => map_net_err(other, &id),
-            })?;
+        match state.compute.delete_security_group_rule(&ctx, &rule).await {
+            // Revoked meanwhile by another request: gone all the same.
+            Ok(()) | Err(NetworkError::SecurityGroupRuleNotFound(_)) => {}
+            Err(other) => return Err(map_net_err(other, &id)),
+        }
     }
-    Ok(req.respond_true())
+    Ok(req.respond(|x| {
+        x.boolean("return", true);
+        if !unknown.is_empty() {
+            x.set("unknownIpPermissionSet", &unknown, |x, r| {
+                write_requested_rule(x, r, &groups);
+            });
+        }
+    }))
+}
+
+/// A rule a request named, as an `IpPermission`.
+fn write_requested_rule(x: &mut Xml, r: &NewSecurityGroupRule, groups: &[SecurityGroup]) {
+    let protocol = ec2_protocol(r.protocol.as_deref());
+    x.text("ipProtocol", &protocol);
+    let ports = match protocol.as_str() {
+        "-1" => None,
+        "icmp" | "icmpv6" => Some((
+            r.port_range_min.unwrap_or(-1),
+            r.port_range_max.unwrap_or(-1),
+        )),
+        _ => match (r.port_range_min, r.port_range_max) {
+            (Some(a), b) => Some((a, b.unwrap_or(a))),
+            _ if matches!(protocol.as_str(), "tcp" | "udp") => Some((1, 65535)),
+            _ => None,
+        },
+    };
+    if let Some((from, to)) = ports {
+        x.num("fromPort", from).num("toPort", to);
+    }
+    let source = r
+        .remote_group_id
+        .as_ref()
+        .and_then(|g| groups.iter().find(|o| &o.id == g));
+    x.set("groups", source, |x, g| {
+        x.text("userId", &g.project_id)
+            .text("groupId", &group_ec2_id(g))
+            .text("groupName", &g.name);
+    });
+    let v6 = r.ethertype.as_deref() == Some("IPv6");
+    let prefix = r.remote_ip_prefix.as_deref();
+    x.set("ipRanges", prefix.filter(|_| !v6), |x, c| {
+        x.text("cidrIp", c);
+    });
+    x.set("ipv6Ranges", prefix.filter(|_| v6), |x, c| {
+        x.text("cidrIpv6", c);
+    });
 }
 
 #[cfg(test)]

@@ -3,6 +3,7 @@
 
 mod actions;
 mod auth;
+mod classic;
 mod fixture;
 mod keystone;
 mod paste;

@@ -47,6 +47,10 @@ ec2 reboot-instances --instance-ids "$1" && ok reboot-instances || fail reboot-i
 ec2 get-console-output --instance-id "$1" --query InstanceId | grep -qx "$1" && ok get-console-output || fail get-console-output
 ec2 describe-instance-attribute --instance-id "$1" --attribute instanceType --query 'InstanceType.Value' | grep -qx m1.tiny \
   && ok describe-instance-attribute || fail describe-instance-attribute
+ec2 get-password-data --instance-id "$1" --query InstanceId | grep -qx "$1" && ok get-password-data || fail get-password-data
+ec2 reset-instance-attribute --instance-id "$1" --attribute kernel && ok reset-instance-attribute || fail reset-instance-attribute
+if ec2 reset-instance-attribute --instance-id "$1" --attribute instanceType 2>err.$$; then fail "instanceType reset"; fi
+grep -q InvalidParameterValue err.$$ && ok "reset-instance-attribute instanceType" || fail "reset-instance-attribute instanceType"; rm -f err.$$
 if ec2 describe-instances --instance-ids i-7ffffff0 2>err.$$; then fail "unknown instance found"; fi
 grep -q InvalidInstanceID.NotFound err.$$ && ok "describe-instances unknown id" || fail "describe-instances unknown id"; rm -f err.$$
 ec2 terminate-instances --instance-ids "$@" --query 'TerminatingInstances[].CurrentState.Name' >/dev/null && ok terminate-instances || fail terminate-instances
@@ -54,4 +58,19 @@ ec2 wait instance-terminated --instance-ids "$@" && ok "wait instance-terminated
 ec2 delete-key-pair --key-name "$key" >/dev/null && ok delete-key-pair || fail delete-key-pair
 ec2 describe-security-groups --query 'SecurityGroups[0].GroupName' | grep -qx default && ok describe-security-groups || fail describe-security-groups
 ec2 describe-account-attributes --query 'AccountAttributes[0].AttributeName' >/dev/null && ok describe-account-attributes || fail describe-account-attributes
+ip=$(ec2 allocate-address --domain standard --query PublicIp)
+[ -n "$ip" ] && ok "allocate-address ($ip)" || fail "allocate-address"
+ec2 describe-addresses --public-ips "$ip" --query 'Addresses[0].Domain' | grep -qx standard \
+  && ok describe-addresses || fail describe-addresses
+ec2 disassociate-address --public-ip "$ip" && ok "disassociate-address (not associated)" || fail disassociate-address
+ec2 release-address --public-ip "$ip" && ok release-address || fail release-address
+if ec2 describe-addresses --public-ips "$ip" 2>err.$$; then fail "released address found"; fi
+grep -q InvalidAddress.NotFound err.$$ && ok "describe-addresses released" || fail "describe-addresses released"; rm -f err.$$
+# The seeded image is the admin project's, as this caller's.
+ec2 describe-image-attribute --image-id "$image" --attribute launchPermission --query 'LaunchPermissions[0].Group' | grep -qx all \
+  && ok "describe-image-attribute launchPermission" || fail "describe-image-attribute launchPermission"
+ec2 create-tags --resources "$image" --tags Key=cli,Value=image && ok "create-tags on an image" || fail "create-tags on an image"
+ec2 describe-tags --filters "Name=resource-type,Values=image" --query 'Tags[0].Key' | grep -qx cli \
+  && ok "describe-tags resource-type image" || fail "describe-tags resource-type image"
+ec2 delete-tags --resources "$image" --tags Key=cli && ok "delete-tags on an image" || fail "delete-tags on an image"
 echo "all awscli checks passed"
