@@ -103,10 +103,16 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../../migrations/sqlite/0014_application_credentials.sql"),
         postgres: include_str!("../../migrations/postgres/0014_application_credentials.sql"),
     },
+    Migration {
+        version: 15,
+        description: "server groups and their members, host aggregates with hosts and metadata",
+        sqlite: include_str!("../../migrations/sqlite/0015_server_groups_aggregates.sql"),
+        postgres: include_str!("../../migrations/postgres/0015_server_groups_aggregates.sql"),
+    },
 ];
 
 /// The newest schema version this build knows.
-pub const LATEST_SCHEMA_VERSION: i64 = 14;
+pub const LATEST_SCHEMA_VERSION: i64 = 15;
 
 /// What [`Store::migrate`] did.
 #[derive(Debug, Clone, PartialEq, Eq)]

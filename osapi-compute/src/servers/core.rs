@@ -505,6 +505,10 @@ fn create_error(err: compute::Error) -> ApiError {
             kind: compute::Kind::AvailabilityZone,
             ..
         } => ApiError::BadRequest("The requested availability zone is not available".into()),
+        compute::Error::NotFound {
+            kind: compute::Kind::ServerGroup,
+            id,
+        } => ApiError::BadRequest(format!("Instance group {id} could not be found.")),
         other => other.into(),
     }
 }
@@ -644,6 +648,7 @@ pub async fn create(
         networks: requested_networks(server.get("networks"))?,
         security_groups: security_group_names(server.get("security_groups")),
         injected_files: personality(server.get("personality")),
+        hints: scheduler_hints(&value),
     };
     if request.host.is_some() {
         ctx.require_admin("compute:servers:create:requested_destination")?;
@@ -683,6 +688,31 @@ pub async fn create(
         response.headers_mut().insert(header::LOCATION, location);
     }
     Ok(response)
+}
+
+/// The scheduler hints of a create (`os:scheduler_hints`, else its
+/// `OS-SCH-HNT:` alias), as the schema let them through: a one-item
+/// `group` list is its item; a single instance is a list of one.
+fn scheduler_hints(body: &Value) -> compute::SchedulerHints {
+    let hints = body
+        .get("os:scheduler_hints")
+        .or_else(|| body.get("OS-SCH-HNT:scheduler_hints"));
+    let list = |key: &str| -> Vec<String> {
+        match hints.and_then(|h| h.get(key)) {
+            Some(Value::String(s)) => vec![s.clone()],
+            Some(Value::Array(items)) => items
+                .iter()
+                .filter_map(Value::as_str)
+                .map(str::to_string)
+                .collect(),
+            _ => Vec::new(),
+        }
+    };
+    compute::SchedulerHints {
+        group: list("group").into_iter().next(),
+        same_host: list("same_host"),
+        different_host: list("different_host"),
+    }
 }
 
 /// The `networks` of a create as nova reads them (its

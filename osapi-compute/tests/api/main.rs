@@ -5,9 +5,11 @@
 mod fixture;
 mod schema;
 
+mod aggregates;
 mod auth;
 mod extensions;
 mod flavors;
+mod hosts;
 mod identity;
 mod identity_app_creds;
 mod identity_store;
@@ -29,6 +31,7 @@ mod proxy_networks;
 mod proxy_security_groups;
 mod quotas;
 mod served;
+mod server_groups;
 mod server_networks;
 mod servers;
 mod versions;
