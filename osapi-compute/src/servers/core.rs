@@ -648,7 +648,7 @@ pub async fn create(
         networks: requested_networks(server.get("networks"))?,
         security_groups: security_group_names(server.get("security_groups")),
         injected_files: personality(server.get("personality")),
-        hints: scheduler_hints(&value),
+        hints: scheduler_hints(value),
     };
     if request.host.is_some() {
         ctx.require_admin("compute:servers:create:requested_destination")?;
