@@ -265,3 +265,63 @@ async fn quotas_count_groups_in_quota_sets_and_limits() {
     let detail = api.get("/os-quota-sets/alpha/detail", ALICE, None).await;
     assert_eq!(detail.body["quota_set"]["server_groups"]["in_use"], 1);
 }
+
+#[tokio::test]
+async fn anti_affinity_beyond_the_hosts_is_no_valid_host_in_the_server_body() {
+    // One simulated host: two anti-affine servers cannot both be placed,
+    // so both end in ERROR with nova's fault (details for admins only).
+    let api = TestApi::new().await;
+    let made = create(
+        &api,
+        ALICE,
+        "2.1",
+        json!({"server_group": {"name": "g", "policies": ["anti-affinity"]}}),
+    )
+    .await;
+    let id = made.body["server_group"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let answer = api
+        .call(
+            Method::POST,
+            "/servers",
+            ALICE,
+            None,
+            Some(json!({
+                "server": {"name": "vm", "imageRef": compute::CIRROS_IMAGE_UUID, "flavorRef": "1", "min_count": 2, "return_reservation_id": true},
+                "os:scheduler_hints": {"group": id},
+            })),
+        )
+        .await;
+    assert_eq!(answer.status, StatusCode::ACCEPTED, "{}", answer.text);
+    let listed = api.get("/servers/detail", ALICE, None).await;
+    let servers = listed.body["servers"].as_array().unwrap();
+    assert_eq!(servers.len(), 2);
+    for server in servers {
+        assert_eq!(server["status"], "ERROR");
+        assert_eq!(server["fault"]["code"], 500);
+        assert_eq!(
+            server["fault"]["message"],
+            "No valid host was found. There are not enough hosts available."
+        );
+        assert!(server["fault"].get("details").is_none());
+        let uuid = server["id"].as_str().unwrap();
+        let admin_view = api.get(&format!("/servers/{uuid}"), ADMIN, None).await;
+        assert_eq!(
+            admin_view.body["server"]["OS-EXT-SRV-ATTR:host"],
+            serde_json::Value::Null
+        );
+        assert!(admin_view.body["server"]["fault"]["details"].is_string());
+    }
+    let shown = api
+        .get(&format!("/os-server-groups/{id}"), ALICE, None)
+        .await;
+    assert_eq!(
+        shown.body["server_group"]["members"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+}
