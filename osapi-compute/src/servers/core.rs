@@ -443,9 +443,25 @@ pub async fn show(
     let instance = state.compute.get_instance(&ctx.0, &id).await?;
     let props = image_properties(&state, &ctx, version, &instance.image_ref).await;
     let opts = ShowOpts::full(ctx.0.is_admin, version, true);
-    Ok(Json(
-        json!({ "server": view::show(&urls, &ctx.0, version, &instance, opts, props.as_ref()) }),
-    ))
+    let mut server = view::show(&urls, &ctx.0, version, &instance, opts, props.as_ref());
+    put_server_groups(&state, version, &instance.uuid, &mut server).await?;
+    Ok(Json(json!({ "server": server })))
+}
+
+/// The groups of a server (2.71: in show, update and rebuild answers):
+/// the view writes none, which this replaces with the server's groups.
+pub(crate) async fn put_server_groups(
+    state: &ApiState,
+    version: ApiVersion,
+    uuid: &str,
+    server: &mut Value,
+) -> Result<(), ApiError> {
+    if version.at_least(2, 71) {
+        if let Some(slot) = server.get_mut("server_groups") {
+            *slot = json!(state.compute.server_groups_of(uuid).await?);
+        }
+    }
+    Ok(())
 }
 
 fn string_map(value: Option<&Value>) -> BTreeMap<String, String> {
@@ -825,9 +841,10 @@ pub async fn update(
     };
     let instance = state.compute.update_instance(&ctx.0, &id, update).await?;
     let props = image_properties(&state, &ctx, version, &instance.image_ref).await;
-    Ok(Json(json!({
-        "server": view::show(&urls, &ctx.0, version, &instance, ShowOpts::for_update(ctx.0.is_admin, version), props.as_ref())
-    })))
+    let opts = ShowOpts::for_update(ctx.0.is_admin, version);
+    let mut server = view::show(&urls, &ctx.0, version, &instance, opts, props.as_ref());
+    put_server_groups(&state, version, &instance.uuid, &mut server).await?;
+    Ok(Json(json!({ "server": server })))
 }
 
 /// `DELETE /servers/{id}`: 204.

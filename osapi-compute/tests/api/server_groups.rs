@@ -325,3 +325,50 @@ async fn anti_affinity_beyond_the_hosts_is_no_valid_host_in_the_server_body() {
         2
     );
 }
+
+#[tokio::test]
+async fn a_server_shows_its_group_from_2_71() {
+    let api = TestApi::new().await;
+    let made = create(
+        &api,
+        ALICE,
+        "2.1",
+        json!({"server_group": {"name": "g", "policies": ["affinity"]}}),
+    )
+    .await;
+    let id = made.body["server_group"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let answer = api
+        .call(
+            Method::POST,
+            "/servers",
+            ALICE,
+            None,
+            Some(json!({
+                "server": {"name": "vm", "imageRef": compute::CIRROS_IMAGE_UUID, "flavorRef": "1"},
+                "os:scheduler_hints": {"group": id},
+            })),
+        )
+        .await;
+    let uuid = answer.body["server"]["id"].as_str().unwrap().to_string();
+    let path = format!("/servers/{uuid}");
+    assert_eq!(
+        api.get(&path, ALICE, Some("2.71")).await.body["server"]["server_groups"],
+        json!([id])
+    );
+    assert!(api.get(&path, ALICE, Some("2.70")).await.body["server"]
+        .get("server_groups")
+        .is_none());
+    let updated = api
+        .call(
+            Method::PUT,
+            &path,
+            ALICE,
+            Some("2.71"),
+            Some(json!({"server": {"name": "vm2"}})),
+        )
+        .await;
+    assert_eq!(updated.body["server"]["server_groups"], json!([id]));
+}
