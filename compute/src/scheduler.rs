@@ -7,7 +7,9 @@
 //! - the host is in the requested availability zone, its zone being the
 //!   one of the aggregate holding it or the default zone
 //!   (`AvailabilityZoneFilter`);
-//! - the requested host, when an admin named one;
+//! - the requested host, when an admin named one (2.74's `host`); a host
+//!   an admin forces with a `zone:host` zone skips every filter, as
+//!   nova's `force_hosts`;
 //! - `same_host`: the host holds one of the named instances;
 //!   `different_host`: it holds none of them;
 //! - the `group` hint's hard policies: `affinity` keeps the members'
@@ -76,8 +78,11 @@ pub struct GroupPlacement {
 pub struct PlacementRequest {
     /// The availability zone asked for.
     pub zone: Option<String>,
-    /// The host an admin asked for.
+    /// The host an admin asked for (2.74's `host`): filtered as any other.
     pub host: Option<String>,
+    /// The host an admin forced (`zone:host`): taken past every filter,
+    /// as nova's `force_hosts`.
+    pub forced_host: Option<String>,
     /// `same_host` instances (empty: no such hint).
     pub same_host: Vec<String>,
     /// `different_host` instances.
@@ -93,6 +98,9 @@ pub struct PlacementRequest {
 pub struct NoValidHost;
 
 fn passes(host: &HostState, request: &PlacementRequest) -> bool {
+    if let Some(forced) = &request.forced_host {
+        return forced == &host.name;
+    }
     if !host.usable {
         return false;
     }
@@ -430,6 +438,12 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(place(&hosts, &disabled, 1), Err(NoValidHost));
+        let forced = PlacementRequest {
+            forced_host: Some("a".into()),
+            zone: Some("az2".into()),
+            ..Default::default()
+        };
+        assert_eq!(place(&hosts, &forced, 2).unwrap(), ["a", "a"]);
         assert_eq!(NoValidHost.to_string(), NO_VALID_HOST);
     }
 }

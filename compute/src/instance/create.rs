@@ -41,7 +41,8 @@ pub struct CreateInstance {
     /// Metadata.
     pub metadata: BTreeMap<String, String>,
     /// Availability zone: one of the zones holding an enabled compute
-    /// service, when given.
+    /// service, when given; an admin's `zone:host` (or `:host`) forces
+    /// the host, past the scheduler's filters, as nova's `force_hosts`.
     pub availability_zone: Option<String>,
     /// Fewest instances to create (>= 1; 0 means 1).
     pub min_count: u32,
@@ -113,6 +114,10 @@ pub(super) struct CreatePlan {
     max: u64,
     networks: PlannedNetworks,
     zones: HostZones,
+    /// The zone asked for (without a forced host).
+    zone: Option<String>,
+    /// The host an admin forced with `zone:host`.
+    forced_host: Option<String>,
 }
 
 /// What the inserts of a create made, before the instances are read back.
@@ -211,7 +216,14 @@ impl Compute {
             return Err(Error::invalid("min_count must be <= max_count"));
         }
         let zones = self.host_zones().await?;
-        if let Some(az) = &req.availability_zone {
+        let (zone, forced_host) = split_zone(req.availability_zone.as_deref());
+        if let Some(h) = &forced_host {
+            ctx.require_admin("os_compute_api:servers:create:forced_host")?;
+            if !self.config.hosts.iter().any(|x| &x.name == h) {
+                return Err(Error::not_found(Kind::Host, h.clone()));
+            }
+        }
+        if let Some(az) = &zone {
             if !zones.enabled.iter().any(|h| zones.zone_of(h) == az) {
                 return Err(Error::invalid(format!(
                     "The requested availability zone is not available: {az}"
@@ -276,6 +288,8 @@ impl Compute {
             max,
             networks,
             zones,
+            zone,
+            forced_host,
         })
     }
 
@@ -336,9 +350,7 @@ impl Compute {
             }
             None => None,
         };
-        let placed = self
-            .schedule(tx, req, &plan.zones, group.as_ref(), n)
-            .await?;
+        let placed = self.schedule(tx, req, plan, group.as_ref(), n).await?;
         let fault_at = now;
         for i in 0..n {
             let host: Option<String> = placed
@@ -346,8 +358,8 @@ impl Compute {
                 .and_then(|p| usize::try_from(i).ok().and_then(|i| p.get(i)).cloned());
             let zone = match &host {
                 Some(h) => plan.zones.zone_of(h).to_string(),
-                None => req
-                    .availability_zone
+                None => plan
+                    .zone
                     .clone()
                     .unwrap_or_else(|| self.config.availability_zone.clone()),
             };
@@ -486,14 +498,15 @@ impl Compute {
         &self,
         tx: &mut Tx,
         req: &CreateInstance,
-        zones: &HostZones,
+        plan: &CreatePlan,
         group: Option<&HintedGroup>,
         n: i64,
     ) -> Result<Option<Vec<String>>> {
-        let states = self.host_states(tx, zones).await?;
+        let states = self.host_states(tx, &plan.zones).await?;
         let request = PlacementRequest {
-            zone: req.availability_zone.clone(),
+            zone: plan.zone.clone(),
             host: req.host.clone(),
+            forced_host: plan.forced_host.clone(),
             same_host: req.hints.same_host.clone(),
             different_host: req.hints.different_host.clone(),
             group: group.map(|g| {
@@ -511,6 +524,19 @@ impl Compute {
         let count = usize::try_from(n).unwrap_or(usize::MAX);
         Ok(scheduler::place(&states, &request, count).ok())
     }
+}
+
+/// nova's reading of a requested zone: `zone`, `zone:host`, `:host` or
+/// `zone:host:node` (the node is the host here). An empty part is none.
+fn split_zone(requested: Option<&str>) -> (Option<String>, Option<String>) {
+    let Some(requested) = requested else {
+        return (None, None);
+    };
+    let mut parts = requested.splitn(3, ':');
+    let some = |p: Option<&str>| p.filter(|s| !s.is_empty()).map(str::to_string);
+    let zone = some(parts.next());
+    let host = some(parts.next());
+    (zone, host)
 }
 
 /// Ends a just-inserted instance in ERROR with nova's NoValidHost fault,

@@ -43,6 +43,7 @@ on_both_engines!(
     same_and_different_host_hints_are_honoured,
     disabled_hosts_and_zones_from_aggregates_steer_creates,
     aggregates_keep_hosts_metadata_and_zones_with_nova_s_rules,
+    an_admin_forces_a_host_with_zone_and_host,
 );
 
 async fn three_hosts(engine: Engine) -> Fixture {
@@ -604,4 +605,52 @@ async fn aggregates_keep_hosts_metadata_and_zones_with_nova_s_rules(engine: Engi
         .map(|a| a.name)
         .collect();
     assert_eq!(names, ["b", "c"]);
+}
+
+async fn an_admin_forces_a_host_with_zone_and_host(engine: Engine) {
+    let f = three_hosts(engine).await;
+    f.compute
+        .update_service(
+            &admin(),
+            "h2",
+            "nova-compute",
+            ServiceUpdate {
+                disabled: Some(true),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    // Forced past the disabled service, as nova's force_hosts.
+    let mut forced = server("f", 2, SchedulerHints::default());
+    forced.availability_zone = Some("nova:h2".into());
+    let created = f
+        .compute
+        .create_instances(&admin(), forced.clone())
+        .await
+        .unwrap();
+    for i in &created.instances {
+        assert_eq!(
+            (i.host.as_deref(), i.availability_zone.as_str()),
+            (Some("h2"), "nova")
+        );
+    }
+    let refused = f
+        .compute
+        .create_instances(&alice(), forced)
+        .await
+        .unwrap_err();
+    assert_eq!(
+        refused.to_string(),
+        "Policy doesn't allow os_compute_api:servers:create:forced_host to be performed."
+    );
+    let mut unknown = server("u", 1, SchedulerHints::default());
+    unknown.availability_zone = Some(":nope".into());
+    assert!(matches!(
+        f.compute.create_instances(&admin(), unknown).await,
+        Err(Error::NotFound {
+            kind: Kind::Host,
+            ..
+        })
+    ));
 }
