@@ -525,6 +525,11 @@ fn create_error(err: compute::Error) -> ApiError {
             kind: compute::Kind::ServerGroup,
             id,
         } => ApiError::BadRequest(format!("Instance group {id} could not be found.")),
+        // An unknown requested (2.74) or forced (`zone:host`) host.
+        compute::Error::NotFound {
+            kind: compute::Kind::Host,
+            id,
+        } => ApiError::BadRequest(format!("Compute host {id} could not be found.")),
         other => other.into(),
     }
 }

@@ -372,3 +372,33 @@ async fn a_server_shows_its_group_from_2_71() {
         .await;
     assert_eq!(updated.body["server"]["server_groups"], json!([id]));
 }
+
+#[tokio::test]
+async fn an_unknown_forced_host_is_400_and_forcing_is_admin_only() {
+    let api = TestApi::new().await;
+    let boot = |token: &'static str, zone: &'static str| {
+        let api = &api;
+        async move {
+            api.call(
+                Method::POST,
+                "/servers",
+                token,
+                None,
+                Some(json!({"server": {"name": "vm", "imageRef": compute::CIRROS_IMAGE_UUID, "flavorRef": "1", "availability_zone": zone}})),
+            )
+            .await
+        }
+    };
+    let unknown = boot(ADMIN, "nova:nope").await;
+    assert_eq!(unknown.status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        unknown.fault_message(),
+        "Compute host nope could not be found."
+    );
+    assert_eq!(
+        boot(ALICE, "nova:compute1").await.status,
+        StatusCode::FORBIDDEN
+    );
+    let forced = boot(ADMIN, "nova:compute1").await;
+    assert_eq!(forced.status, StatusCode::ACCEPTED, "{}", forced.text);
+}
