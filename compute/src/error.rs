@@ -55,6 +55,10 @@ pub enum Kind {
     FloatingIp,
     /// A Glance task.
     Task,
+    /// A server group (nova's instance group).
+    ServerGroup,
+    /// A host aggregate, by id.
+    Aggregate,
 }
 
 impl Kind {
@@ -81,6 +85,8 @@ impl Kind {
             Kind::SecurityGroup => "Security group",
             Kind::FloatingIp => "Floating IP",
             Kind::Task => "Task",
+            Kind::ServerGroup => "Instance group",
+            Kind::Aggregate => "Aggregate",
         }
     }
 }

@@ -195,12 +195,13 @@ fn stable_uuid(name: &str) -> String {
 impl Compute {
     /// The configured services in id order: scheduler and conductor on the
     /// controller, then one nova-compute per compute host.
-    async fn services_all(&self) -> Result<Vec<Service>> {
+    pub(crate) async fn services_all(&self) -> Result<Vec<Service>> {
         let rows: Vec<ServiceRow> = self
             .store
             .fetch_all("SELECT host, service_binary, disabled, disabled_reason, forced_down, updated_at FROM services", vec![])
             .await?;
         let now = from_micros(now_micros());
+        let zones = self.aggregate_zones().await?;
         let mut out = Vec::new();
         let mut specs: Vec<(String, String, String)> = vec![
             (
@@ -215,11 +216,11 @@ impl Compute {
             ),
         ];
         for h in &self.config.hosts {
-            specs.push((
-                h.name.clone(),
-                "nova-compute".into(),
-                self.config.availability_zone.clone(),
-            ));
+            let zone = zones
+                .get(&h.name)
+                .cloned()
+                .unwrap_or_else(|| self.config.availability_zone.clone());
+            specs.push((h.name.clone(), "nova-compute".into(), zone));
         }
         for (i, (host, binary, zone)) in specs.into_iter().enumerate() {
             let row = rows
@@ -321,33 +322,47 @@ impl Compute {
         self.get_service(ctx, &current.uuid).await
     }
 
-    /// The availability zones: the compute zone (non-detail: just it);
-    /// with `detail` (admin) also the internal zone, with hosts and
-    /// services.
+    /// The availability zones, as nova lists them from the services: a
+    /// zone holding an enabled service is available, one whose services
+    /// are all disabled is not (the internal zone is left out); with
+    /// `detail` (admin) the internal zone too, each with its hosts and
+    /// their services.
     pub async fn list_availability_zones(
         &self,
         ctx: &RequestContext,
         detail: bool,
     ) -> Result<Vec<AvailabilityZone>> {
-        let services = self.services_all().await?;
-        let compute_ok = services
-            .iter()
-            .any(|s| s.binary == "nova-compute" && s.status == "enabled" && s.state == "up");
-        if !detail {
-            return Ok(vec![AvailabilityZone {
-                name: self.config.availability_zone.clone(),
-                available: compute_ok,
-                hosts: None,
-            }]);
+        if detail {
+            ctx.require_admin("os_compute_api:os-availability-zone:detail")?;
         }
-        ctx.require_admin("os_compute_api:os-availability-zone:detail")?;
-        let mut zones = Vec::new();
-        for (zone, available) in [
-            (self.config.internal_availability_zone.clone(), true),
-            (self.config.availability_zone.clone(), compute_ok),
-        ] {
+        let services = self.services_all().await?;
+        let internal = &self.config.internal_availability_zone;
+        let mut zones: Vec<AvailabilityZone> = Vec::new();
+        // Available zones first, then the others, each in service order.
+        for want_available in [true, false] {
+            for s in &services {
+                if !detail && &s.zone == internal {
+                    continue;
+                }
+                let available = services
+                    .iter()
+                    .any(|o| o.zone == s.zone && o.status == "enabled");
+                if available != want_available || zones.iter().any(|z| z.name == s.zone) {
+                    continue;
+                }
+                zones.push(AvailabilityZone {
+                    name: s.zone.clone(),
+                    available,
+                    hosts: None,
+                });
+            }
+        }
+        if !detail {
+            return Ok(zones);
+        }
+        for zone in &mut zones {
             let mut hosts: Vec<ZoneHost> = Vec::new();
-            for s in services.iter().filter(|s| s.zone == zone) {
+            for s in services.iter().filter(|s| s.zone == zone.name) {
                 let svc = ZoneService {
                     binary: s.binary.clone(),
                     available: s.status == "enabled",
@@ -362,11 +377,7 @@ impl Compute {
                     }),
                 }
             }
-            zones.push(AvailabilityZone {
-                name: zone,
-                available,
-                hosts: Some(hosts),
-            });
+            zone.hosts = Some(hosts);
         }
         Ok(zones)
     }

@@ -27,6 +27,10 @@
 //! | [`network`] | networks, subnets and ports (Neutron's core resources); fixed IPs allocated atomically |
 //! | [`infra`] | availability zones, services, hypervisors, usage reports |
 //! | [`usage_audit`] | the instance usage audit: periods and each host's log |
+//! | [`server_group`] | server groups: policies, rules, members, their quotas |
+//! | [`scheduler`] | the simulated scheduler: nova's default filters and weighers over the configured hosts |
+//! | [`aggregate`] | host aggregates, their hosts and metadata, the zones they give hosts |
+//! | [`host`] | os-hosts: the hosts of the services and their resources |
 //! | [`seed`] | default flavors, cirros image and the shared `private` network, seed files |
 //! | [`validate`] | input rules shared by all operations |
 //! | [`open`] | opening the domain from nova.conf options: `open`, `db sync`, start-up preparation |
@@ -59,6 +63,7 @@
 #![forbid(unsafe_code)]
 
 pub mod actions;
+pub mod aggregate;
 pub mod compute;
 pub mod config;
 pub mod context;
@@ -67,6 +72,7 @@ pub mod ec2;
 pub mod ec2_tags;
 pub mod error;
 pub mod flavor;
+pub mod host;
 pub mod identity;
 pub mod image;
 pub mod infra;
@@ -81,13 +87,16 @@ pub mod open;
 pub mod options;
 pub mod quota;
 pub mod quota_class;
+pub mod scheduler;
 pub mod seed;
+pub mod server_group;
 pub mod states;
 pub mod store;
 pub mod usage_audit;
 pub mod validate;
 
 pub use actions::{InstanceAction, InstanceActionEvent};
+pub use aggregate::Aggregate;
 pub use compute::Compute;
 pub use config::{ComputeConfig, QuotaLimits, SimHost, QUOTA_RESOURCES};
 pub use context::{new_request_id, RequestContext};
@@ -113,10 +122,12 @@ pub use lifecycle::{RebuildInstance, FAIL_EXTRA_SPEC, FAIL_METADATA_KEY};
 pub use metadefs::{MetadefError, MetadefResult};
 pub use network::{NetworkError, NetworkResult};
 pub use quota::QuotaUsage;
+pub use scheduler::SchedulerHints;
 pub use seed::{
     Seed, SeedReport, CIRROS_IMAGE_NAME, CIRROS_IMAGE_UUID, DEFAULT_FLAVORS, PRIVATE_NETWORK_NAME,
     PRIVATE_SUBNET_NAME, PUBLIC_NETWORK_NAME, PUBLIC_SUBNET_NAME,
 };
+pub use server_group::{NewServerGroup, Policy as ServerGroupPolicy, ServerGroup};
 pub use states::{api_status, ec2_state, vm_states_for_status, PowerState, TaskState, VmState};
 pub use store::migrate::{MigrationReport, LATEST_SCHEMA_VERSION};
 pub use store::{DatabaseUrl, Engine, Store, StoreOptions};

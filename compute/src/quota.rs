@@ -25,7 +25,7 @@ pub struct QuotaUsage {
     pub ram: i64,
     /// Keypairs of the user asked about (of the caller by default).
     pub key_pairs: i64,
-    /// Server groups (none exist in this cloud: 0).
+    /// Server groups of the project.
     pub server_groups: i64,
 }
 
@@ -114,12 +114,13 @@ impl Compute {
                 args![user],
             )
             .await?;
+        let server_groups = self.server_group_count(project_id).await?;
         Ok(QuotaUsage {
             instances,
             cores,
             ram,
             key_pairs,
-            server_groups: 0,
+            server_groups,
         })
     }
 

@@ -7,6 +7,9 @@ mod support;
 #[path = "network/mod.rs"]
 mod network;
 
+#[path = "groups/mod.rs"]
+mod groups;
+
 use std::collections::BTreeMap;
 use std::time::Duration;
 

@@ -74,6 +74,8 @@ const ALL: Versions = Versions::ALL;
 const PROXY: Versions = Versions::until(35);
 /// The image metadata proxy ends at 2.38.
 const IMAGE_META: Versions = Versions::until(38);
+/// os-hosts ends at 2.42.
+const HOSTS: Versions = Versions::until(42);
 
 macro_rules! route {
     ($path:literal, [$($method:literal $(@ $versions:expr)?),+], $what:literal) => {
@@ -272,6 +274,37 @@ pub const COMPUTE_ROUTES: &[Route] = &[
     route!("/os-hypervisors/{id}/search", ["GET" @ Versions::until(52)], "hypervisors whose name matches (admin)"),
     route!("/os-hypervisors/{id}/servers", ["GET" @ Versions::until(52)], "hypervisors whose name matches, with their servers (admin)"),
     route!("/os-services", ["GET"], "the compute services (admin)"),
+    route!(
+        "/os-server-groups",
+        ["GET", "POST"],
+        "the project's server groups (every project's with `all_projects`, admin); create one"
+    ),
+    route!(
+        "/os-server-groups/{id}",
+        ["GET", "DELETE"],
+        "one server group with its members; delete it"
+    ),
+    route!(
+        "/os-aggregates",
+        ["GET", "POST"],
+        "host aggregates (admin): list, create"
+    ),
+    route!(
+        "/os-aggregates/{id}",
+        ["GET", "PUT", "DELETE"],
+        "one aggregate: show, update name or zone, delete (admin)"
+    ),
+    route!(
+        "/os-aggregates/{id}/action",
+        ["POST"],
+        "`add_host`, `remove_host`, `set_metadata` (admin)"
+    ),
+    route!("/os-aggregates/{id}/images", ["POST" @ Versions::from(81)], "cache images on the aggregate's hosts (admin)"),
+    route!("/os-hosts", ["GET" @ HOSTS], "the hosts of the enabled services (admin)"),
+    route!("/os-hosts/{id}", ["GET" @ HOSTS, "PUT" @ HOSTS], "a compute host's resources; its status and maintenance (admin)"),
+    route!("/os-hosts/{id}/startup", ["GET" @ HOSTS], "start a host up: the fake driver's answer (admin)"),
+    route!("/os-hosts/{id}/shutdown", ["GET" @ HOSTS], "shut a host down: the fake driver's answer (admin)"),
+    route!("/os-hosts/{id}/reboot", ["GET" @ HOSTS], "reboot a host: the fake driver's answer (admin)"),
     route!(
         "/os-server-external-events",
         ["POST"],

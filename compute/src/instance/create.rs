@@ -1,6 +1,8 @@
 //! Creating instances: the request ([`CreateInstance`]), its checks, and
-//! the one locked transaction of quota check, host choice, inserts and
-//! the instances' ports.
+//! the one locked transaction of quota check, host choice (the
+//! [`crate::scheduler`]), inserts, group membership and the instances'
+//! ports. When the scheduler finds no host, the instances are made in
+//! ERROR with nova's `NoValidHost` fault, without host or ports.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -14,6 +16,8 @@ use super::update::check_ip;
 use super::usage::{instances_allowed, InstanceUse};
 use crate::flavor::Flavor;
 use crate::injected::{self, InjectedFile};
+use crate::scheduler::{self, GroupPlacement, HostZones, PlacementRequest, SchedulerHints};
+use crate::server_group::{self as groups, HintedGroup};
 use crate::states::{PowerState, TaskState, VmState};
 use crate::store::{args, now_micros, Tx};
 use crate::{validate, Compute, Error, Kind, QuotaLimits, RequestContext, Result};
@@ -36,7 +40,9 @@ pub struct CreateInstance {
     pub user_data: Option<String>,
     /// Metadata.
     pub metadata: BTreeMap<String, String>,
-    /// Availability zone (must be the configured one when given).
+    /// Availability zone: one of the zones holding an enabled compute
+    /// service, when given; an admin's `zone:host` (or `:host`) forces
+    /// the host, past the scheduler's filters, as nova's `force_hosts`.
     pub availability_zone: Option<String>,
     /// Fewest instances to create (>= 1; 0 means 1).
     pub min_count: u32,
@@ -69,6 +75,8 @@ pub struct CreateInstance {
     pub auto_disk_config: Option<bool>,
     /// The scheduler hints, kept as given (shown from 2.100).
     pub scheduler_hints: BTreeMap<String, serde_json::Value>,
+    /// The scheduler hints (`group`, `same_host`, `different_host`).
+    pub hints: SchedulerHints,
 }
 
 /// The result of a create.
@@ -133,12 +141,19 @@ pub(super) struct CreatePlan {
     min: u64,
     max: u64,
     networks: PlannedNetworks,
+    zones: HostZones,
+    /// The zone asked for (without a forced host).
+    zone: Option<String>,
+    /// The host an admin forced with `zone:host`.
+    forced_host: Option<String>,
 }
 
 /// What the inserts of a create made, before the instances are read back.
 pub(super) struct Inserted {
     uuids: Vec<String>,
     admin_password: String,
+    /// The scheduler found no host: the instances are in ERROR.
+    no_valid_host: bool,
 }
 
 impl Compute {
@@ -228,8 +243,16 @@ impl Compute {
         if max < min {
             return Err(Error::invalid("min_count must be <= max_count"));
         }
-        if let Some(az) = &req.availability_zone {
-            if az != &self.config.availability_zone {
+        let zones = self.host_zones().await?;
+        let (zone, forced_host) = split_zone(req.availability_zone.as_deref());
+        if let Some(h) = &forced_host {
+            ctx.require_admin("os_compute_api:servers:create:forced_host")?;
+            if !self.config.hosts.iter().any(|x| &x.name == h) {
+                return Err(Error::not_found(Kind::Host, h.clone()));
+            }
+        }
+        if let Some(az) = &zone {
+            if !zones.enabled.iter().any(|h| zones.zone_of(h) == az) {
                 return Err(Error::invalid(format!(
                     "The requested availability zone is not available: {az}"
                 )));
@@ -294,6 +317,9 @@ impl Compute {
             min,
             max,
             networks,
+            zones,
+            zone,
+            forced_host,
         })
     }
 
@@ -341,11 +367,34 @@ impl Compute {
         };
         let n = instances_allowed(limits, used, flavor, min, max)?;
         let n = i64::try_from(n).expect("at most max_count, a u32");
-        let host = match &req.host {
-            Some(h) => h.clone(),
-            None => self.pick_host(tx).await?,
+        let group = match &req.hints.group {
+            Some(uuid) => {
+                let group = groups::hinted_group(tx, uuid).await?;
+                groups::check_member_quota(
+                    tx,
+                    &group,
+                    &ctx.user_id,
+                    limits.server_group_members,
+                    n,
+                )
+                .await?;
+                Some(group)
+            }
+            None => None,
         };
+        let placed = self.schedule(tx, req, plan, group.as_ref(), n).await?;
+        let fault_at = now;
         for i in 0..n {
+            let host: Option<String> = placed
+                .as_ref()
+                .and_then(|p| usize::try_from(i).ok().and_then(|i| p.get(i)).cloned());
+            let zone = match &host {
+                Some(h) => plan.zones.zone_of(h).to_string(),
+                None => plan
+                    .zone
+                    .clone()
+                    .unwrap_or_else(|| self.config.availability_zone.clone()),
+            };
             let uuid = uuid::Uuid::new_v4().to_string();
             let name = if n > 1 {
                 format!("{}-{}", req.name, i + 1)
@@ -386,7 +435,7 @@ impl Compute {
                     &req.user_data,
                     serde_json::to_string(&req.metadata).unwrap_or_else(|_| "{}".into()),
                     serde_json::to_string(&tags).unwrap_or_else(|_| "[]".into()),
-                    &self.config.availability_zone,
+                    zone,
                     &host,
                     &host,
                     i,
@@ -406,24 +455,45 @@ impl Compute {
                 ],
             )
             .await?;
-            crate::actions::record_in_tx(
-                tx,
-                ctx,
-                &uuid,
-                "create",
-                Some("compute__do_build_and_run_instance"),
-                now,
-                Some(&host),
-            )
-            .await?;
+            if let Some(group) = &group {
+                groups::add_member(tx, group, &uuid).await?;
+            }
             injected::replace(tx, &uuid, &req.injected_files).await?;
-            self.attach_planned(tx, ctx, &plan.networks, &uuid, &host)
-                .await?;
+            match &host {
+                Some(host) => {
+                    crate::actions::record_in_tx(
+                        tx,
+                        ctx,
+                        &uuid,
+                        "create",
+                        Some("compute__do_build_and_run_instance"),
+                        now,
+                        Some(host.as_str()),
+                    )
+                    .await?;
+                    self.attach_planned(tx, ctx, &plan.networks, &uuid, host)
+                        .await?;
+                }
+                None => {
+                    crate::actions::record_in_tx(
+                        tx,
+                        ctx,
+                        &uuid,
+                        "create",
+                        Some("conductor_schedule_and_build_instances"),
+                        now,
+                        None,
+                    )
+                    .await?;
+                    no_valid_host(tx, &uuid, fault_at).await?;
+                }
+            }
             uuids.push(uuid);
         }
         Ok(Inserted {
             uuids,
             admin_password,
+            no_valid_host: placed.is_none(),
         })
     }
 
@@ -437,7 +507,14 @@ impl Compute {
         let Inserted {
             uuids,
             admin_password,
+            no_valid_host,
         } = inserted;
+        if no_valid_host {
+            let now = now_micros();
+            for u in &uuids {
+                crate::actions::finish(self, u, false, now).await?;
+            }
+        }
         let mut instances = Vec::with_capacity(uuids.len());
         for u in &uuids {
             instances.push(self.load(ctx, u, true).await?.to_instance());
@@ -450,30 +527,68 @@ impl Compute {
         })
     }
 
-    /// The configured host with the fewest live instances (the only one,
-    /// without counting, when one is configured).
-    async fn pick_host(&self, tx: &mut crate::store::Tx) -> Result<String> {
-        if let [only] = self.config.hosts.as_slice() {
-            return Ok(only.name.clone());
-        }
-        let counts: Vec<(Option<String>, i64)> = tx
-            .fetch_all(
-                "SELECT host, COUNT(*) FROM instances WHERE deleted = FALSE GROUP BY host",
-                vec![],
-            )
-            .await?;
-        let load = |h: &str| {
-            counts
-                .iter()
-                .find(|(n, _)| n.as_deref() == Some(h))
-                .map(|c| c.1)
-                .unwrap_or(0)
+    /// The hosts of `n` instances of `req`, in launch order, as the
+    /// scheduler chooses them; `None` when it finds none (NoValidHost).
+    async fn schedule(
+        &self,
+        tx: &mut Tx,
+        req: &CreateInstance,
+        plan: &CreatePlan,
+        group: Option<&HintedGroup>,
+        n: i64,
+    ) -> Result<Option<Vec<String>>> {
+        let states = self.host_states(tx, &plan.zones).await?;
+        let request = PlacementRequest {
+            zone: plan.zone.clone(),
+            host: req.host.clone(),
+            forced_host: plan.forced_host.clone(),
+            same_host: req.hints.same_host.clone(),
+            different_host: req.hints.different_host.clone(),
+            group: group.map(|g| {
+                let mut members_per_host = BTreeMap::new();
+                for h in &g.member_hosts {
+                    *members_per_host.entry(h.clone()).or_insert(0) += 1;
+                }
+                GroupPlacement {
+                    policy: g.policy,
+                    max_server_per_host: g.max_server_per_host,
+                    members_per_host,
+                }
+            }),
         };
-        self.config
-            .hosts
-            .iter()
-            .min_by_key(|h| load(&h.name))
-            .map(|h| h.name.clone())
-            .ok_or_else(|| Error::Internal("no compute hosts configured".into()))
+        let count = usize::try_from(n).unwrap_or(usize::MAX);
+        Ok(scheduler::place(&states, &request, count).ok())
     }
+}
+
+/// nova's reading of a requested zone: `zone`, `zone:host`, `:host` or
+/// `zone:host:node` (the node is the host here). An empty part is none.
+fn split_zone(requested: Option<&str>) -> (Option<String>, Option<String>) {
+    let Some(requested) = requested else {
+        return (None, None);
+    };
+    let mut parts = requested.splitn(3, ':');
+    let some = |p: Option<&str>| p.filter(|s| !s.is_empty()).map(str::to_string);
+    let zone = some(parts.next());
+    let host = some(parts.next());
+    (zone, host)
+}
+
+/// Ends a just-inserted instance in ERROR with nova's NoValidHost fault,
+/// as nova's conductor leaves an instance no host was found for: no host,
+/// no task, power NOSTATE.
+async fn no_valid_host(tx: &mut Tx, uuid: &str, at: i64) -> Result<()> {
+    tx.execute(
+        "UPDATE instances SET vm_state = $1, task_state = NULL, step_due_at = NULL, fault_code = 500, \
+         fault_message = $2, fault_details = $3, fault_created_at = $4 WHERE uuid = $5",
+        args![
+            VmState::Error.as_str(),
+            scheduler::NO_VALID_HOST,
+            format!("nova.exception.NoValidHost: {}", scheduler::NO_VALID_HOST),
+            at,
+            uuid
+        ],
+    )
+    .await?;
+    Ok(())
 }

@@ -104,6 +104,12 @@ const MIGRATIONS: &[Migration] = &[
         postgres: include_str!("../../migrations/postgres/0014_application_credentials.sql"),
     },
     Migration {
+        version: 15,
+        description: "server groups and their members, host aggregates with hosts and metadata",
+        sqlite: include_str!("../../migrations/sqlite/0015_server_groups_aggregates.sql"),
+        postgres: include_str!("../../migrations/postgres/0015_server_groups_aggregates.sql"),
+    },
+    Migration {
         version: 17,
         description: "EC2 tags of images and security groups",
         sqlite: include_str!("../../migrations/sqlite/0017_ec2_tags.sql"),

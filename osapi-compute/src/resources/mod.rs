@@ -1,6 +1,7 @@
 //! The compute API resources other than servers: flavors (with extra specs
 //! and access lists), keypairs, limits, quota sets, availability zones,
-//! hypervisors, services, simple tenant usage, the image proxy, the network
+//! hypervisors, services, server groups, host aggregates, os-hosts,
+//! simple tenant usage, the image proxy, the network
 //! proxies (security groups, floating IPs, networks), the external events
 //! other services send, and nova's list of extensions.
 //!
@@ -19,10 +20,12 @@ use serde_json::Value;
 use crate::fault::ApiError;
 use crate::state::ApiState;
 
+pub mod aggregates;
 pub mod availability_zones;
 pub mod extensions;
 pub mod external_events;
 pub mod flavors;
+pub mod hosts;
 pub mod hypervisors;
 pub mod images;
 pub mod keypairs;
@@ -31,6 +34,7 @@ pub mod network_proxies;
 pub mod quota_classes;
 pub mod quota_sets;
 pub mod schemas;
+pub mod server_groups;
 pub mod services;
 pub mod usage;
 pub mod usage_audit_log;
@@ -53,6 +57,9 @@ pub fn routes() -> Router<ApiState> {
         .merge(extensions::routes())
         .merge(external_events::routes())
         .merge(network_proxies::routes())
+        .merge(server_groups::routes())
+        .merge(aggregates::routes())
+        .merge(hosts::routes())
 }
 
 /// A request body parsed as JSON, with nova's 400 "Malformed request body"

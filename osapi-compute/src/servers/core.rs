@@ -443,9 +443,25 @@ pub async fn show(
     let instance = state.compute.get_instance(&ctx.0, &id).await?;
     let props = image_properties(&state, &ctx, version, &instance.image_ref).await;
     let opts = ShowOpts::full(ctx.0.is_admin, version, true);
-    Ok(Json(
-        json!({ "server": view::show(&urls, &ctx.0, version, &instance, opts, props.as_ref()) }),
-    ))
+    let mut server = view::show(&urls, &ctx.0, version, &instance, opts, props.as_ref());
+    put_server_groups(&state, version, &instance.uuid, &mut server).await?;
+    Ok(Json(json!({ "server": server })))
+}
+
+/// The groups of a server (2.71: in show, update and rebuild answers):
+/// the view writes none, which this replaces with the server's groups.
+pub(crate) async fn put_server_groups(
+    state: &ApiState,
+    version: ApiVersion,
+    uuid: &str,
+    server: &mut Value,
+) -> Result<(), ApiError> {
+    if version.at_least(2, 71) {
+        if let Some(slot) = server.get_mut("server_groups") {
+            *slot = json!(state.compute.server_groups_of(uuid).await?);
+        }
+    }
+    Ok(())
 }
 
 fn string_map(value: Option<&Value>) -> BTreeMap<String, String> {
@@ -505,6 +521,15 @@ fn create_error(err: compute::Error) -> ApiError {
             kind: compute::Kind::AvailabilityZone,
             ..
         } => ApiError::BadRequest("The requested availability zone is not available".into()),
+        compute::Error::NotFound {
+            kind: compute::Kind::ServerGroup,
+            id,
+        } => ApiError::BadRequest(format!("Instance group {id} could not be found.")),
+        // An unknown requested (2.74) or forced (`zone:host`) host.
+        compute::Error::NotFound {
+            kind: compute::Kind::Host,
+            id,
+        } => ApiError::BadRequest(format!("Compute host {id} could not be found.")),
         other => other.into(),
     }
 }
@@ -645,7 +670,8 @@ pub async fn create(
         security_groups: security_group_names(server.get("security_groups")),
         injected_files: personality(server.get("personality")),
         auto_disk_config: disk_config(server),
-        scheduler_hints: scheduler_hints(value),
+        scheduler_hints: hints_as_given(value),
+        hints: scheduler_hints(value),
     };
     if request.host.is_some() {
         ctx.require_admin("compute:servers:create:requested_destination")?;
@@ -695,13 +721,39 @@ pub(crate) fn disk_config(body: &Value) -> Option<bool> {
         .map(|v| v == "AUTO")
 }
 
-/// The scheduler hints of a create body, under either of nova's names.
-fn scheduler_hints(body: &Value) -> std::collections::BTreeMap<String, Value> {
+/// The scheduler hints of a create body as given, under either of nova's
+/// names (kept and shown from 2.100).
+fn hints_as_given(body: &Value) -> std::collections::BTreeMap<String, Value> {
     ["os:scheduler_hints", "OS-SCH-HNT:scheduler_hints"]
         .iter()
         .find_map(|k| body.get(*k).and_then(Value::as_object))
         .map(|hints| hints.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
         .unwrap_or_default()
+}
+
+/// The scheduler hints of a create (`os:scheduler_hints`, else its
+/// `OS-SCH-HNT:` alias), as the schema let them through: a one-item
+/// `group` list is its item; a single instance is a list of one.
+fn scheduler_hints(body: &Value) -> compute::SchedulerHints {
+    let hints = body
+        .get("os:scheduler_hints")
+        .or_else(|| body.get("OS-SCH-HNT:scheduler_hints"));
+    let list = |key: &str| -> Vec<String> {
+        match hints.and_then(|h| h.get(key)) {
+            Some(Value::String(s)) => vec![s.clone()],
+            Some(Value::Array(items)) => items
+                .iter()
+                .filter_map(Value::as_str)
+                .map(str::to_string)
+                .collect(),
+            _ => Vec::new(),
+        }
+    };
+    compute::SchedulerHints {
+        group: list("group").into_iter().next(),
+        same_host: list("same_host"),
+        different_host: list("different_host"),
+    }
 }
 
 /// The `networks` of a create as nova reads them (its
@@ -816,9 +868,10 @@ pub async fn update(
     };
     let instance = state.compute.update_instance(&ctx.0, &id, update).await?;
     let props = image_properties(&state, &ctx, version, &instance.image_ref).await;
-    Ok(Json(json!({
-        "server": view::show(&urls, &ctx.0, version, &instance, ShowOpts::for_update(ctx.0.is_admin, version), props.as_ref())
-    })))
+    let opts = ShowOpts::for_update(ctx.0.is_admin, version);
+    let mut server = view::show(&urls, &ctx.0, version, &instance, opts, props.as_ref());
+    put_server_groups(&state, version, &instance.uuid, &mut server).await?;
+    Ok(Json(json!({ "server": server })))
 }
 
 /// `DELETE /servers/{id}`: 204.

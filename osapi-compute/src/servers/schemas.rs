@@ -198,13 +198,27 @@ pub fn create(version: ApiVersion, legacy: bool) -> Schema {
         server = server.prop("hostname", Schema::string().length(Some(1), Some(255)));
     }
     let server = server.required(&required).additional(false);
-    let hints = Schema::object().additional(true);
+    let hints = scheduler_hints();
     Schema::object()
         .prop("server", server)
         .prop("os:scheduler_hints", hints.clone())
         .prop("OS-SCH-HNT:scheduler_hints", hints)
         .required(&["server"])
         .additional(false)
+}
+
+/// nova's `os:scheduler_hints` (and its `OS-SCH-HNT:` alias): the hints
+/// its default filters read are checked, any other passes.
+fn scheduler_hints() -> Schema {
+    let uuids = || Schema::array(types::uuid());
+    Schema::object()
+        .prop("group", Schema::one_of(vec![uuids(), types::uuid()]))
+        .prop(
+            "different_host",
+            Schema::one_of(vec![types::uuid(), uuids()]),
+        )
+        .prop("same_host", Schema::one_of(vec![Schema::string(), uuids()]))
+        .additional(true)
 }
 
 /// The `PUT /servers/{id}` body schema.
