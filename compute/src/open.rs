@@ -13,7 +13,8 @@ use nova_conf::NovaConf;
 
 use crate::identity::{BootstrapReport, IdentityConfig, IdentityMode};
 use crate::options::{
-    ImageGroup, NetworkQuotaGroup, PoolGroup, QuotaGroup, SimulatorGroup, ZonesGroup,
+    ImageGroup, InstanceLifetimeGroup, NetworkQuotaGroup, PoolGroup, QuotaGroup, SimulatorGroup,
+    ZonesGroup,
 };
 use crate::store::{url, DatabaseUrl};
 use crate::{Compute, ComputeConfig, Error, MigrationReport, Result, Store, StoreOptions};
@@ -74,6 +75,7 @@ impl Settings {
                     sim,
                     conf.group::<QuotaGroup>(),
                     conf.group::<ZonesGroup>(),
+                    conf.group::<InstanceLifetimeGroup>(),
                     Duration::from_secs(conf.api.metadata_cache_expiration),
                 )
             },

@@ -176,8 +176,8 @@ pub(crate) fn save_stmt(row: &InstanceRow) -> (&'static str, Vec<Arg>) {
          fault_created_at = $22, updated_at = $23, image_ref = $24, locked = $25, locked_by = $26, \
          locked_reason = $27, admin_password = $28, metadata = $29, tags = $30, display_name = $31, \
          display_description = $32, hostname = $33, access_ip_v4 = $34, access_ip_v6 = $35, \
-         key_name = $36, key_data = $37, user_data = $38, \
-         state_seq = state_seq + 1 WHERE id = $39 AND state_seq = $40",
+         key_name = $36, key_data = $37, user_data = $38, host = $39, node = $40, \
+         availability_zone = $41, state_seq = state_seq + 1 WHERE id = $42 AND state_seq = $43",
         args![
             &row.vm_state,
             &row.task_state,
@@ -217,6 +217,9 @@ pub(crate) fn save_stmt(row: &InstanceRow) -> (&'static str, Vec<Arg>) {
             &row.key_name,
             &row.key_data,
             &row.user_data,
+            &row.host,
+            &row.node,
+            &row.availability_zone,
             row.id,
             row.state_seq,
         ],

@@ -103,10 +103,16 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../../migrations/sqlite/0014_application_credentials.sql"),
         postgres: include_str!("../../migrations/postgres/0014_application_credentials.sql"),
     },
+    Migration {
+        version: 16,
+        description: "instance system metadata (shelve)",
+        sqlite: include_str!("../../migrations/sqlite/0016_instance_system_metadata.sql"),
+        postgres: include_str!("../../migrations/postgres/0016_instance_system_metadata.sql"),
+    },
 ];
 
 /// The newest schema version this build knows.
-pub const LATEST_SCHEMA_VERSION: i64 = 14;
+pub const LATEST_SCHEMA_VERSION: i64 = 16;
 
 /// What [`Store::migrate`] did.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -7,6 +7,7 @@ use crate::state::ApiState;
 
 pub mod actions;
 pub mod core;
+pub mod driver_actions;
 pub mod interfaces;
 pub mod schemas;
 pub mod sub;

@@ -63,7 +63,11 @@ pub struct Builder {
     paste: Option<std::path::PathBuf>,
     registry: Vec<RegistryHook>,
     image_size_cap: Option<u64>,
+    compute: Option<ComputeHook>,
 }
+
+/// A change to the compute domain's configuration (see [`Builder::compute`]).
+type ComputeHook = Box<dyn FnOnce(&mut compute::ComputeConfig)>;
 
 impl Builder {
     /// `[api] max_limit`.
@@ -104,6 +108,12 @@ impl Builder {
         self.registry.push(Box::new(f));
         self
     }
+    /// Changes the compute domain's configuration (instant steps by
+    /// default).
+    pub fn compute(mut self, f: impl FnOnce(&mut compute::ComputeConfig) + 'static) -> Self {
+        self.compute = Some(Box::new(f));
+        self
+    }
     pub async fn build(self) -> TestApp {
         let dir = tempfile::tempdir().unwrap();
         let url = format!("sqlite:///{}", dir.path().join("nova.sqlite").display());
@@ -115,6 +125,9 @@ impl Builder {
         config.images.data_dir = dir.path().join("images");
         if let Some(cap) = self.image_size_cap {
             config.images.size_cap = cap;
+        }
+        if let Some(f) = self.compute {
+            f(&mut config);
         }
         let compute = compute::Compute::new(store, config);
         let mut registry = nova_runtime::api::builtin_registry(&self.config.auth_strategy);
@@ -149,6 +162,7 @@ impl TestApp {
             paste: None,
             registry: Vec::new(),
             image_size_cap: None,
+            compute: None,
         }
     }
 

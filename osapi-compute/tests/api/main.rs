@@ -29,6 +29,7 @@ mod proxy_networks;
 mod proxy_security_groups;
 mod quotas;
 mod served;
+mod server_actions;
 mod server_networks;
 mod servers;
 mod versions;
