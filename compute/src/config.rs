@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use ipnet::Ipv4Net;
 
-use crate::options::{QuotaGroup, SimulatorGroup, ZonesGroup};
+use crate::options::{InstanceLifetimeGroup, QuotaGroup, SimulatorGroup, ZonesGroup};
 
 /// A set of quota limits, one per nova resource (also nova's `[quota]`
 /// options: the limits a project gets unless an admin set its own).
@@ -204,6 +204,13 @@ pub struct ComputeConfig {
     pub images: crate::image::ImageStoreConfig,
     /// `[DEFAULT] instance_usage_audit` and `instance_usage_audit_period`.
     pub usage_audit: crate::usage_audit::UsageAuditConfig,
+    /// `[DEFAULT] reclaim_instance_interval`: how long a deleted instance
+    /// stays SOFT_DELETED before it is reclaimed; zero (nova's 0 or less):
+    /// a delete is immediate.
+    pub reclaim_instance_interval: Duration,
+    /// `[DEFAULT] shelved_offload_time` (0): how long a shelved instance
+    /// stays on its host; `None` (-1): until asked (`shelveOffload`).
+    pub shelved_offload_time: Option<Duration>,
 }
 
 impl Default for ComputeConfig {
@@ -222,6 +229,8 @@ impl Default for ComputeConfig {
             auto_allocate_prefixlen: 26,
             images: crate::image::ImageStoreConfig::default(),
             usage_audit: crate::usage_audit::UsageAuditConfig::default(),
+            reclaim_instance_interval: Duration::ZERO,
+            shelved_offload_time: Some(Duration::ZERO),
         }
     }
 }
@@ -242,6 +251,7 @@ impl ComputeConfig {
         sim: &SimulatorGroup,
         quota: &QuotaGroup,
         zones: &ZonesGroup,
+        lifetime: &InstanceLifetimeGroup,
         metadata_cache_expiration: Duration,
     ) -> Self {
         let host = |name: &String| SimHost {
@@ -282,6 +292,12 @@ impl ComputeConfig {
             auto_allocate_prefixlen: sim.auto_allocate_prefixlen,
             images: crate::image::ImageStoreConfig::default(),
             usage_audit: crate::usage_audit::UsageAuditConfig::default(),
+            reclaim_instance_interval: Duration::from_secs(
+                lifetime.reclaim_instance_interval.max(0) as u64,
+            ),
+            shelved_offload_time: u64::try_from(lifetime.shelved_offload_time)
+                .ok()
+                .map(Duration::from_secs),
         }
     }
 }
@@ -328,6 +344,26 @@ mod tests {
         );
         assert_eq!(cfg.transition_delay, Duration::from_millis(500));
         assert_eq!(cfg.fixed_ip_range.to_string(), "192.168.7.0/28");
+    }
+
+    #[test]
+    fn reclaim_and_shelve_offload_times_are_read() {
+        let default = config(&[]);
+        assert_eq!(default.reclaim_instance_interval, Duration::ZERO);
+        assert_eq!(default.shelved_offload_time, Some(Duration::ZERO));
+        let cfg = config(&[
+            ("DEFAULT", "reclaim_instance_interval", "60"),
+            ("DEFAULT", "shelved_offload_time", "-1"),
+        ]);
+        assert_eq!(cfg.reclaim_instance_interval, Duration::from_secs(60));
+        assert_eq!(cfg.shelved_offload_time, None);
+        let negative = config(&[("DEFAULT", "reclaim_instance_interval", "-5")]);
+        assert_eq!(negative.reclaim_instance_interval, Duration::ZERO);
+        assert_eq!(
+            config(&[("DEFAULT", "shelved_offload_time", "30")]).shelved_offload_time,
+            Some(Duration::from_secs(30))
+        );
+        assert!(conf_with(&[("DEFAULT", "shelved_offload_time", "-2")]).is_err());
     }
 
     #[test]

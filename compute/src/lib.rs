@@ -63,7 +63,9 @@
 #![forbid(unsafe_code)]
 
 pub mod actions;
+pub mod admin_actions;
 pub mod aggregate;
+pub mod backup;
 pub mod compute;
 pub mod config;
 pub mod context;
@@ -87,16 +89,22 @@ pub mod open;
 pub mod options;
 pub mod quota;
 pub mod quota_class;
+pub mod rescue;
 pub mod scheduler;
 pub mod seed;
 pub mod server_group;
+pub mod shelve;
+pub mod snapshot;
+pub mod soft_delete;
 pub mod states;
 pub mod store;
 pub mod usage_audit;
 pub mod validate;
 
 pub use actions::{InstanceAction, InstanceActionEvent};
+pub use admin_actions::ResetState;
 pub use aggregate::Aggregate;
+pub use backup::Backup;
 pub use compute::Compute;
 pub use config::{ComputeConfig, QuotaLimits, SimHost, QUOTA_RESOURCES};
 pub use context::{new_request_id, RequestContext};
@@ -122,12 +130,14 @@ pub use lifecycle::{RebuildInstance, FAIL_EXTRA_SPEC, FAIL_METADATA_KEY};
 pub use metadefs::{MetadefError, MetadefResult};
 pub use network::{NetworkError, NetworkResult};
 pub use quota::QuotaUsage;
+pub use rescue::Rescue;
 pub use scheduler::SchedulerHints;
 pub use seed::{
     Seed, SeedReport, CIRROS_IMAGE_NAME, CIRROS_IMAGE_UUID, DEFAULT_FLAVORS, PRIVATE_NETWORK_NAME,
     PRIVATE_SUBNET_NAME, PUBLIC_NETWORK_NAME, PUBLIC_SUBNET_NAME,
 };
 pub use server_group::{NewServerGroup, Policy as ServerGroupPolicy, ServerGroup};
+pub use shelve::Unshelve;
 pub use states::{api_status, ec2_state, vm_states_for_status, PowerState, TaskState, VmState};
 pub use store::migrate::{MigrationReport, LATEST_SCHEMA_VERSION};
 pub use store::{DatabaseUrl, Engine, Store, StoreOptions};

@@ -25,12 +25,25 @@
 //! | confirm / revert | resized -> active (at once) / (resized, resize_reverting) -> active with the old flavor |
 //! | resize a stopped instance (EC2) | every resize step and the confirm at once: (stopped, -) with the new flavor |
 //! | delete | (*, deleting) -> (deleted, -) power 0, `deleted_at` set, the row kept |
+//! | delete with `reclaim_instance_interval` (a launched instance) | (*, soft-deleting) -> (soft-delete, -) power 4, `deleted_at` set; the reclaim, due `deleted_at` + the interval: (soft-delete, -) -> (deleted, -) power 0, ports released |
+//! | restore | (soft-delete, restoring) -> (active, -) power 1 |
+//! | forceDelete | as delete, from any state (a soft-deleted one too) |
+//! | os-resetState | (*, *) -> (active or error, -) at once, nothing else changed |
+//! | trigger_crash_dump | no state change (active, paused, rescued, resized or error, no task) |
+//! | createBackup | (active or stopped, image_backup) -> the same vm_state, the backup image made and older ones rotated at once |
+//! | shelve | (active/stopped/paused/suspended, shelving) -> shelving_image_pending_upload (power 4) -> shelving_image_uploading -> (shelved, -); with `shelved_offload_time` 0 on to (shelved, shelving_offloading) -> (shelved_offloaded, -) without host; with N > 0 the offload is due N seconds later; -1 never |
+//! | shelveOffload | (shelved, shelving_offloading) -> (shelved_offloaded, -) host and node cleared |
+//! | unshelve | (shelved or shelved_offloaded, unshelving) -> spawning (a host chosen when offloaded) -> (active, -) power 1, the shelve snapshot deleted |
+//! | rescue | (active/stopped/error, rescuing) -> (rescued, -) power 1 |
+//! | unrescue | (rescued, unrescuing) -> (active, -) power 1 |
 //!
 //! **Injected failures.** A step fails, ending in (error, -) with a fault
 //! {code 500, message}, when the instance metadata key `sim:fail` or the
 //! flavor extra spec `sim:fail_on` lists its name (comma-separated):
 //! `schedule`, `spawn`, `stop`, `start`, `reboot`, `pause`, `unpause`,
-//! `suspend`, `resume`, `rebuild`, `resize`, `revert`.
+//! `suspend`, `resume`, `rebuild`, `resize`, `revert`, `soft_delete`,
+//! `restore`, `backup`, `shelve`, `shelve_offload`, `unshelve`, `rescue`,
+//! `unrescue`. A failed step ends (error, -) as the others do.
 
 use std::collections::BTreeMap;
 
@@ -76,6 +89,17 @@ pub struct RebuildInstance {
     pub hostname: Option<String>,
 }
 
+/// A new admin password of 12 characters (nova's `generate_password`
+/// alphabet, without look-alike characters).
+pub(crate) fn new_admin_password() -> String {
+    use rand::Rng;
+    const CHARS: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789";
+    let mut rng = rand::thread_rng();
+    (0..12)
+        .map(|_| CHARS[rng.gen_range(0..CHARS.len())] as char)
+        .collect()
+}
+
 /// The step name a task state answers to in `sim:fail` lists.
 fn step_name(task: TaskState) -> Option<&'static str> {
     Some(match task {
@@ -91,6 +115,14 @@ fn step_name(task: TaskState) -> Option<&'static str> {
         TaskState::Rebuilding => "rebuild",
         TaskState::ResizeFinish => "resize",
         TaskState::ResizeReverting => "revert",
+        TaskState::SoftDeleting => "soft_delete",
+        TaskState::Restoring => "restore",
+        TaskState::ImageBackup => "backup",
+        TaskState::ShelvingImageUploading => "shelve",
+        TaskState::ShelvingOffloading => "shelve_offload",
+        TaskState::Unshelving => "unshelve",
+        TaskState::Rescuing => "rescue",
+        TaskState::Unrescuing => "unrescue",
         _ => return None,
     })
 }
@@ -129,11 +161,47 @@ pub(crate) enum Outcome {
     Error,
 }
 
+/// How long the steps take, in microseconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Timing {
+    /// Each driver step (`[simulator] transition_delay`).
+    pub delay: i64,
+    /// From a soft delete to the reclaim; 0: deletes are immediate.
+    pub reclaim: i64,
+    /// From shelved to offloaded; `None`: never by itself.
+    pub offload: Option<i64>,
+}
+
+impl Timing {
+    /// Every step at once, nothing reclaimed or offloaded by itself.
+    pub(crate) const INSTANT: Timing = Timing {
+        delay: 0,
+        reclaim: 0,
+        offload: None,
+    };
+}
+
 /// Applies the one step due at `at`; returns the outcome when the task ends.
-fn step(row: &mut InstanceRow, at: i64, delay: i64) -> Option<Outcome> {
+fn step(row: &mut InstanceRow, at: i64, timing: Timing) -> Option<Outcome> {
+    let delay = timing.delay;
     let vm = row.vm();
     let Some(task) = row.task() else {
+        // The steps that are due without a task: the reclaim of a
+        // soft-deleted instance and the offload of a shelved one.
         row.step_due_at = None;
+        match vm {
+            VmState::SoftDeleted => {
+                set(row, VmState::Deleted, None, PowerState::NoState);
+                row.deleted = true;
+                row.deleted_at = Some(row.deleted_at.unwrap_or(at));
+                row.terminated_at = Some(at);
+            }
+            VmState::Shelved => {
+                row.task_state = Some(TaskState::ShelvingOffloading.as_str().into());
+                row.step_due_at = Some(at + delay);
+            }
+            _ => {}
+        }
         return None;
     };
     if let Some(name) = step_name(task) {
@@ -232,6 +300,53 @@ fn step(row: &mut InstanceRow, at: i64, delay: i64) -> Option<Outcome> {
             row.deleted_at = Some(at);
             row.terminated_at = Some(at);
         }
+        (_, T::SoftDeleting) => {
+            set(row, VmState::SoftDeleted, None, PowerState::Shutdown);
+            row.terminated_at = Some(at);
+            row.step_due_at = (timing.reclaim > 0)
+                .then(|| row.deleted_at.unwrap_or(at).saturating_add(timing.reclaim));
+            return Some(Outcome::Success);
+        }
+        (_, T::Restoring | T::Rescuing | T::Unrescuing) => {
+            let vm = if task == T::Rescuing {
+                VmState::Rescued
+            } else {
+                VmState::Active
+            };
+            set(row, vm, None, PowerState::Running);
+            if task != T::Restoring {
+                row.launched_at = Some(at);
+            }
+        }
+        (_, T::Shelving) => {
+            row.task_state = Some(T::ShelvingImagePendingUpload.as_str().into());
+            row.power_state = PowerState::Shutdown.code();
+        }
+        (_, T::ShelvingImagePendingUpload) => {
+            row.task_state = Some(T::ShelvingImageUploading.as_str().into())
+        }
+        (_, T::ShelvingImageUploading) => {
+            set(row, VmState::Shelved, None, PowerState::Shutdown);
+            match timing.offload {
+                Some(0) => {
+                    row.task_state = Some(T::ShelvingOffloading.as_str().into());
+                    // The shelve's action goes on into the offload.
+                    row.step_due_at = Some(at + delay);
+                    return None;
+                }
+                Some(after) => row.step_due_at = Some(at.saturating_add(after)),
+                None => row.step_due_at = None,
+            }
+            return Some(Outcome::Success);
+        }
+        (_, T::ShelvingOffloading) => {
+            set(row, VmState::ShelvedOffloaded, None, PowerState::Shutdown);
+            row.host = None;
+            row.node = None;
+        }
+        (_, T::Unshelving) => {
+            row.task_state = Some(T::Spawning.as_str().into());
+        }
         (_, _) => row.task_state = None,
     }
     if row.task_state.is_some() {
@@ -261,7 +376,7 @@ enum ResizeMode {
 fn resize_and_confirm_now(row: &mut InstanceRow, now: i64) -> Outcome {
     let mut outcome = Outcome::Success;
     while row.task_state.is_some() {
-        if let Some(o) = step(row, now, 0) {
+        if let Some(o) = step(row, now, Timing::INSTANT) {
             outcome = o;
         }
     }
@@ -279,13 +394,13 @@ fn resize_and_confirm_now(row: &mut InstanceRow, now: i64) -> Outcome {
 }
 
 /// The allowed states of an action, as nova's `check_instance_state`.
-struct Allowed {
-    vm: &'static [VmState],
-    /// `None` in the list stands for "no task".
-    task: &'static [Option<TaskState>],
+pub(crate) struct Allowed {
+    pub vm: &'static [VmState],
+    /// `None` in the list stands for "no task"; an empty list: any task.
+    pub task: &'static [Option<TaskState>],
 }
 
-const NO_TASK: &[Option<TaskState>] = &[None];
+pub(crate) const NO_TASK: &[Option<TaskState>] = &[None];
 
 impl Compute {
     pub(crate) fn delay_micros(&self) -> i64 {
@@ -293,6 +408,15 @@ impl Compute {
             .transition_delay
             .as_micros()
             .min(i64::MAX as u128) as i64
+    }
+
+    pub(crate) fn timing(&self) -> Timing {
+        let micros = |d: std::time::Duration| d.as_micros().min(i64::MAX as u128) as i64;
+        Timing {
+            delay: self.delay_micros(),
+            reclaim: micros(self.config.reclaim_instance_interval),
+            offload: self.config.shelved_offload_time.map(micros),
+        }
     }
 
     /// Advances `row` by every step that is due, saving with
@@ -305,8 +429,9 @@ impl Compute {
             }
             let mut next = row.clone();
             let mut outcome = None;
+            let timing = self.timing();
             while let Some(due) = next.step_due_at.filter(|d| *d <= now) {
-                if let Some(o) = step(&mut next, due, self.delay_micros()) {
+                if let Some(o) = step(&mut next, due, timing) {
                     outcome = Some(o);
                 }
             }
@@ -315,6 +440,18 @@ impl Compute {
                 next.state_seq += 1;
                 if let Some(o) = outcome {
                     actions::finish(self, &next.uuid, o == Outcome::Success, now).await?;
+                }
+                if !row.deleted && next.deleted && row.vm() == VmState::SoftDeleted {
+                    // The reclaim: what a delete gives back, given back now.
+                    self.release_instance_network(&next.uuid).await?;
+                    crate::shelve::forget_shelved_image(self, &next.uuid).await?;
+                    self.replace_injected_files(&next.uuid, &[]).await?;
+                }
+                if matches!(row.vm(), VmState::Shelved | VmState::ShelvedOffloaded)
+                    && next.vm() == VmState::Active
+                {
+                    // Unshelved: the shelve snapshot goes, as nova's does.
+                    crate::shelve::forget_shelved_image(self, &next.uuid).await?;
                 }
                 return Ok(next);
             }
@@ -337,7 +474,7 @@ impl Compute {
     /// compare-and-swap save (retried on a lost race), the action record,
     /// then an immediate advance (so a zero delay finishes the action).
     #[allow(clippy::too_many_arguments)]
-    async fn act(
+    pub(crate) async fn act(
         &self,
         ctx: &RequestContext,
         uuid: &str,
@@ -592,14 +729,10 @@ impl Compute {
                 image.uuid
             )));
         }
-        let password = req.admin_password.clone().unwrap_or_else(|| {
-            use rand::Rng;
-            const CHARS: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789";
-            let mut rng = rand::thread_rng();
-            (0..12)
-                .map(|_| CHARS[rng.gen_range(0..CHARS.len())] as char)
-                .collect()
-        });
+        let password = req
+            .admin_password
+            .clone()
+            .unwrap_or_else(new_admin_password);
         let limits = self.project_limits(&ctx.project_id).await?;
         let allowed = Allowed {
             vm: &[VmState::Active, VmState::Stopped, VmState::Error],
@@ -847,17 +980,36 @@ impl Compute {
         .await
     }
 
-    /// Deletes an instance in any state: (*, deleting) -> (deleted, -);
-    /// the row is kept with `deleted_at` (changes-since and EC2 show it),
-    /// its quota is released, its ports deleted (or unbound when a user
-    /// gave them), its personality files dropped.
-    /// Deleting twice is fine.
+    /// Deletes an instance in any state. With `[DEFAULT]
+    /// reclaim_instance_interval` set, a launched instance is soft-deleted
+    /// ([`Compute::soft_delete_instance`]), as nova's API does; otherwise
+    /// (*, deleting) -> (deleted, -): the row is kept with `deleted_at`
+    /// (changes-since and EC2 show it), its quota is released, its ports
+    /// deleted (or unbound when a user gave them), its personality files
+    /// dropped. Deleting twice is fine.
     pub async fn delete_instance(&self, ctx: &RequestContext, uuid: &str) -> Result<()> {
         let row = self.load(ctx, uuid, false).await?;
         if row.task() == Some(TaskState::Deleting) {
             // A delete that stopped before its ports were given back.
             return self.release_instance_network(uuid).await;
         }
+        if !self.config.reclaim_instance_interval.is_zero() && row.launched_at.is_some() {
+            return self.soft_delete_instance(ctx, uuid).await.map(|_| ());
+        }
+        self.hard_delete(ctx, uuid).await
+    }
+
+    /// `forceDelete`: the delete that never soft-deletes, from any state
+    /// (a soft-deleted instance's reclaim, at once).
+    pub async fn force_delete_instance(&self, ctx: &RequestContext, uuid: &str) -> Result<()> {
+        let row = self.load(ctx, uuid, false).await?;
+        if row.task() == Some(TaskState::Deleting) {
+            return self.release_instance_network(uuid).await;
+        }
+        self.hard_delete(ctx, uuid).await
+    }
+
+    async fn hard_delete(&self, ctx: &RequestContext, uuid: &str) -> Result<()> {
         let allowed = Allowed {
             vm: VmState::ALL,
             task: &[],
@@ -876,6 +1028,7 @@ impl Compute {
         )
         .await?;
         self.release_instance_network(uuid).await?;
+        crate::shelve::forget_shelved_image(self, uuid).await?;
         self.replace_injected_files(uuid, &[]).await
     }
 
@@ -968,8 +1121,15 @@ async fn lock_owner(ctx: &RequestContext, uuid: &str, c: &Compute) -> Result<&'s
     })
 }
 
-fn check(ctx: &RequestContext, row: &InstanceRow, action: &str, allowed: &Allowed) -> Result<()> {
-    if row.locked && !ctx.is_admin {
+pub(crate) fn check(
+    ctx: &RequestContext,
+    row: &InstanceRow,
+    action: &str,
+    allowed: &Allowed,
+) -> Result<()> {
+    // nova's snapshot and backup take no lock into account.
+    let lock_exempt = matches!(action, "createBackup" | "createImage");
+    if row.locked && !ctx.is_admin && !lock_exempt {
         return Err(Error::Locked {
             uuid: row.uuid.clone(),
         });

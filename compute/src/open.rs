@@ -13,7 +13,8 @@ use nova_conf::NovaConf;
 
 use crate::identity::{BootstrapReport, IdentityConfig, IdentityMode};
 use crate::options::{
-    ImageGroup, NetworkQuotaGroup, PoolGroup, QuotaGroup, SimulatorGroup, UsageAuditGroup,
+    ImageGroup, InstanceLifetimeGroup, NetworkQuotaGroup, PoolGroup, QuotaGroup, SimulatorGroup,
+    UsageAuditGroup,
     ZonesGroup,
 };
 use crate::store::{url, DatabaseUrl};
@@ -82,6 +83,7 @@ impl Settings {
                     sim,
                     conf.group::<QuotaGroup>(),
                     conf.group::<ZonesGroup>(),
+                    conf.group::<InstanceLifetimeGroup>(),
                     Duration::from_secs(conf.api.metadata_cache_expiration),
                 )
             },

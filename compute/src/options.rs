@@ -142,6 +142,19 @@ nova_conf::option_group! {
 }
 
 nova_conf::option_group! {
+    /// `[DEFAULT]`: how long deleted and shelved instances keep their
+    /// place (nova's compute options of these names).
+    pub struct InstanceLifetimeGroup in "DEFAULT" {
+        /// Seconds a deleted instance stays SOFT_DELETED (restorable)
+        /// before it is reclaimed; 0 or less: deletes are immediate.
+        pub reclaim_instance_interval: i64 = "0" => value::int(None, None);
+        /// Seconds a shelved instance stays on its host before it is
+        /// offloaded; 0: at once; -1: never.
+        pub shelved_offload_time: i64 = "0" => value::int(Some(-1), None);
+    }
+}
+
+nova_conf::option_group! {
     /// `[database]`: the store's connection pool (besides nova-conf's
     /// `connection`).
     pub struct PoolGroup in "database" {
@@ -173,6 +186,7 @@ pub const OPTION_GROUPS: &[GroupDecl] = &[
     GroupDecl::of::<NetworkQuotaGroup>(),
     GroupDecl::of::<ZonesGroup>(),
     GroupDecl::of::<UsageAuditGroup>(),
+    GroupDecl::of::<InstanceLifetimeGroup>(),
     GroupDecl::of::<ImageGroup>(),
     GroupDecl::of::<PoolGroup>(),
     GroupDecl::of::<crate::identity::options::TokenGroup>(),

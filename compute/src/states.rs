@@ -120,6 +120,28 @@ string_enum! {
         Deleting = "deleting",
         /// Snapshot being taken.
         ImageSnapshot = "image_snapshot",
+        /// Backup being taken (`createBackup`).
+        ImageBackup = "image_backup",
+        /// Being soft-deleted.
+        SoftDeleting = "soft-deleting",
+        /// A soft-deleted instance being restored.
+        Restoring = "restoring",
+        /// Being shelved: powering off.
+        Shelving = "shelving",
+        /// Being shelved: the snapshot is being made.
+        ShelvingImagePendingUpload = "shelving_image_pending_upload",
+        /// Being shelved: the snapshot is being uploaded.
+        ShelvingImageUploading = "shelving_image_uploading",
+        /// A shelved instance leaving its host.
+        ShelvingOffloading = "shelving_offloading",
+        /// Being unshelved.
+        Unshelving = "unshelving",
+        /// Entering rescue mode.
+        Rescuing = "rescuing",
+        /// Leaving rescue mode.
+        Unrescuing = "unrescuing",
+        /// Being live-migrated.
+        Migrating = "migrating",
     }
 }
 
@@ -189,6 +211,7 @@ pub fn api_status(vm: VmState, task: Option<TaskState>) -> &'static str {
         (VmState::Active, Some(T::Rebooting)) => "REBOOT",
         (VmState::Active, Some(T::RebootingHard)) => "HARD_REBOOT",
         (VmState::Active, Some(T::UpdatingPassword)) => "PASSWORD",
+        (VmState::Active | VmState::Paused, Some(T::Migrating)) => "MIGRATING",
         (VmState::Active | VmState::Stopped | VmState::Error, Some(T::Rebuilding)) => "REBUILD",
         (
             VmState::Active | VmState::Stopped,

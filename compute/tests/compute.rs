@@ -67,6 +67,9 @@ macro_rules! on_both_engines {
 #[path = "image/mod.rs"]
 mod image;
 
+#[path = "server_actions/mod.rs"]
+mod server_actions;
+
 on_both_engines!(
     migrate_is_idempotent_and_seeds_once,
     newer_schema_is_refused,

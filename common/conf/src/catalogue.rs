@@ -135,6 +135,8 @@ const DEFAULT: &[&str] = &[
     "periodic_fuzzy_delay",
     "allow_resize_to_same_host",
     "reclaim_instance_interval",
+    "shelved_offload_time",
+    "shelved_poll_interval",
     "instance_name_template",
     "password_length",
     "cpu_allocation_ratio",

@@ -227,11 +227,14 @@ impl BuildQuery for PageQuery<'_> {
         if let Some(p) = project {
             w.and().push("project_id = ").push_bind(p.clone());
         }
+        // nova's `deleted` filter: soft-deleted instances are listed with
+        // the deleted ones, never with the live ones.
         if ctx.is_admin && filter.deleted == Some(true) {
-            w.and().push("deleted = TRUE");
+            w.and().push("(deleted = TRUE OR vm_state = 'soft-delete')");
         }
         if self.live_only {
-            w.and().push("deleted = FALSE");
+            w.and()
+                .push("(deleted = FALSE AND vm_state <> 'soft-delete')");
         }
         // Both bounds are inclusive of the second a client sees: times are
         // shown in whole seconds, so a server shown as updated at the bound
@@ -557,7 +560,7 @@ impl Compute {
                 };
                 // A delete that completes as the listing advances the row
                 // is as good as done: a live-only listing never shows it.
-                if live_only && instance.deleted {
+                if live_only && (instance.deleted || instance.vm_state == VmState::SoftDeleted) {
                     continue;
                 }
                 if state_filtered && !filter.state_matches(&instance) {

@@ -188,7 +188,8 @@ pub(crate) fn save_stmt(row: &InstanceRow) -> (&'static str, Vec<Arg>) {
          locked_reason = $27, admin_password = $28, metadata = $29, tags = $30, display_name = $31, \
          display_description = $32, hostname = $33, access_ip_v4 = $34, access_ip_v6 = $35, \
          key_name = $36, key_data = $37, user_data = $38, pinned_availability_zone = $39, \
-         auto_disk_config = $40, state_seq = state_seq + 1 WHERE id = $41 AND state_seq = $42",
+         auto_disk_config = $40, host = $41, node = $42, availability_zone = $43, \
+         state_seq = state_seq + 1 WHERE id = $44 AND state_seq = $45",
         args![
             &row.vm_state,
             &row.task_state,
@@ -230,6 +231,9 @@ pub(crate) fn save_stmt(row: &InstanceRow) -> (&'static str, Vec<Arg>) {
             &row.user_data,
             &row.pinned_availability_zone,
             row.auto_disk_config,
+            &row.host,
+            &row.node,
+            &row.availability_zone,
             row.id,
             row.state_seq,
         ],

@@ -6,11 +6,14 @@ use crate::{Error, QuotaLimits, Result};
 
 /// The rows a quota counts at time `$2`: live ones, less those whose
 /// delete is due (states advance when read, so such a row is deleted as
-/// soon as anyone looks; it must not hold quota until then).
+/// soon as anyone looks; it must not hold quota until then), and less the
+/// soft-deleted ones, as nova's count from its database leaves them out
+/// (one being restored counts again: the restore took its place).
 macro_rules! counted_now {
     () => {
         "deleted = FALSE AND NOT (COALESCE(task_state, '') = 'deleting' \
-         AND step_due_at IS NOT NULL AND step_due_at <= $2)"
+         AND step_due_at IS NOT NULL AND step_due_at <= $2) \
+         AND NOT (vm_state = 'soft-delete' AND COALESCE(task_state, '') <> 'restoring')"
     };
 }
 pub(crate) use counted_now;

@@ -110,6 +110,12 @@ const MIGRATIONS: &[Migration] = &[
         postgres: include_str!("../../migrations/postgres/0015_server_groups_aggregates.sql"),
     },
     Migration {
+        version: 16,
+        description: "instance system metadata (shelve)",
+        sqlite: include_str!("../../migrations/sqlite/0016_instance_system_metadata.sql"),
+        postgres: include_str!("../../migrations/postgres/0016_instance_system_metadata.sql"),
+    },
+    Migration {
         version: 17,
         description: "EC2 tags of images and security groups",
         sqlite: include_str!("../../migrations/sqlite/0017_ec2_tags.sql"),

@@ -91,6 +91,14 @@ impl Fixture {
         Fixture::builder(engine).build().await
     }
 
+    /// Another compute domain on this store with the configuration changed
+    /// by `f` (another worker configured otherwise).
+    pub async fn reconnect_with(&self, f: impl FnOnce(&mut ComputeConfig)) -> Compute {
+        let mut config = self.config.clone();
+        f(&mut config);
+        Compute::new(self.compute.store().clone(), config)
+    }
+
     /// A new, separate pool on the same database (another "process").
     pub async fn reconnect(&self, max_connections: u32) -> Compute {
         let store = Store::connect(

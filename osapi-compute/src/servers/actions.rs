@@ -85,6 +85,42 @@ pub const ACTIONS: &[Action] = &[
         Versions::until(43),
         "disassociate a floating IP",
     ),
+    action(
+        "os-resetState",
+        Versions::ALL,
+        "set vm_state active or error, clear the task (admin)",
+    ),
+    action(
+        "injectNetworkInfo",
+        Versions::ALL,
+        "re-inject network info (admin)",
+    ),
+    action(
+        "resetNetwork",
+        Versions::ALL,
+        "removed with the Xen driver: 410 Gone",
+    ),
+    action("trigger_crash_dump", Versions::from(17), "NMI to the guest"),
+    action("restore", Versions::ALL, "restore a SOFT_DELETED server"),
+    action("forceDelete", Versions::ALL, "delete now, never soft"),
+    action(
+        "createBackup",
+        Versions::ALL,
+        "backup image with rotation (`image_id` body from 2.45)",
+    ),
+    action("shelve", Versions::ALL, "shelve (snapshot, SHELVED)"),
+    action(
+        "shelveOffload",
+        Versions::ALL,
+        "offload a shelved server (admin)",
+    ),
+    action(
+        "unshelve",
+        Versions::ALL,
+        "unshelve (availability_zone from 2.77, host from 2.91)",
+    ),
+    action("rescue", Versions::ALL, "boot the rescue image (RESCUE)"),
+    action("unrescue", Versions::ALL, "leave rescue mode"),
 ];
 
 const fn action(name: &'static str, versions: Versions, what: &'static str) -> Action {
@@ -121,6 +157,11 @@ pub async fn dispatch(
     };
     if !served(&name, version) {
         return Err(no_such_action(&name));
+    }
+    if let Some(answer) =
+        super::driver_actions::dispatch(&state, &ctx, version, &urls, &id, &name, &body).await
+    {
+        return answer;
     }
     let c = &state.compute;
     let ctx_ref = &ctx.0;

@@ -8,6 +8,7 @@ use crate::state::ApiState;
 pub mod actions;
 pub mod core;
 pub mod diagnostics;
+pub mod driver_actions;
 pub mod interfaces;
 pub mod schemas;
 pub mod sub;

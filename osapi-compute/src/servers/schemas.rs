@@ -404,3 +404,87 @@ pub fn tags_all() -> Schema {
         .required(&["tags"])
         .additional(false)
 }
+
+/// An action whose value nova does not look at (`{"<name>": <anything>}`).
+pub fn bare_action(name: &str) -> Schema {
+    action(name, Schema::any())
+}
+
+/// An action whose value must be null (`trigger_crash_dump`).
+pub fn null_action(name: &str) -> Schema {
+    action(name, Schema::of(&[Ty::Null]))
+}
+
+/// `os-resetState`.
+pub fn reset_state() -> Schema {
+    action(
+        "os-resetState",
+        Schema::object()
+            .prop(
+                "state",
+                Schema::string().enumerated(&[json!("active"), json!("error")]),
+            )
+            .required(&["state"])
+            .additional(false),
+    )
+}
+
+/// `createBackup` (2.0 keeps the name's surrounding spaces).
+pub fn create_backup(legacy: bool) -> Schema {
+    let non_negative = Schema::of(&[Ty::Integer, Ty::String])
+        .pattern("^[0-9]*$")
+        .range(Some(0), None)
+        .length(Some(1), None);
+    action(
+        "createBackup",
+        Schema::object()
+            .prop(
+                "name",
+                if legacy {
+                    types::name_with_spaces()
+                } else {
+                    types::name()
+                },
+            )
+            .prop("backup_type", Schema::string())
+            .prop("rotation", non_negative)
+            .prop("metadata", types::metadata())
+            .required(&["name", "backup_type", "rotation"])
+            .additional(false),
+    )
+}
+
+/// `unshelve`: anything below 2.77; null or `{availability_zone}` to
+/// 2.90; null or `{availability_zone (or null), host}` from 2.91.
+pub fn unshelve(version: ApiVersion) -> Schema {
+    if version.at_least(2, 91) {
+        action(
+            "unshelve",
+            Schema::of(&[Ty::Object, Ty::Null])
+                .prop("availability_zone", Schema::of(&[Ty::String, Ty::Null]))
+                .prop("host", Schema::string())
+                .additional(false),
+        )
+    } else if version.at_least(2, 77) {
+        action(
+            "unshelve",
+            Schema::of(&[Ty::Object, Ty::Null])
+                .prop("availability_zone", types::name())
+                .required(&["availability_zone"])
+                .additional(false),
+        )
+    } else {
+        bare_action("unshelve")
+    }
+}
+
+/// `rescue`: null or `{adminPass, rescue_image_ref}`.
+pub fn rescue() -> Schema {
+    action(
+        "rescue",
+        Schema::of(&[Ty::Object, Ty::Null])
+            .prop("adminPass", types::admin_password())
+            .prop("rescue_image_ref", types::uuid())
+            .additional(false),
+    )
+}

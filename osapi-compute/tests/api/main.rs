@@ -35,6 +35,7 @@ mod quotas;
 mod request_spec;
 mod served;
 mod server_groups;
+mod server_actions;
 mod server_networks;
 mod servers;
 mod versions;
