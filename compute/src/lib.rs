@@ -84,6 +84,7 @@ pub mod keypair;
 pub mod keys;
 pub mod lifecycle;
 pub mod metadefs;
+pub mod migration;
 pub mod network;
 pub mod open;
 pub mod options;

@@ -23,6 +23,7 @@
 //! | rebuild | (active or stopped, rebuilding) -> the same vm_state |
 //! | resize | resize_prep -> resize_migrating -> resize_migrated -> resize_finish -> (resized, -) with the new flavor |
 //! | confirm / revert | resized -> active (at once) / (resized, resize_reverting) -> active with the old flavor |
+//! | migrate (cold) | as resize with the same flavor, on another host from the start; a revert goes back to the source host |
 //! | resize a stopped instance (EC2) | every resize step and the confirm at once: (stopped, -) with the new flavor |
 //! | delete | (*, deleting) -> (deleted, -) power 0, `deleted_at` set, the row kept |
 //! | delete with `reclaim_instance_interval` (a launched instance) | (*, soft-deleting) -> (soft-delete, -) power 4, `deleted_at` set; the reclaim, due `deleted_at` + the interval: (soft-delete, -) -> (deleted, -) power 0, ports released |
@@ -936,48 +937,59 @@ impl Compute {
             vm: &[VmState::Resized],
             task: NO_TASK,
         };
-        self.act(
-            ctx,
-            uuid,
-            "confirmResize",
-            "confirmResize",
-            Some("compute_confirm_resize"),
-            allowed,
-            |r| {
-                let vm = if r.power_state == PowerState::Shutdown.code() {
-                    VmState::Stopped
-                } else {
-                    VmState::Active
-                };
-                r.vm_state = vm.as_str().into();
-                r.old_flavor = None;
-                r.new_flavor = None;
-                Ok(())
-            },
-        )
-        .await
+        let confirmed = self
+            .act(
+                ctx,
+                uuid,
+                "confirmResize",
+                "confirmResize",
+                Some("compute_confirm_resize"),
+                allowed,
+                |r| {
+                    let vm = if r.power_state == PowerState::Shutdown.code() {
+                        VmState::Stopped
+                    } else {
+                        VmState::Active
+                    };
+                    r.vm_state = vm.as_str().into();
+                    r.old_flavor = None;
+                    r.new_flavor = None;
+                    Ok(())
+                },
+            )
+            .await?;
+        crate::migration::forget_source_host(self, uuid).await?;
+        Ok(confirmed)
     }
 
     /// Reverts a resize: (resized, resize_reverting) -> active with the old
-    /// flavor.
+    /// flavor; a migrated instance goes back to the host it came from.
     pub async fn revert_resize(&self, ctx: &RequestContext, uuid: &str) -> Result<Instance> {
         let allowed = Allowed {
             vm: &[VmState::Resized],
             task: NO_TASK,
         };
-        self.act(
-            ctx,
-            uuid,
-            "revertResize",
-            "revertResize",
-            Some("compute_revert_resize"),
-            allowed,
-            |r| {
-                r.task_state = Some(TaskState::ResizeReverting.as_str().into());
-                Ok(())
-            },
-        )
-        .await
+        let source = crate::migration::source_host(self, uuid).await?;
+        let reverted = self
+            .act(
+                ctx,
+                uuid,
+                "revertResize",
+                "revertResize",
+                Some("compute_revert_resize"),
+                allowed,
+                |r| {
+                    r.task_state = Some(TaskState::ResizeReverting.as_str().into());
+                    if let Some(host) = &source {
+                        r.host = Some(host.clone());
+                        r.node = Some(host.clone());
+                    }
+                    Ok(())
+                },
+            )
+            .await?;
+        crate::migration::forget_source_host(self, uuid).await?;
+        Ok(reverted)
     }
 
     /// Deletes an instance in any state. With `[DEFAULT]

@@ -41,17 +41,28 @@ pub(crate) async fn system_metadata(c: &Compute, uuid: &str, key: &str) -> Resul
     Ok(row.map(|r| r.0))
 }
 
-async fn set_system_metadata(c: &Compute, uuid: &str, key: &str, value: &str) -> Result<()> {
-    c.store
-        .execute(
-            "DELETE FROM instance_system_metadata WHERE instance_uuid = $1 AND name = $2",
-            args![uuid, key],
-        )
-        .await?;
+pub(crate) async fn set_system_metadata(
+    c: &Compute,
+    uuid: &str,
+    key: &str,
+    value: &str,
+) -> Result<()> {
+    remove_system_metadata(c, uuid, key).await?;
     c.store
         .execute(
             "INSERT INTO instance_system_metadata (instance_uuid, name, value) VALUES ($1, $2, $3)",
             args![uuid, key, value],
+        )
+        .await?;
+    Ok(())
+}
+
+/// Removes one value of an instance's system metadata.
+pub(crate) async fn remove_system_metadata(c: &Compute, uuid: &str, key: &str) -> Result<()> {
+    c.store
+        .execute(
+            "DELETE FROM instance_system_metadata WHERE instance_uuid = $1 AND name = $2",
+            args![uuid, key],
         )
         .await?;
     Ok(())

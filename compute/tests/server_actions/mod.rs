@@ -26,6 +26,7 @@ on_both_engines!(
     unshelve_to_a_zone_or_host_only_when_offloaded,
     rescue_and_unrescue_move_through_their_states,
     injected_failures_of_the_new_steps_end_in_error,
+    a_cold_migration_moves_host_and_a_revert_moves_it_back,
 );
 
 async fn fixture(
@@ -596,4 +597,81 @@ async fn injected_failures_of_the_new_steps_end_in_error(engine: Engine) {
             ))
         );
     }
+}
+
+async fn a_cold_migration_moves_host_and_a_revert_moves_it_back(engine: Engine) {
+    let dir = tempfile::tempdir().unwrap();
+    let f = fixture(engine, dir.path(), |c| {
+        c.hosts = vec![compute::SimHost::new("c1"), compute::SimHost::new("c2")];
+    })
+    .await;
+    let ctx = alice();
+    let c = &f.compute;
+    let vm = create_one(c, &ctx, "vm").await;
+    let source = vm.host.clone().unwrap();
+    let other = if source == "c1" { "c2" } else { "c1" };
+    let err = c
+        .migrate_instance(&admin(), &vm.uuid, Some(&source))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "Cannot migrate to the host where the server exists."
+    );
+    let err = c
+        .migrate_instance(&admin(), &vm.uuid, Some("c9"))
+        .await
+        .unwrap_err();
+    assert_eq!(err.to_string(), "Compute host c9 could not be found.");
+    let moved = c.migrate_instance(&admin(), &vm.uuid, None).await.unwrap();
+    assert_eq!(moved.status(), "VERIFY_RESIZE");
+    assert_eq!(moved.host.as_deref(), Some(other));
+    assert_eq!(moved.flavor.id, vm.flavor.id);
+    let back = c.revert_resize(&ctx, &vm.uuid).await.unwrap();
+    assert_eq!(back.status(), "ACTIVE");
+    assert_eq!(back.host.as_deref(), Some(source.as_str()));
+    c.migrate_instance(&admin(), &vm.uuid, Some(other))
+        .await
+        .unwrap();
+    let confirmed = c.confirm_resize(&ctx, &vm.uuid).await.unwrap();
+    assert_eq!(confirmed.host.as_deref(), Some(other));
+    assert_eq!(
+        action_names(&f, &ctx, &vm.uuid).await,
+        [
+            "confirmResize",
+            "migrate",
+            "revertResize",
+            "migrate",
+            "create"
+        ]
+    );
+    // A resize reverts on its host.
+    c.resize_instance(&ctx, &vm.uuid, "2").await.unwrap();
+    let reverted = c.revert_resize(&ctx, &vm.uuid).await.unwrap();
+    assert_eq!(reverted.host.as_deref(), Some(other));
+    c.suspend_instance(&ctx, &vm.uuid).await.unwrap();
+    let err = c
+        .migrate_instance(&admin(), &vm.uuid, None)
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "Cannot 'migrate' instance {} while it is in vm_state suspended",
+            vm.uuid
+        )
+    );
+    // One host: nowhere to go.
+    let single = f
+        .reconnect_with(|c| c.hosts = vec![compute::SimHost::new(other)])
+        .await;
+    c.resume_instance(&ctx, &vm.uuid).await.unwrap();
+    let err = single
+        .migrate_instance(&admin(), &vm.uuid, None)
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "No valid host was found. No valid host found for cold migrate"
+    );
 }

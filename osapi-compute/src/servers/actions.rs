@@ -121,6 +121,11 @@ pub const ACTIONS: &[Action] = &[
     ),
     action("rescue", Versions::ALL, "boot the rescue image (RESCUE)"),
     action("unrescue", Versions::ALL, "leave rescue mode"),
+    action(
+        "migrate",
+        Versions::ALL,
+        "cold migrate to another host (VERIFY_RESIZE; `host` from 2.56; admin)",
+    ),
 ];
 
 const fn action(name: &'static str, versions: Versions, what: &'static str) -> Action {

@@ -1,6 +1,6 @@
 //! The server actions of nova's `admin_actions`, `deferred_delete`,
-//! `create_backup`, `shelve` and `rescue` controllers and
-//! `trigger_crash_dump`: each validates its body, finds the server (404),
+//! `create_backup`, `shelve`, `rescue` and `migrate_server` (cold
+//! migration) controllers and `trigger_crash_dump`: each validates its body, finds the server (404),
 //! checks nova's policy for it (admin-only ones: 403 after the 404, as
 //! nova's `context.can` comes after `get_instance`) and calls the domain.
 
@@ -56,6 +56,7 @@ pub(super) async fn dispatch(
         "unshelve" => unshelve(state, ctx, version, id, body).await,
         "rescue" => rescue(state, ctx, version, id, body).await,
         "unrescue" => unrescue(state, ctx, id, body).await,
+        "migrate" => migrate(state, ctx, version, id, body).await,
         _ => return None,
     })
 }
@@ -257,5 +258,34 @@ async fn unrescue(
 ) -> Result<Response, ApiError> {
     body.validate(schemas::bare_action("unrescue"))?;
     state.compute.unrescue_instance(&ctx.0, id).await?;
+    Ok(accepted())
+}
+
+async fn migrate(
+    state: &ApiState,
+    ctx: &Context,
+    version: ApiVersion,
+    id: &str,
+    body: &JsonBody,
+) -> Result<Response, ApiError> {
+    let v = body.validate(schemas::migrate())?;
+    let host = if version.at_least(2, 56) {
+        v["migrate"]
+            .get("host")
+            .and_then(Value::as_str)
+            .map(str::to_string)
+    } else {
+        None
+    };
+    let rule = if host.is_some() {
+        "os_compute_api:os-migrate-server:migrate:host"
+    } else {
+        "os_compute_api:os-migrate-server:migrate"
+    };
+    admin_only(state, ctx, id, rule).await?;
+    state
+        .compute
+        .migrate_instance(&ctx.0, id, host.as_deref())
+        .await?;
     Ok(accepted())
 }

@@ -488,3 +488,18 @@ pub fn rescue() -> Schema {
             .additional(false),
     )
 }
+
+/// `migrate`: null or `{host}` (a host name or null; honoured from 2.56).
+pub fn migrate() -> Schema {
+    action(
+        "migrate",
+        Schema::of(&[Ty::Object, Ty::Null])
+            .prop(
+                "host",
+                Schema::of(&[Ty::String, Ty::Null])
+                    .length(Some(1), Some(255))
+                    .pattern("^[a-zA-Z0-9-._]*$"),
+            )
+            .additional(false),
+    )
+}

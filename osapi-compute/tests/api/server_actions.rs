@@ -350,3 +350,43 @@ async fn rescue_answers_the_password_and_unrescue_comes_back() {
     .await;
     assert_eq!(answer.status, StatusCode::CONFLICT);
 }
+
+#[tokio::test]
+async fn migrate_is_an_admin_s_and_ends_in_verify_resize() {
+    let app = TestApp::builder()
+        .compute(|c| {
+            c.hosts = vec![
+                compute::SimHost::new("compute1"),
+                compute::SimHost::new("compute2"),
+            ]
+        })
+        .build()
+        .await;
+    let id = app.create_server(ALICE, "vm").await;
+    let answer = act(&app, &id, ALICE, "2.1", json!({"migrate": null})).await;
+    assert_eq!(answer.status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        message(&answer),
+        "Policy doesn't allow os_compute_api:os-migrate-server:migrate to be performed."
+    );
+    let answer = act(&app, MISSING, ADMIN, "2.1", json!({"migrate": null})).await;
+    assert_eq!(answer.status, StatusCode::NOT_FOUND);
+    let host = server(&app, &id, ADMIN).await.body["server"]["OS-EXT-SRV-ATTR:host"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let answer = act(&app, &id, ADMIN, "2.56", json!({"migrate": {"host": host}})).await;
+    assert_eq!(answer.status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        message(&answer),
+        "Cannot migrate to the host where the server exists."
+    );
+    let answer = act(&app, &id, ADMIN, "2.1", json!({"migrate": null})).await;
+    assert_eq!(answer.status, StatusCode::ACCEPTED, "{}", answer.text);
+    assert_eq!(status_of(&app, &id).await, "VERIFY_RESIZE");
+    let moved = server(&app, &id, ADMIN).await.body["server"]["OS-EXT-SRV-ATTR:host"].clone();
+    assert_ne!(moved, json!(host));
+    let answer = act(&app, &id, ALICE, "2.1", json!({"confirmResize": null})).await;
+    assert_eq!(answer.status, StatusCode::NO_CONTENT);
+    assert_eq!(status_of(&app, &id).await, "ACTIVE");
+}
