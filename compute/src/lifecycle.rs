@@ -88,6 +88,8 @@ pub struct RebuildInstance {
     pub user_data: Option<Option<String>>,
     /// A new hostname (2.90).
     pub hostname: Option<String>,
+    /// OS-DCF:diskConfig: AUTO (true) or MANUAL; unset keeps it.
+    pub auto_disk_config: Option<bool>,
 }
 
 /// A new admin password of 12 characters (nova's `generate_password`
@@ -784,6 +786,9 @@ impl Compute {
                     }
                     if let Some(h) = &req.hostname {
                         r.hostname = h.clone();
+                    }
+                    if let Some(auto) = req.auto_disk_config {
+                        r.auto_disk_config = auto;
                     }
                     Ok(())
                 },

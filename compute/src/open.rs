@@ -14,8 +14,7 @@ use nova_conf::NovaConf;
 use crate::identity::{BootstrapReport, IdentityConfig, IdentityMode};
 use crate::options::{
     ImageGroup, InstanceLifetimeGroup, NetworkQuotaGroup, PoolGroup, QuotaGroup, SimulatorGroup,
-    UsageAuditGroup,
-    ZonesGroup,
+    UsageAuditGroup, ZonesGroup,
 };
 use crate::store::{url, DatabaseUrl};
 use crate::{Compute, ComputeConfig, Error, MigrationReport, Result, Store, StoreOptions};

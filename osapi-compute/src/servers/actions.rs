@@ -236,6 +236,15 @@ pub async fn dispatch(
                     } => ApiError::BadRequest(format!("Flavor {id} could not be found.")),
                     other => other.into(),
                 })?;
+            if let Some(auto) = super::core::disk_config(&v["resize"]) {
+                // The resized disk is laid out as asked (nova keeps it on
+                // the instance when the resize starts).
+                let change = compute::UpdateInstance {
+                    auto_disk_config: Some(auto),
+                    ..Default::default()
+                };
+                c.update_instance(ctx_ref, &id, change).await?;
+            }
             Ok(accepted())
         }
         "confirmResize" => {
@@ -367,6 +376,7 @@ async fn rebuild(
         key_name: nullable("key_name"),
         user_data: nullable("user_data"),
         hostname: text("hostname"),
+        auto_disk_config: super::core::disk_config(r),
     };
     let image_ref = request.image_ref.clone();
     let (instance, password) = state

@@ -152,3 +152,38 @@ async fn disk_config_auto_is_kept_from_the_create_and_changed_by_an_update() {
     let plain = create(&api, server(json!({})), None).await;
     assert_eq!(plain.body["server"]["OS-DCF:diskConfig"], "MANUAL");
 }
+
+#[tokio::test]
+async fn a_rebuild_and_a_resize_set_the_disk_config_they_ask_for() {
+    let api = TestApi::new().await;
+    let made = create(&api, server(json!({})), None).await;
+    let id = made.body["server"]["id"].as_str().unwrap().to_owned();
+    let action = |body: Value| {
+        let api = &api;
+        let id = id.clone();
+        async move {
+            api.call(
+                Method::POST,
+                &format!("/servers/{id}/action"),
+                ALICE,
+                Some("2.104"),
+                Some(body),
+            )
+            .await
+        }
+    };
+
+    let rebuilt = action(
+        json!({"rebuild": {"imageRef": compute::CIRROS_IMAGE_UUID, "OS-DCF:diskConfig": "AUTO"}}),
+    )
+    .await;
+    let resized =
+        action(json!({"resize": {"flavorRef": "2", "OS-DCF:diskConfig": "MANUAL"}})).await;
+    let shown = api.get(&format!("/servers/{id}"), ALICE, None).await;
+
+    assert_eq!(rebuilt.status, StatusCode::ACCEPTED, "{}", rebuilt.text);
+    assert_eq!(rebuilt.body["server"]["OS-DCF:diskConfig"], "AUTO");
+    assert_eq!(resized.status, StatusCode::ACCEPTED, "{}", resized.text);
+    assert_eq!(shown.body["server"]["OS-DCF:diskConfig"], "MANUAL");
+    assert_eq!(shown.body["server"]["status"], "VERIFY_RESIZE");
+}
