@@ -393,6 +393,7 @@ async fn rebuild(
     let opts = ShowOpts::for_rebuild(ctx.0.is_admin, version);
     let props = image_properties(state, ctx, version, &instance.image_ref).await;
     let mut server = view::show(urls, &ctx.0, version, &instance, opts, props.as_ref());
+    super::core::put_server_groups(state, version, &instance.uuid, &mut server).await?;
     // nova adds the user data to the rebuild answer from 2.57 (under its
     // plain name, not the admin-only extended attribute).
     if version.at_least(2, 57) {
