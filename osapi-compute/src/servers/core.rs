@@ -160,18 +160,8 @@ fn list_filter(
 ) -> Result<compute::InstanceFilter, ApiError> {
     let page = Page::from_urls(urls)?;
     let is_admin = ctx.0.is_admin;
-    if version.at_least(2, 75) {
-        if let Some((k, _)) = urls
-            .query
-            .iter()
-            .find(|(k, _)| !KNOWN_PARAMS.contains(&k.as_str()))
-        {
-            return Err(ApiError::BadRequest(format!(
-                "Invalid input for query parameters {k}. Value: {}. Additional properties are not allowed ('{k}' was unexpected)",
-                urls.param(k).unwrap_or("")
-            )));
-        }
-    }
+    // From 2.75 only the known parameters (nova's validator message).
+    crate::resources::schemas::query(version, KNOWN_PARAMS).validate_query(&urls.query)?;
     let allowed = non_admin_filters(version);
     let get = |name: &str| -> Option<&str> {
         if is_admin || allowed.contains(&name) {

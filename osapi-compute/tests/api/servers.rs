@@ -376,6 +376,11 @@ async fn filters_by_name_status_flavor_and_tags() {
     );
     let answer = app.get("/v2.1/servers?bogus=1", ALICE, Some("2.75")).await;
     assert_eq!(answer.status, StatusCode::BAD_REQUEST);
+    // nova's validator: the error is the object's, not a parameter's.
+    assert_eq!(
+        answer.body["badRequest"]["message"],
+        "Additional properties are not allowed ('bogus' was unexpected)"
+    );
 }
 
 #[tokio::test]
