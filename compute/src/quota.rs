@@ -57,13 +57,19 @@ impl Compute {
                 args![DEFAULT_QUOTA_CLASS, project_id],
             )
             .await?;
+        Ok(self.layered(rows))
+    }
+
+    /// The configured defaults with `rows` (resource, limit, layer),
+    /// ordered by layer, laid over them: a later layer wins.
+    pub(crate) fn layered(&self, rows: Vec<(String, i64, i64)>) -> QuotaLimits {
         let mut limits = self.config.quota.clone();
         for (res, v, _) in rows {
             if let Some(slot) = limits.slot(&res) {
                 *slot = v;
             }
         }
-        Ok(limits)
+        limits
     }
 
     /// The limits a project without its own gets

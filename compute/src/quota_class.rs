@@ -27,13 +27,7 @@ impl Compute {
                 args![DEFAULT_QUOTA_CLASS, class],
             )
             .await?;
-        let mut limits = self.config.quota.clone();
-        for (res, v, _) in rows {
-            if let Some(slot) = limits.slot(&res) {
-                *slot = v;
-            }
-        }
-        Ok(limits)
+        Ok(self.layered(rows))
     }
 
     /// The limits of a quota class (admin; any name answers, as in nova:

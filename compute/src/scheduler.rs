@@ -49,6 +49,30 @@ pub struct SchedulerHints {
     pub different_host: Vec<String>,
 }
 
+impl SchedulerHints {
+    /// The hints the filters read, from the hints a create gave: a
+    /// one-item `group` list is its item; a single instance is a list of
+    /// one.
+    pub fn from_given(given: &BTreeMap<String, serde_json::Value>) -> Self {
+        let list = |key: &str| -> Vec<String> {
+            match given.get(key) {
+                Some(serde_json::Value::String(s)) => vec![s.clone()],
+                Some(serde_json::Value::Array(items)) => items
+                    .iter()
+                    .filter_map(serde_json::Value::as_str)
+                    .map(str::to_string)
+                    .collect(),
+                _ => Vec::new(),
+            }
+        };
+        SchedulerHints {
+            group: list("group").into_iter().next(),
+            same_host: list("same_host"),
+            different_host: list("different_host"),
+        }
+    }
+}
+
 /// A host as the scheduler sees it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HostState {

@@ -75,8 +75,6 @@ pub struct CreateInstance {
     pub auto_disk_config: Option<bool>,
     /// The scheduler hints, kept as given (shown from 2.100).
     pub scheduler_hints: BTreeMap<String, serde_json::Value>,
-    /// The scheduler hints (`group`, `same_host`, `different_host`).
-    pub hints: SchedulerHints,
 }
 
 /// The result of a create.
@@ -134,6 +132,8 @@ fn disk_config_of(image: &crate::Image, requested: Option<bool>) -> Result<bool>
 /// What a create has checked and looked up before its transaction.
 pub(super) struct CreatePlan {
     flavor: Flavor,
+    /// What the filters read of the scheduler hints.
+    hints: SchedulerHints,
     auto_disk_config: bool,
     image_uuid: String,
     key_data: Option<String>,
@@ -310,6 +310,7 @@ impl Compute {
             .await?;
         Ok(CreatePlan {
             flavor,
+            hints: SchedulerHints::from_given(&req.scheduler_hints),
             auto_disk_config,
             image_uuid: image.uuid,
             key_data,
@@ -367,7 +368,7 @@ impl Compute {
         };
         let n = instances_allowed(limits, used, flavor, min, max)?;
         let n = i64::try_from(n).expect("at most max_count, a u32");
-        let group = match &req.hints.group {
+        let group = match &plan.hints.group {
             Some(uuid) => {
                 let group = groups::hinted_group(tx, uuid).await?;
                 groups::check_member_quota(
@@ -542,8 +543,8 @@ impl Compute {
             zone: plan.zone.clone(),
             host: req.host.clone(),
             forced_host: plan.forced_host.clone(),
-            same_host: req.hints.same_host.clone(),
-            different_host: req.hints.different_host.clone(),
+            same_host: plan.hints.same_host.clone(),
+            different_host: plan.hints.different_host.clone(),
             group: group.map(|g| {
                 let mut members_per_host = BTreeMap::new();
                 for h in &g.member_hosts {

@@ -62,9 +62,27 @@ fn server(name: &str, count: u32, hints: SchedulerHints) -> CreateInstance {
         image_ref: CIRROS_IMAGE_UUID.into(),
         min_count: count,
         max_count: count,
-        hints,
+        scheduler_hints: given(hints),
         ..Default::default()
     }
+}
+
+/// `hints` as a create body gives them.
+fn given(hints: SchedulerHints) -> std::collections::BTreeMap<String, serde_json::Value> {
+    let mut map = std::collections::BTreeMap::new();
+    if let Some(group) = hints.group {
+        map.insert("group".to_string(), serde_json::json!(group));
+    }
+    if !hints.same_host.is_empty() {
+        map.insert("same_host".to_string(), serde_json::json!(hints.same_host));
+    }
+    if !hints.different_host.is_empty() {
+        map.insert(
+            "different_host".to_string(),
+            serde_json::json!(hints.different_host),
+        );
+    }
+    map
 }
 
 fn in_group(uuid: &str) -> SchedulerHints {

@@ -661,7 +661,6 @@ pub async fn create(
         injected_files: personality(server.get("personality")),
         auto_disk_config: disk_config(server),
         scheduler_hints: hints_as_given(value),
-        hints: scheduler_hints(value),
     };
     if request.host.is_some() {
         ctx.require_admin("compute:servers:create:requested_destination")?;
@@ -719,31 +718,6 @@ fn hints_as_given(body: &Value) -> std::collections::BTreeMap<String, Value> {
         .find_map(|k| body.get(*k).and_then(Value::as_object))
         .map(|hints| hints.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
         .unwrap_or_default()
-}
-
-/// The scheduler hints of a create (`os:scheduler_hints`, else its
-/// `OS-SCH-HNT:` alias), as the schema let them through: a one-item
-/// `group` list is its item; a single instance is a list of one.
-fn scheduler_hints(body: &Value) -> compute::SchedulerHints {
-    let hints = body
-        .get("os:scheduler_hints")
-        .or_else(|| body.get("OS-SCH-HNT:scheduler_hints"));
-    let list = |key: &str| -> Vec<String> {
-        match hints.and_then(|h| h.get(key)) {
-            Some(Value::String(s)) => vec![s.clone()],
-            Some(Value::Array(items)) => items
-                .iter()
-                .filter_map(Value::as_str)
-                .map(str::to_string)
-                .collect(),
-            _ => Vec::new(),
-        }
-    };
-    compute::SchedulerHints {
-        group: list("group").into_iter().next(),
-        same_host: list("same_host"),
-        different_host: list("different_host"),
-    }
 }
 
 /// The `networks` of a create as nova reads them (its
