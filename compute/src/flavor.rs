@@ -147,6 +147,15 @@ struct FlavorRow {
     updated_at: Option<i64>,
 }
 
+/// A flavor row joined with one of its extra specs (none: both `None`).
+#[derive(sqlx::FromRow)]
+struct FlavorSpecRow {
+    #[sqlx(flatten)]
+    flavor: FlavorRow,
+    spec_key: Option<String>,
+    spec_value: Option<String>,
+}
+
 const FLAVOR_COLUMNS: &str =
     "id, flavorid, name, vcpus, memory_mb, root_gb, ephemeral_gb, swap, rxtx_factor, is_public, \
     disabled, description, created_at, updated_at";
@@ -316,8 +325,11 @@ impl Compute {
             | "is_public" | "disabled") => k,
             other => return Err(Error::invalid(format!("Invalid sort_key: {other}"))),
         };
+        // One read: the flavors with their extra specs joined, a flavor's
+        // rows next to each other (it is sorted on its id last).
         let mut sql = format!(
-            "SELECT f.{} FROM flavors f",
+            "SELECT f.{}, s.spec_key, s.spec_value FROM flavors f \
+             LEFT JOIN flavor_extra_specs s ON s.flavor_pk = f.id",
             FLAVOR_COLUMNS.replace(", ", ", f.")
         );
         if !wh.is_empty() {
@@ -326,63 +338,57 @@ impl Compute {
         }
         let dir = if filter.sort_desc { "DESC" } else { "ASC" };
         sql.push_str(&format!(" ORDER BY f.{key} {dir}, f.id {dir}"));
-        let rows: Vec<FlavorRow> = self.store.fetch_all(&sql, a).await?;
-        let mut rows: Vec<FlavorRow> = if key == "flavorid" || key == "name" || key == "description"
-        {
-            // Text order must not depend on the database's collation.
-            let mut r = rows;
-            r.sort_by(|x, y| {
-                let (kx, ky) = match key {
-                    "name" => (x.name.clone(), y.name.clone()),
-                    "description" => (
-                        x.description.clone().unwrap_or_default(),
-                        y.description.clone().unwrap_or_default(),
-                    ),
-                    _ => (x.flavorid.clone(), y.flavorid.clone()),
+        let joined: Vec<FlavorSpecRow> = self.store.fetch_all(&sql, a).await?;
+        let mut rows: Vec<(FlavorRow, BTreeMap<String, String>)> = Vec::new();
+        for r in joined {
+            let spec = r.spec_key.zip(r.spec_value);
+            match rows.last_mut() {
+                Some((last, specs)) if last.id == r.flavor.id => specs.extend(spec),
+                _ => rows.push((r.flavor, spec.into_iter().collect())),
+            }
+        }
+        let mut rows: Vec<(FlavorRow, BTreeMap<String, String>)> =
+            if key == "flavorid" || key == "name" || key == "description" {
+                // Text order must not depend on the database's collation.
+                let mut r = rows;
+                let text = |f: &FlavorRow| -> String {
+                    match key {
+                        "name" => f.name.clone(),
+                        "description" => f.description.clone().unwrap_or_default(),
+                        _ => f.flavorid.clone(),
+                    }
                 };
-                let o = kx.cmp(&ky).then(x.id.cmp(&y.id));
-                if filter.sort_desc {
-                    o.reverse()
-                } else {
-                    o
-                }
-            });
-            r
-        } else {
-            rows
-        };
+                r.sort_by(|(x, _), (y, _)| {
+                    let (kx, ky) = (text(x), text(y));
+                    let o = kx.cmp(&ky).then(x.id.cmp(&y.id));
+                    if filter.sort_desc {
+                        o.reverse()
+                    } else {
+                        o
+                    }
+                });
+                r
+            } else {
+                rows
+            };
         if let Some(m) = &filter.marker {
             let pos = rows
                 .iter()
-                .position(|r| &r.flavorid == m)
+                .position(|(r, _)| &r.flavorid == m)
                 .ok_or_else(|| Error::invalid(format!("marker [{m}] not found")))?;
             rows.drain(..=pos);
         }
         if let Some(pattern) = &filter.name {
             let name = regex::Regex::new(pattern)
                 .map_err(|_| Error::invalid(format!("Invalid regular expression: {pattern}")))?;
-            rows.retain(|r| name.is_match(&r.name));
+            rows.retain(|(r, _)| name.is_match(&r.name));
         }
         if let Some(l) = filter.limit {
             rows.truncate(l);
         }
-        let specs: Vec<(i64, String, String)> = self
-            .store
-            .fetch_all(
-                "SELECT flavor_pk, spec_key, spec_value FROM flavor_extra_specs",
-                vec![],
-            )
-            .await?;
         Ok(rows
             .into_iter()
-            .map(|r| {
-                let mine = specs
-                    .iter()
-                    .filter(|s| s.0 == r.id)
-                    .map(|s| (s.1.clone(), s.2.clone()))
-                    .collect();
-                r.into_flavor(mine)
-            })
+            .map(|(r, specs)| r.into_flavor(specs))
             .collect())
     }
 

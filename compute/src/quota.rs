@@ -101,26 +101,23 @@ impl Compute {
                 "Policy doesn't allow os_compute_api:os-quota-sets:show to be performed.".into(),
             ));
         }
-        let (instances, cores, ram): (i64, i64, i64) = self
+        // One read for every counted resource: a listing of limits asks
+        // for all of them, and each query is a trip to the database.
+        let user = user_id.unwrap_or(&ctx.user_id);
+        let (instances, cores, ram, key_pairs, server_groups): (i64, i64, i64, i64, i64) = self
             .store
             .fetch_one(
                 concat!(
                     "SELECT COUNT(*), CAST(COALESCE(SUM(vcpus), 0) AS BIGINT), \
-                     CAST(COALESCE(SUM(memory_mb), 0) AS BIGINT) FROM instances WHERE project_id = $1 AND ",
+                     CAST(COALESCE(SUM(memory_mb), 0) AS BIGINT), \
+                     (SELECT COUNT(*) FROM key_pairs WHERE user_id = $3), \
+                     (SELECT COUNT(*) FROM server_groups WHERE project_id = $1) \
+                     FROM instances WHERE project_id = $1 AND ",
                     crate::instance::counted_now!()
                 ),
-                args![project_id, crate::store::now_micros()],
+                args![project_id, crate::store::now_micros(), user],
             )
             .await?;
-        let user = user_id.unwrap_or(&ctx.user_id);
-        let (key_pairs,): (i64,) = self
-            .store
-            .fetch_one(
-                "SELECT COUNT(*) FROM key_pairs WHERE user_id = $1",
-                args![user],
-            )
-            .await?;
-        let server_groups = self.server_group_count(project_id).await?;
         Ok(QuotaUsage {
             instances,
             cores,

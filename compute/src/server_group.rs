@@ -288,18 +288,6 @@ impl Compute {
         Ok(())
     }
 
-    /// How many groups a project has (its `server_groups` use).
-    pub(crate) async fn server_group_count(&self, project_id: &str) -> Result<i64> {
-        let (n,): (i64,) = self
-            .store
-            .fetch_one(
-                "SELECT COUNT(*) FROM server_groups WHERE project_id = $1",
-                args![project_id],
-            )
-            .await?;
-        Ok(n)
-    }
-
     /// The uuids of the live groups `instance_uuid` is a member of.
     pub async fn server_groups_of(&self, instance_uuid: &str) -> Result<Vec<String>> {
         let rows: Vec<(String,)> = self

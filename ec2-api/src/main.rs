@@ -10,6 +10,9 @@ use nova_conf::NovaConf;
 use nova_runtime::api::ApiBinary;
 use nova_runtime::cli::ServiceArgs;
 
+#[global_allocator]
+static ALLOCATOR: nova_runtime::Allocator = nova_runtime::Allocator;
+
 #[derive(Parser)]
 #[command(name = "ec2-api", version, about = "nova's EC2-compatible Query API")]
 struct Cli {

@@ -9,6 +9,9 @@ use metadata_api::config::MetadataConfig;
 use nova_runtime::api::{ApiBinary, DEFAULT_MAX_URL_LEN};
 use nova_runtime::cli::ServiceArgs;
 
+#[global_allocator]
+static ALLOCATOR: nova_runtime::Allocator = nova_runtime::Allocator;
+
 #[derive(Parser)]
 #[command(
     name = "metadata-api",

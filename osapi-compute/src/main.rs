@@ -12,6 +12,10 @@ use nova_runtime::api::{ApiBinary, DEFAULT_MAX_URL_LEN};
 use nova_runtime::cli::ServiceArgs;
 use osapi_compute::config::ApiConfig;
 use osapi_compute::state::ApiState;
+
+#[global_allocator]
+static ALLOCATOR: nova_runtime::Allocator = nova_runtime::Allocator;
+
 #[derive(Parser)]
 #[command(
     name = "osapi-compute",

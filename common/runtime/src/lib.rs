@@ -24,3 +24,10 @@ pub mod logging;
 pub mod server;
 pub mod tls;
 pub mod watchdog;
+
+/// The memory allocator every binary of the project declares as its
+/// global allocator: mimalloc, for the cost of the many small allocations
+/// of a JSON answer and for giving freed pages back to the system after a
+/// large one (glibc's arenas kept tens of MB after big listings); see
+/// DECISIONS.md for the figures.
+pub use mimalloc::MiMalloc as Allocator;

@@ -88,7 +88,17 @@ pub(crate) fn json_response(
     status: axum::http::StatusCode,
     body: impl serde::Serialize,
 ) -> Response {
-    let mut buf = Vec::with_capacity(1024);
+    json_response_sized(status, body, 1024)
+}
+
+/// [`json_response`] into a buffer of `capacity` bytes: for the answers
+/// whose size is known roughly beforehand (a page of servers).
+pub(crate) fn json_response_sized(
+    status: axum::http::StatusCode,
+    body: impl serde::Serialize,
+    capacity: usize,
+) -> Response {
+    let mut buf = Vec::with_capacity(capacity);
     match serde_json::to_writer(&mut buf, &body) {
         Ok(()) => json_bytes_response(status, buf.into()),
         // As axum's `Json` answers a body that does not serialize.
