@@ -257,6 +257,19 @@ def cpu_seconds(pids):
     return total / CLOCK_TICKS
 
 
+def quiesce(pids, limit=60):
+    """Waits until the processes stop using CPU (work a batch create or
+    requests wrk left queued still do), at most `limit` seconds."""
+    last = cpu_seconds(pids)
+    deadline = time.time() + limit
+    while time.time() < deadline:
+        time.sleep(0.3)
+        now = cpu_seconds(pids)
+        if now - last < 0.005:
+            return
+        last = now
+
+
 def private_kb(pid):
     """Private (clean + dirty) memory of a process, in kB."""
     with open(f"/proc/{pid}/smaps_rollup") as f:
