@@ -10,9 +10,9 @@ release binary, noauth2, microversion 2.96, simulated driver):
 3. per-create cost: wrk posting one-server creates (2 connections) into a
    project that starts empty and into one holding 5000 servers (the 2000
    project topped up with a min_count 3000 batch): CPU per create, ratio;
-4. memory: the worker's RSS and private memory sampled every 0.2 s while
-   idle, during a hundred 1000-server listings (2 clients), idle, a burst
-   (wrk, BENCH_CONNECTIONS connections on the same listing), idle.
+4. memory: a fresh worker's RSS and private memory sampled every 0.2 s
+   while idle, during a hundred 1000-server listings (2 clients), idle, a
+   burst (wrk, BENCH_CONNECTIONS connections on the same listing), idle.
 
 On SQLite (a temporary state directory) by default; `--postgres URL` (or
 BENCH_POSTGRES_URL; `scripts/postgres start` prints one) runs the same on
@@ -127,7 +127,7 @@ def create_series(svc, state, image):
 
 
 def memory_series(svc):
-    worker = svc.worker_pids()[0]
+    worker = svc.proc.pid  # one worker: the process itself serves (no fork)
     samples, phases = [], []
     t0 = time.monotonic()
     done = threading.Event()
@@ -213,15 +213,19 @@ def run(db, url, with_memory):
                 f.write(text)
             # PostgreSQL is migrated (and seeded) by `db sync` only.
             subprocess.run([os.path.join(b.RELEASE, "osapi-compute"), "--config-file", conf,
-                            "db", "sync"], check=True, stdout=subprocess.DEVNULL)
+                            "db", "sync"], check=True, stdout=subprocess.DEVNULL,
+                           stderr=subprocess.DEVNULL)
         svc = b.Service("osapi-compute", conf, 1, state)
         try:
             image = setup(svc.port)
             result = {"detail": detail_series(svc, image)}
             if with_memory:
+                # A fresh worker: its memory from its first request on.
+                svc.stop()
+                svc = b.Service("osapi-compute", conf, 1, state)
                 result["memory"] = memory_series(svc)
             result["creates"] = create_series(svc, state, image)
-            result["private_mb_end"] = b.private_kb(svc.worker_pids()[0]) / 1024
+            result["private_mb_end"] = b.private_kb(svc.proc.pid) / 1024
             errors = svc.log_lines(r" ERROR |panicked")
             result["errors"] = errors[:5]
         finally:

@@ -58,7 +58,7 @@ def grouped_bars(title, categories, series, unit="s", note=""):
     lo, hi = min(values), max(values)
     ticks = _log_ticks(lo, hi)
     lo_t, hi_t = math.log10(ticks[0]), math.log10(ticks[-1])
-    label_w, plot_w, bar_h, gap = 290, 560, 13, 10
+    label_w, plot_w, bar_h, gap = 340, 540, 13, 10
     group_h = bar_h * len(names) + gap
     top = 30 + 18 * max(len(names), 2)
     height = top + group_h * len(categories) + 60
@@ -91,9 +91,10 @@ def grouped_bars(title, categories, series, unit="s", note=""):
     return _svg(width, height, body)
 
 
-def line_chart(title, series, xlabel, ylabel, note="", y_fmt=lambda v: f"{v:.3g}", markers=True):
+def line_chart(title, series, xlabel, ylabel, note="", y_fmt=lambda v: f"{v:.3g}", markers=True,
+               marks=()):
     """Lines through (x, y) points, linear axes from 0. `series`:
-    {name: [(x, y), ...]}."""
+    {name: [(x, y), ...]}; `marks`: [(x, label)] drawn as dashed verticals."""
     names = list(series)
     xs = [x for pts in series.values() for x, _ in pts]
     ys = [y for pts in series.values() for _, y in pts]
@@ -122,6 +123,10 @@ def line_chart(title, series, xlabel, ylabel, note="", y_fmt=lambda v: f"{v:.3g}
     body.append(f'<text x="16" y="{top + plot_h / 2}" font-size="12" text-anchor="middle" {FONT} '
                 f'transform="rotate(-90 16 {top + plot_h / 2})">{escape(ylabel)}</text>')
     body.append(f'<rect x="{left}" y="{top}" width="{plot_w}" height="{plot_h}" fill="none" stroke="#888"/>')
+    for x, label in marks:
+        body.append(f'<line x1="{px(x):.1f}" y1="{top}" x2="{px(x):.1f}" y2="{top + plot_h}" '
+                    f'stroke="#999" stroke-dasharray="4 3"/>')
+        body.append(_text(px(x) + 3, top + 12, label, 10, fill="#555"))
     for si, name in enumerate(names):
         colour = COLOURS[si % len(COLOURS)]
         pts = series[name]
@@ -158,9 +163,11 @@ def side_by_side_charts(json_path):
         doc = json.load(f)
     rows = doc["rows"]
     cats = [f"{r['path']} ({r['workers']}w)" for r in rows]
+    ratios = [f"{c}: {r['nova']['cpu_per_req'] / r['ours']['cpu_per_req']:.0f}×"
+              for c, r in zip(cats, rows)]
     note = f"{doc['machine']}; {doc['date']}"
     out = [write("nova34-cpu.svg", grouped_bars(
-        "Server CPU per request: nova 34 (uWSGI) vs nova-api-rs (log scale)", cats,
+        "Server CPU per request: nova 34 (uWSGI) vs nova-api-rs (log scale)", ratios,
         {"nova 34": [r["nova"]["cpu_per_req"] for r in rows],
          "nova-api-rs": [r["ours"]["cpu_per_req"] for r in rows]}, "s", note))]
     out.append(write("nova34-p50.svg", grouped_bars(
@@ -190,8 +197,8 @@ def scaling_charts(json_path):
             "osapi-compute worker memory over a load run (1 worker)",
             {"private MB": [(s["t"], s["private_mb"]) for s in samples],
              "RSS MB": [(s["t"], s["rss_mb"]) for s in samples]},
-            "seconds (" + "; ".join(f"{p['t']:.0f} s: {p['what']}" for p in doc["memory"]["phases"])[:90] + ")",
-            "MB", note, markers=False)))
+            "seconds", "MB", note, markers=False,
+            marks=[(p["t"], p["what"]) for p in doc["memory"]["phases"]])))
     return out
 
 
