@@ -181,7 +181,7 @@ def wrk(port, path, headers=(), script=None, connections=None, duration=None, th
     }
 
 
-def bare(state, body, content_type, workers, path="/"):
+def bare(state, body, content_type, workers, path="/", connections=None):
     """wrk on the bare server answering `body` with `workers` threads."""
     body_file = os.path.join(state, "bare-body")
     with open(body_file, "wb") as f:
@@ -192,7 +192,7 @@ def bare(state, body, content_type, workers, path="/"):
                                 stdout=log, stderr=subprocess.STDOUT)
     port = wait_listening(proc, log_path, r"listening on \S+:(\d+)")
     try:
-        result = wrk(port, path)
+        result = wrk(port, path, connections=connections)
         result["rss"] = rss_kb(proc.pid) / 1024
     finally:
         stop(proc)

@@ -30,7 +30,6 @@ import base64
 import http.client
 import json
 import os
-import shutil
 import socket
 import sqlite3
 import statistics
@@ -38,7 +37,6 @@ import subprocess
 import sys
 import threading
 import time
-import uuid
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import benchlib as b  # noqa: E402

@@ -4,7 +4,10 @@ release binary, noauth2, microversion 2.96, simulated driver):
 
 1. `GET /v2.1/servers/detail?limit=1000` with 0, 100, 500, 1000, 2000
    servers in the project (wrk with 2 connections, a client alone): p50,
-   p99, server CPU per request and per listed server;
+   p99, server CPU per request and per listed server; then the
+   1000-server page at 16 connections against the bare axum server
+   sending the same bytes (when target/release/examples/bare_server is
+   built);
 2. a batch: `POST /v2.1/servers` with min_count 500, then 2000 (into fresh
    projects): seconds each and their ratio (linear would be 4);
 3. per-create cost: wrk posting one-server creates (2 connections) into a
@@ -83,6 +86,21 @@ def setup(port):
     _, _, data = c.request("GET", "/image/v2/images", expect={200})
     c.close()
     return json.loads(data)["images"][0]["id"]
+
+
+def against_bare(svc, state):
+    """The 1000-server page at 16 connections, ours against the bare server
+    sending the same bytes with one thread (issue 23: at least a tenth)."""
+    c = client(svc.port, "list:list")
+    _, headers, body = c.request("GET", PAGE, expect={200})
+    c.close()
+    ours = wrk_cpu(svc, PAGE, "list:list", connections=16)
+    ref = b.bare(state, body, headers.get("Content-Type"), 1, PAGE, connections=16)
+    out = {"bytes": len(body), "ours_rps": ours["rps"], "bare_rps": ref["rps"],
+           "ratio": ours["rps"] / ref["rps"], "ours_p50": ours["p50"], "ours_p99": ours["p99"]}
+    print(f"  1000-server page ({len(body) / 1e6:.2f} MB) at 16 connections: ours "
+          f"{ours['rps']:.0f} req/s, bare {ref['rps']:.0f} req/s, ratio {out['ratio']:.3f}", flush=True)
+    return out
 
 
 def detail_series(svc, image):
@@ -219,6 +237,8 @@ def run(db, url, with_memory):
         try:
             image = setup(svc.port)
             result = {"detail": detail_series(svc, image)}
+            if os.path.exists(b.BARE):
+                result["bare"] = against_bare(svc, state)
             if with_memory:
                 # A fresh worker: its memory from its first request on.
                 svc.stop()
@@ -252,6 +272,7 @@ def main():
     doc = {"date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "machine": b.machine(),
            "seconds": round(took), "detail": {d: r["detail"] for d, r in results.items()},
            "creates": {d: r["creates"] for d, r in results.items()},
+           "bare": {d: r.get("bare") for d, r in results.items()},
            "memory": next((r["memory"] for r in results.values() if "memory" in r), None),
            "errors": {d: r["errors"] for d, r in results.items()}}
     os.makedirs(os.path.dirname(OUT), exist_ok=True)
@@ -280,6 +301,12 @@ def print_tables(results):
               f"{c['batch_2000_s']:.2f} s; {c['batch_2000_idle_s']:.2f} s | {c['batch_ratio']:.2f} | "
               f"{b.fmt_seconds(c['create_empty']['cpu_per_req'])} | "
               f"{b.fmt_seconds(c['create_5000']['cpu_per_req'])} | {c['create_ratio']:.2f} |")
+    for d, r in results.items():
+        if r.get("bare"):
+            x = r["bare"]
+            print(f"\n{d}: the 1000-server page ({x['bytes'] / 1e6:.2f} MB) at 16 connections: "
+                  f"ours {x['ours_rps']:.0f} req/s (p50 {x['ours_p50']}, p99 {x['ours_p99']}), "
+                  f"bare server {x['bare_rps']:.0f} req/s: {x['ratio']:.3f}")
     for d, r in results.items():
         if "memory" in r:
             m = r["memory"]["marks"]
