@@ -153,9 +153,12 @@ class Client:
         self.conn.close()
 
 
-def wrk(port, path, headers=(), script=None, connections=None, duration=None):
-    """One wrk run; returns req/s, p50, p99, non-2xx/3xx count, socket errors."""
-    cmd = ["wrk", f"-t{THREADS}", f"-c{connections or CONNECTIONS}", f"-d{duration or DURATION}",
+def wrk(port, path, headers=(), script=None, connections=None, duration=None, threads=None):
+    """One wrk run; returns req/s, p50, p99, non-2xx/3xx count, socket errors
+    and the number of completed requests."""
+    connections = connections or CONNECTIONS
+    threads = min(int(threads or THREADS), int(connections))
+    cmd = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{duration or DURATION}",
            f"--timeout={TIMEOUT}", "--latency"]
     for h in headers:
         cmd += ["-H", h]
@@ -167,7 +170,9 @@ def wrk(port, path, headers=(), script=None, connections=None, duration=None):
     lat = dict(re.findall(r"^\s+(50|99)%\s+(\S+)", out, re.M))
     bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     sock = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+    done = re.search(r"(\d+) requests in", out)
     return {
+        "requests": int(done.group(1)) if done else 0,
         "rps": rps,
         "p50": lat.get("50", "?"),
         "p99": lat.get("99", "?"),
@@ -176,7 +181,7 @@ def wrk(port, path, headers=(), script=None, connections=None, duration=None):
     }
 
 
-def bare(state, body, content_type, workers, path="/"):
+def bare(state, body, content_type, workers, path="/", connections=None):
     """wrk on the bare server answering `body` with `workers` threads."""
     body_file = os.path.join(state, "bare-body")
     with open(body_file, "wb") as f:
@@ -187,7 +192,7 @@ def bare(state, body, content_type, workers, path="/"):
                                 stdout=log, stderr=subprocess.STDOUT)
     port = wait_listening(proc, log_path, r"listening on \S+:(\d+)")
     try:
-        result = wrk(port, path)
+        result = wrk(port, path, connections=connections)
         result["rss"] = rss_kb(proc.pid) / 1024
     finally:
         stop(proc)
@@ -233,3 +238,59 @@ def print_table(title, rows):
 
 def state_dir():
     return tempfile.TemporaryDirectory(prefix="nova-bench-")
+
+
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pids):
+    """User + system CPU of the processes (all their threads), in seconds;
+    a process that has exited counts 0."""
+    total = 0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14, 15)
+    return total / CLOCK_TICKS
+
+
+def quiesce(pids, limit=60):
+    """Waits until the processes stop using CPU (work a batch create or
+    requests wrk left queued still do), at most `limit` seconds."""
+    last = cpu_seconds(pids)
+    deadline = time.time() + limit
+    while time.time() < deadline:
+        time.sleep(0.3)
+        now = cpu_seconds(pids)
+        if now - last < 0.005:
+            return
+        last = now
+
+
+def private_kb(pid):
+    """Private (clean + dirty) memory of a process, in kB."""
+    with open(f"/proc/{pid}/smaps_rollup") as f:
+        text = f.read()
+    return sum(int(x) for x in re.findall(r"^Private_(?:Clean|Dirty):\s+(\d+)", text, re.M))
+
+
+def latency_ms(text):
+    """wrk's latency ('812.00us', '4.51ms', '1.20s') in milliseconds."""
+    m = re.fullmatch(r"([\d.]+)(us|ms|s|m)", text or "")
+    if not m:
+        return float("nan")
+    return float(m.group(1)) * {"us": 1e-3, "ms": 1.0, "s": 1e3, "m": 6e4}[m.group(2)]
+
+
+def fmt_seconds(s):
+    """A duration for the tables: µs below a millisecond, ms below a second."""
+    if s != s:  # NaN
+        return "?"
+    if s < 1e-3:
+        return f"{s * 1e6:.0f} µs"
+    if s < 1:
+        return f"{s * 1e3:.3g} ms"
+    return f"{s:.3g} s"
