@@ -84,7 +84,10 @@ pub mod keypair;
 pub mod keys;
 pub mod lifecycle;
 pub mod metadefs;
+pub mod live_migration;
+pub mod evacuate;
 pub mod migration;
+pub mod migration_record;
 pub mod network;
 pub mod open;
 pub mod options;
@@ -127,6 +130,9 @@ pub use instance::{
     UpdateInstance, Vif, VifGroup, VifIp, MAX_CLIENT_TOKEN_LENGTH,
 };
 pub use keypair::{KeyType, Keypair, NewKeypair};
+pub use live_migration::LiveMigrate;
+pub use evacuate::Evacuate;
+pub use migration_record::{Migration, MigrationFilter, MigrationPage, MigrationType};
 pub use lifecycle::{RebuildInstance, FAIL_EXTRA_SPEC, FAIL_METADATA_KEY};
 pub use metadefs::{MetadefError, MetadefResult};
 pub use network::{NetworkError, NetworkResult};
