@@ -77,10 +77,17 @@ impl Compute {
                 schedule_move(self, uuid, &request).await?
             }
         };
-        let password = req.admin_password.clone().unwrap_or_else(new_admin_password);
+        let password = req
+            .admin_password
+            .clone()
+            .unwrap_or_else(new_admin_password);
         let new = NewMigration {
             kind: MigrationType::Evacuation,
-            status: if target.is_some() { "accepted" } else { "error" },
+            status: if target.is_some() {
+                "accepted"
+            } else {
+                "error"
+            },
             source: Some(&source),
             dest: target.as_deref().or(req.host.as_deref()),
             old_flavor: &row.flavor_id,

@@ -54,9 +54,9 @@ use crate::injected::{self, InjectedFile};
 use crate::instance::{
     save_row, save_stmt, FlavorSnapshot, InstanceRow, CAS_RETRIES, INSTANCE_COLUMNS,
 };
+use crate::migration_record::{self, MigrationType, NewMigration};
 use crate::states::{PowerState, TaskState, VmState};
 use crate::store::{args, now_micros};
-use crate::migration_record::{self, MigrationType, NewMigration};
 use crate::{actions, Compute, Error, Instance, Kind, RequestContext, Result};
 
 /// Metadata key that injects failures (comma-separated step names).

@@ -76,7 +76,11 @@ impl Compute {
         };
         let new = NewMigration {
             kind: MigrationType::LiveMigration,
-            status: if failure.is_some() { "error" } else { "running" },
+            status: if failure.is_some() {
+                "error"
+            } else {
+                "running"
+            },
             source: Some(&source),
             dest: req
                 .host
@@ -175,11 +179,7 @@ impl Compute {
             check(ctx, &row, "force_complete", &allowed)?;
             let record = migration_record::migration_of(self, uuid, migration_id).await?;
             if record.status != "running" {
-                return Err(invalid_migration_state(
-                    &record,
-                    uuid,
-                    "force complete",
-                ));
+                return Err(invalid_migration_state(&record, uuid, "force complete"));
             }
             let now = now_micros();
             row.step_due_at = Some(now);
@@ -267,7 +267,11 @@ impl Compute {
 }
 
 /// nova's `InvalidMigrationState` (400).
-fn invalid_migration_state(record: &migration_record::Migration, uuid: &str, method: &str) -> Error {
+fn invalid_migration_state(
+    record: &migration_record::Migration,
+    uuid: &str,
+    method: &str,
+) -> Error {
     Error::invalid(format!(
         "Migration {} state of instance {uuid} is {}. Cannot {method} while the migration is in this state.",
         record.id, record.status

@@ -29,7 +29,8 @@ const RESIZE_OPEN: &str =
 /// The statuses of an evacuation still under way.
 const EVACUATION_OPEN: &str = "('accepted', 'pre-migrating')";
 /// Every status of a move still under way.
-const ANY_OPEN: &str = "('pre-migrating', 'migrating', 'post-migrating', 'reverting', 'confirming', \
+const ANY_OPEN: &str =
+    "('pre-migrating', 'migrating', 'post-migrating', 'reverting', 'confirming', \
      'accepted', 'queued', 'preparing', 'running')";
 /// The statuses of a live migration still under way.
 const LIVE_OPEN: &str = "('queued', 'preparing', 'running', 'post-migrating')";

@@ -277,7 +277,11 @@ pub const COMPUTE_ROUTES: &[Route] = &[
     route!("/os-hypervisors/{id}/search", ["GET" @ Versions::until(52)], "hypervisors whose name matches (admin)"),
     route!("/os-hypervisors/{id}/servers", ["GET" @ Versions::until(52)], "hypervisors whose name matches, with their servers (admin)"),
     route!("/os-services", ["GET"], "the compute services (admin)"),
-    route!("/os-migrations", ["GET"], "every migration record: cold and live migrations, resizes, evacuations (admin)"),
+    route!(
+        "/os-migrations",
+        ["GET"],
+        "every migration record: cold and live migrations, resizes, evacuations (admin)"
+    ),
     route!(
         "/os-server-groups",
         ["GET", "POST"],

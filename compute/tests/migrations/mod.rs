@@ -6,8 +6,8 @@
 use std::time::Duration;
 
 use compute::{
-    Engine, Error, Evacuate, LiveMigrate, MigrationFilter, MigrationPage, ServiceUpdate,
-    TaskState, VmState,
+    Engine, Error, Evacuate, LiveMigrate, MigrationFilter, MigrationPage, ServiceUpdate, TaskState,
+    VmState,
 };
 
 use crate::create_one;
@@ -65,7 +65,10 @@ async fn cold_migrations_and_resizes_leave_records_that_follow_confirm_and_rever
     let moved = c.migrate_instance(&admin(), &vm.uuid, None).await.unwrap();
     assert_eq!(moved.host.as_deref(), Some(dest));
     let records = records_of(&f, &vm.uuid).await;
-    assert_eq!(statuses(&records), [("migration".into(), "finished".into())]);
+    assert_eq!(
+        statuses(&records),
+        [("migration".into(), "finished".into())]
+    );
     let m = &records[0];
     assert_eq!(m.source_compute.as_deref(), Some(source.as_str()));
     assert_eq!(m.dest_compute.as_deref(), Some(dest));
@@ -94,7 +97,10 @@ async fn cold_migrations_and_resizes_leave_records_that_follow_confirm_and_rever
             ("resize".into(), "confirmed".into())
         ]
     );
-    assert_ne!(records[1].old_instance_type_id, records[1].new_instance_type_id);
+    assert_ne!(
+        records[1].old_instance_type_id,
+        records[1].new_instance_type_id
+    );
     assert_eq!(records[1].dest_compute.as_deref(), Some(source.as_str()));
 }
 
@@ -137,7 +143,10 @@ async fn a_live_migration_runs_for_the_delay_then_completes_on_the_destination(e
     assert_eq!((done.vm_state, done.task_state), (VmState::Active, None));
     assert_eq!(done.host.as_deref(), Some(other(&source)));
     let records = records_of(&f, &vm.uuid).await;
-    assert_eq!(statuses(&records), [("live-migration".into(), "completed".into())]);
+    assert_eq!(
+        statuses(&records),
+        [("live-migration".into(), "completed".into())]
+    );
     assert_eq!(records[0].memory_remaining, Some(0));
     assert_eq!(records[0].memory_processed, records[0].memory_total);
     assert!(slow
@@ -159,7 +168,10 @@ async fn a_live_migration_runs_for_the_delay_then_completes_on_the_destination(e
         .unwrap_err();
     assert_eq!(
         err.to_string(),
-        format!("Unable to migrate instance ({}) to current host ({own}).", vm.uuid)
+        format!(
+            "Unable to migrate instance ({}) to current host ({own}).",
+            vm.uuid
+        )
     );
     let nowhere = LiveMigrate {
         host: Some("c9".into()),
@@ -183,7 +195,10 @@ async fn a_live_migration_runs_for_the_delay_then_completes_on_the_destination(e
         .live_migrate_instance(&admin(), &vm.uuid, async_self)
         .await
         .unwrap();
-    assert_eq!((same.task_state, same.host.as_deref()), (None, Some(own.as_str())));
+    assert_eq!(
+        (same.task_state, same.host.as_deref()),
+        (None, Some(own.as_str()))
+    );
     assert_eq!(
         statuses(&records_of(&f, &vm.uuid).await)[1],
         ("live-migration".into(), "error".into())
@@ -192,7 +207,9 @@ async fn a_live_migration_runs_for_the_delay_then_completes_on_the_destination(e
 
 async fn force_complete_ends_a_live_migration_now_and_abort_cancels_one(engine: Engine) {
     let f = two_hosts(engine, Duration::from_secs(3600)).await;
-    let quick = f.reconnect_with(|c| c.transition_delay = Duration::ZERO).await;
+    let quick = f
+        .reconnect_with(|c| c.transition_delay = Duration::ZERO)
+        .await;
     let vm = create_one(&quick, &alice(), "vm").await;
     let source = vm.host.clone().unwrap();
     let c = &f.compute;
@@ -210,7 +227,10 @@ async fn force_complete_ends_a_live_migration_now_and_abort_cancels_one(engine: 
         .await
         .unwrap();
     let moved = c.get_instance(&admin(), &vm.uuid).await.unwrap();
-    assert_eq!((moved.task_state, moved.host.as_deref()), (None, Some(other(&source))));
+    assert_eq!(
+        (moved.task_state, moved.host.as_deref()),
+        (None, Some(other(&source)))
+    );
     // Completed: neither can be done to it any more.
     let err = c
         .live_migrate_force_complete(&admin(), &vm.uuid, first.id)
@@ -318,7 +338,10 @@ async fn evacuate_is_refused_while_the_host_is_up_and_rebuilds_elsewhere_once_it
     assert_eq!(password, "s3cret");
     assert_eq!(evacuated.host.as_deref(), Some(other(&source)));
     // 2.95: the evacuated instance ends SHUTOFF.
-    assert_eq!((evacuated.vm_state, evacuated.task_state), (VmState::Stopped, None));
+    assert_eq!(
+        (evacuated.vm_state, evacuated.task_state),
+        (VmState::Stopped, None)
+    );
     let records = records_of(&f, &vm.uuid).await;
     assert_eq!(statuses(&records), [("evacuation".into(), "done".into())]);
     assert_eq!(records[0].source_compute.as_deref(), Some(source.as_str()));
@@ -360,7 +383,12 @@ async fn os_migrations_filters_and_pages_newest_first(engine: Engine) {
         .await,
         [("resize".into(), "finished".into())]
     );
-    let b_host = c.get_instance(&admin(), &b.uuid).await.unwrap().host.unwrap();
+    let b_host = c
+        .get_instance(&admin(), &b.uuid)
+        .await
+        .unwrap()
+        .host
+        .unwrap();
     let on_host = by(MigrationFilter {
         host: Some(b_host.clone()),
         ..Default::default()

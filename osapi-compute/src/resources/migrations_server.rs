@@ -124,7 +124,11 @@ async fn show(
         ))
     };
     let number = migration_id(&mid).ok_or_else(not_found)?;
-    let record = match state.compute.get_server_migration(&ctx.0, &id, number).await {
+    let record = match state
+        .compute
+        .get_server_migration(&ctx.0, &id, number)
+        .await
+    {
         Ok(m) => m,
         Err(compute::Error::MigrationNotFound { .. }) => return Err(not_found()),
         Err(e) => return Err(e.into()),
@@ -162,9 +166,8 @@ async fn action(
     }
     body.validate(force_complete_schema())?;
     admin_on_server(&state, &ctx, &id, "force_complete").await?;
-    let not_found = |n: &str| {
-        ApiError::BadRequest(format!("Migration {n} not found for instance {id}"))
-    };
+    let not_found =
+        |n: &str| ApiError::BadRequest(format!("Migration {n} not found for instance {id}"));
     let number = migration_id(&mid).ok_or_else(|| not_found(&mid))?;
     match state
         .compute

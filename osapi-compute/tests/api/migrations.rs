@@ -56,7 +56,10 @@ async fn host_of(app: &TestApp, id: &str) -> String {
 async fn active_server(app: &TestApp) -> String {
     let id = app.create_server(ALICE, "vm").await;
     let reset = json!({"os-resetState": {"state": "active"}});
-    assert_eq!(act(app, &id, ADMIN, "2.1", reset).await.status, StatusCode::ACCEPTED);
+    assert_eq!(
+        act(app, &id, ADMIN, "2.1", reset).await.status,
+        StatusCode::ACCEPTED
+    );
     id
 }
 
@@ -77,16 +80,27 @@ async fn a_running_live_migration_is_listed_then_aborted_or_forced_to_complete()
     assert_eq!(answer.status, StatusCode::BAD_REQUEST);
     let forced = json!({"os-migrateLive": {"host": null, "block_migration": false, "force": true}});
     let answer = act(&app, &id, ADMIN, "2.30", forced).await;
-    assert_eq!(message(&answer), "Can't force to a non-provided destination");
+    assert_eq!(
+        message(&answer),
+        "Can't force to a non-provided destination"
+    );
     let answer = act(&app, &id, ADMIN, "2.25", live.clone()).await;
     assert_eq!(answer.status, StatusCode::ACCEPTED, "{}", answer.text);
-    let shown = app.get(&format!("/v2.1/servers/{id}"), ADMIN, Some("2.1")).await;
+    let shown = app
+        .get(&format!("/v2.1/servers/{id}"), ADMIN, Some("2.1"))
+        .await;
     assert_eq!(shown.body["server"]["status"], "MIGRATING");
     assert_eq!(shown.body["server"]["OS-EXT-STS:task_state"], "migrating");
 
     let path = format!("/v2.1/servers/{id}/migrations");
-    assert_eq!(app.get(&path, ADMIN, Some("2.22")).await.status, StatusCode::NOT_FOUND);
-    assert_eq!(app.get(&path, ALICE, Some("2.23")).await.status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        app.get(&path, ADMIN, Some("2.22")).await.status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        app.get(&path, ALICE, Some("2.23")).await.status,
+        StatusCode::FORBIDDEN
+    );
     let listed = app.get(&path, ADMIN, Some("2.23")).await;
     assert_eq!(listed.status, StatusCode::OK, "{}", listed.text);
     let m = &listed.body["migrations"][0];
@@ -99,14 +113,22 @@ async fn a_running_live_migration_is_listed_then_aborted_or_forced_to_complete()
     let at_280 = app.get(&path, ADMIN, Some("2.80")).await;
     let m80 = &at_280.body["migrations"][0];
     assert!(m80["uuid"].is_string());
-    assert_eq!((m80["user_id"].clone(), m80["project_id"].clone()), (json!("admin"), json!("admin")));
+    assert_eq!(
+        (m80["user_id"].clone(), m80["project_id"].clone()),
+        (json!("admin"), json!("admin"))
+    );
     let one = app.get(&format!("{path}/{mid}"), ADMIN, Some("2.23")).await;
     assert_eq!(one.body["migration"]["id"], mid);
-    let missing = app.get(&format!("{path}/{}", mid + 7), ADMIN, Some("2.23")).await;
+    let missing = app
+        .get(&format!("{path}/{}", mid + 7), ADMIN, Some("2.23"))
+        .await;
     assert_eq!(missing.status, StatusCode::NOT_FOUND);
     assert_eq!(
         message(&missing),
-        format!("In-progress live migration {} is not found for server {id}.", mid + 7)
+        format!(
+            "In-progress live migration {} is not found for server {id}.",
+            mid + 7
+        )
     );
     // os-migrations links the live migration while it runs (2.23).
     let all = app.get("/v2.1/os-migrations", ADMIN, Some("2.23")).await;
@@ -119,19 +141,36 @@ async fn a_running_live_migration_is_listed_then_aborted_or_forced_to_complete()
 
     // Abort: 2.24; an unknown record is 404, the abort 202.
     let abort = |n: i64| format!("{path}/{n}");
-    let answer = app.call(Method::DELETE, &abort(mid), Some(ADMIN), &[("OpenStack-API-Version", "compute 2.23")], None).await;
+    let answer = app
+        .call(
+            Method::DELETE,
+            &abort(mid),
+            Some(ADMIN),
+            &[("OpenStack-API-Version", "compute 2.23")],
+            None,
+        )
+        .await;
     assert_eq!(answer.status, StatusCode::NOT_FOUND);
     let v224 = [("OpenStack-API-Version", "compute 2.24")];
-    let answer = app.call(Method::DELETE, &abort(mid + 7), Some(ADMIN), &v224, None).await;
+    let answer = app
+        .call(Method::DELETE, &abort(mid + 7), Some(ADMIN), &v224, None)
+        .await;
     assert_eq!(answer.status, StatusCode::NOT_FOUND);
-    assert_eq!(message(&answer), format!("Migration {} not found for instance {id}", mid + 7));
-    let answer = app.call(Method::DELETE, &abort(mid), Some(ADMIN), &v224, None).await;
+    assert_eq!(
+        message(&answer),
+        format!("Migration {} not found for instance {id}", mid + 7)
+    );
+    let answer = app
+        .call(Method::DELETE, &abort(mid), Some(ADMIN), &v224, None)
+        .await;
     assert_eq!(answer.status, StatusCode::ACCEPTED, "{}", answer.text);
     assert_eq!(host_of(&app, &id).await, source);
     let listed = app.get(&path, ADMIN, Some("2.23")).await;
     assert_eq!(listed.body["migrations"], json!([]));
     // No longer migrating: the abort conflicts.
-    let answer = app.call(Method::DELETE, &abort(mid), Some(ADMIN), &v224, None).await;
+    let answer = app
+        .call(Method::DELETE, &abort(mid), Some(ADMIN), &v224, None)
+        .await;
     assert_eq!(answer.status, StatusCode::CONFLICT);
 
     // force_complete (2.22) finishes the next one now.
@@ -142,15 +181,21 @@ async fn a_running_live_migration_is_listed_then_aborted_or_forced_to_complete()
         .unwrap();
     let force = json!({"force_complete": null});
     let action = |n: i64| format!("{path}/{n}/action");
-    let answer = app.send(Method::POST, &action(second), ADMIN, "2.21", force.clone()).await;
+    let answer = app
+        .send(Method::POST, &action(second), ADMIN, "2.21", force.clone())
+        .await;
     assert_eq!(answer.status, StatusCode::NOT_FOUND);
-    let answer = app.send(Method::POST, &action(mid), ADMIN, "2.22", force.clone()).await;
+    let answer = app
+        .send(Method::POST, &action(mid), ADMIN, "2.22", force.clone())
+        .await;
     assert_eq!(answer.status, StatusCode::BAD_REQUEST);
     assert_eq!(
         message(&answer),
         format!("Migration {mid} state of instance {id} is cancelled. Cannot force complete while the migration is in this state.")
     );
-    let answer = app.send(Method::POST, &action(second), ADMIN, "2.22", force).await;
+    let answer = app
+        .send(Method::POST, &action(second), ADMIN, "2.22", force)
+        .await;
     assert_eq!(answer.status, StatusCode::ACCEPTED, "{}", answer.text);
     assert_ne!(host_of(&app, &id).await, source);
     let all = app.get("/v2.1/os-migrations", ADMIN, Some("2.23")).await;
@@ -172,14 +217,24 @@ async fn live_migration_refuses_a_suspended_server_and_an_unknown_host() {
     let answer = act(&app, &id, ADMIN, "2.1", to(json!("nowhere"))).await;
     assert_eq!(answer.status, StatusCode::BAD_REQUEST);
     assert_eq!(message(&answer), "Compute host nowhere could not be found.");
-    assert_eq!(act(&app, &id, ALICE, "2.1", json!({"suspend": null})).await.status, StatusCode::ACCEPTED);
+    assert_eq!(
+        act(&app, &id, ALICE, "2.1", json!({"suspend": null}))
+            .await
+            .status,
+        StatusCode::ACCEPTED
+    );
     let answer = act(&app, &id, ADMIN, "2.1", to(Value::Null)).await;
     assert_eq!(answer.status, StatusCode::CONFLICT);
     assert_eq!(
         message(&answer),
         format!("Cannot 'os-migrateLive' instance {id} while it is in vm_state suspended")
     );
-    assert_eq!(act(&app, &id, ALICE, "2.1", json!({"resume": null})).await.status, StatusCode::ACCEPTED);
+    assert_eq!(
+        act(&app, &id, ALICE, "2.1", json!({"resume": null}))
+            .await
+            .status,
+        StatusCode::ACCEPTED
+    );
     let source = host_of(&app, &id).await;
     let answer = act(&app, &id, ADMIN, "2.1", to(Value::Null)).await;
     assert_eq!(answer.status, StatusCode::ACCEPTED, "{}", answer.text);
@@ -196,11 +251,29 @@ async fn evacuate_needs_the_host_down_and_answers_the_password_before_2_14() {
     assert_eq!(answer.status, StatusCode::FORBIDDEN);
     let answer = act(&app, &id, ADMIN, "2.1", body.clone()).await;
     assert_eq!(answer.status, StatusCode::BAD_REQUEST);
-    assert_eq!(message(&answer), format!("Compute service of {source} is still in use."));
+    assert_eq!(
+        message(&answer),
+        format!("Compute service of {source} is still in use.")
+    );
     // onSharedStorage is required before 2.14 and refused from it.
-    assert_eq!(act(&app, &id, ADMIN, "2.1", json!({"evacuate": {}})).await.status, StatusCode::BAD_REQUEST);
-    assert_eq!(act(&app, &id, ADMIN, "2.14", body.clone()).await.status, StatusCode::BAD_REQUEST);
-    let answer = act(&app, &id, ADMIN, "2.14", json!({"evacuate": {"host": "nowhere"}})).await;
+    assert_eq!(
+        act(&app, &id, ADMIN, "2.1", json!({"evacuate": {}}))
+            .await
+            .status,
+        StatusCode::BAD_REQUEST
+    );
+    assert_eq!(
+        act(&app, &id, ADMIN, "2.14", body.clone()).await.status,
+        StatusCode::BAD_REQUEST
+    );
+    let answer = act(
+        &app,
+        &id,
+        ADMIN,
+        "2.14",
+        json!({"evacuate": {"host": "nowhere"}}),
+    )
+    .await;
     assert_eq!(answer.status, StatusCode::NOT_FOUND);
     assert_eq!(message(&answer), "Compute host nowhere not found.");
 
@@ -262,11 +335,17 @@ async fn os_migrations_shows_nova_s_fields_per_microversion_and_pages_from_2_59(
     );
     assert_eq!(v21.body["migrations"][0]["status"], "finished");
     // Before 2.59 any parameter is taken; from it an unknown one is 400.
-    let answer = app.get("/v2.1/os-migrations?foo=1", ADMIN, Some("2.1")).await;
+    let answer = app
+        .get("/v2.1/os-migrations?foo=1", ADMIN, Some("2.1"))
+        .await;
     assert_eq!(answer.status, StatusCode::OK);
-    let answer = app.get("/v2.1/os-migrations?foo=1", ADMIN, Some("2.59")).await;
+    let answer = app
+        .get("/v2.1/os-migrations?foo=1", ADMIN, Some("2.59"))
+        .await;
     assert_eq!(answer.status, StatusCode::BAD_REQUEST);
-    let page = app.get("/v2.1/os-migrations?limit=2", ADMIN, Some("2.59")).await;
+    let page = app
+        .get("/v2.1/os-migrations?limit=2", ADMIN, Some("2.59"))
+        .await;
     assert_eq!(page.status, StatusCode::OK, "{}", page.text);
     let items = page.body["migrations"].as_array().unwrap();
     assert_eq!(items.len(), 2);
@@ -275,24 +354,37 @@ async fn os_migrations_shows_nova_s_fields_per_microversion_and_pages_from_2_59(
     assert!(next.contains(&format!("marker={}", items[1]["uuid"].as_str().unwrap())));
     let rest = app
         .get(
-            &format!("/v2.1/os-migrations?limit=2&marker={}", items[1]["uuid"].as_str().unwrap()),
+            &format!(
+                "/v2.1/os-migrations?limit=2&marker={}",
+                items[1]["uuid"].as_str().unwrap()
+            ),
             ADMIN,
             Some("2.59"),
         )
         .await;
     assert_eq!(rest.body["migrations"].as_array().unwrap().len(), 1);
     assert!(rest.body.get("migrations_links").is_none());
-    let bad = app.get("/v2.1/os-migrations?marker=nope", ADMIN, Some("2.59")).await;
+    let bad = app
+        .get("/v2.1/os-migrations?marker=nope", ADMIN, Some("2.59"))
+        .await;
     assert_eq!(bad.status, StatusCode::BAD_REQUEST);
     assert_eq!(message(&bad), "Marker nope could not be found.");
     // 2.80: the owners, and their filters.
-    let v280 = app.get("/v2.1/os-migrations?user_id=admin", ADMIN, Some("2.80")).await;
+    let v280 = app
+        .get("/v2.1/os-migrations?user_id=admin", ADMIN, Some("2.80"))
+        .await;
     assert_eq!(v280.body["migrations"].as_array().unwrap().len(), 3);
     assert_eq!(v280.body["migrations"][0]["project_id"], "admin");
-    let none = app.get("/v2.1/os-migrations?user_id=alice", ADMIN, Some("2.80")).await;
+    let none = app
+        .get("/v2.1/os-migrations?user_id=alice", ADMIN, Some("2.80"))
+        .await;
     assert_eq!(none.body["migrations"], json!([]));
     let typed = app
-        .get("/v2.1/os-migrations?migration_type=resize", ADMIN, Some("2.23"))
+        .get(
+            "/v2.1/os-migrations?migration_type=resize",
+            ADMIN,
+            Some("2.23"),
+        )
         .await;
     assert_eq!(typed.body["migrations"], json!([]));
 }
