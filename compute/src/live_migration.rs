@@ -97,7 +97,7 @@ impl Compute {
             let event = Some("conductor_live_migrate_instance");
             actions::record(self, ctx, uuid, "live-migration", event, now, None, false).await?;
             actions::finish(self, uuid, false, now).await?;
-            return Ok(self.with_network(row.to_instance()).await?);
+            return self.with_network(row.to_instance()).await;
         }
         let moved = self
             .act(
