@@ -125,6 +125,16 @@ pub enum Error {
         state: String,
     },
 
+    /// No migration record `migration_id` of instance `instance_uuid`
+    /// (nova's `MigrationNotFoundForInstance`: 404, 400 for force_complete).
+    #[error("Migration {migration_id} not found for instance {instance_uuid}")]
+    MigrationNotFound {
+        /// The record id asked for.
+        migration_id: i64,
+        /// The instance.
+        instance_uuid: String,
+    },
+
     /// The instance is locked and the caller may not act on it (409).
     #[error("Instance {uuid} is locked")]
     Locked {

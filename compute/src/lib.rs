@@ -73,6 +73,7 @@ pub mod diagnostics;
 pub mod ec2;
 pub mod ec2_tags;
 pub mod error;
+pub mod evacuate;
 pub mod flavor;
 pub mod host;
 pub mod identity;
@@ -83,8 +84,10 @@ pub mod instance;
 pub mod keypair;
 pub mod keys;
 pub mod lifecycle;
+pub mod live_migration;
 pub mod metadefs;
 pub mod migration;
+pub mod migration_record;
 pub mod network;
 pub mod open;
 pub mod options;
@@ -111,6 +114,7 @@ pub use config::{ComputeConfig, QuotaLimits, SimHost, QUOTA_RESOURCES};
 pub use context::{new_request_id, RequestContext};
 pub use ec2::{ec2_image_id, ec2_instance_id, parse_ec2_id, Ec2Credential};
 pub use error::{Error, Kind, Result};
+pub use evacuate::Evacuate;
 pub use flavor::{Flavor, FlavorFilter, NewFlavor};
 pub use image::{
     Image, ImageData, ImageDataError, ImageFilter, ImageMember, ImageSort, ImageStoreConfig,
@@ -128,7 +132,9 @@ pub use instance::{
 };
 pub use keypair::{KeyType, Keypair, NewKeypair};
 pub use lifecycle::{RebuildInstance, FAIL_EXTRA_SPEC, FAIL_METADATA_KEY};
+pub use live_migration::LiveMigrate;
 pub use metadefs::{MetadefError, MetadefResult};
+pub use migration_record::{Migration, MigrationFilter, MigrationPage, MigrationType};
 pub use network::{NetworkError, NetworkResult};
 pub use quota::QuotaUsage;
 pub use rescue::Rescue;

@@ -24,6 +24,8 @@
 //! | resize | resize_prep -> resize_migrating -> resize_migrated -> resize_finish -> (resized, -) with the new flavor |
 //! | confirm / revert | resized -> active (at once) / (resized, resize_reverting) -> active with the old flavor |
 //! | migrate (cold) | as resize with the same flavor, on another host from the start; a revert goes back to the source host |
+//! | os-migrateLive | (active or paused, migrating) -> the same vm_state on the destination host; an abort ends the task at once on the source host |
+//! | evacuate | (active, stopped or error, rebuilding) on the new host -> active (stopped from 2.95) |
 //! | resize a stopped instance (EC2) | every resize step and the confirm at once: (stopped, -) with the new flavor |
 //! | delete | (*, deleting) -> (deleted, -) power 0, `deleted_at` set, the row kept |
 //! | delete with `reclaim_instance_interval` (a launched instance) | (*, soft-deleting) -> (soft-delete, -) power 4, `deleted_at` set; the reclaim, due `deleted_at` + the interval: (soft-delete, -) -> (deleted, -) power 0, ports released |
@@ -52,6 +54,7 @@ use crate::injected::{self, InjectedFile};
 use crate::instance::{
     save_row, save_stmt, FlavorSnapshot, InstanceRow, CAS_RETRIES, INSTANCE_COLUMNS,
 };
+use crate::migration_record::{self, MigrationType, NewMigration};
 use crate::states::{PowerState, TaskState, VmState};
 use crate::store::{args, now_micros};
 use crate::{actions, Compute, Error, Instance, Kind, RequestContext, Result};
@@ -439,8 +442,15 @@ impl Compute {
                 }
             }
             next.updated_at = Some(now);
+            if let Some((host, node)) =
+                migration_record::live_destination(self, &row, &next).await?
+            {
+                next.host = Some(host);
+                next.node = Some(node);
+            }
             if save_row(self, &next).await? {
                 next.state_seq += 1;
+                migration_record::settle(self, &row, &next).await?;
                 if let Some(o) = outcome {
                     actions::finish(self, &next.uuid, o == Outcome::Success, now).await?;
                 }
@@ -884,6 +894,7 @@ impl Compute {
                 return Err(Error::quota("ram", dr, ram, limits.ram));
             }
             let now = now_micros();
+            let old_flavor_id = row.flavor_id.clone();
             row.old_flavor = Some(
                 serde_json::to_string(&row.flavor()).map_err(|e| Error::Internal(e.to_string()))?,
             );
@@ -912,6 +923,21 @@ impl Compute {
             row.state_seq += 1;
             let host = row.host.as_deref();
             let event = Some("compute_resize_instance");
+            let status = match outcome {
+                None => "pre-migrating",
+                Some(Outcome::Success) => "confirmed",
+                Some(Outcome::Error) => "error",
+            };
+            let record = NewMigration {
+                kind: MigrationType::Resize,
+                status,
+                source: host,
+                dest: host,
+                old_flavor: &old_flavor_id,
+                new_flavor: &new.id,
+                live_totals: None,
+            };
+            migration_record::create(self, ctx, uuid, record).await?;
             match outcome {
                 None => {
                     actions::record(self, ctx, uuid, "resize", event, now, host, false).await?;
@@ -963,7 +989,7 @@ impl Compute {
                 },
             )
             .await?;
-        crate::migration::forget_source_host(self, uuid).await?;
+        crate::migration::end_open_move(self, uuid, "confirmed").await?;
         Ok(confirmed)
     }
 
@@ -993,7 +1019,10 @@ impl Compute {
                 },
             )
             .await?;
-        crate::migration::forget_source_host(self, uuid).await?;
+        // A zero delay has reverted it already (the record then moved on).
+        if reverted.task_state.is_some() {
+            crate::migration::end_open_move(self, uuid, "reverting").await?;
+        }
         Ok(reverted)
     }
 

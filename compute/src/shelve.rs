@@ -6,8 +6,9 @@
 //! `snapshot`) at the request, then the driver's steps run
 //! (`lifecycle.rs`); `[DEFAULT] shelved_offload_time` decides when the
 //! shelved instance leaves its host. Unshelving an offloaded instance puts
-//! it on a host again (the one asked for at 2.91, else the first host of
-//! the zone), and once it is active the snapshot is deleted.
+//! it on the host the scheduler chooses (among the one asked for at
+//! 2.91, in the zone asked for or pinned, by its group's policy), and
+//! once it is active the snapshot is deleted.
 
 use std::collections::BTreeMap;
 
@@ -230,10 +231,21 @@ impl Compute {
                 )));
             }
         }
-        let target = req
-            .host
-            .clone()
-            .or_else(|| self.config.hosts.first().map(|h| h.name.clone()));
+        let target = if row.vm() == VmState::ShelvedOffloaded {
+            let zone = match &req.availability_zone {
+                Some(az) => az.clone(),
+                None => crate::migration::pinned_zone(&row),
+            };
+            let request = crate::migration::MoveRequest {
+                source: None,
+                zone,
+                host: req.host.clone(),
+            };
+            let chosen = crate::migration::schedule_move(self, uuid, &request).await?;
+            Some(chosen.ok_or_else(|| Error::invalid(crate::scheduler::NO_VALID_HOST))?)
+        } else {
+            None
+        };
         self.act(
             ctx,
             uuid,

@@ -158,7 +158,7 @@ impl From<compute::Error> for ApiError {
         }
         let message = err.to_string();
         match err {
-            E::NotFound { .. } => ApiError::NotFound(message),
+            E::NotFound { .. } | E::MigrationNotFound { .. } => ApiError::NotFound(message),
             E::InvalidState { .. } | E::Locked { .. } | E::Duplicate { .. } | E::Conflict(_) => {
                 ApiError::Conflict(message)
             }

@@ -145,6 +145,9 @@ pub const COMPUTE_ROUTES: &[Route] = &[
         ["GET"],
         "one action with its events"
     ),
+    route!("/servers/{id}/migrations", ["GET" @ Versions::from(23)], "the server's live migrations in progress (admin)"),
+    route!("/servers/{id}/migrations/{mid}", ["GET" @ Versions::from(23), "DELETE" @ Versions::from(24)], "one live migration in progress; abort it (admin)"),
+    route!("/servers/{id}/migrations/{mid}/action", ["POST" @ Versions::from(22)], "`force_complete` a running live migration (admin)"),
     route!(
         "/servers/{id}/os-server-password",
         ["GET", "DELETE"],
@@ -274,6 +277,11 @@ pub const COMPUTE_ROUTES: &[Route] = &[
     route!("/os-hypervisors/{id}/search", ["GET" @ Versions::until(52)], "hypervisors whose name matches (admin)"),
     route!("/os-hypervisors/{id}/servers", ["GET" @ Versions::until(52)], "hypervisors whose name matches, with their servers (admin)"),
     route!("/os-services", ["GET"], "the compute services (admin)"),
+    route!(
+        "/os-migrations",
+        ["GET"],
+        "every migration record: cold and live migrations, resizes, evacuations (admin)"
+    ),
     route!(
         "/os-server-groups",
         ["GET", "POST"],

@@ -962,6 +962,15 @@ pub mod types {
             "no".into(),
         ])
     }
+    /// `parameter_types.boolean` with one more accepted string (2.25's
+    /// `block_migration: "auto"`).
+    pub fn boolean_or(extra: &str) -> Schema {
+        let mut schema = boolean();
+        if let Some(values) = schema.enum_values.as_mut() {
+            values.push(Value::String(extra.to_string()));
+        }
+        schema
+    }
     /// `parameter_types.boolean`'s values without its type, so that any
     /// other value (a number too) gets the enum's message.
     pub fn boolean_values() -> Schema {

@@ -127,10 +127,16 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../../migrations/sqlite/0018_quota_classes_request_spec.sql"),
         postgres: include_str!("../../migrations/postgres/0018_quota_classes_request_spec.sql"),
     },
+    Migration {
+        version: 19,
+        description: "migration records (cold and live migrations, resizes, evacuations)",
+        sqlite: include_str!("../../migrations/sqlite/0019_migrations.sql"),
+        postgres: include_str!("../../migrations/postgres/0019_migrations.sql"),
+    },
 ];
 
 /// The newest schema version this build knows.
-pub const LATEST_SCHEMA_VERSION: i64 = 18;
+pub const LATEST_SCHEMA_VERSION: i64 = 19;
 
 /// What [`Store::migrate`] did.
 #[derive(Debug, Clone, PartialEq, Eq)]

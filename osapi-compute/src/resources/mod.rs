@@ -30,6 +30,8 @@ pub mod hypervisors;
 pub mod images;
 pub mod keypairs;
 pub mod limits;
+pub mod migrations;
+pub mod migrations_server;
 pub mod network_proxies;
 pub mod quota_classes;
 pub mod quota_sets;
@@ -60,6 +62,8 @@ pub fn routes() -> Router<ApiState> {
         .merge(server_groups::routes())
         .merge(aggregates::routes())
         .merge(hosts::routes())
+        .merge(migrations::routes())
+        .merge(migrations_server::routes())
 }
 
 /// A request body parsed as JSON, with nova's 400 "Malformed request body"

@@ -126,6 +126,16 @@ pub const ACTIONS: &[Action] = &[
         Versions::ALL,
         "cold migrate to another host (VERIFY_RESIZE; `host` from 2.56; admin)",
     ),
+    action(
+        "os-migrateLive",
+        Versions::ALL,
+        "live migrate (MIGRATING; `block_migration: auto` 2.25, `force` 2.30-2.67; admin)",
+    ),
+    action(
+        "evacuate",
+        Versions::ALL,
+        "rebuild on another host when its own is down (SHUTOFF from 2.95; admin)",
+    ),
 ];
 
 const fn action(name: &'static str, versions: Versions, what: &'static str) -> Action {
@@ -165,6 +175,11 @@ pub async fn dispatch(
     }
     if let Some(answer) =
         super::driver_actions::dispatch(&state, &ctx, version, &urls, &id, &name, &body).await
+    {
+        return answer;
+    }
+    if let Some(answer) =
+        super::move_actions::dispatch(&state, &ctx, version, &id, &name, &body).await
     {
         return answer;
     }

@@ -10,6 +10,7 @@ pub mod core;
 pub mod diagnostics;
 pub mod driver_actions;
 pub mod interfaces;
+pub mod move_actions;
 pub mod schemas;
 pub mod sub;
 pub mod view;

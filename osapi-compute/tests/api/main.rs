@@ -21,6 +21,7 @@ mod infra;
 mod keypairs;
 mod methods;
 mod microversions;
+mod migrations;
 mod network;
 mod network_floating_ips;
 mod network_quotas;
