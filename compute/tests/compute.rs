@@ -70,6 +70,9 @@ mod image;
 #[path = "server_actions/mod.rs"]
 mod server_actions;
 
+#[path = "consoles/mod.rs"]
+mod consoles;
+
 on_both_engines!(
     migrate_is_idempotent_and_seeds_once,
     newer_schema_is_refused,

@@ -127,10 +127,16 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../../migrations/sqlite/0018_quota_classes_request_spec.sql"),
         postgres: include_str!("../../migrations/postgres/0018_quota_classes_request_spec.sql"),
     },
+    Migration {
+        version: 20,
+        description: "console auth tokens; the uploads of snapshots being saved",
+        sqlite: include_str!("../../migrations/sqlite/0020_console_tokens_snapshot_uploads.sql"),
+        postgres: include_str!("../../migrations/postgres/0020_console_tokens_snapshot_uploads.sql"),
+    },
 ];
 
 /// The newest schema version this build knows.
-pub const LATEST_SCHEMA_VERSION: i64 = 18;
+pub const LATEST_SCHEMA_VERSION: i64 = 20;
 
 /// What [`Store::migrate`] did.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -7,6 +7,7 @@ mod schema;
 
 mod admin_reports;
 mod aggregates;
+mod consoles;
 mod auth;
 mod extensions;
 mod flavors;
