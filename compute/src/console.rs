@@ -149,7 +149,11 @@ impl ConsoleConfig {
                 &spice.server_proxyclient_address,
             ),
             spice_direct_base_url: spice.spice_direct_proxy_base_url.clone(),
-            serial: kind(serial.enabled, &serial.base_url, &serial.proxyclient_address),
+            serial: kind(
+                serial.enabled,
+                &serial.base_url,
+                &serial.proxyclient_address,
+            ),
             mks: kind(mks.enabled, &mks.mksproxy_base_url, "127.0.0.1"),
             token_ttl: conf.group::<ConsoleAuthGroup>().token_ttl,
         }
@@ -314,16 +318,14 @@ fn percent_decode(text: &str) -> String {
     let mut i = 0;
     while i < bytes.len() {
         match bytes[i] {
-            b'%' if i + 2 < bytes.len() => {
-                match u8::from_str_radix(&text[i + 1..i + 3], 16) {
-                    Ok(b) => {
-                        out.push(b);
-                        i += 3;
-                        continue;
-                    }
-                    Err(_) => out.push(b'%'),
+            b'%' if i + 2 < bytes.len() => match u8::from_str_radix(&text[i + 1..i + 3], 16) {
+                Ok(b) => {
+                    out.push(b);
+                    i += 3;
+                    continue;
                 }
-            }
+                Err(_) => out.push(b'%'),
+            },
             b'+' => out.push(b' '),
             b => out.push(b),
         }

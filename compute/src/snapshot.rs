@@ -11,7 +11,7 @@ use crate::instance::InstanceRow;
 use crate::lifecycle::{check, Allowed, NO_TASK};
 use crate::states::{TaskState, VmState};
 use crate::store::{args, now_micros};
-use crate::{Compute, Error, Image, NewImage, RequestContext, Result};
+use crate::{Compute, Image, NewImage, RequestContext, Result};
 
 /// An image of `row` named `name`, owned by the instance's project,
 /// private, with nova's properties: `image_type` (`snapshot`, `backup`),
@@ -210,29 +210,30 @@ pub(crate) async fn end_upload_of_deleted_image(c: &Compute, image_uuid: &str) -
             args![image_uuid],
         )
         .await?;
-    let snapshot_tasks = [
-        TaskState::ImageSnapshotPending,
-        TaskState::ImageSnapshot,
-        TaskState::ImagePendingUpload,
-        TaskState::ImageUploading,
-    ];
-    let ctx = RequestContext::admin("nova", "");
-    let mut cleared = false;
-    let ended = c
-        .mutate(&ctx, &instance, |r| {
-            cleared = r.task().is_some_and(|t| snapshot_tasks.contains(&t));
-            if cleared {
-                r.task_state = None;
-                r.step_due_at = None;
-            }
-            Ok(())
-        })
-        .await;
-    match ended {
-        Ok(_) if cleared => crate::actions::finish(c, &instance, true, now_micros()).await,
-        Ok(_) | Err(Error::NotFound { .. }) => Ok(()),
-        Err(err) => Err(err),
+    // One conditional update, not a read through the lifecycle: a delete
+    // of an image can be part of an instance's own step (a reclaim).
+    let now = now_micros();
+    let cleared = c
+        .store
+        .execute(
+            "UPDATE instances SET task_state = NULL, step_due_at = NULL, \
+             state_seq = state_seq + 1, updated_at = $1 \
+             WHERE uuid = $2 AND deleted = $3 AND task_state IN ($4, $5, $6, $7)",
+            args![
+                now,
+                &instance,
+                false,
+                TaskState::ImageSnapshotPending.as_str(),
+                TaskState::ImageSnapshot.as_str(),
+                TaskState::ImagePendingUpload.as_str(),
+                TaskState::ImageUploading.as_str()
+            ],
+        )
+        .await?;
+    if cleared > 0 {
+        crate::actions::finish(c, &instance, true, now).await?;
     }
+    Ok(())
 }
 
 /// Instance `uuid` is being deleted: the snapshots it was still

@@ -306,7 +306,11 @@ pub const COMPUTE_ROUTES: &[Route] = &[
     route!("/os-hosts/{id}/startup", ["GET" @ HOSTS], "start a host up: the fake driver's answer (admin)"),
     route!("/os-hosts/{id}/shutdown", ["GET" @ HOSTS], "shut a host down: the fake driver's answer (admin)"),
     route!("/os-hosts/{id}/reboot", ["GET" @ HOSTS], "reboot a host: the fake driver's answer (admin)"),
-    route!("/os-console-auth-tokens/{id}", ["GET"], "a console token's connection details (admin; 400 before 2.31)"),
+    route!(
+        "/os-console-auth-tokens/{id}",
+        ["GET"],
+        "a console token's connection details (admin; 400 before 2.31)"
+    ),
     route!(
         "/os-server-external-events",
         ["POST"],

@@ -90,7 +90,11 @@ async fn each_console_kind_follows_its_switch_and_its_types(engine: Engine) {
             "spice-html5",
             "http://127.0.0.1:6082/spice_auto.html?token=",
         ),
-        ("spice", "spice-direct", "http://127.0.0.1:13002/nova?token="),
+        (
+            "spice",
+            "spice-direct",
+            "http://127.0.0.1:13002/nova?token=",
+        ),
         ("serial", "serial", "ws://127.0.0.1:6083/?token="),
         ("mks", "webmks", "http://127.0.0.1:6090/?token="),
     ] {
@@ -121,7 +125,13 @@ async fn a_console_needs_an_active_instance_of_the_caller(engine: Engine) {
         .await
         .unwrap_err();
     assert!(
-        matches!(err, Error::NotFound { kind: Kind::Instance, .. }),
+        matches!(
+            err,
+            Error::NotFound {
+                kind: Kind::Instance,
+                ..
+            }
+        ),
         "{err:?}"
     );
     f.compute.stop_instance(&ctx, &vm.uuid).await.unwrap();
@@ -131,7 +141,10 @@ async fn a_console_needs_an_active_instance_of_the_caller(engine: Engine) {
         .await
         .unwrap_err();
     assert!(matches!(err, Error::Conflict(_)), "{err:?}");
-    assert_eq!(err.to_string(), format!("Instance {} is not ready", vm.uuid));
+    assert_eq!(
+        err.to_string(),
+        format!("Instance {} is not ready", vm.uuid)
+    );
     // An admin may open any project's console.
     f.compute.start_instance(&ctx, &vm.uuid).await.unwrap();
     f.compute
@@ -168,7 +181,13 @@ async fn a_console_token_validates_until_it_expires(engine: Engine) {
     tokio::time::sleep(Duration::from_millis(1100)).await;
     let err = f.compute.validate_console_token(&token).await.unwrap_err();
     assert!(
-        matches!(err, Error::NotFound { kind: Kind::ConsoleAuthToken, .. }),
+        matches!(
+            err,
+            Error::NotFound {
+                kind: Kind::ConsoleAuthToken,
+                ..
+            }
+        ),
         "{err:?}"
     );
 }
@@ -229,7 +248,11 @@ async fn a_snapshot_is_queued_then_saving_then_active_as_the_instance_uploads(en
     assert_eq!(done.status, "active");
     let after = f.compute.get_instance(&ctx, &vm.uuid).await.unwrap();
     assert_eq!((after.vm_state, after.task_state), (VmState::Active, None));
-    let actions = f.compute.list_instance_actions(&ctx, &vm.uuid).await.unwrap();
+    let actions = f
+        .compute
+        .list_instance_actions(&ctx, &vm.uuid)
+        .await
+        .unwrap();
     assert!(actions.iter().any(|a| a.action == "createImage"));
 }
 
@@ -282,7 +305,16 @@ async fn deleting_the_saving_image_ends_the_snapshot(engine: Engine) {
     assert_eq!(image.status, "saving");
     f.compute.delete_image(&ctx, &image.uuid).await.unwrap();
     let err = f.compute.get_image(&ctx, &image.uuid).await.unwrap_err();
-    assert!(matches!(err, Error::NotFound { kind: Kind::Image, .. }), "{err:?}");
+    assert!(
+        matches!(
+            err,
+            Error::NotFound {
+                kind: Kind::Image,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
     let after = f.compute.get_instance(&ctx, &vm.uuid).await.unwrap();
     assert_eq!((after.vm_state, after.task_state), (VmState::Active, None));
     // The instance takes a new snapshot at once.
@@ -306,7 +338,16 @@ async fn deleting_the_instance_deletes_the_snapshot_it_was_uploading(engine: Eng
         .unwrap();
     f.compute.delete_instance(&ctx, &vm.uuid).await.unwrap();
     let err = f.compute.get_image(&ctx, &image.uuid).await.unwrap_err();
-    assert!(matches!(err, Error::NotFound { kind: Kind::Image, .. }), "{err:?}");
+    assert!(
+        matches!(
+            err,
+            Error::NotFound {
+                kind: Kind::Image,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
 }
 
 async fn with_no_delays_a_snapshot_is_active_at_once(engine: Engine) {

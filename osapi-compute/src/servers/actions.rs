@@ -447,13 +447,14 @@ async fn create_image(
         properties: v["createImage"]
             .get("metadata")
             .and_then(Value::as_object)
-            .map(|meta| meta.iter().map(|(k, val)| (k.clone(), val.clone())).collect())
+            .map(|meta| {
+                meta.iter()
+                    .map(|(k, val)| (k.clone(), val.clone()))
+                    .collect()
+            })
             .unwrap_or_default(),
     };
-    let image = state
-        .compute
-        .snapshot_instance(&ctx.0, id, request)
-        .await?;
+    let image = state.compute.snapshot_instance(&ctx.0, id, request).await?;
     if version.at_least(2, 45) {
         return Ok((
             StatusCode::ACCEPTED,

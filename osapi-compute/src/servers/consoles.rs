@@ -64,7 +64,10 @@ fn create_schema(version: ApiVersion) -> Schema {
         .prop(
             "remote_console",
             Schema::object()
-                .prop("protocol", Schema::string().enumerated(&strings(&protocols)))
+                .prop(
+                    "protocol",
+                    Schema::string().enumerated(&strings(&protocols)),
+                )
                 .prop("type", Schema::string().enumerated(&strings(&types)))
                 .required(&["protocol", "type"])
                 .additional(false),
@@ -116,9 +119,7 @@ pub async fn create(
         return Err(crate::resources::version_not_found());
     }
     let v = body.validate(create_schema(version))?;
-    let protocol = v["remote_console"]["protocol"]
-        .as_str()
-        .unwrap_or_default();
+    let protocol = v["remote_console"]["protocol"].as_str().unwrap_or_default();
     let console_type = v["remote_console"]["type"].as_str().unwrap_or_default();
     // The domain refuses `rdp` once it found the server, as nova does.
     let url = state

@@ -83,7 +83,11 @@ async fn each_protocol_and_type_is_gated_by_its_microversion_and_switch() {
     // mks arrives in 2.8, spice-direct in 2.99: before, the schema refuses.
     for (version, p, t) in [("2.7", "mks", "webmks"), ("2.98", "spice", "spice-direct")] {
         let answer = remote_console(&app, &id, version, body(p, t)).await;
-        assert_eq!(answer.status, StatusCode::BAD_REQUEST, "{p} {t} at {version}");
+        assert_eq!(
+            answer.status,
+            StatusCode::BAD_REQUEST,
+            "{p} {t} at {version}"
+        );
     }
     // Served but off by default: nova's ConsoleTypeUnavailable.
     for (version, p, t) in [
@@ -117,7 +121,10 @@ async fn each_protocol_and_type_is_gated_by_its_microversion_and_switch() {
     let answer = remote_console(&on, &id, "2.99", body("spice", "spice-direct")).await;
     assert_eq!(answer.status, StatusCode::OK, "{}", answer.text);
     let url = answer.body["remote_console"]["url"].as_str().unwrap();
-    assert!(url.starts_with("http://127.0.0.1:13002/nova?token="), "{url}");
+    assert!(
+        url.starts_with("http://127.0.0.1:13002/nova?token="),
+        "{url}"
+    );
     let answer = remote_console(&on, &id, "2.6", body("serial", "serial")).await;
     assert_eq!(answer.status, StatusCode::OK, "{}", answer.text);
 }
@@ -130,21 +137,36 @@ async fn a_console_of_a_stopped_server_is_not_ready() {
     assert_eq!(answer.status, StatusCode::ACCEPTED);
     let answer = remote_console(&app, &id, "2.6", vnc()).await;
     assert_eq!(answer.status, StatusCode::CONFLICT);
-    assert_eq!(answer.fault_message(), format!("Instance {id} is not ready"));
+    assert_eq!(
+        answer.fault_message(),
+        format!("Instance {id} is not ready")
+    );
 }
 
 #[tokio::test]
 async fn the_legacy_console_actions_are_served_until_2_5() {
     let app = TestApp::new().await;
     let id = app.create_server(ALICE, "vm").await;
-    let answer = act(&app, &id, "2.1", json!({"os-getVNCConsole": {"type": "novnc"}})).await;
+    let answer = act(
+        &app,
+        &id,
+        "2.1",
+        json!({"os-getVNCConsole": {"type": "novnc"}}),
+    )
+    .await;
     assert_eq!(answer.status, StatusCode::OK, "{}", answer.text);
     assert_eq!(answer.body["console"]["type"], "novnc");
     assert!(answer.body["console"]["url"]
         .as_str()
         .unwrap()
         .contains("?path=%3Ftoken%3D"));
-    let answer = act(&app, &id, "2.1", json!({"os-getVNCConsole": {"type": "xvpvnc"}})).await;
+    let answer = act(
+        &app,
+        &id,
+        "2.1",
+        json!({"os-getVNCConsole": {"type": "xvpvnc"}}),
+    )
+    .await;
     assert_eq!(answer.status, StatusCode::BAD_REQUEST);
     assert_eq!(answer.fault_message(), "Invalid console type xvpvnc");
     let answer = act(&app, &id, "2.1", json!({"os-getVNCConsole": {}})).await;
@@ -158,9 +180,21 @@ async fn the_legacy_console_actions_are_served_until_2_5() {
     .await;
     assert_eq!(answer.status, StatusCode::BAD_REQUEST);
     assert_eq!(answer.fault_message(), "Unavailable console type serial.");
-    let answer = act(&app, &id, "2.1", json!({"os-getRDPConsole": {"type": "rdp-html5"}})).await;
+    let answer = act(
+        &app,
+        &id,
+        "2.1",
+        json!({"os-getRDPConsole": {"type": "rdp-html5"}}),
+    )
+    .await;
     assert_eq!(answer.status, StatusCode::BAD_REQUEST);
-    let answer = act(&app, &id, "2.6", json!({"os-getVNCConsole": {"type": "novnc"}})).await;
+    let answer = act(
+        &app,
+        &id,
+        "2.6",
+        json!({"os-getVNCConsole": {"type": "novnc"}}),
+    )
+    .await;
     assert_eq!(answer.status, StatusCode::BAD_REQUEST);
     assert_eq!(
         answer.fault_message(),
@@ -201,13 +235,9 @@ async fn console_auth_tokens_show_the_console_to_admins_from_2_31() {
     assert_eq!(answer.status, StatusCode::NOT_FOUND);
     assert_eq!(answer.fault_message(), "Token not found");
     // Unknown query parameters: ignored until 2.98, refused from 2.99.
-    let answer = app
-        .get(&format!("{path}?foo=1"), ADMIN, Some("2.98"))
-        .await;
+    let answer = app.get(&format!("{path}?foo=1"), ADMIN, Some("2.98")).await;
     assert_eq!(answer.status, StatusCode::OK);
-    let answer = app
-        .get(&format!("{path}?foo=1"), ADMIN, Some("2.99"))
-        .await;
+    let answer = app.get(&format!("{path}?foo=1"), ADMIN, Some("2.99")).await;
     assert_eq!(answer.status, StatusCode::BAD_REQUEST);
     // The server's delete takes its tokens.
     let answer = app
