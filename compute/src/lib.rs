@@ -108,7 +108,6 @@ pub use actions::{InstanceAction, InstanceActionEvent};
 pub use admin_actions::ResetState;
 pub use aggregate::Aggregate;
 pub use backup::Backup;
-pub use snapshot::Snapshot;
 pub use compute::Compute;
 pub use config::{ComputeConfig, QuotaLimits, SimHost, QUOTA_RESOURCES};
 pub use context::{new_request_id, RequestContext};
@@ -142,6 +141,7 @@ pub use seed::{
 };
 pub use server_group::{NewServerGroup, Policy as ServerGroupPolicy, ServerGroup};
 pub use shelve::Unshelve;
+pub use snapshot::Snapshot;
 pub use states::{api_status, ec2_state, vm_states_for_status, PowerState, TaskState, VmState};
 pub use store::migrate::{MigrationReport, LATEST_SCHEMA_VERSION};
 pub use store::{DatabaseUrl, Engine, Store, StoreOptions};

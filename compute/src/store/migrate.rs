@@ -131,7 +131,9 @@ const MIGRATIONS: &[Migration] = &[
         version: 20,
         description: "console auth tokens; the uploads of snapshots being saved",
         sqlite: include_str!("../../migrations/sqlite/0020_console_tokens_snapshot_uploads.sql"),
-        postgres: include_str!("../../migrations/postgres/0020_console_tokens_snapshot_uploads.sql"),
+        postgres: include_str!(
+            "../../migrations/postgres/0020_console_tokens_snapshot_uploads.sql"
+        ),
     },
 ];
 

@@ -7,8 +7,8 @@ mod schema;
 
 mod admin_reports;
 mod aggregates;
-mod consoles;
 mod auth;
+mod consoles;
 mod extensions;
 mod flavors;
 mod hosts;
