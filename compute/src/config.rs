@@ -190,6 +190,13 @@ pub struct ComputeConfig {
     /// building/spawning -> active ...). 0 makes every action complete
     /// by the time the call returns.
     pub transition_delay: Duration,
+    /// `[simulator] snapshot_upload_delay` in seconds (3): how long a
+    /// `createImage` snapshot is uploading (image `saving`, instance
+    /// `image_uploading`).
+    pub snapshot_upload_delay: Duration,
+    /// The remote consoles (`[vnc]`, `[spice]`, `[serial_console]`,
+    /// `[mks]`) and `[consoleauth] token_ttl`.
+    pub consoles: crate::console::ConsoleConfig,
     /// `[quota]` defaults.
     pub quota: QuotaLimits,
     /// `[quotas]`: the Network API's defaults (Neutron's names).
@@ -223,6 +230,8 @@ impl Default for ComputeConfig {
             fixed_ip_range: "10.0.0.0/24".parse().expect("a valid literal network"),
             fixed_ip_reuse_delay: DEFAULT_METADATA_CACHE_EXPIRATION + FIXED_IP_REUSE_MARGIN,
             transition_delay: Duration::from_secs(2),
+            snapshot_upload_delay: Duration::from_secs(3),
+            consoles: crate::console::ConsoleConfig::default(),
             quota: QuotaLimits::default(),
             network_quota: crate::network::NetworkQuotaLimits::default(),
             auto_allocate_pool: "10.128.0.0/16".parse().expect("a valid literal network"),
@@ -240,6 +249,7 @@ impl ComputeConfig {
     pub fn instant() -> Self {
         ComputeConfig {
             transition_delay: Duration::ZERO,
+            snapshot_upload_delay: Duration::ZERO,
             ..ComputeConfig::default()
         }
     }
@@ -271,6 +281,8 @@ impl ComputeConfig {
                 None => metadata_cache_expiration + FIXED_IP_REUSE_MARGIN,
             },
             transition_delay: Duration::from_secs_f64(sim.transition_delay),
+            snapshot_upload_delay: Duration::from_secs_f64(sim.snapshot_upload_delay),
+            consoles: crate::console::ConsoleConfig::default(),
             quota: QuotaLimits {
                 instances: quota.instances,
                 cores: quota.cores,

@@ -59,6 +59,8 @@ pub enum Kind {
     ServerGroup,
     /// A host aggregate, by id.
     Aggregate,
+    /// A console auth token (os-console-auth-tokens).
+    ConsoleAuthToken,
 }
 
 impl Kind {
@@ -87,6 +89,7 @@ impl Kind {
             Kind::Task => "Task",
             Kind::ServerGroup => "Instance group",
             Kind::Aggregate => "Aggregate",
+            Kind::ConsoleAuthToken => "Console auth token",
         }
     }
 }
@@ -266,6 +269,7 @@ fn not_found_message(kind: Kind, id: &str) -> String {
         Kind::SecurityGroup => format!("Security group {id} not found."),
         Kind::FloatingIp => "floating IP not found".to_string(),
         Kind::Task => format!("Task with the given id {id} was not found"),
+        Kind::ConsoleAuthToken => "Token not found".to_string(),
         other => format!("{other} {id} could not be found."),
     }
 }

@@ -68,6 +68,8 @@ pub mod aggregate;
 pub mod backup;
 pub mod compute;
 pub mod config;
+pub mod console;
+pub mod console_auth;
 pub mod context;
 pub mod diagnostics;
 pub mod ec2;
@@ -145,6 +147,7 @@ pub use seed::{
 };
 pub use server_group::{NewServerGroup, Policy as ServerGroupPolicy, ServerGroup};
 pub use shelve::Unshelve;
+pub use snapshot::Snapshot;
 pub use states::{api_status, ec2_state, vm_states_for_status, PowerState, TaskState, VmState};
 pub use store::migrate::{MigrationReport, LATEST_SCHEMA_VERSION};
 pub use store::{DatabaseUrl, Engine, Store, StoreOptions};

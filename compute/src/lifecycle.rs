@@ -33,6 +33,7 @@
 //! | forceDelete | as delete, from any state (a soft-deleted one too) |
 //! | os-resetState | (*, *) -> (active or error, -) at once, nothing else changed |
 //! | trigger_crash_dump | no state change (active, paused, rescued, resized or error, no task) |
+//! | createImage | (active/stopped/paused/suspended, image_snapshot_pending) -> image_snapshot -> image_pending_upload -> image_uploading (the image `saving`) for `snapshot_upload_delay` -> the same vm_state, the image `active` (`snapshot.rs`) |
 //! | createBackup | (active or stopped, image_backup) -> the same vm_state, the backup image made and older ones rotated at once |
 //! | shelve | (active/stopped/paused/suspended, shelving) -> shelving_image_pending_upload (power 4) -> shelving_image_uploading -> (shelved, -); with `shelved_offload_time` 0 on to (shelved, shelving_offloading) -> (shelved_offloaded, -) without host; with N > 0 the offload is due N seconds later; -1 never |
 //! | shelveOffload | (shelved, shelving_offloading) -> (shelved_offloaded, -) host and node cleared |
@@ -176,6 +177,8 @@ pub(crate) struct Timing {
     pub reclaim: i64,
     /// From shelved to offloaded; `None`: never by itself.
     pub offload: Option<i64>,
+    /// A snapshot's upload (`[simulator] snapshot_upload_delay`).
+    pub upload: i64,
 }
 
 impl Timing {
@@ -184,6 +187,7 @@ impl Timing {
         delay: 0,
         reclaim: 0,
         offload: None,
+        upload: 0,
     };
 }
 
@@ -353,6 +357,14 @@ fn step(row: &mut InstanceRow, at: i64, timing: Timing) -> Option<Outcome> {
         (_, T::Unshelving) => {
             row.task_state = Some(T::Spawning.as_str().into());
         }
+        (_, T::ImageSnapshotPending) => row.task_state = Some(T::ImageSnapshot.as_str().into()),
+        (_, T::ImageSnapshot) => row.task_state = Some(T::ImagePendingUpload.as_str().into()),
+        (_, T::ImagePendingUpload) => {
+            // The upload takes its own time, not a driver step's.
+            row.task_state = Some(T::ImageUploading.as_str().into());
+            row.step_due_at = Some(at.saturating_add(timing.upload));
+            return None;
+        }
         (_, _) => row.task_state = None,
     }
     if row.task_state.is_some() {
@@ -422,6 +434,7 @@ impl Compute {
             delay: self.delay_micros(),
             reclaim: micros(self.config.reclaim_instance_interval),
             offload: self.config.shelved_offload_time.map(micros),
+            upload: self.upload_delay_micros(),
         }
     }
 
@@ -458,6 +471,8 @@ impl Compute {
                     // The reclaim: what a delete gives back, given back now.
                     self.release_instance_network(&next.uuid).await?;
                     crate::shelve::forget_shelved_image(self, &next.uuid).await?;
+                    crate::snapshot::abandon_uploads(self, &next.uuid).await?;
+                    self.forget_console_tokens(&next.uuid).await?;
                     self.replace_injected_files(&next.uuid, &[]).await?;
                 }
                 if matches!(row.vm(), VmState::Shelved | VmState::ShelvedOffloaded)
@@ -1075,6 +1090,8 @@ impl Compute {
         .await?;
         self.release_instance_network(uuid).await?;
         crate::shelve::forget_shelved_image(self, uuid).await?;
+        crate::snapshot::abandon_uploads(self, uuid).await?;
+        self.forget_console_tokens(uuid).await?;
         self.replace_injected_files(uuid, &[]).await
     }
 

@@ -68,6 +68,7 @@ impl Settings {
                     data_dir: conf.default.state_path.join("images"),
                     size_cap: conf.group::<ImageGroup>().image_size_cap,
                 },
+                consoles: crate::console::ConsoleConfig::from_conf(conf),
                 network_quota: crate::network::NetworkQuotaLimits::from_group(
                     conf.group::<NetworkQuotaGroup>(),
                 ),

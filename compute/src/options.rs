@@ -41,6 +41,11 @@ nova_conf::option_group! {
         /// Seconds each step of the simulated driver takes (fractions
         /// allowed); 0 completes every action before the call returns.
         pub transition_delay: f64 = "2" => value::float(Some(0.0), Some(3600.0));
+        /// Seconds a `createImage` snapshot takes to upload: its image is
+        /// `saving` and the instance `image_uploading` for that long
+        /// (fractions allowed); 0 makes the image active with the last
+        /// driver step.
+        pub snapshot_upload_delay: f64 = "3" => value::float(Some(0.0), Some(3600.0));
         /// Seed nova's classic flavors, the cirros image, a shared
         /// network `private` (a subnet of `fixed_ip_range`) and an
         /// external network `public` (a subnet of `floating_ip_range`) on
@@ -191,6 +196,11 @@ pub const OPTION_GROUPS: &[GroupDecl] = &[
     GroupDecl::of::<PoolGroup>(),
     GroupDecl::of::<crate::identity::options::TokenGroup>(),
     GroupDecl::of::<crate::identity::options::IdentityGroup>(),
+    GroupDecl::of::<crate::console::VncGroup>(),
+    GroupDecl::of::<crate::console::SpiceGroup>(),
+    GroupDecl::of::<crate::console::SerialConsoleGroup>(),
+    GroupDecl::of::<crate::console::MksGroup>(),
+    GroupDecl::of::<crate::console::ConsoleAuthGroup>(),
 ];
 
 /// An instance usage audit period (`month`, `day@6`, ...).

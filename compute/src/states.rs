@@ -118,8 +118,14 @@ string_enum! {
         UpdatingPassword = "updating_password",
         /// Being deleted.
         Deleting = "deleting",
+        /// Snapshot asked for, not yet started.
+        ImageSnapshotPending = "image_snapshot_pending",
         /// Snapshot being taken.
         ImageSnapshot = "image_snapshot",
+        /// Snapshot taken, its upload about to start.
+        ImagePendingUpload = "image_pending_upload",
+        /// Snapshot being uploaded (its image `saving`).
+        ImageUploading = "image_uploading",
         /// Backup being taken (`createBackup`).
         ImageBackup = "image_backup",
         /// Being soft-deleted.

@@ -72,6 +72,8 @@ mod server_actions;
 
 #[path = "migrations/mod.rs"]
 mod migrations;
+#[path = "consoles/mod.rs"]
+mod consoles;
 
 on_both_engines!(
     migrate_is_idempotent_and_seeds_once,

@@ -158,6 +158,7 @@ pub const COMPUTE_ROUTES: &[Route] = &[
         ["GET"],
         "what the simulated hypervisor reports of the guest (admin)"
     ),
+    route!("/servers/{id}/remote-consoles", ["POST" @ Versions::from(6)], "a remote console URL with a new token (vnc, spice, serial, mks)"),
     route!(
         "/servers/{id}/os-interface",
         ["GET", "POST"],
@@ -313,6 +314,11 @@ pub const COMPUTE_ROUTES: &[Route] = &[
     route!("/os-hosts/{id}/startup", ["GET" @ HOSTS], "start a host up: the fake driver's answer (admin)"),
     route!("/os-hosts/{id}/shutdown", ["GET" @ HOSTS], "shut a host down: the fake driver's answer (admin)"),
     route!("/os-hosts/{id}/reboot", ["GET" @ HOSTS], "reboot a host: the fake driver's answer (admin)"),
+    route!(
+        "/os-console-auth-tokens/{id}",
+        ["GET"],
+        "a console token's connection details (admin; 400 before 2.31)"
+    ),
     route!(
         "/os-server-external-events",
         ["POST"],

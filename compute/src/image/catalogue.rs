@@ -73,13 +73,27 @@ impl Compute {
     /// The image with `uuid` whatever its status and whoever asks (the
     /// callers check access).
     pub(crate) async fn load_image(&self, uuid: &str) -> Result<Option<Image>> {
-        let row: Option<ImageRow> = self
+        let mut row: Option<ImageRow> = self
             .store
             .fetch_optional(
                 &format!("SELECT {IMAGE_COLUMNS} FROM images WHERE uuid = $1"),
                 args![uuid],
             )
             .await?;
+        if row
+            .as_ref()
+            .is_some_and(|r| matches!(r.status.as_str(), "queued" | "saving"))
+        {
+            // A snapshot being uploaded moves on when read.
+            crate::snapshot::settle_uploads(self).await?;
+            row = self
+                .store
+                .fetch_optional(
+                    &format!("SELECT {IMAGE_COLUMNS} FROM images WHERE uuid = $1"),
+                    args![uuid],
+                )
+                .await?;
+        }
         let Some(row) = row else { return Ok(None) };
         let tags: Vec<(String,)> = self
             .store
@@ -159,6 +173,7 @@ impl Compute {
         ctx: &RequestContext,
         filter: &ImageFilter,
     ) -> Result<Vec<Image>> {
+        crate::snapshot::settle_uploads(self).await?;
         let rows: Vec<ImageRow> = self
             .store
             .fetch_all(
@@ -474,7 +489,7 @@ impl Compute {
             return Err(Error::not_found(Kind::Image, uuid));
         }
         self.remove_image_files(uuid).await;
-        Ok(())
+        crate::snapshot::end_upload_of_deleted_image(self, uuid).await
     }
 }
 

@@ -133,10 +133,18 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../../migrations/sqlite/0019_migrations.sql"),
         postgres: include_str!("../../migrations/postgres/0019_migrations.sql"),
     },
+    Migration {
+        version: 20,
+        description: "console auth tokens; the uploads of snapshots being saved",
+        sqlite: include_str!("../../migrations/sqlite/0020_console_tokens_snapshot_uploads.sql"),
+        postgres: include_str!(
+            "../../migrations/postgres/0020_console_tokens_snapshot_uploads.sql"
+        ),
+    },
 ];
 
 /// The newest schema version this build knows.
-pub const LATEST_SCHEMA_VERSION: i64 = 19;
+pub const LATEST_SCHEMA_VERSION: i64 = 20;
 
 /// What [`Store::migrate`] did.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,7 +1,7 @@
 //! The compute API resources other than servers: flavors (with extra specs
 //! and access lists), keypairs, limits, quota sets, availability zones,
 //! hypervisors, services, server groups, host aggregates, os-hosts,
-//! simple tenant usage, the image proxy, the network
+//! simple tenant usage, console auth tokens, the image proxy, the network
 //! proxies (security groups, floating IPs, networks), the external events
 //! other services send, and nova's list of extensions.
 //!
@@ -22,6 +22,7 @@ use crate::state::ApiState;
 
 pub mod aggregates;
 pub mod availability_zones;
+pub mod console_auth_tokens;
 pub mod extensions;
 pub mod external_events;
 pub mod flavors;
@@ -64,6 +65,7 @@ pub fn routes() -> Router<ApiState> {
         .merge(hosts::routes())
         .merge(migrations::routes())
         .merge(migrations_server::routes())
+        .merge(console_auth_tokens::routes())
 }
 
 /// A request body parsed as JSON, with nova's 400 "Malformed request body"

@@ -120,6 +120,26 @@ pub const ACTIONS: &[Action] = &[
         "unshelve (availability_zone from 2.77, host from 2.91)",
     ),
     action("rescue", Versions::ALL, "boot the rescue image (RESCUE)"),
+    action(
+        "os-getVNCConsole",
+        Versions::until(5),
+        "a noVNC console URL (then `remote-consoles`)",
+    ),
+    action(
+        "os-getSPICEConsole",
+        Versions::until(5),
+        "a SPICE HTML5 console URL (then `remote-consoles`)",
+    ),
+    action(
+        "os-getRDPConsole",
+        Versions::until(5),
+        "RDP went with the Hyper-V driver: always 400",
+    ),
+    action(
+        "os-getSerialConsole",
+        Versions::until(5),
+        "a serial console URL (then `remote-consoles`)",
+    ),
     action("unrescue", Versions::ALL, "leave rescue mode"),
     action(
         "migrate",
@@ -298,6 +318,9 @@ pub async fn dispatch(
         }
         "rebuild" => rebuild(&state, &ctx, version, &urls, &id, &body).await,
         "createImage" => create_image(&state, &ctx, version, &urls, &id, &body).await,
+        console if super::consoles::is_console_action(console) => {
+            super::consoles::action(&state, &ctx, &id, console, &body).await
+        }
         "addSecurityGroup" | "removeSecurityGroup" => {
             let v = body.validate(security_group_body(&name))?;
             let group = v[name.as_str()]["name"].as_str().unwrap_or_default();
@@ -420,9 +443,8 @@ async fn rebuild(
     Ok((StatusCode::ACCEPTED, Json(json!({ "server": server }))).into_response())
 }
 
-/// `createImage`, built over the image catalogue: checks the state as
-/// nova's snapshot does, then registers an active snapshot image owned by
-/// the caller's project.
+/// `createImage`: the snapshot (`compute::snapshot`), answered with the
+/// image's id (2.45+) or its Location.
 async fn create_image(
     state: &ApiState,
     ctx: &Context,
@@ -432,42 +454,22 @@ async fn create_image(
     body: &JsonBody,
 ) -> Result<Response, ApiError> {
     let v = body.validate(schemas::create_image())?;
-    let instance = state.compute.get_instance(&ctx.0, id).await?;
-    use compute::VmState as V;
-    let allowed = matches!(
-        instance.vm_state,
-        V::Active | V::Stopped | V::Paused | V::Suspended
-    );
-    if !allowed || instance.task_state.is_some() {
-        let (attr, value) = match instance.task_state {
-            Some(t) if allowed => ("task_state", t.as_str().to_string()),
-            _ => ("vm_state", instance.vm_state.as_str().to_string()),
-        };
-        return Err(ApiError::Conflict(format!(
-            "Cannot 'createImage' instance {id} while it is in {attr} {value}"
-        )));
-    }
-    let mut new = compute::NewImage::new(v["createImage"]["name"].as_str().unwrap_or_default());
-    new.visibility = Some("private".into());
-    new.owner = Some(ctx.0.project_id.clone());
-    new.disk_format = Some("qcow2".into());
-    new.container_format = Some("bare".into());
-    new.min_disk = instance.flavor.disk;
-    new.min_ram = 0;
-    new.properties
-        .insert("image_type".into(), json!("snapshot"));
-    new.properties
-        .insert("instance_uuid".into(), json!(instance.uuid));
-    new.properties
-        .insert("base_image_ref".into(), json!(instance.image_ref));
-    new.properties
-        .insert("user_id".into(), json!(ctx.0.user_id));
-    if let Some(meta) = v["createImage"].get("metadata").and_then(Value::as_object) {
-        for (k, val) in meta {
-            new.properties.insert(k.clone(), val.clone());
-        }
-    }
-    let image = state.compute.create_image(&ctx.0, new).await?;
+    let request = compute::Snapshot {
+        name: v["createImage"]["name"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string(),
+        properties: v["createImage"]
+            .get("metadata")
+            .and_then(Value::as_object)
+            .map(|meta| {
+                meta.iter()
+                    .map(|(k, val)| (k.clone(), val.clone()))
+                    .collect()
+            })
+            .unwrap_or_default(),
+    };
+    let image = state.compute.snapshot_instance(&ctx.0, id, request).await?;
     if version.at_least(2, 45) {
         return Ok((
             StatusCode::ACCEPTED,

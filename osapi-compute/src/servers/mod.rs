@@ -6,6 +6,7 @@ use axum::Router;
 use crate::state::ApiState;
 
 pub mod actions;
+pub mod consoles;
 pub mod core;
 pub mod diagnostics;
 pub mod driver_actions;
@@ -51,6 +52,7 @@ pub fn routes() -> Router<ApiState> {
                 .delete(sub::tag_delete),
         )
         .route("/servers/{id}/diagnostics", get(diagnostics::show))
+        .route("/servers/{id}/remote-consoles", post(consoles::create))
         .route("/servers/{id}/ips", get(sub::ips_index))
         .route("/servers/{id}/ips/{network}", get(sub::ips_show))
         .route("/servers/{id}/os-instance-actions", get(sub::actions_index))

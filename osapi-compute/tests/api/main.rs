@@ -8,6 +8,7 @@ mod schema;
 mod admin_reports;
 mod aggregates;
 mod auth;
+mod consoles;
 mod extensions;
 mod flavors;
 mod hosts;
