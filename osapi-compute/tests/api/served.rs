@@ -254,14 +254,14 @@ async fn an_action_without_a_row_is_refused_as_unknown() {
             &format!("/v2.1/servers/{MISSING}/action"),
             Some(ADMIN),
             &[],
-            Some(json!({ "os-getSerialConsole": {} })),
+            Some(json!({ "os-notAnAction": {} })),
         )
         .await;
 
     assert_eq!(answer.status, StatusCode::BAD_REQUEST);
     assert_eq!(
         answer.fault_message(),
-        "There is no such action: os-getSerialConsole"
+        "There is no such action: os-notAnAction"
     );
 }
 
