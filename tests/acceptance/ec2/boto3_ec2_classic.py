@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Acceptance test of EC2-Classic's Elastic IPs, image and instance
-attributes, GetPasswordData and tags on images and security groups, with
-boto3 unchanged, and of the Network API seeing the same addresses.
+attributes, GetPasswordData and tags on images, security groups and key
+pairs, with boto3 unchanged, and of the Network API seeing the same
+addresses.
 
 A project of its own (`eipacc`, noauth), whose instances boot on the
 shared `private` network; the acceptance setup gives that network
@@ -192,6 +193,22 @@ groups = ec2.describe_security_groups(GroupIds=[sg])["SecurityGroups"]
 check("DescribeSecurityGroups tagSet", groups[0].get("Tags") == [{"Key": "tier", "Value": "web"}], groups)
 pages = list(ec2.get_paginator("describe_tags").paginate(PaginationConfig={"PageSize": 5}))
 check("paginator describe_tags", sum(len(p["Tags"]) for p in pages) >= 2, pages)
+kp_name = "acc-" + uuid.uuid4().hex[:8]
+kp = ec2.create_key_pair(KeyName=kp_name, TagSpecifications=[
+    {"ResourceType": "key-pair", "Tags": [{"Key": "tier", "Value": "ops"}]}])
+check("CreateKeyPair TagSpecifications", kp.get("KeyPairId", "").startswith("key-")
+      and kp.get("Tags") == [{"Key": "tier", "Value": "ops"}], {k: v for k, v in kp.items() if k != "KeyMaterial"})
+keys = ec2.describe_key_pairs(Filters=[{"Name": "tag:tier", "Values": ["ops"]}])["KeyPairs"]
+check("DescribeKeyPairs tag filter", [(k["KeyName"], k.get("Tags")) for k in keys]
+      == [(kp_name, [{"Key": "tier", "Value": "ops"}])], keys)
+tags = ec2.describe_tags(Filters=[{"Name": "resource-type", "Values": ["key-pair"]}])["Tags"]
+check("DescribeTags key-pair", [(t["ResourceId"], t["Key"]) for t in tags] == [(kp["KeyPairId"], "tier")], tags)
+expect_error("CreateKeyPair with another kind's TagSpecifications", "InvalidParameterValue",
+             lambda: ec2.create_key_pair(KeyName=kp_name + "x", TagSpecifications=[
+                 {"ResourceType": "instance", "Tags": [{"Key": "a", "Value": "b"}]}]))
+ec2.delete_key_pair(KeyName=kp_name)
+tags = ec2.describe_tags(Filters=[{"Name": "resource-type", "Values": ["key-pair"]}])["Tags"]
+check("DeleteKeyPair takes its tags", tags == [], tags)
 ec2.delete_tags(Resources=[image_id], Tags=[{"Key": "seen-by"}])
 ec2.delete_security_group(GroupId=sg)
 left = ec2.describe_tags(Filters=[{"Name": "resource-id", "Values": [image_id, sg]}])["Tags"]
