@@ -61,8 +61,8 @@ ec2 describe-addresses --public-ips "$eip" --query 'Addresses[0].InstanceId' | g
 ec2 describe-instances --instance-ids "$1" --query 'Reservations[0].Instances[0].[PublicIpAddress,PublicDnsName]' \
   | grep -qx "$eip[[:space:]]*$eip" && ok "describe-instances ipAddress/dnsName follow" || fail "describe-instances ipAddress/dnsName"
 ec2 disassociate-address --public-ip "$eip" && ok disassociate-address || fail "disassociate-address ($eip)"
-[ "$(ec2 describe-addresses --public-ips "$eip" --query 'Addresses[0].InstanceId')" = None ] \
-  && ok "describe-addresses after disassociate" || fail "describe-addresses after disassociate"
+left=$(ec2 describe-addresses --public-ips "$eip" --query 'Addresses[0].InstanceId')
+case "$left" in None|"") ok "describe-addresses after disassociate";; *) fail "describe-addresses after disassociate: $left";; esac
 ec2 describe-instances --instance-ids "$1" --query 'Reservations[0].Instances[0].PublicIpAddress' | grep -qvx "$eip" \
   && ok "describe-instances ipAddress leaves" || fail "describe-instances ipAddress leaves"
 ec2 release-address --public-ip "$eip" >/dev/null && ok "release-address ($eip)" || fail "release-address ($eip)"
