@@ -1,4 +1,4 @@
-//! EC2 ids (`i-%08x`, `ami-%08x` from the integer ids, stable across
+//! EC2 ids (`i-%08x`, `ami-%08x`, `key-%08x` from the integer ids, stable across
 //! restarts because integer ids are never reused) and EC2 credentials
 //! (access/secret pairs mapping to a user and project).
 
@@ -11,6 +11,12 @@ use crate::{Compute, Error, Kind, RequestContext, Result};
 /// The EC2 id of an instance: `i-%08x`.
 pub fn ec2_instance_id(id: i64) -> String {
     format!("i-{id:08x}")
+}
+
+/// The EC2 id of a key pair: `key-%08x` (EC2 gives key pairs ids and
+/// tags; nova's key pairs have only names, their integer id is ours).
+pub fn ec2_key_pair_id(id: i64) -> String {
+    format!("key-{id:08x}")
 }
 
 /// The EC2 id of an image: `aki-` (kernel), `ari-` (ramdisk) or `ami-`,

@@ -233,7 +233,8 @@ impl Compute {
             .ok_or_else(|| Error::not_found(Kind::Keypair, name))
     }
 
-    /// Deletes a keypair ([`Error::NotFound`] if absent).
+    /// Deletes a keypair ([`Error::NotFound`] if absent) and the EC2
+    /// tags of its EC2 id.
     pub async fn delete_keypair(
         &self,
         ctx: &RequestContext,
@@ -241,16 +242,23 @@ impl Compute {
         user_id: Option<&str>,
     ) -> Result<()> {
         let user = owner(ctx, user_id)?;
-        let n = self
+        let row: Option<(i64,)> = self
             .store
-            .execute(
-                "DELETE FROM key_pairs WHERE user_id = $1 AND name = $2",
+            .fetch_optional(
+                "SELECT id FROM key_pairs WHERE user_id = $1 AND name = $2",
                 args![user, name],
             )
+            .await?;
+        let Some((id,)) = row else {
+            return Err(Error::not_found(Kind::Keypair, name));
+        };
+        let n = self
+            .store
+            .execute("DELETE FROM key_pairs WHERE id = $1", args![id])
             .await?;
         if n == 0 {
             return Err(Error::not_found(Kind::Keypair, name));
         }
-        Ok(())
+        self.forget_ec2_tags(&crate::ec2::ec2_key_pair_id(id)).await
     }
 }

@@ -114,7 +114,7 @@ pub use backup::Backup;
 pub use compute::Compute;
 pub use config::{ComputeConfig, QuotaLimits, SimHost, QUOTA_RESOURCES};
 pub use context::{new_request_id, RequestContext};
-pub use ec2::{ec2_image_id, ec2_instance_id, parse_ec2_id, Ec2Credential};
+pub use ec2::{ec2_image_id, ec2_instance_id, ec2_key_pair_id, parse_ec2_id, Ec2Credential};
 pub use error::{Error, Kind, Result};
 pub use evacuate::Evacuate;
 pub use flavor::{Flavor, FlavorFilter, NewFlavor};

@@ -31,6 +31,8 @@
 #   METADATA_FORWARDED_FOR and EXPECT_*: an instance made for the metadata
 #   readers in project `fixture` (lib/fixture.sh); the metadata service
 #   trusts signed neutron-proxy headers with that secret
+# Before the scripts, the admin makes devstack's `router1` (lib/fixture.sh):
+# `public` as its gateway, `private-subnet` as its interface.
 # Each script passes when it exits 0 within ACCEPTANCE_TIMEOUT seconds (300).
 # Then SIGTERM: the launcher must exit 0 and leave nothing running. The
 # launcher's own failure paths are checked once (lib/launcher-checks.sh).
@@ -119,6 +121,7 @@ run_backend() {
     start_services "$dir" || return 1
     say "osapi_compute http://$OSAPI_ADDR  ec2 http://$EC2_ADDR  metadata http://$METADATA_ADDR"
     create_fixture "http://$OSAPI_ADDR/v2.1" "$METADATA_SECRET" || { stop_services "$dir"; return 1; }
+    create_router "http://$OSAPI_ADDR" || { say "FAIL: router1"; stop_services "$dir"; return 1; }
 
     cat >"$dir/clouds.yaml" <<YAML
 clouds:

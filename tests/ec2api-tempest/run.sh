@@ -12,7 +12,7 @@
 # section names the endpoint, the keys, the cirros image's ami- id and
 # the instance types. Runs `ec2api_tempest_plugin.api` minus
 # tests/ec2api-tempest/exclude.txt (one reason per entry: VPC, block
-# storage, S3, or the action that is missing; the list only shrinks).
+# storage, S3, the action that is missing, or served on purpose against AWS; the list only shrinks).
 # Prints tempest's totals; exits non-zero when a test that is not
 # excluded fails. Every process it starts is stopped on exit.
 #

@@ -147,6 +147,13 @@ pub async fn allocate_address(
             )))
         }
     }
+    // EC2 tags an address by its allocation id, which only VPC addresses
+    // have: an EC2-Classic address is named by its IP and takes no tags.
+    if !req.params.tag_specifications()?.is_empty() {
+        return Err(Ec2Error::InvalidParameterValue(
+            "Tags are not supported on EC2-Classic addresses (they have no allocation id).".into(),
+        ));
+    }
     let ctx = compute_ctx(req);
     let network = pool(state, req).await?;
     let fip = state

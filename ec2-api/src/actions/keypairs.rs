@@ -1,26 +1,51 @@
 //! The key pair actions: DescribeKeyPairs, CreateKeyPair (generated
 //! server-side), ImportKeyPair and DeleteKeyPair.
+//!
+//! A key pair's EC2 id is `key-%08x` of its integer id (never reused), and
+//! its tags are kept per project in the store like an image's
+//! (`compute::ec2_tags`, kind `key-pair`); deleting the key pair, through
+//! either API, drops them.
+
+use std::collections::BTreeMap;
 
 use base64::Engine as _;
 use compute::{KeyType, Keypair, NewKeypair};
 
-use super::common::{any_matches, compute_ctx, map_err, unknown_filter};
+use super::common::{any_matches, compute_ctx, map_err, tag_filter_matches, unknown_filter};
 use super::ActionRequest;
 use crate::error::Ec2Error;
 use crate::state::Ec2State;
 use crate::xml::{timestamp, Xml};
 
 fn key_pair_id(k: &Keypair) -> String {
-    format!("key-{:08x}", k.id)
+    compute::ec2_key_pair_id(k.id)
 }
 
-fn write_key(x: &mut Xml, k: &Keypair) {
+fn write_key(x: &mut Xml, k: &Keypair, tags: &BTreeMap<String, String>) {
     x.text("keyPairId", &key_pair_id(k));
     x.text("keyName", &k.name);
     x.text("keyFingerprint", &k.fingerprint);
     x.text("keyType", "rsa");
     x.text("createTime", &timestamp(k.created_at));
-    x.empty("tagSet");
+    super::tags::write_tag_set(x, tags);
+}
+
+/// A new key pair's `TagSpecification`s (kind `key-pair`) stored on it.
+async fn tag_new_key(
+    state: &Ec2State,
+    req: &ActionRequest<'_>,
+    k: &Keypair,
+    tags: &BTreeMap<String, String>,
+) -> Result<(), Ec2Error> {
+    if tags.is_empty() {
+        return Ok(());
+    }
+    let id = key_pair_id(k);
+    state
+        .compute
+        .set_ec2_tags(&compute_ctx(req), super::tags::KEY_PAIR, &id, tags)
+        .await
+        .map_err(|e| map_err(e, Some(&id)))
 }
 
 fn map_key_err(e: compute::Error, name: &str) -> Ec2Error {
@@ -40,7 +65,8 @@ fn map_key_err(e: compute::Error, name: &str) -> Ec2Error {
     }
 }
 
-/// DescribeKeyPairs (`KeyName.N`, `KeyPairId.N`, filters `key-name`, `fingerprint`).
+/// DescribeKeyPairs (`KeyName.N`, `KeyPairId.N`, filters `key-name`,
+/// `key-pair-id`, `fingerprint` and the tag filters).
 pub async fn describe_key_pairs(
     state: &Ec2State,
     req: &ActionRequest<'_>,
@@ -64,8 +90,15 @@ pub async fn describe_key_pairs(
             return Err(Ec2Error::KeyPairNotFound(i.clone()));
         }
     }
+    let tags = state
+        .compute
+        .ec2_tags_by_resource(&ctx, super::tags::KEY_PAIR)
+        .await
+        .map_err(|e| map_err(e, None))?;
+    let none = BTreeMap::new();
     let mut kept = Vec::new();
     'next: for k in all {
+        let key_tags = tags.get(&key_pair_id(&k)).unwrap_or(&none);
         if (!names.is_empty() || !ids.is_empty())
             && !names.contains(&k.name)
             && !ids.contains(&key_pair_id(&k))
@@ -73,6 +106,12 @@ pub async fn describe_key_pairs(
             continue;
         }
         for f in &filters {
+            if let Some(m) = tag_filter_matches(f, key_tags) {
+                if !m {
+                    continue 'next;
+                }
+                continue;
+            }
             let ok = match f.name.as_str() {
                 "key-name" => any_matches(f, Some(&k.name)),
                 "fingerprint" => any_matches(f, Some(&k.fingerprint)),
@@ -83,10 +122,10 @@ pub async fn describe_key_pairs(
                 continue 'next;
             }
         }
-        kept.push(k);
+        kept.push((k, key_tags.clone()));
     }
     Ok(req.respond(|x| {
-        x.set("keySet", &kept, write_key);
+        x.set("keySet", &kept, |x, (k, t)| write_key(x, k, t));
     }))
 }
 
@@ -96,6 +135,7 @@ pub async fn create_key_pair(
     req: &ActionRequest<'_>,
 ) -> Result<String, Ec2Error> {
     let name = req.params.require("KeyName")?.to_string();
+    let tags = super::tags::specified_tags(req, super::tags::KEY_PAIR)?;
     let new = NewKeypair {
         name: name.clone(),
         key_type: KeyType::Ssh,
@@ -107,11 +147,15 @@ pub async fn create_key_pair(
         .create_keypair(&compute_ctx(req), new)
         .await
         .map_err(|e| map_key_err(e, &name))?;
+    tag_new_key(state, req, &k, &tags).await?;
     Ok(req.respond(|x| {
         x.text("keyPairId", &key_pair_id(&k));
         x.text("keyName", &k.name);
         x.text("keyFingerprint", &k.fingerprint);
         x.text("keyMaterial", k.private_key.as_deref().unwrap_or(""));
+        if !tags.is_empty() {
+            super::tags::write_tag_set(x, &tags);
+        }
     }))
 }
 
@@ -122,6 +166,7 @@ pub async fn import_key_pair(
 ) -> Result<String, Ec2Error> {
     let name = req.params.require("KeyName")?.to_string();
     let material = req.params.require("PublicKeyMaterial")?;
+    let tags = super::tags::specified_tags(req, super::tags::KEY_PAIR)?;
     let compact: String = material.chars().filter(|c| !c.is_whitespace()).collect();
     // botocore base64-encodes the blob; a client that sent the key itself still works.
     let public_key = match base64::engine::general_purpose::STANDARD.decode(compact.as_bytes()) {
@@ -146,10 +191,14 @@ pub async fn import_key_pair(
             }
             other => map_key_err(other, &name),
         })?;
+    tag_new_key(state, req, &k, &tags).await?;
     Ok(req.respond(|x| {
         x.text("keyPairId", &key_pair_id(&k));
         x.text("keyName", &k.name);
         x.text("keyFingerprint", &k.fingerprint);
+        if !tags.is_empty() {
+            super::tags::write_tag_set(x, &tags);
+        }
     }))
 }
 

@@ -1,9 +1,9 @@
 //! CreateTags, DeleteTags and DescribeTags over every taggable resource
-//! this API has: instances, images and security groups.
+//! this API has: instances, images, security groups and key pairs.
 //!
 //! As in nova, an instance's EC2 tags are its metadata: what EC2 tags,
 //! the Compute API and the metadata service show as metadata, and the
-//! other way round. Images and security groups keep their tags per
+//! other way round. Images, security groups and key pairs keep their tags per
 //! project in the store (`compute::ec2_tags`), as nova's ec2-api did: a
 //! project may tag a public image it does not own and sees only its own
 //! tags. Any other kind of id (`vol-`, `snap-`, `vpc-`, ...) names a
@@ -26,6 +26,8 @@ pub const INSTANCE: &str = "instance";
 pub const IMAGE: &str = "image";
 /// EC2's name of a security group.
 pub const SECURITY_GROUP: &str = "security-group";
+/// EC2's name of a key pair.
+pub const KEY_PAIR: &str = "key-pair";
 
 /// The longest key and value (AWS's).
 const MAX_KEY: usize = 128;
@@ -35,7 +37,7 @@ const MAX_VALUE: usize = 256;
 enum Resource {
     /// An instance: its EC2 id and uuid.
     Instance(String, String),
-    /// An image or security group: its kind and EC2 id.
+    /// An image, security group or key pair: its kind and EC2 id.
     Stored(&'static str, String),
 }
 
@@ -55,6 +57,7 @@ async fn resources(state: &Ec2State, req: &ActionRequest<'_>) -> Result<Vec<Reso
     }
     let ctx = compute_ctx(req);
     let mut groups = None;
+    let mut keys = None;
     let mut out = Vec::with_capacity(ids.len());
     for ec2 in ids {
         let kind = ec2.split_once('-').map(|(k, _)| k).unwrap_or("");
@@ -83,6 +86,26 @@ async fn resources(state: &Ec2State, req: &ActionRequest<'_>) -> Result<Vec<Reso
                     SECURITY_GROUP,
                     super::security_groups::group_ec2_id(group),
                 ));
+            }
+            "key" => {
+                if keys.is_none() {
+                    keys = Some(
+                        state
+                            .compute
+                            .list_keypairs(&ctx, None, None, None)
+                            .await
+                            .map_err(|e| map_err(e, None))?,
+                    );
+                }
+                if !keys
+                    .as_deref()
+                    .unwrap_or_default()
+                    .iter()
+                    .any(|k| compute::ec2_key_pair_id(k.id) == ec2)
+                {
+                    return Err(Ec2Error::KeyPairNotFound(ec2));
+                }
+                out.push(Resource::Stored(KEY_PAIR, ec2));
             }
             _ => return Err(Ec2Error::InvalidId(ec2)),
         }
@@ -227,11 +250,12 @@ fn kind_name(kind: &str) -> &'static str {
     match kind {
         IMAGE => IMAGE,
         SECURITY_GROUP => SECURITY_GROUP,
+        KEY_PAIR => KEY_PAIR,
         _ => INSTANCE,
     }
 }
 
-/// DescribeTags across instances, images and security groups (filters
+/// DescribeTags across instances, images, security groups and key pairs (filters
 /// `resource-id`, `resource-type`, `key`, `value`, `tag:<key>`).
 pub async fn describe_tags(state: &Ec2State, req: &ActionRequest<'_>) -> Result<String, Ec2Error> {
     let limit = max_results(req, 5)?;

@@ -665,6 +665,140 @@ async fn key_pairs_are_created_imported_listed_and_deleted() {
 }
 
 #[tokio::test]
+async fn key_pairs_take_tag_specifications_and_show_them_in_describe_key_pairs_and_describe_tags() {
+    let app = TestApp::noauth().await;
+    let created = app
+        .ok(
+            "CreateKeyPair",
+            &[
+                ("KeyName", "kp1"),
+                ("TagSpecification.1.ResourceType", "key-pair"),
+                ("TagSpecification.1.Tag.1.Key", "team"),
+                ("TagSpecification.1.Tag.1.Value", "ops"),
+            ],
+        )
+        .await;
+    let kp1 = text(&created, "keyPairId").unwrap().to_string();
+    assert_eq!(kp1, "key-00000001");
+    assert_eq!(texts(&created, "key"), vec!["team"]);
+    use base64::Engine as _;
+    let key = "ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAAAgQC4AN/T3RiQWMIHhSthWTve5Q6L1Kh4FyVIlzUeasf58LG6JFvIBIyWiEIv3u/TlzpkZtpY1lsSW3KQWwDK4etO9eUi9WPUAQQmzDgaZlrV4SNnZPHDUPdbAIe877kU3YheOmE0oyY0OY+ssNuv6Ybv/uuB9uMTPEz4L5059Ls0tw== acc@test";
+    let material = base64::engine::general_purpose::STANDARD.encode(key);
+    let imported = app
+        .ok(
+            "ImportKeyPair",
+            &[
+                ("KeyName", "kp2"),
+                ("PublicKeyMaterial", &material),
+                ("TagSpecification.1.ResourceType", "key-pair"),
+                ("TagSpecification.1.Tag.1.Key", "team"),
+                ("TagSpecification.1.Tag.1.Value", "dev"),
+            ],
+        )
+        .await;
+    let kp2 = text(&imported, "keyPairId").unwrap().to_string();
+    // A specification of another kind is refused and makes no key pair.
+    let (status, body) = app
+        .call(
+            "CreateKeyPair",
+            &[
+                ("KeyName", "kp3"),
+                ("TagSpecification.1.ResourceType", "instance"),
+                ("TagSpecification.1.Tag.1.Key", "team"),
+            ],
+        )
+        .await;
+    assert_eq!((status, code(&body)), (400, Some("InvalidParameterValue")));
+    let names = |body: String| {
+        texts(&body, "keyName")
+            .into_iter()
+            .map(str::to_string)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(names(app.ok("DescribeKeyPairs", &[]).await), ["kp1", "kp2"]);
+    let filtered = |name: &'static str, value: &'static str| {
+        vec![("Filter.1.Name", name), ("Filter.1.Value.1", value)]
+    };
+    assert_eq!(
+        names(
+            app.ok("DescribeKeyPairs", &filtered("tag:team", "dev"))
+                .await
+        ),
+        ["kp2"]
+    );
+    assert_eq!(
+        names(
+            app.ok("DescribeKeyPairs", &filtered("tag-key", "team"))
+                .await
+        ),
+        ["kp1", "kp2"]
+    );
+    let tags = app
+        .ok(
+            "DescribeTags",
+            &[
+                ("Filter.1.Name", "resource-type"),
+                ("Filter.1.Value.1", "key-pair"),
+            ],
+        )
+        .await;
+    assert_eq!(texts(&tags, "resourceId"), [kp1.as_str(), kp2.as_str()]);
+    assert_eq!(texts(&tags, "value"), ["ops", "dev"]);
+    // CreateTags and DeleteTags name key pairs by their EC2 id.
+    app.ok(
+        "CreateTags",
+        &[
+            ("ResourceId.1", &kp1),
+            ("Tag.1.Key", "env"),
+            ("Tag.1.Value", "prod"),
+        ],
+    )
+    .await;
+    let one = app.ok("DescribeKeyPairs", &[("KeyPairId.1", &kp1)]).await;
+    assert_eq!(texts(&one, "key"), ["env", "team"]);
+    let (status, body) = app
+        .call(
+            "CreateTags",
+            &[("ResourceId.1", "key-7fffffff"), ("Tag.1.Key", "env")],
+        )
+        .await;
+    assert_eq!(
+        (status, code(&body)),
+        (400, Some("InvalidKeyPair.NotFound"))
+    );
+    // Deleting the key pair takes its tags with it.
+    app.ok("DeleteKeyPair", &[("KeyName", "kp1")]).await;
+    let tags = app
+        .ok(
+            "DescribeTags",
+            &[
+                ("Filter.1.Name", "resource-type"),
+                ("Filter.1.Value.1", "key-pair"),
+            ],
+        )
+        .await;
+    assert_eq!(texts(&tags, "resourceId"), [kp2.as_str()]);
+}
+
+#[tokio::test]
+async fn allocate_address_refuses_tag_specifications_classic_addresses_have_no_allocation_id() {
+    let app = TestApp::noauth().await;
+    let (status, body) = app
+        .call(
+            "AllocateAddress",
+            &[
+                ("Domain", "standard"),
+                ("TagSpecification.1.ResourceType", "elastic-ip"),
+                ("TagSpecification.1.Tag.1.Key", "team"),
+            ],
+        )
+        .await;
+    assert_eq!((status, code(&body)), (400, Some("InvalidParameterValue")));
+    let listed = app.ok("DescribeAddresses", &[]).await;
+    assert!(texts(&listed, "publicIp").is_empty(), "{listed}");
+}
+
+#[tokio::test]
 async fn instance_attributes_and_termination_protection() {
     let app = TestApp::noauth().await;
     let id = run(&app, &[("UserData", "aGVsbG8=")]).await.remove(0);

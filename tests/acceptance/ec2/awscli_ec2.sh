@@ -53,6 +53,19 @@ if ec2 reset-instance-attribute --instance-id "$1" --attribute instanceType 2>er
 grep -q InvalidParameterValue err.$$ && ok "reset-instance-attribute instanceType" || fail "reset-instance-attribute instanceType"; rm -f err.$$
 if ec2 describe-instances --instance-ids i-7ffffff0 2>err.$$; then fail "unknown instance found"; fi
 grep -q InvalidInstanceID.NotFound err.$$ && ok "describe-instances unknown id" || fail "describe-instances unknown id"; rm -f err.$$
+# An elastic IP on a running instance (the cloud's router1 joins its network to public).
+eip=$(ec2 allocate-address --domain standard --query PublicIp)
+ec2 associate-address --instance-id "$1" --public-ip "$eip" && ok "associate-address ($eip)" || fail associate-address
+ec2 describe-addresses --public-ips "$eip" --query 'Addresses[0].InstanceId' | grep -qx "$1" \
+  && ok "describe-addresses instance" || fail "describe-addresses instance"
+ec2 describe-instances --instance-ids "$1" --query 'Reservations[0].Instances[0].[PublicIpAddress,PublicDnsName]' \
+  | grep -qx "$eip[[:space:]]*$eip" && ok "describe-instances ipAddress/dnsName follow" || fail "describe-instances ipAddress/dnsName"
+ec2 disassociate-address --public-ip "$eip" && ok disassociate-address || fail "disassociate-address ($eip)"
+left=$(ec2 describe-addresses --public-ips "$eip" --query 'Addresses[0].InstanceId')
+case "$left" in None|"") ok "describe-addresses after disassociate";; *) fail "describe-addresses after disassociate: $left";; esac
+ec2 describe-instances --instance-ids "$1" --query 'Reservations[0].Instances[0].PublicIpAddress' | grep -qvx "$eip" \
+  && ok "describe-instances ipAddress leaves" || fail "describe-instances ipAddress leaves"
+ec2 release-address --public-ip "$eip" >/dev/null && ok "release-address ($eip)" || fail "release-address ($eip)"
 ec2 terminate-instances --instance-ids "$@" --query 'TerminatingInstances[].CurrentState.Name' >/dev/null && ok terminate-instances || fail terminate-instances
 ec2 wait instance-terminated --instance-ids "$@" && ok "wait instance-terminated" || fail "wait instance-terminated"
 ec2 delete-key-pair --key-name "$key" >/dev/null && ok delete-key-pair || fail delete-key-pair

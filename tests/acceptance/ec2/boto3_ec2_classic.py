@@ -1,12 +1,14 @@
 #!/usr/bin/env python3
 """Acceptance test of EC2-Classic's Elastic IPs, image and instance
-attributes, GetPasswordData and tags on images and security groups, with
-boto3 unchanged, and of the Network API seeing the same addresses.
+attributes, GetPasswordData and tags on images, security groups and key
+pairs, with boto3 unchanged, and of the Network API seeing the same
+addresses.
 
 A project of its own (`eipacc`, noauth), whose instances boot on the
-shared `private` network. (Associating an address needs a router from
-that network to `public`, which this shared cloud has not: the Rust
-tests of ec2-api associate, and the conformance suite's cloud has one.)
+shared `private` network; the acceptance setup gives that network
+devstack's `router1` to `public`, so addresses associate, and the
+association is seen the same through EC2, the Network API and the
+Compute API.
 
 Environment (as tests/acceptance/run.sh sets it): EC2_URL, OS_COMPUTE_URL,
 OS_COMPUTE_ROOT. Exits non-zero on the first failure.
@@ -51,9 +53,9 @@ def expect_error(name, code, fn):
     check(name, False, "no error raised")
 
 
-def api(method, path, body=None):
+def api(method, path, body=None, base=NETWORK):
     data = json.dumps(body).encode() if body is not None else None
-    req = urllib.request.Request(NETWORK + path, data=data, method=method, headers={
+    req = urllib.request.Request(base + path, data=data, method=method, headers={
         "X-Auth-Token": f"{PROJECT}:{PROJECT}", "Content-Type": "application/json"})
     with urllib.request.urlopen(req, timeout=30) as resp:
         text = resp.read()
@@ -82,6 +84,62 @@ listed = ec2.describe_addresses(Filters=[{"Name": "public-ip", "Values": [ip]}])
 check("DescribeAddresses public-ip filter", [a["PublicIp"] for a in listed] == [ip], listed)
 ec2.disassociate_address(PublicIp=ip)
 check("DisassociateAddress of an unassociated address", True)
+
+# --- AssociateAddress / DisassociateAddress, seen through every API ---------
+def instance():
+    return ec2.describe_instances(InstanceIds=[iid])["Reservations"][0]["Instances"][0]
+
+
+def fip_of(addr):
+    return api("GET", "/floatingips?floating_ip_address=" + addr)["floatingips"][0]
+
+
+def server_floating():
+    server = api("GET", "/servers/" + server_uuid, base=COMPUTE)["server"]
+    return [a["addr"] for n in server["addresses"].values() for a in n
+            if a.get("OS-EXT-IPS:type") == "floating"]
+
+
+fixed = instance()["PrivateIpAddress"]
+server_uuid = [p["device_id"] for p in api("GET", "/ports")["ports"]
+               if any(f["ip_address"] == fixed for f in p["fixed_ips"])][0]
+before = instance()
+check("an instance without an address has the fixed one as ipAddress",
+      before.get("PublicIpAddress") in (None, fixed), before)
+resp = ec2.associate_address(InstanceId=iid, PublicIp=ip)
+check("AssociateAddress answers", resp["ResponseMetadata"]["HTTPStatusCode"] == 200, resp)
+now = instance()
+check("ipAddress follows AssociateAddress", now.get("PublicIpAddress") == ip, now)
+check("dnsName follows AssociateAddress", now.get("PublicDnsName") == ip, now)
+listed = ec2.describe_addresses(PublicIps=[ip])["Addresses"]
+check("DescribeAddresses shows the instance and its private address",
+      [(a.get("InstanceId"), a.get("PrivateIpAddress")) for a in listed] == [(iid, fixed)], listed)
+listed = ec2.describe_addresses(Filters=[{"Name": "instance-id", "Values": [iid]}])["Addresses"]
+check("DescribeAddresses instance-id filter", [a["PublicIp"] for a in listed] == [ip], listed)
+fip = fip_of(ip)
+check("the Network API sees the association",
+      (fip["fixed_ip_address"], fip["port_id"] is not None) == (fixed, True), fip)
+check("the Compute API lists the floating address", server_floating() == [ip], server_floating())
+expect_error("AssociateAddress of an unknown address", "InvalidAddress.NotFound",
+             lambda: ec2.associate_address(InstanceId=iid, PublicIp="192.0.2.254"))
+ec2.disassociate_address(PublicIp=ip)
+now = instance()
+check("ipAddress leaves with DisassociateAddress", now.get("PublicIpAddress") != ip, now)
+fip = fip_of(ip)
+check("the Network API sees the disassociation",
+      (fip["fixed_ip_address"], fip["port_id"]) == (None, None), fip)
+check("the Compute API drops the floating address", server_floating() == [], server_floating())
+# and the other way round: the Network API associates, EC2 sees it
+port = [p for p in api("GET", "/ports")["ports"] if p["device_id"] == server_uuid][0]
+api("PUT", "/floatingips/" + other["id"], {"floatingip": {"port_id": port["id"]}})
+listed = ec2.describe_addresses(PublicIps=[other["floating_ip_address"]])["Addresses"]
+check("an association made by the Network API is seen by DescribeAddresses",
+      [a.get("InstanceId") for a in listed] == [iid], listed)
+check("and by DescribeInstances", instance().get("PublicIpAddress") == other["floating_ip_address"],
+      instance())
+ec2.disassociate_address(PublicIp=other["floating_ip_address"])
+check("EC2 disassociates what the Network API associated",
+      fip_of(other["floating_ip_address"])["port_id"] is None)
 expect_error("DescribeAddresses invalid ip", "InvalidParameterValue",
              lambda: ec2.describe_addresses(PublicIps=["invalidIp"]))
 expect_error("ReleaseAddress both forms", "InvalidParameterCombination",
@@ -135,6 +193,22 @@ groups = ec2.describe_security_groups(GroupIds=[sg])["SecurityGroups"]
 check("DescribeSecurityGroups tagSet", groups[0].get("Tags") == [{"Key": "tier", "Value": "web"}], groups)
 pages = list(ec2.get_paginator("describe_tags").paginate(PaginationConfig={"PageSize": 5}))
 check("paginator describe_tags", sum(len(p["Tags"]) for p in pages) >= 2, pages)
+kp_name = "acc-" + uuid.uuid4().hex[:8]
+kp = ec2.create_key_pair(KeyName=kp_name, TagSpecifications=[
+    {"ResourceType": "key-pair", "Tags": [{"Key": "tier", "Value": "ops"}]}])
+check("CreateKeyPair TagSpecifications", kp.get("KeyPairId", "").startswith("key-")
+      and kp.get("Tags") == [{"Key": "tier", "Value": "ops"}], {k: v for k, v in kp.items() if k != "KeyMaterial"})
+keys = ec2.describe_key_pairs(Filters=[{"Name": "tag:tier", "Values": ["ops"]}])["KeyPairs"]
+check("DescribeKeyPairs tag filter", [(k["KeyName"], k.get("Tags")) for k in keys]
+      == [(kp_name, [{"Key": "tier", "Value": "ops"}])], keys)
+tags = ec2.describe_tags(Filters=[{"Name": "resource-type", "Values": ["key-pair"]}])["Tags"]
+check("DescribeTags key-pair", [(t["ResourceId"], t["Key"]) for t in tags] == [(kp["KeyPairId"], "tier")], tags)
+expect_error("CreateKeyPair with another kind's TagSpecifications", "InvalidParameterValue",
+             lambda: ec2.create_key_pair(KeyName=kp_name + "x", TagSpecifications=[
+                 {"ResourceType": "instance", "Tags": [{"Key": "a", "Value": "b"}]}]))
+ec2.delete_key_pair(KeyName=kp_name)
+tags = ec2.describe_tags(Filters=[{"Name": "resource-type", "Values": ["key-pair"]}])["Tags"]
+check("DeleteKeyPair takes its tags", tags == [], tags)
 ec2.delete_tags(Resources=[image_id], Tags=[{"Key": "seen-by"}])
 ec2.delete_security_group(GroupId=sg)
 left = ec2.describe_tags(Filters=[{"Name": "resource-id", "Values": [image_id, sg]}])["Tags"]

@@ -47,3 +47,20 @@ print(([a["addr"] for n in s.get("addresses", {}).values() for a in n] or ["10.0
     export EXPECT_UUID EXPECT_USER_DATA EXPECT_KEY_NAME EXPECT_PUBLIC_KEY EXPECT_META
     say "fixture instance $METADATA_INSTANCE_ID (project $METADATA_TENANT_ID, ip $METADATA_FORWARDED_FOR)"
 }
+
+# create_router COMPUTE_ROOT: devstack's `router1`, made by the admin
+# through the Network API: its gateway on `public` and an interface on
+# `private-subnet`, so instances on the shared `private` network can take
+# floating IPs (and EC2 elastic IPs) as on a devstack cloud.
+create_router() {
+    local net="$1/network/v2.0" py="$VENV_DIR/bin/python"
+    local auth=(-H "X-Auth-Token: admin:admin" -H "Content-Type: application/json")
+    local public subnet router
+    public="$(curl -sSf "${auth[@]}" "$net/networks?name=public" | "$py" -c 'import json,sys; print(json.load(sys.stdin)["networks"][0]["id"])')" || return 1
+    subnet="$(curl -sSf "${auth[@]}" "$net/subnets?name=private-subnet" | "$py" -c 'import json,sys; print(json.load(sys.stdin)["subnets"][0]["id"])')" || return 1
+    router="$(curl -sSf "${auth[@]}" -X POST "$net/routers" \
+        -d "{\"router\": {\"name\": \"router1\", \"external_gateway_info\": {\"network_id\": \"$public\"}}}" |
+        "$py" -c 'import json,sys; print(json.load(sys.stdin)["router"]["id"])')" || return 1
+    curl -sSf "${auth[@]}" -X PUT "$net/routers/$router/add_router_interface" -d "{\"subnet_id\": \"$subnet\"}" >/dev/null || return 1
+    say "router1 $router: public <-> private-subnet"
+}
