@@ -70,10 +70,10 @@ mod image;
 #[path = "server_actions/mod.rs"]
 mod server_actions;
 
-#[path = "migrations/mod.rs"]
-mod migrations;
 #[path = "consoles/mod.rs"]
 mod consoles;
+#[path = "migrations/mod.rs"]
+mod migrations;
 
 on_both_engines!(
     migrate_is_idempotent_and_seeds_once,
