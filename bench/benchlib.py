@@ -210,6 +210,45 @@ def lua_post(state, name, path, body, headers):
     return script
 
 
+def metadata_signature(secret, instance_id):
+    """The neutron metadata proxy's `X-Instance-ID-Signature`."""
+    import hashlib
+    import hmac
+    return hmac.new(secret.encode(), instance_id.encode(), hashlib.sha256).hexdigest()
+
+
+def lua_metadata(directory, name, instances, path, secret):
+    """A wrk script asking `path` for each (uuid, project, ip) in turn,
+    with the headers a neutron metadata proxy signs with `secret`."""
+    entries = ",\n".join(
+        f'  {{"{uuid}", "{project}", "{ip}", "{metadata_signature(secret, uuid)}"}}'
+        for uuid, project, ip in instances)
+    script = os.path.join(directory, name)
+    with open(script, "w") as f:
+        f.write(f"""-- {len(instances)} instances behind a neutron metadata proxy, in turn.
+local ids = {{
+{entries}
+}}
+local n = #ids
+i = 0
+local threads = 0
+function setup(thread)
+  thread:set("i", threads * 397)
+  threads = threads + 1
+end
+function request()
+  i = i + 1
+  local e = ids[(i % n) + 1]
+  wrk.headers["X-Instance-ID"] = e[1]
+  wrk.headers["X-Tenant-ID"] = e[2]
+  wrk.headers["X-Forwarded-For"] = e[3]
+  wrk.headers["X-Instance-ID-Signature"] = e[4]
+  return wrk.format("GET", "{path}")
+end
+""")
+    return script
+
+
 def lua_str(s):
     return '"' + s.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
 

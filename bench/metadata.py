@@ -15,8 +15,6 @@ worker caches an instance's answer for `[api] metadata_cache_expiration`
 (nova's 15 s); a second set of rows turns the cache off (0) so every request
 reads the store. Not a test: it asserts nothing, it measures.
 """
-import hashlib
-import hmac
 import json
 import os
 import sys
@@ -67,37 +65,12 @@ def seed(state, conf):
 
 
 def signature(instance_id):
-    return hmac.new(SECRET.encode(), instance_id.encode(), hashlib.sha256).hexdigest()
+    return b.metadata_signature(SECRET, instance_id)
 
 
 def write_script(state, instances):
     """The wrk script: one request per header set, in turn."""
-    entries = ",\n".join(
-        f'  {{"{uuid}", "{project}", "{ip}", "{signature(uuid)}"}}' for uuid, project, ip in instances)
-    script = os.path.join(state, "metadata.lua")
-    with open(script, "w") as f:
-        f.write(f"""-- {len(instances)} instances behind a neutron metadata proxy, in turn.
-local ids = {{
-{entries}
-}}
-local n = #ids
-i = 0
-local threads = 0
-function setup(thread)
-  thread:set("i", threads * 397)
-  threads = threads + 1
-end
-function request()
-  i = i + 1
-  local e = ids[(i % n) + 1]
-  wrk.headers["X-Instance-ID"] = e[1]
-  wrk.headers["X-Tenant-ID"] = e[2]
-  wrk.headers["X-Forwarded-For"] = e[3]
-  wrk.headers["X-Instance-ID-Signature"] = e[4]
-  return wrk.format("GET", "{PATH}")
-end
-""")
-    return script
+    return b.lua_metadata(state, "metadata.lua", instances, PATH, SECRET)
 
 
 def one_answer(port, instance):

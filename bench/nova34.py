@@ -423,38 +423,13 @@ def measure_serial(port, pids, method, path, token, clients, body=None, microver
 
 
 def metadata_script(d, instances, path):
-    entries = ",\n".join(
-        f'  {{"{i["uuid"]}", "{i["project"]}", "{i["ip"]}", "{signature(i["uuid"])}"}}'
-        for i in instances)
-    script = os.path.join(d, "metadata-" + path.strip("/").replace("/", "_") + ".lua")
-    with open(script, "w") as f:
-        f.write(f"""local ids = {{
-{entries}
-}}
-local n = #ids
-i = 0
-local threads = 0
-function setup(thread)
-  thread:set("i", threads * 397)
-  threads = threads + 1
-end
-function request()
-  i = i + 1
-  local e = ids[(i % n) + 1]
-  wrk.headers["X-Instance-ID"] = e[1]
-  wrk.headers["X-Tenant-ID"] = e[2]
-  wrk.headers["X-Forwarded-For"] = e[3]
-  wrk.headers["X-Instance-ID-Signature"] = e[4]
-  return wrk.format("GET", "{path}")
-end
-""")
-    return script
+    name = "metadata-" + path.strip("/").replace("/", "_") + ".lua"
+    return b.lua_metadata(d, name, [(i["uuid"], i["project"], i["ip"]) for i in instances],
+                          path, SECRET)
 
 
 def signature(instance_id):
-    import hashlib
-    import hmac
-    return hmac.new(SECRET.encode(), instance_id.encode(), hashlib.sha256).hexdigest()
+    return b.metadata_signature(SECRET, instance_id)
 
 
 def probe_metadata(port, inst, path):
