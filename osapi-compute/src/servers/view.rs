@@ -197,7 +197,7 @@ impl Serialize for AddressEntry<'_> {
             map.serialize_entry("OS-EXT-IPS-MAC:mac_addr", mac)?;
             map.serialize_entry("OS-EXT-IPS:type", self.kind)?;
         }
-        map.serialize_entry("addr", &Display(&self.addr))?;
+        map.serialize_entry("addr", &AsJsonString(&self.addr))?;
         let version: u8 = if self.addr.is_ipv4() { 4 } else { 6 };
         map.serialize_entry("version", &version)?;
         map.end()
@@ -205,9 +205,9 @@ impl Serialize for AddressEntry<'_> {
 }
 
 /// Any `Display` value serialized as a string without a `String` between.
-struct Display<'a, T: fmt::Display>(&'a T);
+struct AsJsonString<'a, T: fmt::Display>(&'a T);
 
-impl<T: fmt::Display> Serialize for Display<'_, T> {
+impl<T: fmt::Display> Serialize for AsJsonString<'_, T> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.collect_str(self.0)
     }
@@ -392,7 +392,7 @@ struct Link<'a> {
 impl Serialize for Link<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let mut map = s.serialize_map(Some(2))?;
-        map.serialize_entry("href", &Display(&self.href))?;
+        map.serialize_entry("href", &AsJsonString(&self.href))?;
         map.serialize_entry("rel", self.rel)?;
         map.end()
     }
@@ -585,7 +585,7 @@ impl Serialize for ServerView<'_> {
             m.serialize_entry("OS-EXT-SRV-ATTR:hypervisor_hostname", &i.node)?;
             m.serialize_entry(
                 "OS-EXT-SRV-ATTR:instance_name",
-                &Display(&format_args!("instance-{:08x}", i.id)),
+                &AsJsonString(&format_args!("instance-{:08x}", i.id)),
             )?;
             if at(2, 3) {
                 m.serialize_entry("OS-EXT-SRV-ATTR:kernel_id", "")?;
