@@ -1,74 +1,125 @@
-//! The per-process cache of instance rows a listing reads through.
+//! The per-process cache of instance rows and their network view a
+//! listing reads through.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 use sqlx::{Encode, QueryBuilder, Type};
 
 use super::model::Instance;
 use super::row::{InstanceRow, INSTANCE_COLUMNS};
 use crate::store::{push_in, BuildQuery, Dialect};
-use crate::Result;
+use crate::{Compute, Result};
 
-/// A row and its conversion, as cached.
+/// What a listing reads of a row first: its id and the two sequences that
+/// say whether a cached copy is still what the database holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, sqlx::FromRow)]
+pub(crate) struct RowKey {
+    pub id: i64,
+    /// Bumped by every write to the instance row.
+    pub state_seq: i64,
+    /// Bumped (by triggers, migration 21) by every write to the rows its
+    /// network view is made of: ports, addresses, floating addresses,
+    /// security groups, and the names of networks and groups.
+    pub net_seq: i64,
+}
+
+/// A row and its conversion (with its interfaces), as cached.
 #[derive(Debug)]
 pub(crate) struct CachedRow {
     pub row: InstanceRow,
+    /// The instance with its `vifs` as of `net_seq`.
     pub instance: Instance,
+    /// The `net_seq` the interfaces were read at (or after).
+    pub net_seq: i64,
 }
 
 /// A per-process cache of instance rows, validated on every use.
 ///
-/// Every write to an instance row bumps its `state_seq`, so a list reads
-/// only `(id, state_seq)` from the database and takes a cached row only
-/// when its sequence matches; others (changed by any process or host) are
-/// fetched and cached anew. Decoding ~55 columns per row dominates a list
-/// otherwise.
+/// Every write to an instance row bumps its `state_seq`, and every write
+/// to what its network view is made of bumps its `net_seq`, so a list
+/// reads only [`RowKey`]s from the database and takes a cached entry only
+/// when both sequences match; others (changed by any process or host) are
+/// read and cached anew. The `net_seq` stored is the one the list read
+/// before it read the interfaces, never a later one: an entry may hold
+/// interfaces newer than its sequence (then it is read again next time),
+/// never older. Decoding ~55 columns per row and reading four tables of
+/// network rows dominate a list otherwise.
 #[derive(Debug, Default)]
 pub(crate) struct RowCache {
-    map: std::sync::Mutex<std::collections::HashMap<i64, std::sync::Arc<CachedRow>>>,
+    map: Mutex<HashMap<i64, Arc<CachedRow>>>,
 }
 
 /// Most rows kept per process; past it the cache starts over.
 const CACHE_LIMIT: usize = 100_000;
 
+/// Rows read per statement.
+const CHUNK: usize = 500;
+
 impl RowCache {
-    /// The rows for `keys` (id, state_seq), in that order.
+    /// The entries for `keys`, in that order. A row deleted from the table
+    /// between the reads is left out.
     pub(crate) async fn rows(
         &self,
-        store: &crate::Store,
-        keys: &[(i64, i64)],
-    ) -> Result<Vec<std::sync::Arc<CachedRow>>> {
-        let mut found: std::collections::HashMap<i64, std::sync::Arc<CachedRow>> =
-            std::collections::HashMap::new();
-        let mut missing = Vec::new();
+        compute: &Compute,
+        keys: &[RowKey],
+    ) -> Result<Vec<Arc<CachedRow>>> {
+        let mut found: HashMap<i64, Arc<CachedRow>> = HashMap::with_capacity(keys.len());
+        // Stale entries whose row is still current (only the network
+        // view changed), and ids whose row must be read.
+        let mut reusable: Vec<(RowKey, InstanceRow)> = Vec::new();
+        let mut missing: Vec<RowKey> = Vec::new();
         {
             let map = self.map.lock().unwrap_or_else(|e| e.into_inner());
-            for (id, seq) in keys {
-                match map.get(id) {
-                    Some(c) if c.row.state_seq == *seq => {
-                        found.insert(*id, c.clone());
+            for key in keys {
+                match map.get(&key.id) {
+                    Some(c) if c.row.state_seq == key.state_seq && c.net_seq == key.net_seq => {
+                        found.insert(key.id, c.clone());
                     }
-                    _ => missing.push(*id),
+                    Some(c) if c.row.state_seq == key.state_seq => {
+                        reusable.push((*key, c.row.clone()));
+                    }
+                    _ => missing.push(*key),
                 }
             }
         }
-        for chunk in missing.chunks(500) {
-            let rows: Vec<InstanceRow> = store.fetch_all_built(&RowsById(chunk)).await?;
-            let mut map = self.map.lock().unwrap_or_else(|e| e.into_inner());
-            if map.len() + rows.len() > CACHE_LIMIT {
-                map.clear();
-            }
-            for row in rows {
-                let instance = row.to_instance();
-                let c = std::sync::Arc::new(CachedRow { row, instance });
-                map.insert(c.row.id, c.clone());
-                found.insert(c.row.id, c);
-            }
+        if reusable.is_empty() && missing.is_empty() {
+            return Ok(in_order(keys, found));
         }
-        // A row deleted from the table between the two reads is skipped.
-        Ok(keys
-            .iter()
-            .filter_map(|(id, _)| found.get(id).cloned())
-            .collect())
+        let net_seq_of: HashMap<i64, i64> = keys.iter().map(|k| (k.id, k.net_seq)).collect();
+        let mut fresh: Vec<(InstanceRow, i64)> = reusable
+            .into_iter()
+            .map(|(key, row)| (row, key.net_seq))
+            .collect();
+        for chunk in missing.chunks(CHUNK) {
+            let ids: Vec<i64> = chunk.iter().map(|k| k.id).collect();
+            let rows: Vec<InstanceRow> = compute.store.fetch_all_built(&RowsById(&ids)).await?;
+            fresh.extend(rows.into_iter().map(|row| {
+                let seq = net_seq_of.get(&row.id).copied().unwrap_or_default();
+                (row, seq)
+            }));
+        }
+        let mut instances: Vec<Instance> = fresh.iter().map(|(row, _)| row.to_instance()).collect();
+        compute.attach_network_info(&mut instances).await?;
+        let mut map = self.map.lock().unwrap_or_else(|e| e.into_inner());
+        if map.len() + fresh.len() > CACHE_LIMIT {
+            map.clear();
+        }
+        for ((row, net_seq), instance) in fresh.into_iter().zip(instances) {
+            let entry = Arc::new(CachedRow {
+                row,
+                instance,
+                net_seq,
+            });
+            map.insert(entry.row.id, entry.clone());
+            found.insert(entry.row.id, entry);
+        }
+        Ok(in_order(keys, found))
     }
+}
+
+fn in_order(keys: &[RowKey], mut found: HashMap<i64, Arc<CachedRow>>) -> Vec<Arc<CachedRow>> {
+    keys.iter().filter_map(|k| found.remove(&k.id)).collect()
 }
 
 /// The full rows of some ids.

@@ -11,6 +11,7 @@
 
 use sqlx::{Database, Encode, QueryBuilder, Type};
 
+use super::cache::RowKey;
 use super::filter::{shown_second_start, InstanceFilter, SortDir, SortKey};
 use super::model::Instance;
 use super::row::{InstanceRow, INSTANCE_COLUMNS};
@@ -187,7 +188,7 @@ fn sort_order(filter: &InstanceFilter) -> Vec<(SortKey, SortDir)> {
     sort
 }
 
-/// One read of a listing: the keys `(id, state_seq)` of the rows after
+/// One read of a listing: the [`RowKey`]s of the rows after
 /// `after` in sort order that pass every filter but the regular
 /// expressions, at most `limit` of them.
 struct PageQuery<'q> {
@@ -211,9 +212,10 @@ impl BuildQuery for PageQuery<'_> {
         bool: Encode<'a, DB> + Type<DB>,
     {
         let (ctx, filter) = (self.ctx, self.filter);
-        // Only the keys: full rows come from the per-process cache when
-        // their `state_seq` still matches (see `RowCache`).
-        qb.push("SELECT id, state_seq FROM instances");
+        // Only the keys: full rows and their interfaces come from the
+        // per-process cache when their sequences still match (see
+        // `RowCache`).
+        qb.push("SELECT id, state_seq, net_seq FROM instances");
         let mut w = Conditions::new(qb);
         let project = if !ctx.is_admin {
             Some(&ctx.project_id)
@@ -545,15 +547,18 @@ impl Compute {
                 now,
                 limit,
             };
-            let keys: Vec<(i64, i64)> = self.store.fetch_all_built(&query).await?;
-            let rows = self.cache.rows(&self.store, &keys).await?;
+            let keys: Vec<RowKey> = self.store.fetch_all_built(&query).await?;
+            let rows = self.cache.rows(self, &keys).await?;
             let mut batch = Vec::with_capacity(rows.len());
+            // Rows advanced here: their interfaces are read again, after.
+            let mut advanced = Vec::new();
             for cached in &rows {
                 let row = &cached.row;
                 if !patterns.match_row(row) {
                     continue;
                 }
-                let instance = if row.step_due_at.is_some_and(|d| d <= now) {
+                let due = row.step_due_at.is_some_and(|d| d <= now);
+                let instance = if due {
                     self.advance(row.clone()).await?.to_instance()
                 } else {
                     cached.instance.clone()
@@ -566,9 +571,12 @@ impl Compute {
                 if state_filtered && !filter.state_matches(&instance) {
                     continue;
                 }
+                if due {
+                    advanced.push(batch.len());
+                }
                 batch.push(instance);
             }
-            self.attach_network_info(&mut batch).await?;
+            self.attach_network_info_at(&mut batch, &advanced).await?;
             for instance in batch {
                 if patterns.on_addresses() && !patterns.match_addresses(&instance) {
                     continue;

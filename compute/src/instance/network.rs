@@ -501,6 +501,26 @@ impl Compute {
         Ok(())
     }
 
+    /// Fills the `vifs` of the instances at `positions` in `instances`.
+    pub(crate) async fn attach_network_info_at(
+        &self,
+        instances: &mut [Instance],
+        positions: &[usize],
+    ) -> Result<()> {
+        if positions.is_empty() {
+            return Ok(());
+        }
+        let uuids: Vec<&str> = positions
+            .iter()
+            .map(|&i| instances[i].uuid.as_str())
+            .collect();
+        let mut vifs = self.vifs_of(&uuids).await?;
+        for &i in positions {
+            instances[i].vifs = vifs.remove(&instances[i].uuid).unwrap_or_default();
+        }
+        Ok(())
+    }
+
     /// The interfaces of the instances `uuids`, by uuid.
     pub(crate) async fn vifs_of(&self, uuids: &[&str]) -> Result<HashMap<String, Vec<Vif>>> {
         let mut out: HashMap<String, Vec<Vif>> = HashMap::new();

@@ -141,10 +141,16 @@ const MIGRATIONS: &[Migration] = &[
             "../../migrations/postgres/0020_console_tokens_snapshot_uploads.sql"
         ),
     },
+    Migration {
+        version: 21,
+        description: "the sequence of an instance's network view, kept by triggers",
+        sqlite: include_str!("../../migrations/sqlite/0021_instance_net_seq.sql"),
+        postgres: include_str!("../../migrations/postgres/0021_instance_net_seq.sql"),
+    },
 ];
 
 /// The newest schema version this build knows.
-pub const LATEST_SCHEMA_VERSION: i64 = 20;
+pub const LATEST_SCHEMA_VERSION: i64 = 21;
 
 /// What [`Store::migrate`] did.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -104,6 +104,13 @@ struct Inner {
     schema_gate: Option<tokio::sync::OnceCell<()>>,
 }
 
+/// Rows a SQLite connection's thread may read ahead of the task taking
+/// them (sqlx's default is 50): the keys of a thousand-server page then
+/// cross between the threads in four hand-overs, not in twenty. Not more:
+/// rows read ahead are allocated on the connection's thread, and memory
+/// freed across threads is what the allocator is slowest to give back.
+const SQLITE_ROW_BUFFER: usize = 256;
+
 /// A connection pool to the state database. Cheap to clone (shared).
 #[derive(Debug, Clone)]
 pub struct Store {
@@ -306,9 +313,16 @@ impl Store {
                 if !lazy {
                     probe::sqlite_file(&path, &opts, options.connect_timeout).await?;
                 }
+                let opts = opts.row_buffer_size(SQLITE_ROW_BUFFER);
+                // A connection to a local file does not go away as a
+                // server's does: no ping before each use (a round trip to
+                // the connection's thread, about as costly as a small
+                // query). A failed query still marks the storage unwell,
+                // and connections opened before that are replaced.
                 let pool = SqlitePoolOptions::new()
                     .max_connections(options.max_connections.max(1))
                     .acquire_timeout(options.acquire_timeout)
+                    .test_before_acquire(false)
                     .before_acquire(|conn, meta| {
                         Box::pin(async move {
                             Ok(outside_transaction(conn)

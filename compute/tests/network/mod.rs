@@ -39,6 +39,7 @@ macro_rules! on_both_engines {
 
 mod floating_ips;
 mod instance_interfaces;
+mod listed_interfaces;
 mod lookup;
 mod quotas;
 mod routers;
