@@ -50,6 +50,9 @@ pub struct ConsoleAuth {
     pub internal_access_path: Option<String>,
     /// The proxy URL the token was made for.
     pub access_url_base: String,
+    /// The instance's display name (what a console shows as its title:
+    /// the desktop name of the simulated guest's VNC server).
+    pub instance_name: String,
 }
 
 /// The stored form of a token: its SHA-256, hex.
@@ -96,13 +99,15 @@ impl Compute {
 
     /// The connection details of `token` while it is valid: `NotFound`
     /// (kind `ConsoleAuthToken`) when it was never issued, has expired or
-    /// its instance is gone.
+    /// its instance is gone. This is the lookup a console proxy makes
+    /// (nova's `ConsoleAuthToken.validate`) before it lets a client in.
     pub async fn validate_console_token(&self, token: &str) -> Result<ConsoleAuth> {
         let found: Option<ConsoleAuth> = self
             .store
             .fetch_optional(
                 "SELECT t.instance_uuid, t.console_type, t.host, t.port, t.tls_port, \
-                 t.internal_access_path, t.access_url_base FROM console_auth_tokens t \
+                 t.internal_access_path, t.access_url_base, i.display_name AS instance_name \
+                 FROM console_auth_tokens t \
                  JOIN instances i ON i.uuid = t.instance_uuid \
                  WHERE t.token_hash = $1 AND t.expires > $2 AND i.deleted = $3",
                 args![token_hash(token), now_micros(), false],

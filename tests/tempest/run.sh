@@ -4,7 +4,9 @@
 # osapi-compute on 127.0.0.1 with the built-in identity in store mode
 # (auth_strategy = keystone, no Keystone configured, bootstrapped with a
 # password of this run), the built-in Image v2 and Network v2 endpoints,
-# two simulated hosts and instant transitions, and runs with dynamic
+# two simulated hosts and instant transitions, beside it the release
+# novncproxy (same nova.conf, so the same SQLite file, where the console
+# tokens osapi-compute issues are), and runs with dynamic
 # credentials (tempest makes and removes its own projects and users and,
 # as devstack's tempest does, each project's network, subnet and router):
 # `tempest.api.compute` minus tests/tempest/exclude-compute.txt (one reason
@@ -28,7 +30,9 @@
 #                   image tests of the interop guideline 2020.06
 #                   (tests/tempest/interop-2020.06.txt, checked by interop.py)
 #   KEEP_WORKDIR=1  keep the temporary directory (configs, logs) afterwards
-# Builds nothing: needs target/release/osapi-compute (the release stage).
+# Builds nothing: needs target/release/osapi-compute and
+# target/release/novncproxy (the release stage), and the noVNC client
+# files of Debian's novnc package in /usr/share/novnc (install-test-deps).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
@@ -42,19 +46,24 @@ TEMPEST_IMAGE_REGEX="${TEMPEST_IMAGE_REGEX-^tempest\.api\.image\.}"
 TEMPEST_NETWORK_REGEX="${TEMPEST_NETWORK_REGEX-^tempest\.api\.network\.}"
 TEMPEST_IDENTITY_REGEX="${TEMPEST_IDENTITY_REGEX-^tempest\.api\.identity\.}"
 BINARY="$ROOT/target/release/osapi-compute"
+NOVNCPROXY="$ROOT/target/release/novncproxy"
+NOVNC_WEB=/usr/share/novnc
 HERE="$ROOT/tests/tempest"
 
 [ -x "$BINARY" ] || die "$BINARY missing: cargo build --release -p osapi-compute"
+[ -x "$NOVNCPROXY" ] || die "$NOVNCPROXY missing: cargo build --release -p novncproxy"
+[ -f "$NOVNC_WEB/vnc_lite.html" ] || die "$NOVNC_WEB/vnc_lite.html missing: scripts/install-test-deps (Debian's novnc)"
 
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/tempest.XXXXXX")"
 WORKSPACE="nova-api-rs-$(basename "$WORK")"
 SERVICE_PID=""
+PROXY_PID=""
 cleanup() {
     "$TEMPEST_VENV/bin/tempest" workspace remove --name "$WORKSPACE" >/dev/null 2>&1 || true
-    if [ -n "$SERVICE_PID" ]; then
-        kill -TERM "$SERVICE_PID" 2>/dev/null || true
-        wait "$SERVICE_PID" 2>/dev/null || true
-    fi
+    for pid in $PROXY_PID $SERVICE_PID; do
+        kill -TERM "$pid" 2>/dev/null || true
+        wait "$pid" 2>/dev/null || true
+    done
     if [ "${KEEP_WORKDIR:-0}" = 1 ]; then
         log "work directory kept: $WORK"
     else
@@ -75,6 +84,7 @@ fi
 
 # --- the cloud: store mode, bootstrapped with a password of this run --------
 PORT="$(free_port)"
+VNC_PORT="$(free_port)"
 ADMIN_PASSWORD="$(python3 -c 'import secrets; print(secrets.token_urlsafe(18))')"
 mkdir -p "$WORK/etc" "$WORK/state"
 cp "$ROOT/deploy/etc/nova/api-paste.ini" "$WORK/etc/api-paste.ini"
@@ -91,6 +101,12 @@ api_paste_config = api-paste.ini
 [simulator]
 transition_delay = 0
 hosts = compute1,compute2
+[vnc]
+novncproxy_host = 127.0.0.1
+novncproxy_port = $VNC_PORT
+# Debian's noVNC (1.3) has vnc_lite.html, which connects by itself (its
+# vnc_auto.html is a link to vnc.html, which waits for a click).
+novncproxy_base_url = http://127.0.0.1:$VNC_PORT/vnc_lite.html
 EOF
 OS_BOOTSTRAP_PASSWORD="$ADMIN_PASSWORD" \
     "$BINARY" --config-file "$WORK/etc/nova.conf" >"$WORK/osapi-compute.log" 2>&1 &
@@ -98,6 +114,12 @@ SERVICE_PID=$!
 wait_http "http://127.0.0.1:$PORT/healthcheck" 60 \
     || { tail -20 "$WORK/osapi-compute.log" >&2; die "osapi-compute did not start"; }
 log "osapi-compute (built-in identity) on 127.0.0.1:$PORT"
+# The console proxy starts once osapi-compute has prepared the store.
+"$NOVNCPROXY" --config-file "$WORK/etc/nova.conf" --web "$NOVNC_WEB" >"$WORK/novncproxy.log" 2>&1 &
+PROXY_PID=$!
+wait_http "http://127.0.0.1:$VNC_PORT/healthcheck" 30 \
+    || { tail -20 "$WORK/novncproxy.log" >&2; die "novncproxy did not start"; }
+log "novncproxy on 127.0.0.1:$VNC_PORT"
 
 # --- tempest's workspace ----------------------------------------------------
 cd "$WORK"

@@ -1,19 +1,21 @@
 //! The command-line flags every binary shares, and how they become the
 //! top-priority layer of the configuration.
 //!
-//! Each binary flattens [`ServiceArgs`] into its own clap parser. The flags
-//! name nova.conf options of the binary's API (`--port` is
+//! Each API binary flattens [`ServiceArgs`] into its own clap parser. The
+//! flags name nova.conf options of the binary's API (`--port` is
 //! `[DEFAULT] <api>_listen_port`), so their defaults come from nova.conf;
 //! [`ServiceArgs::with_api_defaults`] writes the binary's own fallback
-//! values into `--help`.
+//! values into `--help`. A binary that is no API (the console proxy)
+//! flattens only [`ConfigArgs`], the files and directories.
 
 use std::path::PathBuf;
 
 use nova_conf::{builtin_default, ConfigSources, Override};
 
-/// Flags shared by `osapi-compute`, `ec2-api` and `metadata-api`.
+/// `--config-file` and `--config-dir`, as oslo.config reads them: every
+/// binary's.
 #[derive(Debug, Clone, Default, PartialEq, Eq, clap::Args)]
-pub struct ServiceArgs {
+pub struct ConfigArgs {
     /// Config files, read in order, later ones winning.
     #[arg(
         long = "config-file",
@@ -33,6 +35,23 @@ pub struct ServiceArgs {
                 when no --config-file is given]"
     )]
     pub config_dir: Vec<PathBuf>,
+}
+
+impl ConfigArgs {
+    /// The sources these flags select: the named files and directories
+    /// (or oslo.config's default search when there are none, with `HOME`
+    /// from `env`) and the environment; no flag overrides yet.
+    pub fn sources(&self, env: Vec<(String, String)>) -> ConfigSources {
+        ConfigSources::with_default_search(self.config_file.clone(), self.config_dir.clone(), env)
+    }
+}
+
+/// Flags shared by `osapi-compute`, `ec2-api` and `metadata-api`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, clap::Args)]
+pub struct ServiceArgs {
+    /// `--config-file`, `--config-dir`.
+    #[command(flatten)]
+    pub config: ConfigArgs,
 
     /// `[DEFAULT] <api>_listen`.
     #[arg(
@@ -103,11 +122,7 @@ impl ServiceArgs {
     /// with `HOME` from `env`), the environment, and the flags themselves
     /// as the top-priority overrides.
     pub fn sources(&self, api: &str, env: Vec<(String, String)>) -> ConfigSources {
-        let mut sources = ConfigSources::with_default_search(
-            self.config_file.clone(),
-            self.config_dir.clone(),
-            env,
-        );
+        let mut sources = self.config.sources(env);
         let flag = |group: &str, option: String, value: &str, flag: &str| Override {
             group: group.to_owned(),
             option,
@@ -185,8 +200,10 @@ mod tests {
         assert_eq!(
             args,
             Ok(ServiceArgs {
-                config_file: vec!["a.conf".into(), "b.conf".into()],
-                config_dir: vec!["d".into()],
+                config: ConfigArgs {
+                    config_file: vec!["a.conf".into(), "b.conf".into()],
+                    config_dir: vec!["d".into()],
+                },
                 port: Some("0".into()),
                 debug: true,
                 ..ServiceArgs::default()
@@ -197,13 +214,15 @@ mod tests {
     #[test]
     fn flags_become_overrides_of_the_given_api() {
         let args = ServiceArgs {
-            config_file: vec!["n.conf".into()],
+            config: ConfigArgs {
+                config_file: vec!["n.conf".into()],
+                ..ConfigArgs::default()
+            },
             listen: Some("::1".into()),
             port: Some("9000".into()),
             workers: Some("3".into()),
             api_paste_config: Some("p.ini".into()),
             debug: true,
-            ..ServiceArgs::default()
         };
         let s = args.sources("ec2", vec![("OS_DEFAULT__DEBUG".into(), "false".into())]);
         assert_eq!(s.files, vec![PathBuf::from("n.conf")]);

@@ -27,7 +27,7 @@ failed=0
 fail() { printf 'FAIL: %s\n' "$*"; failed=1; }
 
 command -v systemd-analyze >/dev/null || { echo "FAIL: systemd-analyze not installed (apt-get install systemd)"; exit 1; }
-for b in osapi-compute ec2-api metadata-api; do
+for b in osapi-compute ec2-api metadata-api novncproxy; do
     [ -x "$BIN_DIR/$b" ] || { echo "FAIL: $BIN_DIR/$b missing: cargo build --release first"; exit 1; }
 done
 host_units=/usr/lib/systemd/system
@@ -39,7 +39,7 @@ trap 'rm -rf "$ROOT"' EXIT
 mkdir -p "$ROOT/usr/lib/systemd" "$ROOT/etc/systemd/system" "$ROOT/usr/local/bin" "$ROOT/bin" "$ROOT/etc"
 cp -a "$host_units" "$ROOT/usr/lib/systemd/system"
 cp "$UNITS"/*.service "$UNITS"/*.target "$ROOT/etc/systemd/system/"
-cp "$BIN_DIR"/{osapi-compute,ec2-api,metadata-api} "$ROOT/usr/local/bin/"
+cp "$BIN_DIR"/{osapi-compute,ec2-api,metadata-api,novncproxy} "$ROOT/usr/local/bin/"
 cp "$(type -P sh)" "$ROOT/bin/sh"
 
 units=()
