@@ -241,8 +241,19 @@ impl Compute {
                 zone,
                 host: req.host.clone(),
             };
-            let chosen = crate::migration::schedule_move(self, uuid, &request).await?;
-            Some(chosen.ok_or_else(|| Error::invalid(crate::scheduler::NO_VALID_HOST))?)
+            match crate::migration::schedule_move(self, uuid, &request).await? {
+                Some(host) => Some(host),
+                None => {
+                    // As nova's conductor: the request was accepted, no
+                    // host fits, and the server stays offloaded with no
+                    // task (no fault): the action is recorded, nothing
+                    // else changes.
+                    tracing::warn!(instance = uuid, "no valid host found for unshelve");
+                    return self
+                        .act(ctx, uuid, "unshelve", "unshelve", None, allowed, |_| Ok(()))
+                        .await;
+                }
+            }
         } else {
             None
         };

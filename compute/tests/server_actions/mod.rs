@@ -503,6 +503,27 @@ async fn unshelve_to_a_zone_or_host_only_when_offloaded(engine: Engine) {
         .await
         .unwrap_err();
     assert_eq!(err.to_string(), "Compute host c9 could not be found.");
+
+    // No host fits (c2 disabled): accepted, and the server stays offloaded
+    // with no task, as nova's conductor leaves it.
+    let disable = |disabled| compute::ServiceUpdate {
+        disabled: Some(disabled),
+        ..Default::default()
+    };
+    c.update_service(&admin(), "c2", "nova-compute", disable(true))
+        .await
+        .unwrap();
+    let stays = c
+        .unshelve_instance(&admin(), &vm.uuid, to_host.clone())
+        .await
+        .unwrap();
+    assert_eq!(
+        (stays.vm_state, stays.task_state, stays.host.clone()),
+        (VmState::ShelvedOffloaded, None, None)
+    );
+    c.update_service(&admin(), "c2", "nova-compute", disable(false))
+        .await
+        .unwrap();
     let back = c
         .unshelve_instance(&admin(), &vm.uuid, to_host)
         .await
