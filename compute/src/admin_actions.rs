@@ -45,6 +45,8 @@ impl Compute {
             if crate::instance::save_row(self, &row).await? {
                 row.state_seq += 1;
                 actions::record(self, ctx, uuid, "resetState", None, now, None, true).await?;
+                // The step a live migration was waiting on is dropped.
+                crate::migration_record::fail_open_live(self, uuid).await?;
                 return Ok(row.to_instance());
             }
         }

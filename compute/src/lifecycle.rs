@@ -1088,6 +1088,7 @@ impl Compute {
             },
         )
         .await?;
+        migration_record::fail_open_live(self, uuid).await?;
         self.release_instance_network(uuid).await?;
         crate::shelve::forget_shelved_image(self, uuid).await?;
         crate::snapshot::abandon_uploads(self, uuid).await?;

@@ -317,6 +317,16 @@ pub(crate) async fn open_live(c: &Compute, instance_uuid: &str) -> Result<Option
     newest_open(c, instance_uuid, "('live-migration')", LIVE_OPEN).await
 }
 
+/// Ends the live migration of `instance_uuid` still in progress, if any,
+/// as `error`: its instance was deleted or its state reset meanwhile, so
+/// the move it was making will not complete.
+pub(crate) async fn fail_open_live(c: &Compute, instance_uuid: &str) -> Result<()> {
+    if let Some(record) = open_live(c, instance_uuid).await? {
+        set_status(c, record.id, "error", false).await?;
+    }
+    Ok(())
+}
+
 /// Sets the status of record `id`; with `progress` the live counters
 /// move to all copied.
 pub(crate) async fn set_status(c: &Compute, id: i64, status: &str, copied: bool) -> Result<()> {

@@ -17,6 +17,7 @@ on_both_engines!(
     cold_migrations_and_resizes_leave_records_that_follow_confirm_and_revert,
     a_live_migration_runs_for_the_delay_then_completes_on_the_destination,
     force_complete_ends_a_live_migration_now_and_abort_cancels_one,
+    a_live_migration_ends_in_error_when_its_server_is_reset_or_deleted,
     evacuate_is_refused_while_the_host_is_up_and_rebuilds_elsewhere_once_it_is_down,
     os_migrations_filters_and_pages_newest_first,
 );
@@ -284,6 +285,39 @@ async fn force_complete_ends_a_live_migration_now_and_abort_cancels_one(engine: 
             "live-migration",
             "create"
         ]
+    );
+}
+
+async fn a_live_migration_ends_in_error_when_its_server_is_reset_or_deleted(engine: Engine) {
+    let f = two_hosts(engine, Duration::from_secs(3600)).await;
+    let quick = f
+        .reconnect_with(|c| c.transition_delay = Duration::ZERO)
+        .await;
+    let c = &f.compute;
+    let reset = create_one(&quick, &alice(), "reset").await;
+    let deleted = create_one(&quick, &alice(), "deleted").await;
+    for vm in [&reset, &deleted] {
+        c.live_migrate_instance(&admin(), &vm.uuid, LiveMigrate::default())
+            .await
+            .unwrap();
+        assert_eq!(
+            statuses(&records_of(&f, &vm.uuid).await),
+            vec![("live-migration".to_string(), "running".to_string())]
+        );
+    }
+
+    // The state reset drops the step the move waited on: it never ends.
+    c.reset_instance_state(&admin(), &reset.uuid, compute::ResetState::Active)
+        .await
+        .unwrap();
+    assert_eq!(
+        statuses(&records_of(&f, &reset.uuid).await),
+        vec![("live-migration".to_string(), "error".to_string())]
+    );
+    c.delete_instance(&alice(), &deleted.uuid).await.unwrap();
+    assert_eq!(
+        statuses(&records_of(&f, &deleted.uuid).await),
+        vec![("live-migration".to_string(), "error".to_string())]
     );
 }
 
