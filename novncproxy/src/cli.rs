@@ -1,7 +1,7 @@
 //! The proxy's command line: nova's `nova-novncproxy` flags that have a
 //! meaning here, as overrides of the nova.conf options they name.
 
-use nova_conf::{ConfigSources, Override};
+use nova_conf::ConfigSources;
 use nova_runtime::cli::ConfigArgs;
 
 /// `novncproxy [--config-file PATH]... [--config-dir DIR]... [--listen ADDR]
@@ -55,22 +55,10 @@ impl Cli {
     /// environment, and the flags as the top-priority overrides.
     pub fn sources(&self, env: Vec<(String, String)>) -> ConfigSources {
         let mut sources = self.config.sources(env);
-        let flags = [
-            ("vnc", "novncproxy_host", self.listen.as_deref(), "--listen"),
-            ("vnc", "novncproxy_port", self.port.as_deref(), "--port"),
-            ("DEFAULT", "web", self.web.as_deref(), "--web"),
-            ("DEFAULT", "debug", self.debug.then_some("true"), "--debug"),
-        ];
-        for (group, option, value, flag) in flags {
-            if let Some(value) = value {
-                sources.overrides.push(Override {
-                    group: group.to_owned(),
-                    option: option.to_owned(),
-                    value: value.to_owned(),
-                    flag: flag.to_owned(),
-                });
-            }
-        }
+        sources.push_flag("vnc", "novncproxy_host", self.listen.as_deref(), "--listen");
+        sources.push_flag("vnc", "novncproxy_port", self.port.as_deref(), "--port");
+        sources.push_flag("DEFAULT", "web", self.web.as_deref(), "--web");
+        sources.push_flag("DEFAULT", "debug", self.debug.then_some("true"), "--debug");
         sources
     }
 }
@@ -78,6 +66,7 @@ impl Cli {
 #[cfg(test)]
 mod tests {
     use clap::Parser;
+    use nova_conf::Override;
 
     use super::*;
 

@@ -70,6 +70,19 @@ impl ConfigSources {
         }
     }
 
+    /// Sets `[group] option` from the command-line flag `flag` when the
+    /// flag was given (`value` is `Some`): the top-priority layer.
+    pub fn push_flag(&mut self, group: &str, option: &str, value: Option<&str>, flag: &str) {
+        if let Some(value) = value {
+            self.overrides.push(Override {
+                group: group.to_owned(),
+                option: option.to_owned(),
+                value: value.to_owned(),
+                flag: flag.to_owned(),
+            });
+        }
+    }
+
     /// Sources for a binary: the given files and directories (or, when both
     /// are empty, the ones oslo.config finds by default) and this process's
     /// environment.

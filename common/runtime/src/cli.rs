@@ -10,7 +10,7 @@
 
 use std::path::PathBuf;
 
-use nova_conf::{builtin_default, ConfigSources, Override};
+use nova_conf::{builtin_default, ConfigSources};
 
 /// `--config-file` and `--config-dir`, as oslo.config reads them: every
 /// binary's.
@@ -123,46 +123,21 @@ impl ServiceArgs {
     /// as the top-priority overrides.
     pub fn sources(&self, api: &str, env: Vec<(String, String)>) -> ConfigSources {
         let mut sources = self.config.sources(env);
-        let flag = |group: &str, option: String, value: &str, flag: &str| Override {
-            group: group.to_owned(),
-            option,
-            value: value.to_owned(),
-            flag: flag.to_owned(),
-        };
-        if let Some(listen) = &self.listen {
-            sources
-                .overrides
-                .push(flag("DEFAULT", format!("{api}_listen"), listen, "--listen"));
-        }
-        if let Some(port) = &self.port {
-            sources.overrides.push(flag(
-                "DEFAULT",
-                format!("{api}_listen_port"),
-                port,
-                "--port",
-            ));
-        }
-        if let Some(workers) = &self.workers {
-            sources.overrides.push(flag(
-                "DEFAULT",
-                format!("{api}_workers"),
-                workers,
-                "--workers",
-            ));
-        }
-        if let Some(paste) = &self.api_paste_config {
-            sources.overrides.push(flag(
-                "wsgi",
-                "api_paste_config".to_owned(),
-                paste,
-                "--api-paste-config",
-            ));
-        }
-        if self.debug {
-            sources
-                .overrides
-                .push(flag("DEFAULT", "debug".to_owned(), "true", "--debug"));
-        }
+        let (listen, port, workers) = (
+            format!("{api}_listen"),
+            format!("{api}_listen_port"),
+            format!("{api}_workers"),
+        );
+        sources.push_flag("DEFAULT", &listen, self.listen.as_deref(), "--listen");
+        sources.push_flag("DEFAULT", &port, self.port.as_deref(), "--port");
+        sources.push_flag("DEFAULT", &workers, self.workers.as_deref(), "--workers");
+        sources.push_flag(
+            "wsgi",
+            "api_paste_config",
+            self.api_paste_config.as_deref(),
+            "--api-paste-config",
+        );
+        sources.push_flag("DEFAULT", "debug", self.debug.then_some("true"), "--debug");
         sources
     }
 }

@@ -493,12 +493,8 @@ impl Compute {
 
     /// Fills the `vifs` of `instances` (one read per kind for the lot).
     pub(crate) async fn attach_network_info(&self, instances: &mut [Instance]) -> Result<()> {
-        let uuids: Vec<&str> = instances.iter().map(|i| i.uuid.as_str()).collect();
-        let mut vifs = self.vifs_of(&uuids).await?;
-        for i in instances.iter_mut() {
-            i.vifs = vifs.remove(&i.uuid).unwrap_or_default();
-        }
-        Ok(())
+        let all: Vec<usize> = (0..instances.len()).collect();
+        self.attach_network_info_at(instances, &all).await
     }
 
     /// Fills the `vifs` of the instances at `positions` in `instances`.
